@@ -1,0 +1,198 @@
+"""Typed, validated models of the ``computer_use`` actions Qwen3-VL was tuned on.
+
+One schema serves parsing, the prompt, history, macros and the overlay. Coordinates
+in these models are in *model space* (see ``agent.scaling``); ``ScreenAction`` pairs
+an action with the screen pixel it was mapped to.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from agent.keys import UnknownKeyError, normalize_keys
+
+MAX_TEXT_CHARS = 4000
+MAX_WAIT_SECONDS = 60.0
+# The reference executor passes ``pixels`` straight to pyautogui.scroll, i.e. wheel
+# notches on X11; we do the same and bound it so one action cannot scroll forever.
+MAX_SCROLL = 1000
+MAX_KEYS = 8
+
+ModelPoint = tuple[float, float]
+
+
+def _finite_point(value: tuple[float, float]) -> tuple[float, float]:
+    if not all(math.isfinite(v) for v in value):
+        raise ValueError("coordinate values must be finite numbers")
+    return value
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    @property
+    def point(self) -> ModelPoint | None:
+        """The model-space point the action targets, if it has one."""
+        return getattr(self, "coordinate", None)
+
+    def arguments(self) -> dict[str, Any]:
+        """The tool-call arguments, as the model would write them."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class _PointerAction(_Action):
+    coordinate: ModelPoint
+
+    _check_coordinate = field_validator("coordinate")(_finite_point)
+
+
+class Key(_Action):
+    """Press keys in order, release in reverse (a chord such as ctrl+s)."""
+
+    action: Literal["key"] = "key"
+    keys: tuple[str, ...] = Field(min_length=1, max_length=MAX_KEYS)
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _normalise(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(k, str) for k in value):
+            raise ValueError("keys must be a list of key names")
+        try:
+            return normalize_keys(list(value))
+        except UnknownKeyError as err:
+            raise ValueError(str(err)) from None
+
+
+class Type(_Action):
+    """Type text at the keyboard focus; newlines press Enter."""
+
+    action: Literal["type"] = "type"
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+class MouseMove(_PointerAction):
+    action: Literal["mouse_move"] = "mouse_move"
+
+
+class LeftClick(_PointerAction):
+    action: Literal["left_click"] = "left_click"
+
+
+class RightClick(_PointerAction):
+    action: Literal["right_click"] = "right_click"
+
+
+class MiddleClick(_PointerAction):
+    action: Literal["middle_click"] = "middle_click"
+
+
+class DoubleClick(_PointerAction):
+    action: Literal["double_click"] = "double_click"
+
+
+class TripleClick(_PointerAction):
+    action: Literal["triple_click"] = "triple_click"
+
+
+class LeftClickDrag(_PointerAction):
+    """Drag with the left button from the current pointer position to ``coordinate``."""
+
+    action: Literal["left_click_drag"] = "left_click_drag"
+
+
+class Scroll(_Action):
+    """Scroll vertically by ``pixels`` wheel steps (positive is up), optionally at a point."""
+
+    action: Literal["scroll"] = "scroll"
+    pixels: int = Field(ge=-MAX_SCROLL, le=MAX_SCROLL)
+    coordinate: ModelPoint | None = None
+
+    _check_coordinate = field_validator("coordinate")(
+        lambda v: None if v is None else _finite_point(v)
+    )
+
+
+class HScroll(_Action):
+    """Scroll horizontally by ``pixels`` wheel steps (positive is right)."""
+
+    action: Literal["hscroll"] = "hscroll"
+    pixels: int = Field(ge=-MAX_SCROLL, le=MAX_SCROLL)
+    coordinate: ModelPoint | None = None
+
+    _check_coordinate = field_validator("coordinate")(
+        lambda v: None if v is None else _finite_point(v)
+    )
+
+
+class Wait(_Action):
+    action: Literal["wait"] = "wait"
+    time: float = Field(ge=0.0, le=MAX_WAIT_SECONDS, allow_inf_nan=False)
+
+
+class Terminate(_Action):
+    """The model declares the task finished, successfully or not."""
+
+    action: Literal["terminate"] = "terminate"
+    status: Literal["success", "failure"]
+
+
+class Answer(_Action):
+    """The model answers the user's question instead of acting."""
+
+    action: Literal["answer"] = "answer"
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+Action = Annotated[
+    Key | Type | MouseMove | LeftClick | RightClick | MiddleClick | DoubleClick | TripleClick
+    | LeftClickDrag | Scroll | HScroll | Wait | Terminate | Answer,
+    Field(discriminator="action"),
+]
+
+ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
+
+ACTION_NAMES: tuple[str, ...] = (
+    "key", "type", "mouse_move", "left_click", "left_click_drag", "right_click",
+    "middle_click", "double_click", "triple_click", "scroll", "hscroll", "wait",
+    "terminate", "answer",
+)
+
+POINTER_ACTIONS: frozenset[str] = frozenset(
+    {"mouse_move", "left_click", "left_click_drag", "right_click", "middle_click",
+     "double_click", "triple_click"}
+)
+
+
+class ScreenAction(BaseModel):
+    """An action with its target mapped to a screen pixel (virtual-desktop input units)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: Action
+    x: int | None = None
+    y: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.action.action
+
+    @property
+    def screen_xy(self) -> tuple[int, int] | None:
+        if self.x is None or self.y is None:
+            return None
+        return (self.x, self.y)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Flat form for the CLI, history and macros: the action name, x/y, other args."""
+        out: dict[str, Any] = {"action": self.name}
+        if self.x is not None and self.y is not None:
+            out["x"], out["y"] = self.x, self.y
+        for key, value in self.action.arguments().items():
+            if key not in ("action", "coordinate"):
+                out[key] = value
+        return out

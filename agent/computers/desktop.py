@@ -1,0 +1,179 @@
+"""The real desktop: mss for capture, pyautogui for the pointer, pynput for keys.
+
+Imported only when a real desktop is wanted: pyautogui and pynput open the X display
+at import time and fail without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from agent.actions import (
+    DoubleClick, HScroll, Key, LeftClick, LeftClickDrag, MiddleClick, MouseMove, RightClick,
+    ScreenAction, Scroll, TripleClick, Type, Wait,
+)
+from agent.computers.base import CaptureTarget, Frame
+from agent.computers.clipboard import Clipboard, XclipClipboard
+from agent.computers.keyboard import Keyboard
+from agent.computers.screen import MssScreen, require_display
+from agent.errors import CursorMismatchError, DisplayError, OffScreenError, StoppedError
+from agent.geometry import Region
+
+log = logging.getLogger(__name__)
+
+# Intermediate pointer positions during a drag: many toolkits only start a drag after
+# seeing motion with the button held, and a single jump is not motion.
+_DRAG_STEPS = 12
+PASTE_CHORD = ("shift", "insert")
+
+
+class DesktopComputer:
+    """Captures with mss and acts with pyautogui/pynput on the current X display."""
+
+    def __init__(
+        self,
+        target: CaptureTarget = 1,
+        *,
+        cancel: threading.Event | None = None,
+        clipboard: Clipboard | None = None,
+        paste_chord: tuple[str, ...] = PASTE_CHORD,
+    ) -> None:
+        require_display()
+        try:
+            import pyautogui
+        except Exception as err:
+            raise DisplayError(f"cannot drive the display: {err}") from None
+        # Explicit, not inherited defaults: no 100 ms pause after every call (waits are
+        # ours and interruptible), and the move-to-a-corner fail-safe stays on.
+        pyautogui.PAUSE = 0
+        pyautogui.FAILSAFE = True
+        pyautogui.MINIMUM_DURATION = 0
+        self._gui = pyautogui
+        self._keyboard = Keyboard()
+        self.cancel = cancel or threading.Event()
+        self._clipboard = clipboard or XclipClipboard(cancel=self.cancel)
+        self._paste_chord = paste_chord
+        self.screen = MssScreen(target, pointer=self.cursor_position)
+
+    # -- capture ---------------------------------------------------------------
+    def monitors(self) -> list[Region]:
+        return self.screen.monitors()
+
+    def capture(self) -> Frame:
+        return self.screen.capture()
+
+    # -- input -----------------------------------------------------------------
+    def cursor_position(self) -> tuple[int, int]:
+        x, y = self._gui.position()
+        return (int(x), int(y))
+
+    def perform(self, action: ScreenAction) -> None:
+        self._check_stop()
+        try:
+            self._dispatch(action)
+        except self._gui.FailSafeException:
+            raise StoppedError("stopped by the fail-safe: the pointer reached a screen corner") from None
+
+    def _dispatch(self, screen_action: ScreenAction) -> None:
+        action, point = screen_action.action, screen_action.screen_xy
+        match action:
+            case MouseMove():
+                self._move(self._need(point))
+            case LeftClick():
+                self._click(self._need(point), "left", 1)
+            case DoubleClick():
+                self._click(self._need(point), "left", 2)
+            case TripleClick():
+                self._click(self._need(point), "left", 3)
+            case RightClick():
+                self._click(self._need(point), "right", 1)
+            case MiddleClick():
+                self._click(self._need(point), "middle", 1)
+            case LeftClickDrag():
+                self._drag(self._need(point))
+            case Scroll(pixels=pixels):
+                if point is not None:
+                    self._move(point)
+                self._gui.scroll(pixels)
+            case HScroll(pixels=pixels):
+                if point is not None:
+                    self._move(point)
+                self._gui.hscroll(pixels)
+            case Key(keys=keys):
+                self._keyboard.chord(keys, before_each=self._check_stop)
+            case Type(text=text):
+                self._type(text)
+            case Wait(time=seconds):
+                if self.cancel.wait(seconds):
+                    raise StoppedError("stopped during a wait")
+            case _:
+                # terminate and answer change nothing on the desktop.
+                pass
+
+    def _check_stop(self) -> None:
+        if self.cancel.is_set():
+            raise StoppedError("stopped; no further action is performed")
+
+    @staticmethod
+    def _need(point: tuple[int, int] | None) -> tuple[int, int]:
+        if point is None:
+            raise OffScreenError("this action needs a screen point")
+        return point
+
+    def _move(self, point: tuple[int, int]) -> None:
+        self._gui.moveTo(*point)
+        actual = self.cursor_position()
+        if actual != point:
+            raise CursorMismatchError(
+                f"the pointer is at {actual}, not at {point} where it was sent; not clicking"
+            )
+
+    def _click(self, point: tuple[int, int], button: str, clicks: int) -> None:
+        self._move(point)
+        self._check_stop()
+        self._gui.click(button=button, clicks=clicks, interval=0.0)
+
+    def _drag(self, end: tuple[int, int]) -> None:
+        start = self.cursor_position()
+        self._check_stop()
+        self._gui.mouseDown(button="left")
+        try:
+            for i in range(1, _DRAG_STEPS + 1):
+                x = round(start[0] + (end[0] - start[0]) * i / _DRAG_STEPS)
+                y = round(start[1] + (end[1] - start[1]) * i / _DRAG_STEPS)
+                self._gui.moveTo(x, y)
+        finally:
+            self._gui.mouseUp(button="left")
+        if self.cursor_position() != end:
+            raise CursorMismatchError(f"the drag ended at {self.cursor_position()}, not {end}")
+
+    def _type(self, text: str) -> None:
+        for kind, run in segment_text(text):
+            self._check_stop()
+            if kind == "ascii":
+                self._keyboard.type_ascii(run)
+            elif kind == "key":
+                self._keyboard.chord((run,))
+            else:
+                self._clipboard.paste(run, lambda: self._keyboard.chord(self._paste_chord))
+
+
+def segment_text(text: str) -> list[tuple[str, str]]:
+    """Split text into ("ascii", run), ("key", "enter"|"tab") and ("paste", run) pieces."""
+    pieces: list[tuple[str, str]] = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for ch in text:
+        if ch == "\n":
+            kind, value = "key", "enter"
+        elif ch == "\t":
+            kind, value = "key", "tab"
+        elif " " <= ch <= "~":
+            kind, value = "ascii", ch
+        else:
+            kind, value = "paste", ch
+        if pieces and kind != "key" and pieces[-1][0] == kind:
+            pieces[-1] = (kind, pieces[-1][1] + value)
+        else:
+            pieces.append((kind, value))
+    return pieces

@@ -1,0 +1,53 @@
+"""An in-memory ``Computer``: a fixed screen image, a cursor, and a log of actions.
+
+It checks what the real one checks (points on screen, stop requested) so tests and
+``--dry-run`` exercise the same rules without touching a display.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent.actions import ScreenAction, Type
+from agent.computers.base import Frame
+from agent.errors import OffScreenError, StoppedError
+from agent.geometry import CaptureGeometry, Region
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+@dataclass
+class FakeComputer:
+    """A screen of ``region`` size filled with ``colour``, or showing ``image``."""
+
+    region: Region = field(default_factory=lambda: Region(0, 0, 1920, 1080))
+    scale: float = 1.0
+    colour: tuple[int, int, int] = (40, 44, 52)
+    image: Image | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    performed: list[ScreenAction] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)
+    cursor: tuple[int, int] = (0, 0)
+
+    def capture(self) -> Frame:
+        from PIL import Image
+
+        width = round(self.region.width * self.scale)
+        height = round(self.region.height * self.scale)
+        image = self.image if self.image is not None else Image.new("RGB", (width, height), self.colour)
+        return Frame(image=image.copy(), geometry=CaptureGeometry(self.region, image.width, image.height))
+
+    def perform(self, action: ScreenAction) -> None:
+        if self.cancel.is_set():
+            raise StoppedError("stopped before the action was performed")
+        point = action.screen_xy
+        if point is not None:
+            if not self.region.contains(*point):
+                raise OffScreenError(f"point {point} is outside the screen {self.region}")
+            self.cursor = point
+        if isinstance(action.action, Type):
+            self.typed.append(action.action.text)
+        self.performed.append(action)

@@ -1,0 +1,95 @@
+"""Screen capture with mss: monitors, the region a target covers, and frames."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from agent.computers.base import CaptureTarget, Frame
+from agent.errors import DisplayError
+from agent.geometry import CaptureGeometry, Region
+
+
+def require_display() -> None:
+    """Fail with a clear message, before importing X libraries, when there is no display."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        if os.environ.get("WAYLAND_DISPLAY"):
+            raise DisplayError(
+                "Deskpilot needs an X11 session (or XWayland with DISPLAY set); "
+                "pure Wayland cannot be captured or driven"
+            )
+        raise DisplayError("no display: DISPLAY is not set (start an X session or Xvfb)")
+
+
+def _region(monitor: dict[str, int]) -> Region:
+    return Region(monitor["left"], monitor["top"], monitor["width"], monitor["height"])
+
+
+class MssScreen:
+    """Captures a monitor, the monitor under the pointer, or a fixed region."""
+
+    def __init__(
+        self,
+        target: CaptureTarget = 1,
+        pointer: Callable[[], tuple[int, int]] | None = None,
+    ) -> None:
+        require_display()
+        try:
+            import mss
+        except Exception as err:
+            raise DisplayError(f"cannot load the capture library: {err}") from None
+        self._mss_class = mss.mss
+        self._target = target
+        self._pointer = pointer
+        self._local = threading.local()
+        self.monitors()  # open the display now, so a bad one fails here with a clear error
+
+    def _sct(self) -> Any:
+        # mss keeps per-thread X resources; one instance per calling thread.
+        sct = getattr(self._local, "sct", None)
+        if sct is None:
+            try:
+                sct = self._local.sct = self._mss_class()
+            except Exception as err:
+                raise DisplayError(f"cannot open the display for capture: {err}") from None
+        return sct
+
+    def monitors(self) -> list[Region]:
+        """Physical monitors; element 0 is mss monitor 1 (the primary)."""
+        return [_region(m) for m in self._sct().monitors[1:]]
+
+    def capture_region(self) -> Region:
+        """The desktop rectangle the configured target covers right now."""
+        target = self._target
+        if isinstance(target, Region):
+            return target
+        monitors = self._sct().monitors
+        if target == "cursor":
+            if self._pointer is None:
+                raise DisplayError("capturing the monitor under the pointer needs pointer access")
+            x, y = self._pointer()
+            for mon in monitors[1:]:
+                if _region(mon).contains(x, y):
+                    return _region(mon)
+            return _region(monitors[1])
+        if not 0 <= target < len(monitors):
+            raise DisplayError(
+                f"no monitor {target}: this display has monitors 1..{len(monitors) - 1} "
+                "(0 is all of them together)"
+            )
+        return _region(monitors[target])
+
+    def capture(self) -> Frame:
+        from PIL import Image
+
+        region = self.capture_region()
+        box = {"left": region.left, "top": region.top, "width": region.width, "height": region.height}
+        try:
+            shot = self._sct().grab(box)
+        except Exception as err:
+            raise DisplayError(f"screen capture failed: {err}") from None
+        image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+        return Frame(image=image, geometry=CaptureGeometry(region, image.width, image.height))

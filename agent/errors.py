@@ -1,0 +1,58 @@
+"""The one exception tree of Deskpilot; every error a user can see is one of these.
+
+    DeskpilotError                  base; ``str(err)`` is a one-line message for users
+    ├── ReplyError                  the model's text is not a usable tool call
+    ├── ActionError                 a well-formed call that cannot be done as asked
+    │   ├── OffGridError            coordinates outside the model's coordinate frame
+    │   └── OffScreenError          a point outside the captured monitor
+    ├── ConfigError                 bad options, config file or command-line values
+    ├── DisplayError                no display, or capture/input failed on it
+    │   ├── ClipboardError          the clipboard route for non-ASCII text failed
+    │   └── CursorMismatchError     the pointer is not where it was sent; no click
+    └── StoppedError                the user stopped the agent (hotkey, fail-safe)
+
+The CLI maps ``StoppedError`` to exit 3 and every other ``DeskpilotError`` to exit 2
+with ``str(err)`` on stderr; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class DeskpilotError(Exception):
+    """Base class: the message is meant for the user (and, for replies, the model)."""
+
+
+class ReplyError(DeskpilotError):
+    """The model's reply holds a tool call that cannot be turned into actions."""
+
+
+class ActionError(DeskpilotError):
+    """A valid action that cannot be carried out as asked."""
+
+
+class OffGridError(ActionError):
+    """A coordinate lies outside the model's coordinate frame (e.g. 2530 on 0..1000)."""
+
+
+class OffScreenError(ActionError):
+    """A point lies outside the monitor or region that was captured."""
+
+
+class ConfigError(DeskpilotError):
+    """Invalid user configuration or command-line input."""
+
+
+class DisplayError(DeskpilotError):
+    """The desktop cannot be captured or driven (no display, X errors, missing tools)."""
+
+
+class ClipboardError(DisplayError):
+    """Setting, pasting or restoring the clipboard failed."""
+
+
+class CursorMismatchError(DisplayError):
+    """The pointer did not arrive where it was sent, so a click was refused."""
+
+
+class StoppedError(DeskpilotError):
+    """The user stopped the agent; nothing more may be performed."""

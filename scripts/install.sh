@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs Deskpilot into ./.venv on Debian/Ubuntu: the X11 tools it drives the
+# desktop with (apt, through sudo when not root), then torch, then the project.
+#   bash scripts/install.sh          runtime only
+#   bash scripts/install.sh --test   runtime plus the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extra=""
+[ "${1:-}" = "--test" ] && extra="[test]"
+
+# xclip: the clipboard route for typing non-ASCII text; xdotool: the tests' input
+# generator; Xvfb and trayer: a virtual screen and tray host for tests and headless
+# use; the libxcb/EGL set is what Qt's xcb platform plugin loads.
+apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
+  libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
+  libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+  libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 espeak-ng)
+python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing system packages: ${missing[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+# torch first and pinned: with torch absent, any looser spec (including the
+# project's own range) makes pip resolve the newest build and its CUDA wheels.
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".${extra}"
+# torchvision from the registry is a CUDA build; next to a CPU torch it breaks
+# transformers' processor imports, so refuse to continue with it present.
+if .venv/bin/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('torchvision') is None)"; then
+  if ! .venv/bin/python -c "import torchvision" 2>/dev/null; then
+    echo "error: a broken torchvision is installed in .venv (it does not match torch); run: .venv/bin/pip uninstall -y torchvision" >&2
+    exit 1
+  fi
+fi
+echo "installed: $(.venv/bin/deskpilot --version)"

@@ -1,0 +1,103 @@
+"""Shared fixtures: a real X display, real probe windows, and subprocess helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = Path(__file__).resolve().parent / "apps"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def x_display() -> str:
+    """The X display the suite runs on; scripts/test.sh starts Xvfb when none is set."""
+    display = os.environ.get("DISPLAY")
+    if not display:
+        pytest.fail("no DISPLAY: run the suite through scripts/test.sh, which starts Xvfb")
+    return display
+
+
+def xdotool(*args: str) -> str:
+    result = subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10)
+    if result.returncode != 0:
+        raise RuntimeError(f"xdotool {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+class ProbeApp:
+    """A running tests/apps/probe_window.py; its JSON event lines arrive on a queue."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(APPS / "probe_window.py"), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.ready = self.wait_for("ready", timeout=20)
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.events.put(json.loads(line))
+
+    def wait_for(self, event: str, timeout: float = 10) -> dict[str, Any]:
+        while True:
+            try:
+                item = self.events.get(timeout=timeout)
+            except queue.Empty:
+                err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+                raise AssertionError(f"probe window sent no {event!r} event in {timeout}s {err}")
+            if item["event"] == event:
+                return item
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def probe(x_display: str) -> Iterator[type[ProbeApp]]:
+    started: list[ProbeApp] = []
+
+    def start(*args: str) -> ProbeApp:
+        app = ProbeApp(*args)
+        started.append(app)
+        return app
+
+    yield start  # type: ignore[misc]
+    for app in started:
+        app.close()
+
+
+@pytest.fixture
+def xclip_owned(x_display: str) -> Iterator[None]:
+    """Leave the clipboard as we found it: tests below set it on purpose."""
+    yield
+    for sel in ("clipboard", "primary"):
+        subprocess.run(["xclip", "-selection", sel, "-i", "/dev/null"], timeout=5,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def require_program(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed; scripts/install.sh installs it")
+    return path

@@ -1,0 +1,125 @@
+"""``deskpilot parse`` and ``deskpilot screenshot`` as a user runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+
+def deskpilot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        input=stdin, capture_output=True, text=True, timeout=60, env=env,
+    )
+
+
+def call(args: str) -> str:
+    return f'<tool_call>{{"name": "computer_use", "arguments": {args}}}</tool_call>'
+
+
+def test_parse_prints_screen_actions_one_json_per_line() -> None:
+    reply = (
+        "Thought: type the name, then save.\n"
+        + call('{"action": "left_click", "coordinate": [500, 500]}')
+        + call('{"action": "type", "text": "你好 world"}')
+        + call('{"action": "key", "keys": ["Control", "s"]}')
+    )
+    result = deskpilot("parse", "--screen", "1920x1080+-1920+0", stdin=reply)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [
+        {"action": "left_click", "x": -960, "y": 540},
+        {"action": "type", "text": "你好 world"},
+        {"action": "key", "keys": ["ctrl", "s"]},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("frame", "coordinate", "expected"),
+    [("rel1000", "[1000, 0]", (1919, 0)), ("rel999", "[999, 999]", (1919, 1079)), ("qwen25", "[966, 546]", (960, 540))],
+)
+def test_parse_frames(frame: str, coordinate: str, expected: tuple[int, int]) -> None:
+    reply = call('{"action": "mouse_move", "coordinate": ' + coordinate + "}")
+    result = deskpilot("parse", "--screen", "1920x1080", "--frame", frame, stdin=reply)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["x"], out["y"]) == expected
+
+
+def test_parse_defaults_to_the_real_primary_monitor(x_display: str) -> None:
+    result = deskpilot("parse", stdin=call('{"action": "left_click", "coordinate": [1000, 1000]}'))
+    assert result.returncode == 0, result.stderr
+    # scripts/test.sh runs Xvfb at 1920x1080.
+    assert json.loads(result.stdout) == {"action": "left_click", "x": 1919, "y": 1079}
+
+
+BAD_INPUT = [
+    (["parse", "--screen", "1920x1080"], "<tool_call>{not json}</tool_call>", "not valid JSON"),
+    (["parse", "--screen", "1920x1080"], "I clicked the button at (3, 4).", "no action"),
+    (["parse", "--screen", "1920x1080"], "", "the reply is empty"),
+    (["parse", "--screen", "1920x1080"], call('{"action": "left_click", "coordinate": [2530, 10]}'), "outside the rel1000 frame"),
+    (["parse", "--screen", "1920x1080"], call('{"action": "warp", "coordinate": [1, 1]}'), "unknown action 'warp'"),
+    (["parse", "--screen", "1920x1080"], call('{"action": "key", "keys": ["hyper"]}'), "unknown key 'hyper'"),
+    (["parse", "--screen", "1920by1080"], call('{"action": "wait", "time": 1}'), "bad screen"),
+]
+
+
+@pytest.mark.parametrize(("args", "stdin", "fragment"), BAD_INPUT)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], stdin: str, fragment: str) -> None:
+    result = deskpilot(*args, stdin=stdin)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_second_action_prints_nothing() -> None:
+    reply = call('{"action": "left_click", "coordinate": [1, 1]}') + call('{"action": "left_click", "coordinate": [1, 1001]}')
+    result = deskpilot("parse", "--screen", "800x600", stdin=reply)
+    assert result.returncode == 2 and result.stdout == ""
+
+
+def test_parse_without_display_and_without_screen_says_what_to_do() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    result = deskpilot("parse", stdin=call('{"action": "wait", "time": 1}'), env=env)
+    assert result.returncode == 2
+    assert "--screen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_screenshot_saves_a_private_png_of_the_monitor(x_display: str, tmp_path: Path) -> None:
+    target = tmp_path / "shot.png"
+    result = deskpilot("screenshot", str(target), "--monitor", "1")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    with Image.open(target) as image:
+        assert image.size == (1920, 1080)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [(["--monitor", "7"], "no monitor 7"), (["--monitor", "1"], "suffixes")],
+)
+def test_screenshot_bad_input(x_display: str, tmp_path: Path, args: list[str], fragment: str) -> None:
+    name = "shot.bmpx" if fragment == "suffixes" else "shot.png"
+    result = deskpilot("screenshot", str(tmp_path / name), *args)
+    assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_screenshot_on_a_display_that_is_not_there(tmp_path: Path) -> None:
+    env = dict(os.environ, DISPLAY=":87")
+    result = deskpilot("screenshot", str(tmp_path / "x.png"), env=env)
+    assert result.returncode == 2 and "display" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).with_name("deskpilot")
+    result = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("deskpilot ")

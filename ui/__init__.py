@@ -1,0 +1,1 @@
+"""Deskpilot Qt front end."""
