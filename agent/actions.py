@@ -149,22 +149,52 @@ class Answer(_Action):
 
 
 Action = Annotated[
-    Key | Type | MouseMove | LeftClick | RightClick | MiddleClick | DoubleClick | TripleClick
-    | LeftClickDrag | Scroll | HScroll | Wait | Terminate | Answer,
+    Key
+    | Type
+    | MouseMove
+    | LeftClick
+    | RightClick
+    | MiddleClick
+    | DoubleClick
+    | TripleClick
+    | LeftClickDrag
+    | Scroll
+    | HScroll
+    | Wait
+    | Terminate
+    | Answer,
     Field(discriminator="action"),
 ]
 
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
 
 ACTION_NAMES: tuple[str, ...] = (
-    "key", "type", "mouse_move", "left_click", "left_click_drag", "right_click",
-    "middle_click", "double_click", "triple_click", "scroll", "hscroll", "wait",
-    "terminate", "answer",
+    "key",
+    "type",
+    "mouse_move",
+    "left_click",
+    "left_click_drag",
+    "right_click",
+    "middle_click",
+    "double_click",
+    "triple_click",
+    "scroll",
+    "hscroll",
+    "wait",
+    "terminate",
+    "answer",
 )
 
 POINTER_ACTIONS: frozenset[str] = frozenset(
-    {"mouse_move", "left_click", "left_click_drag", "right_click", "middle_click",
-     "double_click", "triple_click"}
+    {
+        "mouse_move",
+        "left_click",
+        "left_click_drag",
+        "right_click",
+        "middle_click",
+        "double_click",
+        "triple_click",
+    }
 )
 
 

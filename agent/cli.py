@@ -77,7 +77,9 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         try:
             region = MssScreen(1).capture_region()
         except DisplayError as err:
-            raise DisplayError(f"{err}; or give the screen size with --screen WIDTHxHEIGHT") from None
+            raise DisplayError(
+                f"{err}; or give the screen size with --screen WIDTHxHEIGHT"
+            ) from None
     text = sys.stdin.read()
     reply = parse_reply(text)
     if not reply.actions:
@@ -100,7 +102,9 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     frame = MssScreen(args.monitor).capture()
     save_image_private(frame.image, args.file)
     region = frame.region
-    sys.stderr.write(f"saved {region.width}x{region.height} capture of monitor {args.monitor} to {args.file}\n")
+    sys.stderr.write(
+        f"saved {region.width}x{region.height} capture of monitor {args.monitor} to {args.file}\n"
+    )
     return EXIT_OK
 
 

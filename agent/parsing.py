@@ -37,15 +37,32 @@ _POINT_STRING = re.compile(r"^\s*[\[(]?\s*([^,\s\[\]()]+)\s*,\s*([^,\s\[\]()]+)\
 
 # The older "action_type" prompt shape, mapped onto computer_use names.
 _ACTION_TYPE_ALIASES = {
-    "click": "left_click", "tap": "left_click", "left_click": "left_click",
-    "right_click": "right_click", "middle_click": "middle_click",
-    "double_click": "double_click", "double_tap": "double_click", "triple_click": "triple_click",
-    "move": "mouse_move", "hover": "mouse_move", "mouse_move": "mouse_move",
-    "drag": "left_click_drag", "left_click_drag": "left_click_drag",
-    "type": "type", "input_text": "type", "type_text": "type",
-    "key": "key", "press": "key", "hotkey": "key", "press_key": "key", "keypress": "key",
-    "scroll": "scroll", "hscroll": "hscroll", "wait": "wait",
-    "terminate": "terminate", "answer": "answer",
+    "click": "left_click",
+    "tap": "left_click",
+    "left_click": "left_click",
+    "right_click": "right_click",
+    "middle_click": "middle_click",
+    "double_click": "double_click",
+    "double_tap": "double_click",
+    "triple_click": "triple_click",
+    "move": "mouse_move",
+    "hover": "mouse_move",
+    "mouse_move": "mouse_move",
+    "drag": "left_click_drag",
+    "left_click_drag": "left_click_drag",
+    "type": "type",
+    "input_text": "type",
+    "type_text": "type",
+    "key": "key",
+    "press": "key",
+    "hotkey": "key",
+    "press_key": "key",
+    "keypress": "key",
+    "scroll": "scroll",
+    "hscroll": "hscroll",
+    "wait": "wait",
+    "terminate": "terminate",
+    "answer": "answer",
 }
 
 
@@ -84,7 +101,7 @@ def _extract_blocks(text: str) -> tuple[list[str], str]:
             blocks.append(after[:end])
             rest = after[end:]
             if rest.startswith(_CLOSE):
-                rest = rest[len(_CLOSE):]
+                rest = rest[len(_CLOSE) :]
         prose.append(rest.replace(_CLOSE, ""))
         return blocks, _clean_prose("".join(prose))
 
@@ -102,7 +119,7 @@ def _extract_blocks(text: str) -> tuple[list[str], str]:
         except ValueError:
             continue
         if isinstance(obj, dict) and _looks_like_call(obj):
-            return [text[match.start():end]], _clean_prose(text[: match.start()] + text[end:])
+            return [text[match.start() : end]], _clean_prose(text[: match.start()] + text[end:])
     return [], _clean_prose(text)
 
 
@@ -131,7 +148,7 @@ def _strip_trailing_commas(src: str) -> str:
         if ch == '"':
             in_string = True
         elif ch == ",":
-            nxt = src[i + 1:].lstrip()[:1]
+            nxt = src[i + 1 :].lstrip()[:1]
             if nxt in ("}", "]"):
                 continue
         out.append(ch)
@@ -232,9 +249,7 @@ def _coerce_point(value: Any, where: str) -> tuple[float, float]:
             raise ReplyError(f"{where}: 'coordinate' must be two numbers [x, y], got {value!r}")
         if isinstance(item, str):
             if not _NUMBER.match(item):
-                raise ReplyError(
-                    f"{where}: 'coordinate' must be two numbers [x, y], got {value!r}"
-                )
+                raise ReplyError(f"{where}: 'coordinate' must be two numbers [x, y], got {value!r}")
             item = float(item)
         out.append(float(item))
     return (out[0], out[1])

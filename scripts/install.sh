@@ -31,11 +31,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
+# pip -q still warns about every missing local index folder on these machines; show
+# only what matters, and all of it when pip fails.
+pip_quiet() {
+  local log; log=$(mktemp)
+  if ! .venv/bin/python -m pip install -q "$@" >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"; return 1
+  fi
+  grep -v -e "is ignored: it is neither" -e "BuildBackendWarning" -e "^ *!!" "$log" | grep -v '^\s*$' | head -20 || true
+  rm -f "$log"
+}
+pip_quiet --upgrade pip
 # torch first and pinned: with torch absent, any looser spec (including the
 # project's own range) makes pip resolve the newest build and its CUDA wheels.
-.venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".${extra}"
+pip_quiet "torch==2.13.0"
+pip_quiet -e ".${extra}"
 # torchvision from the registry is a CUDA build; next to a CPU torch it breaks
 # transformers' processor imports, so refuse to continue with it present.
 if .venv/bin/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('torchvision') is None)"; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the test suite on a real X server: reuses $DISPLAY when one is set,
+# Runs the linters, the type checker and the test suite on a real X server: reuses $DISPLAY when one is set,
 # otherwise starts a private Xvfb (1920x1080, depth 24: mss refuses 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +17,6 @@ if [ -z "${DISPLAY:-}" ]; then
   rm -f "$fifo"
   export DISPLAY=":$num"
 fi
+.venv/bin/ruff check agent ui tests scripts
+.venv/bin/mypy
 .venv/bin/python -m pytest -p no:xvfb -p no:cacheprovider "$@"

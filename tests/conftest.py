@@ -64,7 +64,7 @@ class ProbeApp:
                 item = self.events.get(timeout=timeout)
             except queue.Empty:
                 err = self.proc.stderr.read() if self.proc.poll() is not None else ""
-                raise AssertionError(f"probe window sent no {event!r} event in {timeout}s {err}")
+                raise AssertionError(f"probe window sent no {event!r} event in {timeout}s {err}") from None
             if item["event"] == event:
                 return item
 

@@ -5,8 +5,20 @@ from __future__ import annotations
 import pytest
 
 from agent.actions import (
-    Answer, DoubleClick, HScroll, Key, LeftClick, LeftClickDrag, MiddleClick, MouseMove,
-    RightClick, Scroll, Terminate, TripleClick, Type, Wait,
+    Answer,
+    DoubleClick,
+    HScroll,
+    Key,
+    LeftClick,
+    LeftClickDrag,
+    MiddleClick,
+    MouseMove,
+    RightClick,
+    Scroll,
+    Terminate,
+    TripleClick,
+    Type,
+    Wait,
 )
 from agent.errors import ReplyError
 from agent.parsing import parse_reply

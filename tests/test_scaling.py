@@ -8,7 +8,12 @@ from agent.actions import Key, LeftClick
 from agent.errors import ConfigError, OffGridError, OffScreenError
 from agent.geometry import CaptureGeometry, Region, parse_region
 from agent.scaling import (
-    FrameKind, ModelFrame, model_to_image, model_to_screen, screen_to_model, smart_resize,
+    FrameKind,
+    ModelFrame,
+    model_to_image,
+    model_to_screen,
+    screen_to_model,
+    smart_resize,
     to_screen_action,
 )
 

@@ -8,14 +8,26 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from agent.actions import (
-    DoubleClick, HScroll, Key, LeftClick, LeftClickDrag, MiddleClick, MouseMove, RightClick,
-    ScreenAction, Scroll, TripleClick, Type, Wait,
+    DoubleClick,
+    HScroll,
+    Key,
+    LeftClick,
+    LeftClickDrag,
+    MiddleClick,
+    MouseMove,
+    RightClick,
+    ScreenAction,
+    Scroll,
+    TripleClick,
+    Type,
+    Wait,
 )
 from agent.computers.base import CaptureTarget, Frame
 from agent.computers.clipboard import Clipboard, XclipClipboard
-from agent.computers.keyboard import Keyboard
+from agent.computers.keyboard import platform_keyboard
 from agent.computers.screen import MssScreen, require_display
 from agent.errors import CursorMismatchError, DisplayError, OffScreenError, StoppedError
 from agent.geometry import Region
@@ -50,7 +62,7 @@ class DesktopComputer:
         pyautogui.FAILSAFE = True
         pyautogui.MINIMUM_DURATION = 0
         self._gui = pyautogui
-        self._keyboard = Keyboard()
+        self._keyboard = platform_keyboard(pyautogui)
         self.cancel = cancel or threading.Event()
         self._clipboard = clipboard or XclipClipboard(cancel=self.cancel)
         self._paste_chord = paste_chord
@@ -73,7 +85,9 @@ class DesktopComputer:
         try:
             self._dispatch(action)
         except self._gui.FailSafeException:
-            raise StoppedError("stopped by the fail-safe: the pointer reached a screen corner") from None
+            raise StoppedError(
+                "stopped by the fail-safe: the pointer reached a screen corner"
+            ) from None
 
     def _dispatch(self, screen_action: ScreenAction) -> None:
         action, point = screen_action.action, screen_action.screen_xy
@@ -149,18 +163,22 @@ class DesktopComputer:
             raise CursorMismatchError(f"the drag ended at {self.cursor_position()}, not {end}")
 
     def _type(self, text: str) -> None:
-        for kind, run in segment_text(text):
+        for kind, run in segment_text(text, self._keyboard.typeable):
             self._check_stop()
-            if kind == "ascii":
-                self._keyboard.type_ascii(run)
+            if kind == "keys":
+                self._keyboard.type_chars(run)
             elif kind == "key":
                 self._keyboard.chord((run,))
             else:
                 self._clipboard.paste(run, lambda: self._keyboard.chord(self._paste_chord))
 
 
-def segment_text(text: str) -> list[tuple[str, str]]:
-    """Split text into ("ascii", run), ("key", "enter"|"tab") and ("paste", run) pieces."""
+def segment_text(text: str, typeable: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """Split text into ("keys", run), ("key", "enter"|"tab") and ("paste", run) pieces.
+
+    Newlines and tabs become key presses (so "ls\n" runs the command in a terminal);
+    runs the keymap can type are typed; everything else is pasted.
+    """
     pieces: list[tuple[str, str]] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     for ch in text:
@@ -168,8 +186,8 @@ def segment_text(text: str) -> list[tuple[str, str]]:
             kind, value = "key", "enter"
         elif ch == "\t":
             kind, value = "key", "tab"
-        elif " " <= ch <= "~":
-            kind, value = "ascii", ch
+        elif typeable(ch):
+            kind, value = "keys", ch
         else:
             kind, value = "paste", ch
         if pieces and kind != "key" and pieces[-1][0] == kind:

@@ -37,8 +37,12 @@ class FakeComputer:
 
         width = round(self.region.width * self.scale)
         height = round(self.region.height * self.scale)
-        image = self.image if self.image is not None else Image.new("RGB", (width, height), self.colour)
-        return Frame(image=image.copy(), geometry=CaptureGeometry(self.region, image.width, image.height))
+        image = (
+            self.image if self.image is not None else Image.new("RGB", (width, height), self.colour)
+        )
+        return Frame(
+            image=image.copy(), geometry=CaptureGeometry(self.region, image.width, image.height)
+        )
 
     def perform(self, action: ScreenAction) -> None:
         if self.cancel.is_set():

@@ -1,60 +1,188 @@
-"""Keyboard input through pynput: key chords and ASCII typing that respect the keymap.
+"""Keyboard input: key chords and typing of the characters the keymap has.
 
-pyautogui decides on its own, from a US-layout table, whether a character needs
-shift; under Xvfb's keymap it types ``<`` as ``>`` (measured). pynput looks the
-keysym up in the live keymap, so keys and ASCII text go through it. Text outside
-ASCII goes through the clipboard (``agent.computers.clipboard``).
+On X11 keys go through the XTEST extension, resolved against the live keymap, the
+way xdotool does it. Measured under Xvfb: pyautogui picks shift from a fixed US
+table and types ``<`` as ``>``; pynput sends characters as synthetic XSendEvent
+events, which xterm (and others) ignore. XTEST input is indistinguishable from a
+real keyboard. Characters the keymap lacks (any non-ASCII text, usually) are not
+typed here at all: ``DesktopComputer`` pastes them through the clipboard.
+
+Elsewhere (Windows, macOS) pyautogui's keyboard is used; that path is untested here.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-# Canonical key name (agent.keys) → pynput ``Key`` attribute.
-_SPECIAL = {
-    "ctrl": "ctrl", "alt": "alt", "shift": "shift", "super": "cmd",
-    "enter": "enter", "tab": "tab", "space": "space", "backspace": "backspace",
-    "delete": "delete", "escape": "esc", "insert": "insert", "home": "home", "end": "end",
-    "pageup": "page_up", "pagedown": "page_down", "up": "up", "down": "down",
-    "left": "left", "right": "right", "capslock": "caps_lock", "numlock": "num_lock",
-    "scrolllock": "scroll_lock", "printscreen": "print_screen", "pause": "pause",
-    "menu": "menu", "volumeup": "media_volume_up", "volumedown": "media_volume_down",
-    "volumemute": "media_volume_mute", "playpause": "media_play_pause",
-    "nexttrack": "media_next", "prevtrack": "media_previous",
-} | {f"f{n}": f"f{n}" for n in range(1, 21)}
+from agent.errors import DisplayError
+
+# Canonical key name (agent.keys) → X keysym name.
+_X_KEYSYMS = {
+    "ctrl": "Control_L",
+    "alt": "Alt_L",
+    "shift": "Shift_L",
+    "super": "Super_L",
+    "enter": "Return",
+    "tab": "Tab",
+    "space": "space",
+    "backspace": "BackSpace",
+    "delete": "Delete",
+    "escape": "Escape",
+    "insert": "Insert",
+    "home": "Home",
+    "end": "End",
+    "pageup": "Prior",
+    "pagedown": "Next",
+    "up": "Up",
+    "down": "Down",
+    "left": "Left",
+    "right": "Right",
+    "capslock": "Caps_Lock",
+    "numlock": "Num_Lock",
+    "scrolllock": "Scroll_Lock",
+    "printscreen": "Print",
+    "pause": "Pause",
+    "menu": "Menu",
+    "volumeup": "XF86AudioRaiseVolume",
+    "volumedown": "XF86AudioLowerVolume",
+    "volumemute": "XF86AudioMute",
+    "playpause": "XF86AudioPlay",
+    "nexttrack": "XF86AudioNext",
+    "prevtrack": "XF86AudioPrev",
+} | {f"f{n}": f"F{n}" for n in range(1, 25)}
+
+# Canonical name → pyautogui name, where they differ.
+_PYAUTOGUI_NAMES = {"super": "winleft", "printscreen": "printscreen", "menu": "apps"}
 
 
-class Keyboard:
-    """Presses chords and types ASCII; every pressed key is released, even on error."""
-
-    def __init__(self) -> None:
-        from pynput.keyboard import Controller, Key, KeyCode
-
-        self._controller = Controller()
-        self._key = Key
-        self._keycode = KeyCode
-
-    def resolve(self, name: str) -> Any:
-        if name in _SPECIAL:
-            return getattr(self._key, _SPECIAL[name])
-        if len(name) == 1:
-            return self._keycode.from_char(name)
-        raise ValueError(f"key {name!r} cannot be sent on this platform")
+class Keyboard(Protocol):
+    def typeable(self, char: str) -> bool:
+        """Whether ``char`` can be typed as keystrokes on the current keymap."""
+        ...
 
     def chord(self, names: tuple[str, ...], before_each: Callable[[], None] | None = None) -> None:
-        """Press ``names`` in order and release them in reverse."""
-        keys = [self.resolve(n) for n in names]
-        pressed: list[Any] = []
+        """Press ``names`` in order and release them in reverse, even on error."""
+        ...
+
+    def type_chars(self, text: str) -> None:
+        """Type characters for which ``typeable`` is true."""
+        ...
+
+
+class XTestKeyboard:
+    """Keys through XTEST on the current X display."""
+
+    def __init__(self) -> None:
+        try:
+            from Xlib import XK, X, display
+            from Xlib.ext import xtest
+        except ImportError as err:
+            raise DisplayError(f"the X11 keyboard needs python-xlib: {err}") from None
+        XK.load_keysym_group("xf86")
+        try:
+            self._display = display.Display()
+        except Exception as err:
+            raise DisplayError(f"cannot open the display for keyboard input: {err}") from None
+        self._X, self._XK, self._xtest = X, XK, xtest
+        self._shift = self._keycode_of("Shift_L")
+
+    def _keycode_of(self, keysym_name: str) -> int:
+        keysym = self._XK.string_to_keysym(keysym_name)
+        keycode = self._display.keysym_to_keycode(keysym) if keysym else 0
+        if not keycode:
+            raise DisplayError(f"the keyboard map has no key for {keysym_name!r}")
+        return int(keycode)
+
+    def _char_key(self, char: str) -> tuple[int, bool] | None:
+        """(keycode, needs shift) for a character on the first keyboard group."""
+        # Latin-1 keysyms equal the code point; beyond that X needs remapping tricks
+        # that race with applications, so those characters are not typeable here.
+        if not (" " <= char <= "~"):
+            return None
+        for keycode, index in self._display.keysym_to_keycodes(ord(char)):
+            if index in (0, 1):
+                return int(keycode), index == 1
+        return None
+
+    def typeable(self, char: str) -> bool:
+        return self._char_key(char) is not None
+
+    def _resolve(self, name: str) -> tuple[int, bool]:
+        if name in _X_KEYSYMS:
+            return self._keycode_of(_X_KEYSYMS[name]), False
+        found = self._char_key(name) if len(name) == 1 else None
+        if found is None:
+            raise DisplayError(f"the keyboard map has no key for {name!r}")
+        return found
+
+    def _send(self, keycode: int, press: bool) -> None:
+        self._xtest.fake_input(
+            self._display, self._X.KeyPress if press else self._X.KeyRelease, keycode
+        )
+
+    def chord(self, names: tuple[str, ...], before_each: Callable[[], None] | None = None) -> None:
+        keys = [self._resolve(n) for n in names]
+        pressed: list[int] = []
+        try:
+            for keycode, shifted in keys:
+                if before_each is not None:
+                    before_each()
+                if shifted and self._shift not in pressed:
+                    self._send(self._shift, True)
+                    pressed.append(self._shift)
+                self._send(keycode, True)
+                pressed.append(keycode)
+        finally:
+            for keycode in reversed(pressed):
+                self._send(keycode, False)
+            self._display.sync()
+
+    def type_chars(self, text: str) -> None:
+        try:
+            for char in text:
+                found = self._char_key(char)
+                if found is None:
+                    raise DisplayError(f"the keyboard map has no key for {char!r}")
+                keycode, shifted = found
+                if shifted:
+                    self._send(self._shift, True)
+                self._send(keycode, True)
+                self._send(keycode, False)
+                if shifted:
+                    self._send(self._shift, False)
+        finally:
+            self._display.sync()
+
+
+class PyAutoGuiKeyboard:
+    """pyautogui's keyboard, for platforms other than X11 (untested in CI)."""
+
+    def __init__(self, gui: Any) -> None:
+        self._gui = gui
+
+    def typeable(self, char: str) -> bool:
+        return " " <= char <= "~"
+
+    def chord(self, names: tuple[str, ...], before_each: Callable[[], None] | None = None) -> None:
+        keys = [_PYAUTOGUI_NAMES.get(n, n) for n in names]
+        pressed: list[str] = []
         try:
             for key in keys:
                 if before_each is not None:
                     before_each()
-                self._controller.press(key)
+                self._gui.keyDown(key)
                 pressed.append(key)
         finally:
             for key in reversed(pressed):
-                self._controller.release(key)
+                self._gui.keyUp(key)
 
-    def type_ascii(self, text: str) -> None:
-        self._controller.type(text)
+    def type_chars(self, text: str) -> None:
+        self._gui.write(text)
+
+
+def platform_keyboard(gui: Any) -> Keyboard:
+    if sys.platform.startswith("linux"):
+        return XTestKeyboard()
+    return PyAutoGuiKeyboard(gui)

@@ -41,7 +41,8 @@ class MssScreen:
             import mss
         except Exception as err:
             raise DisplayError(f"cannot load the capture library: {err}") from None
-        self._mss_class = mss.mss
+        # mss 10.2 renamed the class; keep working on either side of that.
+        self._mss_class = getattr(mss, "MSS", None) or mss.mss
         self._target = target
         self._pointer = pointer
         self._local = threading.local()
@@ -86,7 +87,12 @@ class MssScreen:
         from PIL import Image
 
         region = self.capture_region()
-        box = {"left": region.left, "top": region.top, "width": region.width, "height": region.height}
+        box = {
+            "left": region.left,
+            "top": region.top,
+            "width": region.width,
+            "height": region.height,
+        }
         try:
             shot = self._sct().grab(box)
         except Exception as err:

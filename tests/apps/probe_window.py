@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from PySide6.QtCore import QTimer, Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPalette
 from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
@@ -23,7 +23,9 @@ def emit(**payload: object) -> None:
 
 class ProbeWindow(QWidget):
     def __init__(self, colour: str, with_edit: bool) -> None:
-        super().__init__(None, Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint)
+        super().__init__(
+            None, Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
+        )
         self.setWindowTitle("deskpilot-probe")
         palette = self.palette()
         palette.setColor(QPalette.ColorRole.Window, QColor(colour))
@@ -44,7 +46,14 @@ class ProbeWindow(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         pos = event.globalPosition().toPoint()
-        emit(event="press", button=event.button().name.decode() if isinstance(event.button().name, bytes) else str(event.button().name), x=pos.x(), y=pos.y())
+        emit(
+            event="press",
+            button=event.button().name.decode()
+            if isinstance(event.button().name, bytes)
+            else str(event.button().name),
+            x=pos.x(),
+            y=pos.y(),
+        )
 
 
 def main() -> None:
