@@ -6,6 +6,7 @@
     │   ├── OffGridError            coordinates outside the model's coordinate frame
     │   └── OffScreenError          a point outside the captured monitor
     ├── ConfigError                 bad options, config file or command-line values
+    ├── BackendError                the model cannot be loaded or reached, or failed
     ├── DisplayError                no display, or capture/input failed on it
     │   ├── ClipboardError          the clipboard route for non-ASCII text failed
     │   └── CursorMismatchError     the pointer is not where it was sent; no click
@@ -40,6 +41,10 @@ class OffScreenError(ActionError):
 
 class ConfigError(DeskpilotError):
     """Invalid user configuration or command-line input."""
+
+
+class BackendError(DeskpilotError):
+    """The model backend failed: load error, out of memory, server down or garbage."""
 
 
 class DisplayError(DeskpilotError):
