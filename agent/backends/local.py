@@ -1,0 +1,301 @@
+"""Qwen3-VL in this process through transformers, optionally quantized with bitsandbytes.
+
+The same code path serves a hub id and a local folder (``from_pretrained``). The
+vision tower and ``lm_head`` stay unquantized: quantizing them costs accuracy on
+small UI text for little memory, and bnb's CPU path rejects the vision MLP width.
+Generation is greedy, ends at ``</tool_call>``, and checks the caller's cancel event
+after every token.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.backends.base import ChatRequest, Completion, TextSink
+from agent.backends.precision import (
+    ParamCounts,
+    Precision,
+    choose_precision,
+    cpu_seconds_per_step,
+    weight_bytes,
+)
+from agent.errors import BackendError, StoppedError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "Qwen/Qwen3-VL-8B-Instruct"
+SMALL_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
+# Modules bitsandbytes must leave alone; transformers 5 matches full module paths.
+SKIP_MODULES = ["model.visual", "lm_head"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    model: str = DEFAULT_MODEL
+    precision: Precision = Precision.AUTO
+    # None: flash_attention_2 when installed and on a GPU, else SDPA.
+    attention: str | None = None
+    local_files_only: bool = False
+    # Extra keyword arguments for generate(), e.g. a prefix_allowed_tokens_fn in tests.
+    generate_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    model: str
+    precision: Precision
+    device: str
+    attention: str
+    seconds: float
+    weight_bytes: int
+
+
+def _free_bytes(cuda: bool) -> int:
+    if cuda:
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def count_params(config: Any) -> ParamCounts:
+    """Parameter counts from a config alone, by building the model on the meta device."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    with torch.device("meta"):
+        model = AutoModelForImageTextToText.from_config(config)
+    kept = total = 0
+    for name, param in model.named_parameters():
+        total += param.numel()
+        if name.startswith(("model.visual", "lm_head")) or "embed_tokens" in name or param.dim() < 2:
+            kept += param.numel()
+    return ParamCounts(quantizable=total - kept, kept=kept)
+
+
+def _looks_like_path(model: str) -> bool:
+    # A hub id is "org/name"; anything else that names a file system place is a path.
+    return model.startswith((".", "/", "~")) or model.count("/") > 1 or Path(model).exists()
+
+
+def _load_error(model: str, err: BaseException) -> BackendError:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if type(err).__name__ == "OutOfMemoryError":
+        return BackendError(
+            f"out of memory loading {model}: try --precision nf4, the smaller {SMALL_MODEL}, "
+            "or a model server (--backend openai)"
+        )
+    if isinstance(err, ImportError) and "bitsandbytes" in text.lower():
+        return BackendError("nf4 and int8 need bitsandbytes: pip install 'bitsandbytes>=0.50'")
+    if isinstance(err, OSError) and not Path(model).exists():
+        return BackendError(
+            f"model {model!r} is not in the local Hugging Face cache and cannot be downloaded "
+            f"now; download it once with `hf download {model}`, or pass a local folder with --model"
+        )
+    return BackendError(f"cannot load model {model}: {text}")
+
+
+def load_model(settings: LocalSettings, progress: Progress | None = None) -> tuple[Any, Any, LoadReport]:
+    """Load processor and model; every failure is a one-line ``BackendError``."""
+    say = progress or (lambda message: log.info("%s", message))
+    model_id = os.path.expanduser(settings.model)
+    if _looks_like_path(settings.model) and not Path(model_id).is_dir():
+        raise BackendError(f"model folder {settings.model} does not exist")
+    try:
+        import torch
+        from transformers import AutoConfig, AutoModelForImageTextToText, BitsAndBytesConfig
+    except ImportError as err:
+        raise BackendError(f"the local backend needs torch and transformers: {err}") from None
+    from agent.backends.processor import load_processor
+
+    cuda = torch.cuda.is_available()
+    started = time.perf_counter()
+    say(f"loading {settings.model}: configuration and processor")
+    try:
+        config = AutoConfig.from_pretrained(model_id, local_files_only=settings.local_files_only)
+        processor = load_processor(model_id, local_files_only=settings.local_files_only)
+    except BackendError:
+        raise
+    except Exception as err:
+        raise _load_error(settings.model, err) from None
+
+    precision = settings.precision
+    params: ParamCounts | None = None
+    if precision is Precision.AUTO or not cuda:
+        params = count_params(config)
+    if precision is Precision.AUTO:
+        assert params is not None
+        precision = choose_precision(params, _free_bytes(cuda))
+        say(f"precision auto: {precision.value} ({'GPU' if cuda else 'CPU'} memory free: "
+            f"{_free_bytes(cuda) / 1e9:.1f} GB)")
+    if precision is Precision.FP16 and not cuda:
+        raise BackendError("fp16 needs a GPU; on this CPU use --precision bf16 or fp32")
+    if not cuda and params is not None:
+        seconds = cpu_seconds_per_step(params, 1100)
+        log.warning(
+            "no GPU: each step of %s will take roughly %.0f s on this CPU; for usable speed run %s "
+            "or a model server (--backend openai)", settings.model, seconds, SMALL_MODEL,
+        )
+
+    attention = settings.attention or (
+        "flash_attention_2" if cuda and importlib.util.find_spec("flash_attn") else "sdpa"
+    )
+    if attention == "flash_attention_2" and not cuda:
+        raise BackendError("flash_attention_2 needs a GPU; leave --attention unset on a CPU")
+    dtype = {Precision.FP32: torch.float32, Precision.FP16: torch.float16}.get(precision, torch.bfloat16)
+    kwargs: dict[str, Any] = {
+        "dtype": dtype,
+        "attn_implementation": attention,
+        "local_files_only": settings.local_files_only,
+    }
+    if cuda:
+        kwargs["device_map"] = "auto"
+    if precision in (Precision.NF4, Precision.INT8):
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise BackendError("nf4 and int8 need bitsandbytes: pip install 'bitsandbytes>=0.50'")
+        if precision is Precision.NF4:
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_compute_dtype=torch.bfloat16,
+                bnb_4bit_use_double_quant=True,
+                llm_int8_skip_modules=SKIP_MODULES,
+            )
+        else:
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_8bit=True, llm_int8_skip_modules=SKIP_MODULES
+            )
+    say(f"loading {settings.model} weights at {precision.value} on {'GPU' if cuda else 'CPU'}")
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
+    except Exception as err:
+        raise _load_error(settings.model, err) from None
+    model.eval()
+    footprint = int(model.get_memory_footprint())
+    report = LoadReport(
+        model=settings.model,
+        precision=precision,
+        device=str(model.device),
+        attention=attention,
+        seconds=time.perf_counter() - started,
+        weight_bytes=footprint,
+    )
+    say(
+        f"loaded {settings.model} at {precision.value} on {report.device} in {report.seconds:.1f} s; "
+        f"weights use {footprint / 1e9:.2f} GB"
+        + (f" (estimate {weight_bytes(params, precision) / 1e9:.2f} GB)" if params else "")
+    )
+    return model, processor, report
+
+
+def _cancel_criteria(cancel: threading.Event) -> Any:
+    import torch
+    from transformers import StoppingCriteria
+
+    class CancelOnEvent(StoppingCriteria):
+        """Ends generation after the current token once ``cancel`` is set."""
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            batch = input_ids.shape[0]
+            return torch.full((batch,), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return CancelOnEvent()
+
+
+def _streamer(tokenizer: Any, on_text: TextSink, first_token: list[float]) -> Any:
+    from transformers import TextStreamer
+
+    class CallbackStreamer(TextStreamer):
+        def put(self, value: Any) -> None:
+            if not first_token and not self.next_tokens_are_prompt:
+                first_token.append(time.perf_counter())
+            super().put(value)
+
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text:
+                on_text(text)
+
+    return CallbackStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+class LocalBackend:
+    """A loaded model and processor; ``complete`` renders, preprocesses and generates."""
+
+    name = "local"
+
+    def __init__(self, settings: LocalSettings | None = None, *, progress: Progress | None = None) -> None:
+        self.settings = settings or LocalSettings()
+        self.model, self.processor, self.report = load_model(self.settings, progress)
+
+    def render(self, request: ChatRequest) -> str:
+        """The prompt text exactly as the model's own chat template renders it."""
+        text = self.processor.apply_chat_template(
+            request.messages, tools=request.tools, add_generation_prompt=True, tokenize=False
+        )
+        return str(text)
+
+    def encode(self, request: ChatRequest) -> Any:
+        images = request.images
+        return self.processor(
+            text=[self.render(request)],
+            images=images or None,
+            size={"shortest_edge": request.min_pixels, "longest_edge": request.max_pixels},
+            return_tensors="pt",
+        )
+
+    def complete(
+        self, request: ChatRequest, cancel: threading.Event, on_text: TextSink | None = None
+    ) -> Completion:
+        if cancel.is_set():
+            raise StoppedError("stopped before the model was asked")
+        from transformers import StoppingCriteriaList
+
+        started = time.perf_counter()
+        # Everything the processor returns goes to generate(): without mm_token_type_ids
+        # the image positions are silently wrong.
+        inputs = self.encode(request).to(self.model.device)
+        encoded = time.perf_counter()
+        first_token: list[float] = []
+        streamer = _streamer(self.processor.tokenizer, on_text or (lambda _t: None), first_token)
+        output = self.model.generate(
+            **inputs,
+            max_new_tokens=request.max_new_tokens,
+            do_sample=False,
+            stop_strings=list(request.stop) or None,
+            tokenizer=self.processor.tokenizer,
+            stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]),
+            streamer=streamer,
+            **self.settings.generate_kwargs,
+        )
+        done = time.perf_counter()
+        if cancel.is_set():
+            raise StoppedError("stopped while the model was generating")
+        prompt_len = int(inputs["input_ids"].shape[1])
+        new_tokens = output[0, prompt_len:]
+        text = self.processor.tokenizer.decode(new_tokens, skip_special_tokens=True)
+        timings = {"preprocess_s": encoded - started, "generate_s": done - encoded}
+        if first_token:
+            timings["first_token_s"] = first_token[0] - encoded
+        return Completion(
+            text=str(text),
+            prompt_tokens=prompt_len,
+            completion_tokens=int(new_tokens.shape[0]),
+            timings=timings,
+        )

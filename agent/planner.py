@@ -1,0 +1,95 @@
+"""One planning step: screenshot(s) and history → prompt → backend → validated screen actions.
+
+An unusable answer (no tool call, a malformed one, an off-grid point) is not an
+exception here: it comes back as ``Plan.error``, the text the loop feeds back to the
+model. Only a stop and a backend failure raise.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from agent.actions import ScreenAction
+from agent.backends.base import Backend, Completion, TextSink
+from agent.computers.base import Frame
+from agent.errors import ActionError, ReplyError
+from agent.parsing import ParsedReply, parse_reply
+from agent.prompts import PromptSettings, StepNote, build_request
+from agent.scaling import FrameKind, ModelFrame, to_screen_action
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the model answered and what it means on this screen."""
+
+    completion: Completion
+    reply: ParsedReply | None
+    actions: tuple[ScreenAction, ...]
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None
+
+
+class Planner:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        frame_kind: FrameKind = FrameKind.REL1000,
+        settings: PromptSettings | None = None,
+    ) -> None:
+        self.backend = backend
+        self.frame_kind = frame_kind
+        self.settings = settings or PromptSettings()
+
+    def model_frame(self, frame: Frame) -> ModelFrame:
+        return ModelFrame.for_image(
+            self.frame_kind,
+            frame.image.width,
+            frame.image.height,
+            min_pixels=self.settings.min_pixels,
+            max_pixels=self.settings.max_pixels,
+        )
+
+    def plan(
+        self,
+        task: str,
+        steps: Sequence[StepNote],
+        frames: Sequence[Frame],
+        cancel: threading.Event,
+        *,
+        feedback: str | None = None,
+        on_text: TextSink | None = None,
+    ) -> Plan:
+        """Ask for the next actions given ``frames`` (oldest first, the newest is current)."""
+        started = time.perf_counter()
+        current = frames[-1]
+        model_frame = self.model_frame(current)
+        request = build_request(
+            task,
+            steps,
+            [f.image for f in frames],
+            model_frame,
+            feedback=feedback,
+            settings=self.settings,
+        )
+        prompt_done = time.perf_counter()
+        completion = self.backend.complete(request, cancel, on_text)
+        model_done = time.perf_counter()
+        timings = {"prompt_s": prompt_done - started, "model_s": model_done - prompt_done}
+        try:
+            reply = parse_reply(completion.text)
+            actions = tuple(to_screen_action(a, model_frame, current.geometry) for a in reply.actions)
+        except (ReplyError, ActionError) as err:
+            timings["parse_s"] = time.perf_counter() - model_done
+            return Plan(completion, None, (), error=str(err), timings=timings)
+        timings["parse_s"] = time.perf_counter() - model_done
+        if not actions:
+            return Plan(completion, reply, (), error=reply.no_action_reason, timings=timings)
+        return Plan(completion, reply, actions, timings=timings)
