@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--monitor", type=int, default=1, help="mss monitor index: 1 primary, 0 all (default 1)"
     )
     p_shot.set_defaults(handler=_cmd_screenshot)
+
+    p_doc = sub.add_parser("doctor", help="check Python, torch, GPU, display, models and server")
+    p_doc.add_argument("--model", default=None, help="the local model to look for in the cache")
+    p_doc.add_argument("--base-url", default=None, help="an OpenAI-compatible server to reach")
+    p_doc.add_argument("--server-model", default=None, help="the model name on that server")
+    p_doc.add_argument("--api-key", default=None, help="API key for that server")
+    p_doc.set_defaults(handler=_cmd_doctor)
     return parser
 
 
@@ -108,6 +115,21 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from agent.backends.local import DEFAULT_MODEL
+    from agent.doctor import run_checks
+
+    findings = run_checks(args.model or DEFAULT_MODEL, args.base_url, args.server_model, args.api_key)
+    for finding in findings:
+        sys.stdout.write(finding.line() + "\n")
+    problems = [f for f in findings if f.level == "fail"]
+    if problems:
+        sys.stderr.write(f"deskpilot doctor: {len(problems)} problem(s): "
+                         + "; ".join(f.topic for f in problems) + "\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 class _BadInput(DeskpilotError):
     pass
 
@@ -119,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # bitsandbytes warns at import about optional CPU kernels it can live without.
+        logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from agent.backends.precision import (
-    GIB, ParamCounts, Precision, choose_precision, cpu_seconds_per_step, parse_precision, weight_bytes,
+    GIB,
+    ParamCounts,
+    Precision,
+    choose_precision,
+    cpu_seconds_per_step,
+    parse_precision,
+    weight_bytes,
 )
 from agent.errors import ConfigError
 

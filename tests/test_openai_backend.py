@@ -1,0 +1,460 @@
+"""The OpenAI-compatible backend against a real HTTP server on 127.0.0.1 that answers from a script."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from agent.actions import Key, LeftClick, Type
+from agent.backends.base import ChatRequest
+from agent.backends.openai import OpenAIBackend, fit_pixels
+from agent.errors import BackendError, ReplyError, StoppedError
+from agent.parsing import parse_reply
+
+MODEL = "Qwen/Qwen3-VL-8B-Instruct"
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "computer_use",
+        "description": "Operate the computer.",
+        "parameters": {
+            "type": "object",
+            "properties": {"action": {"type": "string"}},
+            "required": ["action"],
+        },
+    },
+}
+CLICK_ARGS = '{"action": "left_click", "coordinate": [512, 300]}'
+# How long a "slow" answer would take; no test may come near waiting for it.
+SLOW_S = 30.0
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes | dict[str, Any] = b""
+    delay_s: float = 0.0  # hold the answer this long, or until the server is torn down
+    drop: bool = False  # close the connection without answering
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+
+
+@dataclass
+class ScriptedServer:
+    """Answers each request with the next scripted ``Answer``; records what it received."""
+
+    port: int = 0
+    answers: list[Answer] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def script(self, *answers: Answer) -> None:
+        self.answers.extend(answers)
+
+    def take(self, received: Received) -> Answer:
+        with self.lock:
+            self.received.append(received)
+            if self.answers:
+                return self.answers.pop(0)
+        return Answer(500, {"error": {"message": "the test scripted no answer for this request"}})
+
+
+def chat(
+    content: str | None = None, tool_calls: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_calls is not None:
+        message["tool_calls"] = tool_calls
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": MODEL,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        **extra,
+    }
+
+
+def tool_call(arguments: str, name: str = "computer_use") -> dict[str, Any]:
+    return {"id": "call-1", "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep pytest's output clean; the test inspects server.received instead
+
+        def do_GET(self) -> None:
+            self._answer(None)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            self._answer(json.loads(self.rfile.read(length)))
+
+        def _answer(self, body: dict[str, Any] | None) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            answer = server.take(Received(self.command, self.path, headers, body))
+            # Torn down while holding the answer, or told to: close without a word.
+            self.close_connection = True
+            if answer.drop or (answer.delay_s and server.release.wait(answer.delay_s)):
+                return
+            payload = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
+            try:
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:
+                pass  # the client gave up (timeout or cancel); that is what some tests do
+
+    return Handler
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    scripted = ScriptedServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(scripted))
+    scripted.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield scripted
+    scripted.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def dead_url() -> Iterator[str]:
+    """A port that is bound but not listening, so connecting is refused without races."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    sock.close()
+
+
+def request(image: Image.Image | None = None, max_pixels: int = 1024 * 32 * 32) -> ChatRequest:
+    parts: list[dict[str, Any]] = [{"type": "text", "text": "The user's task: open the menu\n"}]
+    if image is not None:
+        parts += [{"type": "text", "text": "Current screenshot:"}, {"type": "image", "image": image}]
+    return ChatRequest(
+        messages=[
+            {"role": "system", "content": [{"type": "text", "text": "You are a helpful assistant."}]},
+            {"role": "user", "content": parts},
+        ],
+        tools=[TOOL],
+        max_new_tokens=128,
+        max_pixels=max_pixels,
+    )
+
+
+def backend(url: str, **options: Any) -> OpenAIBackend:
+    options.setdefault("backoff_s", 0.01)
+    options.setdefault("timeout_s", 5.0)
+    return OpenAIBackend(url, MODEL, **options)
+
+
+def complete(b: OpenAIBackend, req: ChatRequest | None = None, cancel: threading.Event | None = None) -> str:
+    return b.complete(req or request(), cancel or threading.Event()).text
+
+
+# Answers ------------------------------------------------------------------------------
+
+
+def test_raw_tool_call_text_in_content_is_returned_verbatim(server: ScriptedServer) -> None:
+    raw = f'Thought: the menu is at the top.\n<tool_call>\n{{"name": "computer_use", "arguments": {CLICK_ARGS}}}\n</tool_call>'
+    server.script(Answer(body=chat(raw, usage={"prompt_tokens": 1200, "completion_tokens": 40})))
+    seen: list[str] = []
+    completion = backend(server.url).complete(request(), threading.Event(), on_text=seen.append)
+    assert completion.text == raw
+    assert seen == [raw]
+    assert (completion.prompt_tokens, completion.completion_tokens) == (1200, 40)
+    assert completion.timings["request_s"] > 0
+    assert parse_reply(completion.text).actions == (LeftClick(coordinate=(512, 300)),)
+
+
+def test_structured_tool_calls_with_empty_content_become_tool_call_text(server: ScriptedServer) -> None:
+    # What vLLM --tool-call-parser hermes sends: no content, arguments as a JSON string.
+    server.script(Answer(body=chat(None, [tool_call(CLICK_ARGS)])))
+    completion = backend(server.url).complete(request(), threading.Event())
+    assert (
+        completion.text == f'<tool_call>\n{{"name": "computer_use", "arguments": {CLICK_ARGS}}}\n</tool_call>'
+    )
+    assert completion.prompt_tokens is None
+    assert parse_reply(completion.text).actions == (LeftClick(coordinate=(512, 300)),)
+
+
+def test_content_comes_before_several_structured_calls(server: ScriptedServer) -> None:
+    calls = [
+        tool_call('{"action": "type", "text": "héllo"}'),
+        tool_call('{"action": "key", "keys": ["Return"]}'),
+    ]
+    server.script(Answer(body=chat("Thought: type it and press Enter.", calls)))
+    parsed = parse_reply(complete(backend(server.url)))
+    assert parsed.actions == (Type(text="héllo"), Key(keys=("Return",)))
+    assert parsed.thought == "Thought: type it and press Enter."
+
+
+def test_structured_arguments_that_are_not_json_reach_the_parser_as_is(server: ScriptedServer) -> None:
+    server.script(Answer(body=chat("", [tool_call('{"action": "left_click", "coordinate": [1, 2')])))
+    text = complete(backend(server.url))
+    assert '"arguments": "{\\"action\\": \\"left_click\\"' in text
+    with pytest.raises(ReplyError, match="'arguments' is not valid JSON"):
+        parse_reply(text)
+
+
+# What the server receives ------------------------------------------------------------------
+
+
+def test_request_carries_model_tools_limits_and_api_key(server: ScriptedServer) -> None:
+    server.script(Answer(body=chat("ok")))
+    complete(backend(server.url, api_key="sk-test"))
+    [got] = server.received
+    assert (got.method, got.path) == ("POST", "/v1/chat/completions")
+    assert got.headers["authorization"] == "Bearer sk-test"
+    assert got.body is not None
+    assert got.body["model"] == MODEL
+    assert got.body["tools"] == [TOOL]
+    assert got.body["max_tokens"] == 128
+    assert got.body["temperature"] == 0
+    # A stop string would cut the closing tag a server-side tool-call parser needs.
+    assert "stop" not in got.body
+    assert got.body["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
+
+
+def test_no_authorization_header_without_api_key(server: ScriptedServer) -> None:
+    server.script(Answer(body=chat("ok")))
+    complete(backend(server.url))
+    assert "authorization" not in server.received[0].headers
+
+
+def test_image_is_sent_as_a_data_url_within_the_pixel_budget(server: ScriptedServer) -> None:
+    server.script(Answer(body=chat("ok")))
+    screenshot = Image.new("RGBA", (1920, 1080), (30, 120, 200, 255))
+    budget = 640 * 32 * 32
+    complete(backend(server.url), request(screenshot, max_pixels=budget))
+    body = server.received[0].body
+    assert body is not None
+    text, label, image_part = body["messages"][1]["content"]
+    assert (text["type"], label["type"]) == ("text", "text")
+    assert image_part["type"] == "image_url"
+    prefix, _, encoded = image_part["image_url"]["url"].partition(",")
+    assert prefix == "data:image/jpeg;base64"
+    sent = Image.open(io.BytesIO(base64.b64decode(encoded)))
+    assert sent.format == "JPEG"
+    assert sent.width * sent.height <= budget
+    assert sent.width / sent.height == pytest.approx(1920 / 1080, rel=0.01)
+    assert screenshot.size == (1920, 1080)  # the caller's image is left alone
+
+
+@pytest.mark.parametrize(
+    ("size", "budget"),
+    [
+        ((1920, 1080), 1024 * 32 * 32),
+        ((1080, 1920), 1024 * 32 * 32),
+        ((2880, 1800), 640 * 32 * 32),
+        ((5000, 7), 4000),
+        ((1001, 999), 1000 * 999 - 1),
+    ],
+)
+def test_fit_pixels_keeps_aspect_within_budget(size: tuple[int, int], budget: int) -> None:
+    fitted = fit_pixels(Image.new("RGB", size), budget)
+    assert fitted.width * fitted.height <= budget
+    assert fitted.width / fitted.height == pytest.approx(size[0] / size[1], rel=0.2)
+    assert fitted.width * fitted.height > budget * 0.95 or min(fitted.size) < 10
+
+
+def test_fit_pixels_never_enlarges() -> None:
+    small = Image.new("RGB", (320, 200))
+    assert fit_pixels(small, 1024 * 32 * 32) is small
+
+
+# Failures ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_transient_failure_is_retried(server: ScriptedServer, status: int) -> None:
+    server.script(Answer(status, {"error": {"message": "busy"}}), Answer(body=chat("ok")))
+    assert complete(backend(server.url)) == "ok"
+    assert len(server.received) == 2
+
+
+def test_a_dropped_connection_is_retried(server: ScriptedServer) -> None:
+    server.script(Answer(drop=True), Answer(body=chat("ok")))
+    assert complete(backend(server.url)) == "ok"
+    assert len(server.received) == 2
+
+
+def test_retries_run_out_with_the_last_failure_in_the_message(server: ScriptedServer) -> None:
+    server.script(*[Answer(500, b"Internal Server Error")] * 2)
+    with pytest.raises(BackendError, match=r"failed 2 times; last: HTTP 500: Internal Server Error"):
+        complete(backend(server.url, retries=1))
+    assert len(server.received) == 2
+
+
+def test_bad_request_fails_at_once_with_status_and_reason(server: ScriptedServer) -> None:
+    server.script(Answer(400, {"error": {"message": "The model `nope` does not exist.", "code": 400}}))
+    with pytest.raises(BackendError, match=r"HTTP 400: The model `nope` does not exist\.$"):
+        complete(backend(server.url))
+    assert len(server.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "api_key", "says"), [(401, None, "API key is missing"), (403, "sk-bad", "API key was refused")]
+)
+def test_auth_failure_mentions_the_api_key(
+    server: ScriptedServer, status: int, api_key: str | None, says: str
+) -> None:
+    server.script(Answer(status, {"error": {"message": "Unauthorized"}}))
+    with pytest.raises(BackendError, match=f"HTTP {status}: the {says}") as err:
+        complete(backend(server.url, api_key=api_key))
+    assert "sk-bad" not in str(err.value)
+    assert len(server.received) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>It works!</body></html>",
+        b"",
+        {"object": "list", "data": []},
+        {"choices": []},
+        {"choices": [{"text": "a legacy completion"}]},
+        {"choices": [{"message": {"content": None, "tool_calls": "oops"}}]},
+    ],
+)
+def test_an_answer_that_is_not_a_chat_completion_is_a_backend_error(
+    server: ScriptedServer, body: bytes | dict[str, Any]
+) -> None:
+    server.script(Answer(body=body))
+    with pytest.raises(BackendError, match="did not answer with an OpenAI chat completion"):
+        complete(backend(server.url))
+    assert len(server.received) == 1
+
+
+def test_an_error_object_with_status_200_is_reported(server: ScriptedServer) -> None:
+    server.script(Answer(body={"error": {"message": "image too large"}}))
+    with pytest.raises(BackendError, match="reported an error: image too large"):
+        complete(backend(server.url))
+
+
+def test_nothing_listening_fails_fast(dead_url: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(
+        BackendError, match=r"cannot reach the model server at http://127\.0\.0\.1:\d+/v1: connection refused"
+    ):
+        complete(backend(dead_url))
+    assert time.monotonic() - started < 2
+
+
+def test_a_server_that_never_answers_times_out(server: ScriptedServer) -> None:
+    server.script(*[Answer(body=chat("too late"), delay_s=SLOW_S)] * 2)
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=r"failed 2 times; last: no answer within 0\.5 s"):
+        complete(backend(server.url, timeout_s=0.5, retries=1))
+    assert time.monotonic() - started < 3
+    assert len(server.received) == 2
+
+
+# Cancel ------------------------------------------------------------------------------------
+
+
+def _http_workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "deskpilot-openai-http"]
+
+
+def test_cancel_while_the_server_thinks_stops_promptly(server: ScriptedServer) -> None:
+    server.script(Answer(body=chat("too late"), delay_s=SLOW_S))
+    cancel = threading.Event()
+    timer = threading.Timer(0.2, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoppedError):
+            complete(backend(server.url, timeout_s=SLOW_S * 2), cancel=cancel)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 2
+    # The connection was closed, not abandoned: the worker thread ends right away.
+    for worker in _http_workers():
+        worker.join(timeout=1)
+        assert not worker.is_alive()
+
+
+def test_cancel_during_retry_backoff_stops_promptly(server: ScriptedServer) -> None:
+    server.script(Answer(500, b"down"))
+    cancel = threading.Event()
+    timer = threading.Timer(0.2, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoppedError):
+            complete(backend(server.url, backoff_s=SLOW_S), cancel=cancel)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 2
+    assert len(server.received) == 1
+
+
+def test_cancel_before_the_call_sends_nothing(server: ScriptedServer) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(StoppedError):
+        complete(backend(server.url), cancel=cancel)
+    assert server.received == []
+
+
+# check() -----------------------------------------------------------------------------------
+
+
+def test_check_lists_the_served_models(server: ScriptedServer) -> None:
+    server.script(
+        Answer(body={"object": "list", "data": [{"id": MODEL, "object": "model"}, {"id": "other"}]})
+    )
+    assert backend(server.url, api_key="sk-test").check() == f"reachable, serves: {MODEL}, other"
+    [got] = server.received
+    assert (got.method, got.path) == ("GET", "/v1/models")
+    assert got.headers["authorization"] == "Bearer sk-test"
+
+
+def test_check_notes_a_model_the_server_does_not_list(server: ScriptedServer) -> None:
+    server.script(Answer(body={"object": "list", "data": [{"id": "qwen3-vl:8b"}]}))
+    assert (
+        backend(server.url).check()
+        == f"reachable, serves: qwen3-vl:8b (the configured model {MODEL!r} is not listed)"
+    )
+
+
+def test_check_on_a_dead_port_is_a_backend_error(dead_url: str) -> None:
+    with pytest.raises(BackendError, match="cannot reach the model server"):
+        backend(dead_url).check(timeout_s=1.0)
+
+
+def test_check_on_something_that_is_not_an_openai_server(server: ScriptedServer) -> None:
+    server.script(Answer(body=b"<html>router login</html>"))
+    with pytest.raises(BackendError, match="did not answer /models with a model list"):
+        backend(server.url).check()
