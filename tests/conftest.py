@@ -101,3 +101,11 @@ def require_program(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed; scripts/install.sh installs it")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight Qwen3-VL checkpoint, built once per session (about 0.1 s, 2 MB)."""
+    from agent.backends.tiny import build_tiny_qwen3vl
+
+    return build_tiny_qwen3vl(tmp_path_factory.mktemp("tiny-qwen3vl"))
