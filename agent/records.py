@@ -1,0 +1,58 @@
+"""What a run leaves behind: the run's header and one record per step (pydantic, on disk as JSON)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Outcome = Literal["running", "success", "failure", "gave_up", "stopped", "error"]
+Decision = Literal["allow", "confirm", "deny"]
+Confirmation = Literal["not_needed", "approved", "approved_for_session", "rejected", "timed_out", "dry_run"]
+
+
+class ActionRecord(BaseModel):
+    """One action of a step: as the model wrote it, where it landed, and what became of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: dict[str, Any]  # the tool-call arguments, model space
+    screen: dict[str, Any]  # ScreenAction.to_json_dict(): action name, x/y in screen pixels, args
+    decision: Decision
+    reason: str = ""
+    confirmation: Confirmation = "not_needed"
+    note: str = ""  # the user's note when rejecting, for the model
+    performed: bool = False
+    error: str = ""
+
+
+class StepRecord(BaseModel):
+    """One capture → plan → act step, appended to steps.jsonl when the step ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(ge=1)
+    started_at: str  # ISO 8601, UTC
+    raw_text: str = ""  # the model's whole answer
+    thought: str = ""
+    actions: list[ActionRecord] = Field(default_factory=list)
+    error: str = ""  # an unusable answer or a failure, as fed back to the model
+    screenshot: str = ""  # file name inside the run directory, "" when not kept
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+class RunInfo(BaseModel):
+    """run.json: what was asked, with which settings, and how it ended."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    task: str
+    backend: str
+    model: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+    started_at: str
+    ended_at: str | None = None
+    outcome: Outcome = "running"
+    detail: str = ""
+    steps: int = 0
