@@ -61,12 +61,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_shot.set_defaults(handler=_cmd_screenshot)
 
+    p_run = sub.add_parser(
+        "run",
+        help="carry out a task on this desktop",
+        description="Run the capture → plan → act loop for TASK. Defaults come from the config file.",
+    )
+    p_run.add_argument("task", help="what to do, in plain words")
+    p_run.add_argument("--backend", choices=["local", "openai", "script"])
+    p_run.add_argument("--model", metavar="ID_OR_PATH", help="hub id or local folder (or the server's model name)")
+    p_run.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp16", "fp32"])
+    p_run.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    p_run.add_argument("--api-key", metavar="KEY")
+    p_run.add_argument("--script", metavar="FILE", help="JSON Lines of recorded replies (--backend script)")
+    p_run.add_argument("--max-steps", type=int, metavar="N")
+    p_run.add_argument("--confirm", choices=["always", "risky", "never"])
+    p_run.add_argument("--dry-run", action="store_true", help="plan, validate and record, but perform nothing")
+    p_run.add_argument("--monitor", type=int, metavar="N", help="mss monitor index (1 = primary)")
+    p_run.add_argument("--max-pixels", type=int, metavar="N", help="image pixel budget per screenshot")
+    p_run.add_argument("--history-dir", metavar="DIR")
+    p_run.add_argument("--kill-hotkey", metavar="CHORD", help="e.g. ctrl+alt+k")
+    p_run.set_defaults(handler=_cmd_run)
+
     p_doc = sub.add_parser("doctor", help="check Python, torch, GPU, display, models and server")
     p_doc.add_argument("--model", default=None, help="the local model to look for in the cache")
     p_doc.add_argument("--base-url", default=None, help="an OpenAI-compatible server to reach")
     p_doc.add_argument("--server-model", default=None, help="the model name on that server")
     p_doc.add_argument("--api-key", default=None, help="API key for that server")
     p_doc.set_defaults(handler=_cmd_doctor)
+
+    dir_help = "where runs are kept (default: the user data folder, deskpilot/runs)"
+    p_hist = sub.add_parser(
+        "history",
+        help="list past runs, newest first, or show one step by step",
+        description="List past runs, newest first; 'history show RUN' shows one run step by step.",
+    )
+    p_hist.add_argument("--history-dir", type=Path, default=None, metavar="DIR", help=dir_help)
+    p_hist.set_defaults(handler=_cmd_history)
+    hist_sub = p_hist.add_subparsers(dest="history_command", metavar="show")
+    p_show = hist_sub.add_parser("show", help="show one run: its settings and every step in words")
+    p_show.add_argument("run", metavar="RUN", help="a run id, a unique start of one, or 'latest'")
+    # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
+    p_show.add_argument(
+        "--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help
+    )
+    p_show.set_defaults(handler=_cmd_history_show)
     return parser
 
 
@@ -115,6 +153,63 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_RUN_OVERRIDES = (
+    "backend", "model", "precision", "base_url", "api_key", "script", "max_steps", "confirm",
+    "monitor", "max_pixels", "history_dir", "kill_hotkey",
+)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from pydantic import ValidationError
+
+    from agent.config import load_settings
+    from agent.errors import ConfigError
+    from agent.hotkey import parse_hotkey
+    from agent.loop import PauseGate
+    from agent.runner import build_loop, desktop_session, make_backend
+    from agent.terminal import TerminalOperator, TerminalReporter
+
+    settings = load_settings()
+    try:
+        for name in _RUN_OVERRIDES:
+            value = getattr(args, name)
+            if value is not None:
+                setattr(settings, name, value)
+    except ValidationError as err:
+        item = err.errors()[0]
+        raise ConfigError(f"--{str(item['loc'][0]).replace('_', '-')}: {item['msg']}") from None
+    parse_hotkey(settings.kill_hotkey)
+    if not args.task.strip():
+        raise ConfigError("the task is empty")
+
+    stop = threading.Event()
+    # Ctrl+C sets the same stop token as the kill hotkey, so the loop ends the same way.
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    def say(message: str) -> None:
+        sys.stderr.write(message + "\n")
+
+    backend = make_backend(settings, progress=say)
+    pause = PauseGate()
+    with desktop_session(settings, stop, pause) as desk:
+        from agent.computers.windows import X11Windows
+
+        say(f"Kill hotkey: {settings.kill_hotkey} (or Ctrl+C here, or push the pointer into a screen corner)")
+        if args.dry_run:
+            say("Dry run: actions are planned, checked and recorded, never performed")
+        loop = build_loop(
+            settings, backend, desk.computer, TerminalOperator(), stop,
+            dry_run=args.dry_run, pause=pause, guard=desk.takeover,
+            observers=[TerminalReporter()], window_title_at=X11Windows().title_at, task=args.task,
+        )
+        result = loop.run(args.task)
+    if result.answer is not None:
+        sys.stdout.write(result.answer + "\n")
+    return result.exit_code
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from agent.backends.local import DEFAULT_MODEL
     from agent.doctor import run_checks
@@ -128,6 +223,76 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
                          + "; ".join(f.topic for f in problems) + "\n")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _history_root(args: argparse.Namespace) -> Path:
+    from agent.history import default_history_dir
+
+    root: Path | None = args.history_dir
+    return root if root is not None else default_history_dir()
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from agent.history import list_runs
+    from agent.wording import clip
+
+    root = _history_root(args)
+    runs = list_runs(root)
+    if not runs:
+        sys.stdout.write(f"no runs yet in {root}\n")
+        return EXIT_OK
+    width = max(len(info.id) for info in runs)
+    for info in runs:
+        about = clip(info.task, 50) if info.task else clip(info.detail, 50)
+        sys.stdout.write(
+            f"{info.id:<{width}}  {_local_time(info.started_at):<19}  {info.outcome:<8}"
+            f"  {info.steps:>3} steps  {about}\n"
+        )
+    return EXIT_OK
+
+
+def _cmd_history_show(args: argparse.Namespace) -> int:
+    from agent.history import describe_step, load_run
+    from agent.wording import clip
+
+    info, steps = load_run(_history_root(args), args.run)
+    ended = _local_time(info.ended_at) if info.ended_at else "-"
+    outcome = info.outcome + (f": {clip(info.detail, 200)}" if info.detail else "")
+    settings = ", ".join(
+        f"{clip(key, 40)}={clip(json.dumps(value, ensure_ascii=False), 80)}"
+        for key, value in info.settings.items()
+    )
+    lines = [
+        f"Run {info.id}",
+        f"  task:     {clip(info.task, 200)}",
+        f"  model:    {clip(info.model, 120)}",
+        f"  backend:  {clip(info.backend, 60)}",
+        f"  started:  {_local_time(info.started_at)}",
+        f"  ended:    {ended}",
+        f"  outcome:  {outcome}",
+        f"  steps:    {info.steps}",
+        f"  settings: {settings or '-'}",
+    ]
+    for step in steps:
+        lines.append("")
+        lines.extend(describe_step(step))
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return EXIT_OK
+
+
+def _local_time(iso: str) -> str:
+    """A recorded UTC time as the user's local wall-clock time; as recorded when unreadable."""
+    from datetime import UTC, datetime
+
+    from agent.wording import clip
+
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return clip(iso, 32) or "?"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # records are written in UTC
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 class _BadInput(DeskpilotError):

@@ -41,3 +41,7 @@ class Computer(Protocol):
     def perform(self, action: ScreenAction) -> None:
         """Carry out one action whose point is already in screen coordinates."""
         ...
+
+    def release_all(self) -> None:
+        """Release every key and mouse button the agent may hold (after a stop or failure)."""
+        ...

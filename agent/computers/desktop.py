@@ -125,6 +125,18 @@ class DesktopComputer:
                 # terminate and answer change nothing on the desktop.
                 pass
 
+    def release_all(self) -> None:
+        # Releasing what is not held sends a harmless release event; holding on to a
+        # button after a stop would leave the user's desktop in a drag.
+        # The fail-safe must not fire here: a stop by the fail-safe leaves the pointer in a corner.
+        self._gui.FAILSAFE = False
+        try:
+            for button in ("left", "middle", "right"):
+                self._gui.mouseUp(button=button, _pause=False)
+        finally:
+            self._gui.FAILSAFE = True
+        self._keyboard.release_modifiers()
+
     def _check_stop(self) -> None:
         if self.cancel.is_set():
             raise StoppedError("stopped; no further action is performed")

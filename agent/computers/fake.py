@@ -31,6 +31,7 @@ class FakeComputer:
     performed: list[ScreenAction] = field(default_factory=list)
     typed: list[str] = field(default_factory=list)
     cursor: tuple[int, int] = (0, 0)
+    releases: int = 0
 
     def capture(self) -> Frame:
         from PIL import Image
@@ -55,3 +56,6 @@ class FakeComputer:
         if isinstance(action.action, Type):
             self.typed.append(action.action.text)
         self.performed.append(action)
+
+    def release_all(self) -> None:
+        self.releases += 1

@@ -70,6 +70,10 @@ class Keyboard(Protocol):
         """Type characters for which ``typeable`` is true."""
         ...
 
+    def release_modifiers(self) -> None:
+        """Release ctrl, alt, shift and super, whatever state they are in."""
+        ...
+
 
 class XTestKeyboard:
     """Keys through XTEST on the current X display."""
@@ -139,6 +143,11 @@ class XTestKeyboard:
                 self._send(keycode, False)
             self._display.sync()
 
+    def release_modifiers(self) -> None:
+        for name in ("ctrl", "alt", "shift", "super"):
+            self._send(self._keycode_of(_X_KEYSYMS[name]), False)
+        self._display.sync()
+
     def type_chars(self, text: str) -> None:
         try:
             for char in text:
@@ -180,6 +189,10 @@ class PyAutoGuiKeyboard:
 
     def type_chars(self, text: str) -> None:
         self._gui.write(text)
+
+    def release_modifiers(self) -> None:
+        for key in ("ctrl", "alt", "shift", "winleft"):
+            self._gui.keyUp(key)
 
 
 def platform_keyboard(gui: Any) -> Keyboard:

@@ -1,0 +1,138 @@
+"""Which actions run freely, which wait for the user's yes, and which never run.
+
+Denied outright (reported to the model as refused): chords on the denylist (by
+default the ones that reboot, log out or kill the session, plus the kill hotkey
+itself) and any point outside the captured monitor. Risky (confirmed in ``risky``
+mode): a key chord with a modifier, Enter, typed text with a newline, a drag, and
+anything aimed inside a user-listed screen region or a window whose title matches a
+user-listed pattern. "Approve for this session" approves every later action with the
+same risk reason (e.g. "presses Enter") for the rest of the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from agent.actions import Key, LeftClickDrag, ScreenAction, Type
+from agent.errors import ConfigError
+from agent.geometry import Region
+from agent.keys import MODIFIERS, UnknownKeyError, normalize_keys, split_chord
+from agent.records import Decision
+
+DEFAULT_DENIED_CHORDS: tuple[str, ...] = (
+    "ctrl+alt+delete",
+    "ctrl+alt+backspace",  # kills the X server
+    "ctrl+alt+f1", "ctrl+alt+f2", "ctrl+alt+f3", "ctrl+alt+f4", "ctrl+alt+f5", "ctrl+alt+f6",
+    "super+l",  # locks the screen: the agent would then act on the lock screen
+)
+
+WindowTitleAt = Callable[[int, int], str | None]
+
+
+class ConfirmMode(StrEnum):
+    ALWAYS = "always"
+    RISKY = "risky"
+    NEVER = "never"
+
+
+def parse_confirm_mode(value: str) -> ConfirmMode:
+    try:
+        return ConfirmMode(value.lower())
+    except ValueError:
+        raise ConfigError(f"unknown confirm mode {value!r}; choose always|risky|never") from None
+
+
+def parse_chords(chords: Iterable[str]) -> frozenset[frozenset[str]]:
+    parsed = set()
+    for chord in chords:
+        try:
+            parsed.add(frozenset(normalize_keys(split_chord(chord))))
+        except UnknownKeyError as err:
+            raise ConfigError(f"bad chord {chord!r} in the denylist: {err}") from None
+    return frozenset(parsed)
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    confirm: ConfirmMode = ConfirmMode.RISKY
+    denied_chords: tuple[str, ...] = DEFAULT_DENIED_CHORDS
+    risky_regions: tuple[Region, ...] = ()
+    # Case-insensitive regular expressions matched against the title of the window under the point.
+    risky_windows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    reason: str = ""
+
+
+@dataclass
+class Policy:
+    """Decides per action; remembers what the user approved for this session."""
+
+    config: PolicyConfig = field(default_factory=PolicyConfig)
+    window_title_at: WindowTitleAt | None = None
+    extra_denied: tuple[str, ...] = ()  # e.g. the kill hotkey
+    approved_reasons: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._denied = parse_chords((*self.config.denied_chords, *self.extra_denied))
+        try:
+            self._windows = [re.compile(p, re.IGNORECASE) for p in self.config.risky_windows]
+        except re.error as err:
+            raise ConfigError(f"bad window pattern in risky_windows: {err}") from None
+
+    def decide(self, action: ScreenAction, monitor: Region) -> Verdict:
+        denied = self._denial(action, monitor)
+        if denied:
+            return Verdict("deny", denied)
+        if action.name in ("wait", "terminate", "answer"):
+            return Verdict("allow")
+        risk = self._risk(action)
+        if self.config.confirm is ConfirmMode.NEVER:
+            return Verdict("allow", risk)
+        if self.config.confirm is ConfirmMode.ALWAYS:
+            return Verdict("confirm", risk or "every action is confirmed (confirm=always)")
+        if risk and risk not in self.approved_reasons:
+            return Verdict("confirm", risk)
+        return Verdict("allow", risk)
+
+    def approve_for_session(self, verdict: Verdict) -> None:
+        if verdict.reason:
+            self.approved_reasons.add(verdict.reason)
+
+    def _denial(self, action: ScreenAction, monitor: Region) -> str:
+        point = action.screen_xy
+        if point is not None and not monitor.contains(*point):
+            return f"the point {point} is outside the captured monitor {monitor}"
+        inner = action.action
+        if isinstance(inner, Key) and frozenset(inner.keys) in self._denied:
+            return f"the chord {'+'.join(inner.keys)} is on the denylist"
+        return ""
+
+    def _risk(self, action: ScreenAction) -> str:
+        inner = action.action
+        if isinstance(inner, Key):
+            if any(k in MODIFIERS for k in inner.keys):
+                return f"presses the shortcut {'+'.join(inner.keys)}"
+            if "enter" in inner.keys:
+                return "presses Enter"
+        if isinstance(inner, Type) and ("\n" in inner.text or "\r" in inner.text):
+            return "types a line break (Enter)"
+        if isinstance(inner, LeftClickDrag):
+            return "drags with the mouse"
+        point = action.screen_xy
+        if point is not None:
+            for region in self.config.risky_regions:
+                if region.contains(*point):
+                    return f"acts inside the protected region {region}"
+            if self._windows and self.window_title_at is not None:
+                title = self.window_title_at(*point) or ""
+                for pattern in self._windows:
+                    if pattern.search(title):
+                        return f"acts on the protected window {title!r}"
+        return ""

@@ -1,0 +1,120 @@
+"""The terminal as the operator of ``deskpilot run``: y/n confirmations, resume-or-stop prompts,
+and a live one-line-per-event report. Prompts go to stderr; stdout carries only the answer.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from typing import TextIO
+
+from agent.actions import ScreenAction
+from agent.loop import (
+    ActionDone, ConfirmResult, Event, Paused, Planned, Resumed, RunFinished, StepStarted,
+)
+from agent.policy import Verdict
+from agent.wording import describe_action
+
+_EOF = object()
+
+
+class TerminalOperator:
+    """Reads answers from a text stream on a background thread so waits stay interruptible."""
+
+    def __init__(self, stream: TextIO | None = None, out: TextIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stdin
+        self._out = out if out is not None else sys.stderr
+        self._lines: queue.Queue[object] = queue.Queue()
+        self._reader: threading.Thread | None = None
+
+    def _ensure_reader(self) -> None:
+        if self._reader is None:
+            # A daemon: a blocked readline must never keep the process alive at exit.
+            self._reader = threading.Thread(target=self._pump, name="terminal-input", daemon=True)
+            self._reader.start()
+
+    def _pump(self) -> None:
+        try:
+            for line in self._stream:
+                self._lines.put(line.strip())
+        except (OSError, ValueError):
+            pass
+        self._lines.put(_EOF)
+
+    def _ask(self, prompt: str, stop: threading.Event, timeout_s: float | None) -> str | None:
+        """The next answer line, or None on timeout, stop or end of input."""
+        self._ensure_reader()
+        self._out.write(prompt)
+        self._out.flush()
+        waited = 0.0
+        while timeout_s is None or waited < timeout_s:
+            if stop.is_set():
+                return None
+            try:
+                item = self._lines.get(timeout=0.05)
+            except queue.Empty:
+                waited += 0.05
+                continue
+            if item is _EOF:
+                self._lines.put(_EOF)  # stays at end of input for every later question
+                return None
+            return str(item)
+        return None
+
+    def confirm(
+        self, action: ScreenAction, verdict: Verdict, stop: threading.Event, timeout_s: float
+    ) -> ConfirmResult:
+        words = describe_action(action.to_json_dict())
+        prompt = (
+            f"\nDeskpilot wants to: {words}\n  why it asks: {verdict.reason}\n"
+            f"  [y] approve  [s] approve for this session  [n] reject  [n: note] reject with a note "
+            f"(rejects in {timeout_s:g} s) > "
+        )
+        answer = self._ask(prompt, stop, timeout_s)
+        if answer is None:
+            if stop.is_set():
+                return ConfirmResult("rejected", "stopped")
+            self._out.write("\n(no answer: rejected)\n")
+            return ConfirmResult("timed_out")
+        lowered = answer.lower()
+        if lowered in ("y", "yes"):
+            return ConfirmResult("approved")
+        if lowered in ("s", "session"):
+            return ConfirmResult("approved_for_session")
+        note = answer.split(":", 1)[1].strip() if ":" in answer else ""
+        return ConfirmResult("rejected", note)
+
+    def resume(self, reason: str, stop: threading.Event) -> bool:
+        answer = self._ask(f"\nPaused: {reason}\n  [r] resume  [q] stop > ", stop, None)
+        return answer is not None and answer.lower() in ("r", "resume", "y", "yes")
+
+
+class TerminalReporter:
+    """Prints what the agent does, one line per action, to stderr."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out if out is not None else sys.stderr
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case StepStarted(number=number):
+                self._write(f"step {number}: looking at the screen")
+            case Planned(number=number, plan=plan) if not plan.usable:
+                self._write(f"step {number}: unusable answer: {plan.error}")
+            case ActionDone(number=number, action=action, performed=performed, error=error):
+                words = describe_action(action.to_json_dict())
+                status = "done" if performed else (error or "not performed")
+                self._write(f"step {number}: {words}: {status}")
+            case Paused(reason=reason):
+                self._write(f"paused: {reason}")
+            case Resumed():
+                self._write("resumed")
+            case RunFinished(result=result):
+                self._write(f"run {result.outcome}: {result.detail} ({result.steps} steps)")
+            case _:
+                pass
+
+    def _write(self, line: str) -> None:
+        self._out.write(line + "\n")
+        self._out.flush()

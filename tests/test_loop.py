@@ -1,0 +1,205 @@
+"""The loop on the fake computer with scripted replies: endings, policy, confirmation, stop, pause."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from agent.actions import ScreenAction
+from agent.backends.scripted import ScriptedBackend
+from agent.computers import FakeComputer
+from agent.history import load_run
+from agent.loop import (
+    ActionDone, AgentLoop, ConfirmResult, LoopSettings, Paused, PauseGate, RunFinished, StepFinished,
+)
+from agent.planner import Planner
+from agent.policy import ConfirmMode, Policy, PolicyConfig, Verdict
+from agent.records import RunInfo
+
+
+def call(args: str) -> str:
+    return f'<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'
+
+
+CLICK = call('{"action": "left_click", "coordinate": [500, 500]}')
+TYPE = call('{"action": "type", "text": "hello"}')
+ENTER = call('{"action": "key", "keys": ["enter"]}')
+DONE = call('{"action": "terminate", "status": "success"}')
+FAILED = call('{"action": "terminate", "status": "failure"}')
+WAIT = call('{"action": "wait", "time": 30}')
+
+
+@dataclass
+class FakeOperator:
+    answers: list[ConfirmResult] = field(default_factory=list)
+    resume_answers: list[bool] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)
+
+    def confirm(self, action: ScreenAction, verdict: Verdict, stop: threading.Event, timeout_s: float) -> ConfirmResult:
+        self.asked.append(verdict.reason)
+        return self.answers.pop(0)
+
+    def resume(self, reason: str, stop: threading.Event) -> bool:
+        self.paused.append(reason)
+        return self.resume_answers.pop(0)
+
+
+def make_loop(replies: list[str], *, operator: FakeOperator | None = None, confirm: str = "risky",
+              settings: LoopSettings | None = None, recorder=None, computer: FakeComputer | None = None,
+              stop: threading.Event | None = None):
+    computer = computer or FakeComputer()
+    backend = ScriptedBackend(replies)
+    events: list[object] = []
+    settled: list[float] = []
+    loop = AgentLoop(
+        computer=computer,
+        planner=Planner(backend),
+        policy=Policy(PolicyConfig(confirm=ConfirmMode(confirm)), extra_denied=("ctrl+alt+k",)),
+        operator=operator or FakeOperator(),
+        stop=stop or computer.cancel,
+        settings=settings or LoopSettings(),
+        recorder=recorder,
+        observers=[events.append],
+        settle=lambda grab, stop, quiet, timeout: settled.append(quiet),
+    )
+    return loop, computer, backend, events, settled
+
+
+def performed(computer: FakeComputer) -> list[dict]:
+    return [a.to_json_dict() for a in computer.performed]
+
+
+def test_scripted_task_runs_to_success_and_settles_after_acting() -> None:
+    operator = FakeOperator(answers=[ConfirmResult("approved")])
+    loop, computer, backend, events, settled = make_loop([CLICK, TYPE + ENTER, DONE], operator=operator)
+    result = loop.run("type hello")
+    assert (result.outcome, result.exit_code, result.steps) == ("success", 0, 3)
+    assert performed(computer) == [
+        {"action": "left_click", "x": 960, "y": 540},
+        {"action": "type", "text": "hello"},
+        {"action": "key", "keys": ["enter"]},
+    ]
+    assert operator.asked == ["presses Enter"]
+    assert len(settled) == 2
+    # the model saw its own history in the third prompt
+    third = "".join(p.get("text", "") for p in backend.requests[2].messages[1]["content"])
+    assert 'Step 1: left_click {"coordinate": [500.0, 500.0]} -> done' in third
+    assert isinstance(events[-1], RunFinished)
+
+
+def test_three_unusable_answers_give_up_with_nothing_performed() -> None:
+    loop, computer, backend, _, _ = make_loop(["hmm", "<tool_call>{bad</tool_call>", call('{"action": "fly"}'), DONE])
+    result = loop.run("t")
+    assert (result.outcome, result.exit_code, result.steps) == ("gave_up", 1, 3)
+    assert computer.performed == []
+    second = "".join(p.get("text", "") for p in backend.requests[1].messages[1]["content"])
+    assert "Your last answer could not be used: the reply contains no tool call" in second
+
+
+def test_an_unusable_answer_then_a_good_one_resets_the_count() -> None:
+    loop, computer, _, _, _ = make_loop(["x", "y", CLICK, "z", "w", DONE])
+    assert loop.run("t").outcome == "success"
+    assert len(computer.performed) == 1
+
+
+def test_denied_chord_is_never_performed_and_the_model_is_told() -> None:
+    loop, computer, backend, _, _ = make_loop([call('{"action": "key", "keys": ["ctrl", "alt", "delete"]}'),
+                                                call('{"action": "key", "keys": ["ctrl", "alt", "k"]}'), DONE],
+                                               confirm="never")
+    assert loop.run("t").outcome == "success"
+    assert computer.performed == []
+    second = "".join(p.get("text", "") for p in backend.requests[1].messages[1]["content"])
+    assert "was refused (the chord ctrl+alt+delete is on the denylist)" in second
+
+
+def test_dry_run_performs_nothing_but_records_everything(tmp_path: Path) -> None:
+    from agent.history import RunRecorder
+
+    recorder = RunRecorder.start(tmp_path, RunInfo(id="", task="t", backend="script", model="s", started_at="2026-11-24T00:00:00+00:00"))
+    loop, computer, _, _, settled = make_loop([CLICK, ENTER, DONE], settings=LoopSettings(dry_run=True), recorder=recorder)
+    assert loop.run("t").outcome == "success"
+    assert computer.performed == [] and settled == []
+    info, steps = load_run(tmp_path, "latest")
+    assert info.outcome == "success" and len(steps) == 3
+    assert steps[0].actions[0].confirmation == "dry_run" and not steps[0].actions[0].performed
+    assert steps[0].actions[0].screen == {"action": "left_click", "x": 960, "y": 540}
+
+
+def test_rejection_with_a_note_reaches_the_model() -> None:
+    operator = FakeOperator(answers=[ConfirmResult("rejected", "use the Save button instead")])
+    loop, computer, backend, _, _ = make_loop([call('{"action": "key", "keys": ["ctrl", "s"]}'), DONE], operator=operator)
+    assert loop.run("t").outcome == "success"
+    assert computer.performed == []
+    second = "".join(p.get("text", "") for p in backend.requests[1].messages[1]["content"])
+    assert "the user rejected it. The user says: use the Save button instead" in second
+
+
+def test_timed_out_confirmation_is_a_rejection() -> None:
+    loop, computer, _, _, _ = make_loop([ENTER, DONE], operator=FakeOperator(answers=[ConfirmResult("timed_out")]))
+    loop.run("t")
+    assert computer.performed == []
+
+
+def test_approve_for_session_is_asked_once() -> None:
+    operator = FakeOperator(answers=[ConfirmResult("approved_for_session")])
+    loop, computer, _, _, _ = make_loop([ENTER, ENTER, ENTER, DONE], operator=operator,
+                                        settings=LoopSettings(watchdog_repeats=99))
+    loop.run("t")
+    assert operator.asked == ["presses Enter"] and len(computer.performed) == 3
+
+
+def test_endings_step_limit_answer_and_failure() -> None:
+    loop, _, _, _, _ = make_loop([CLICK] * 5, settings=LoopSettings(max_steps=2, watchdog_repeats=99))
+    result = loop.run("t")
+    assert (result.outcome, result.exit_code, result.detail) == ("gave_up", 1, "reached the step limit (2)")
+    loop, _, _, _, _ = make_loop([call('{"action": "answer", "text": "It is 42."}')])
+    result = loop.run("what is the answer?")
+    assert (result.outcome, result.answer, result.exit_code) == ("success", "It is 42.", 0)
+    loop, _, _, _, _ = make_loop([FAILED])
+    assert loop.run("t").exit_code == 1
+
+
+def test_stop_during_a_wait_ends_the_run_and_no_action_follows() -> None:
+    loop, computer, _, events, _ = make_loop([WAIT, CLICK, DONE])
+    threading.Timer(0.2, computer.cancel.set).start()
+    result = loop.run("t")
+    assert (result.outcome, result.exit_code) == ("stopped", 3)
+    assert computer.performed == [] and computer.releases == 1
+    assert not any(isinstance(e, ActionDone) and e.performed for e in events)
+
+
+def test_no_progress_watchdog_pauses_and_the_user_can_stop() -> None:
+    operator = FakeOperator(resume_answers=[False])
+    loop, computer, _, events, _ = make_loop([CLICK] * 6, operator=operator)
+    result = loop.run("t")
+    assert result.outcome == "stopped"
+    assert len(computer.performed) == 3
+    assert operator.paused and "no progress" in operator.paused[0]
+    assert any(isinstance(e, Paused) for e in events)
+
+
+def test_a_pause_request_waits_for_the_operator_and_resumes() -> None:
+    operator = FakeOperator(resume_answers=[True])
+    loop, computer, _, _, _ = make_loop([CLICK, DONE], operator=operator)
+    loop.pause = PauseGate()
+    loop.pause.request("user input detected (mouse moved)")
+    assert loop.run("t").outcome == "success"
+    assert operator.paused == ["user input detected (mouse moved)"] and len(computer.performed) == 1
+
+
+def test_every_step_is_reported_to_observers() -> None:
+    loop, _, _, events, _ = make_loop([CLICK, DONE])
+    loop.run("t")
+    assert [e.record.number for e in events if isinstance(e, StepFinished)] == [1, 2]
+
+
+@pytest.mark.parametrize("confirm", ["always"])
+def test_confirm_always_asks_for_clicks(confirm: str) -> None:
+    operator = FakeOperator(answers=[ConfirmResult("approved")])
+    loop, computer, _, _, _ = make_loop([CLICK, DONE], operator=operator, confirm=confirm)
+    loop.run("t")
+    assert len(operator.asked) == 1 and len(computer.performed) == 1
