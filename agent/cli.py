@@ -29,9 +29,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="deskpilot", description="A local-first desktop automation agent."
-    )
+    parser = argparse.ArgumentParser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -68,14 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_run.add_argument("task", help="what to do, in plain words")
     p_run.add_argument("--backend", choices=["local", "openai", "script"])
-    p_run.add_argument("--model", metavar="ID_OR_PATH", help="hub id or local folder (or the server's model name)")
+    p_run.add_argument(
+        "--model", metavar="ID_OR_PATH", help="hub id or local folder (or the server's model name)"
+    )
     p_run.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp16", "fp32"])
-    p_run.add_argument("--base-url", metavar="URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    p_run.add_argument(
+        "--base-url", metavar="URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"
+    )
     p_run.add_argument("--api-key", metavar="KEY")
     p_run.add_argument("--script", metavar="FILE", help="JSON Lines of recorded replies (--backend script)")
     p_run.add_argument("--max-steps", type=int, metavar="N")
     p_run.add_argument("--confirm", choices=["always", "risky", "never"])
-    p_run.add_argument("--dry-run", action="store_true", help="plan, validate and record, but perform nothing")
+    p_run.add_argument(
+        "--dry-run", action="store_true", help="plan, validate and record, but perform nothing"
+    )
     p_run.add_argument("--monitor", type=int, metavar="N", help="mss monitor index (1 = primary)")
     p_run.add_argument("--max-pixels", type=int, metavar="N", help="image pixel budget per screenshot")
     p_run.add_argument("--history-dir", metavar="DIR")
@@ -101,9 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_show = hist_sub.add_parser("show", help="show one run: its settings and every step in words")
     p_show.add_argument("run", metavar="RUN", help="a run id, a unique start of one, or 'latest'")
     # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
-    p_show.add_argument(
-        "--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help
-    )
+    p_show.add_argument("--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help)
     p_show.set_defaults(handler=_cmd_history_show)
     return parser
 
@@ -122,9 +124,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         try:
             region = MssScreen(1).capture_region()
         except DisplayError as err:
-            raise DisplayError(
-                f"{err}; or give the screen size with --screen WIDTHxHEIGHT"
-            ) from None
+            raise DisplayError(f"{err}; or give the screen size with --screen WIDTHxHEIGHT") from None
     text = sys.stdin.read()
     reply = parse_reply(text)
     if not reply.actions:
@@ -154,8 +154,18 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
 
 
 _RUN_OVERRIDES = (
-    "backend", "model", "precision", "base_url", "api_key", "script", "max_steps", "confirm",
-    "monitor", "max_pixels", "history_dir", "kill_hotkey",
+    "backend",
+    "model",
+    "precision",
+    "base_url",
+    "api_key",
+    "script",
+    "max_steps",
+    "confirm",
+    "monitor",
+    "max_pixels",
+    "history_dir",
+    "kill_hotkey",
 )
 
 
@@ -188,6 +198,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     # Ctrl+C sets the same stop token as the kill hotkey, so the loop ends the same way.
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+
     def say(message: str) -> None:
         sys.stderr.write(message + "\n")
 
@@ -200,9 +211,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.dry_run:
             say("Dry run: actions are planned, checked and recorded, never performed")
         loop = build_loop(
-            settings, backend, desk.computer, TerminalOperator(), stop,
-            dry_run=args.dry_run, pause=pause, guard=desk.takeover,
-            observers=[TerminalReporter()], window_title_at=X11Windows().title_at, task=args.task,
+            settings,
+            backend,
+            desk.computer,
+            TerminalOperator(),
+            stop,
+            dry_run=args.dry_run,
+            pause=pause,
+            guard=desk.takeover,
+            observers=[TerminalReporter()],
+            window_title_at=X11Windows().title_at,
+            task=args.task,
         )
         result = loop.run(args.task)
     if result.answer is not None:
@@ -219,8 +238,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         sys.stdout.write(finding.line() + "\n")
     problems = [f for f in findings if f.level == "fail"]
     if problems:
-        sys.stderr.write(f"deskpilot doctor: {len(problems)} problem(s): "
-                         + "; ".join(f.topic for f in problems) + "\n")
+        sys.stderr.write(
+            f"deskpilot doctor: {len(problems)} problem(s): " + "; ".join(f.topic for f in problems) + "\n"
+        )
         return EXIT_FAILED
     return EXIT_OK
 

@@ -155,8 +155,17 @@ class RunFinished:
 
 
 Event = (
-    RunStarted | StepStarted | Captured | ModelText | Planned | ActionDecided | ActionDone
-    | StepFinished | Paused | Resumed | RunFinished
+    RunStarted
+    | StepStarted
+    | Captured
+    | ModelText
+    | Planned
+    | ActionDecided
+    | ActionDone
+    | StepFinished
+    | Paused
+    | Resumed
+    | RunFinished
 )
 Observer = Callable[[Event], None]
 
@@ -265,8 +274,12 @@ class AgentLoop:
 
                 step = number
                 plan = self.planner.plan(
-                    task, notes, list(frames), self.stop, feedback=feedback,
-                    on_text=lambda text: self._emit(ModelText(step, text)),
+                    task,
+                    notes,
+                    list(frames),
+                    self.stop,
+                    feedback=feedback,
+                    on_text=lambda text, step=step: self._emit(ModelText(step, text)),
                 )
                 record.timings.update(plan.timings)
                 record.raw_text = plan.completion.text
@@ -277,12 +290,16 @@ class AgentLoop:
                 if not plan.usable:
                     unusable += 1
                     record.error = plan.error or "unusable answer"
-                    feedback = f"Your last answer could not be used: {record.error}. Answer with a <tool_call>."
+                    feedback = (
+                        f"Your last answer could not be used: {record.error}. Answer with a <tool_call>."
+                    )
                     notes.append(StepNote(number, (), f"unusable answer ({record.error})"))
                     self._finish_step(record, frame)
                     record = None
                     if unusable >= self.settings.max_unusable:
-                        return self._end("gave_up", f"the model gave {unusable} unusable answers in a row", number)
+                        return self._end(
+                            "gave_up", f"the model gave {unusable} unusable answers in a row", number
+                        )
                     continue
                 unusable = 0
                 feedback, outcome, ended = self._act(number, plan, frame, record)
@@ -328,25 +345,37 @@ class AgentLoop:
             if verdict.decision == "deny":
                 item.error = f"refused: {verdict.reason}"
                 self._emit(ActionDone(number, screen_action, False, item.error))
-                return (f"The action '{words}' was refused ({verdict.reason}). Do it another way.",
-                        "; ".join([*outcomes, "refused"]), None)
+                return (
+                    f"The action '{words}' was refused ({verdict.reason}). Do it another way.",
+                    "; ".join([*outcomes, "refused"]),
+                    None,
+                )
             if isinstance(inner, Terminate):
                 status: Outcome = "success" if inner.status == "success" else "failure"
                 return None, "finished", RunResult(status, f"the model finished the task ({status})", number)
             if isinstance(inner, Answer):
                 return None, "answered", RunResult("success", "the model answered", number, answer=inner.text)
             if verdict.decision == "confirm" and not self.settings.dry_run:
-                answer = self.operator.confirm(screen_action, verdict, self.stop, self.settings.confirm_timeout_s)
+                answer = self.operator.confirm(
+                    screen_action, verdict, self.stop, self.settings.confirm_timeout_s
+                )
                 item.confirmation, item.note = answer.outcome, answer.note
                 if answer.outcome == "approved_for_session":
                     self.policy.approve_for_session(verdict)
                 if answer.outcome in ("rejected", "timed_out"):
                     self._check_stop()
                     self._emit(ActionDone(number, screen_action, False, answer.outcome))
-                    why = "the user rejected it" if answer.outcome == "rejected" else "nobody confirmed it in time"
+                    why = (
+                        "the user rejected it"
+                        if answer.outcome == "rejected"
+                        else "nobody confirmed it in time"
+                    )
                     note = f" The user says: {answer.note}" if answer.note else ""
-                    return (f"The action '{words}' was not performed: {why}.{note}",
-                            "; ".join([*outcomes, f"not performed ({why})"]), None)
+                    return (
+                        f"The action '{words}' was not performed: {why}.{note}",
+                        "; ".join([*outcomes, f"not performed ({why})"]),
+                        None,
+                    )
             self._check_stop()
             self._honour_pause()
             if self.settings.dry_run:
@@ -387,12 +416,18 @@ class AgentLoop:
             from agent.settle import wait_until_settled
 
             wait_until_settled(
-                lambda: self.computer.capture().image, self.stop,
-                quiet_s=self.settings.settle_quiet_s, timeout_s=self.settings.settle_timeout_s,
+                lambda: self.computer.capture().image,
+                self.stop,
+                quiet_s=self.settings.settle_quiet_s,
+                timeout_s=self.settings.settle_timeout_s,
             )
         else:
-            self.settle(lambda: self.computer.capture().image, self.stop,
-                        self.settings.settle_quiet_s, self.settings.settle_timeout_s)
+            self.settle(
+                lambda: self.computer.capture().image,
+                self.stop,
+                self.settings.settle_quiet_s,
+                self.settings.settle_timeout_s,
+            )
 
     def _watch(self, state: tuple[str, bytes, int], plan: Plan, frame: Frame) -> tuple[str, bytes, int]:
         """Pause when the same actions meet an unchanged screen ``watchdog_repeats`` times in a row."""
@@ -401,7 +436,9 @@ class AgentLoop:
         last_signature, last_thumb, repeats = state
         repeats = repeats + 1 if signature == last_signature and _same_screen(thumb, last_thumb) else 1
         if repeats >= self.settings.watchdog_repeats:
-            self.pause.request(f"no progress: the same action on an unchanged screen {repeats} times in a row")
+            self.pause.request(
+                f"no progress: the same action on an unchanged screen {repeats} times in a row"
+            )
             return ("", b"", 0)
         return (signature, thumb, repeats)
 

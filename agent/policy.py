@@ -25,7 +25,12 @@ from agent.records import Decision
 DEFAULT_DENIED_CHORDS: tuple[str, ...] = (
     "ctrl+alt+delete",
     "ctrl+alt+backspace",  # kills the X server
-    "ctrl+alt+f1", "ctrl+alt+f2", "ctrl+alt+f3", "ctrl+alt+f4", "ctrl+alt+f5", "ctrl+alt+f6",
+    "ctrl+alt+f1",
+    "ctrl+alt+f2",
+    "ctrl+alt+f3",
+    "ctrl+alt+f4",
+    "ctrl+alt+f5",
+    "ctrl+alt+f6",
     "super+l",  # locks the screen: the agent would then act on the lock screen
 )
 

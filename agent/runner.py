@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.backends.base import Backend
+from agent.computers.base import Computer
 from agent.config import Settings
 from agent.errors import ConfigError
 from agent.geometry import parse_region
-from agent.computers.base import Computer
 from agent.loop import ActingGuard, AgentLoop, LoopSettings, Observer, Operator, PauseGate
 from agent.planner import Planner
 from agent.policy import Policy, PolicyConfig, parse_confirm_mode
@@ -83,9 +83,7 @@ def desktop_session(settings: Settings, stop: threading.Event, pause: PauseGate)
     keys = parse_hotkey(settings.kill_hotkey)
     computer = DesktopComputer(settings.monitor, cancel=stop)
     kill = KillSwitch(settings.kill_hotkey, stop.set)
-    takeover = TakeoverDetector(
-        lambda what: pause.request(f"user input detected ({what})"), ignore_keys=keys
-    )
+    takeover = TakeoverDetector(lambda what: pause.request(f"user input detected ({what})"), ignore_keys=keys)
     kill.start()
     try:
         takeover.start()

@@ -11,7 +11,14 @@ from typing import TextIO
 
 from agent.actions import ScreenAction
 from agent.loop import (
-    ActionDone, ConfirmResult, Event, Paused, Planned, Resumed, RunFinished, StepStarted,
+    ActionDone,
+    ConfirmResult,
+    Event,
+    Paused,
+    Planned,
+    Resumed,
+    RunFinished,
+    StepStarted,
 )
 from agent.policy import Verdict
 from agent.wording import describe_action

@@ -13,7 +13,14 @@ from agent.backends.scripted import ScriptedBackend
 from agent.computers import FakeComputer
 from agent.history import load_run
 from agent.loop import (
-    ActionDone, AgentLoop, ConfirmResult, LoopSettings, Paused, PauseGate, RunFinished, StepFinished,
+    ActionDone,
+    AgentLoop,
+    ConfirmResult,
+    LoopSettings,
+    Paused,
+    PauseGate,
+    RunFinished,
+    StepFinished,
 )
 from agent.planner import Planner
 from agent.policy import ConfirmMode, Policy, PolicyConfig, Verdict
