@@ -9,6 +9,7 @@ typed event for every phase; the loop knows nothing of terminals or Qt.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -234,6 +235,9 @@ class AgentLoop:
             except Exception:  # an observer's bug must not take the run down
                 log.exception("observer failed on %s", type(event).__name__)
 
+    def _model_text(self, number: int, text: str) -> None:
+        self._emit(ModelText(number, text))
+
     def _check_stop(self) -> None:
         if self.stop.is_set():
             raise StoppedError("stopped by the user")
@@ -272,14 +276,13 @@ class AgentLoop:
                 frames.append(frame)
                 self._emit(Captured(number, frame))
 
-                step = number
                 plan = self.planner.plan(
                     task,
                     notes,
                     list(frames),
                     self.stop,
                     feedback=feedback,
-                    on_text=lambda text, step=step: self._emit(ModelText(step, text)),
+                    on_text=functools.partial(self._model_text, number),
                 )
                 record.timings.update(plan.timings)
                 record.raw_text = plan.completion.text
