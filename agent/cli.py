@@ -246,10 +246,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _history_root(args: argparse.Namespace) -> Path:
-    from agent.history import default_history_dir
+    """--history-dir, else the config file's history_dir: the folder ``deskpilot run`` writes to."""
+    if args.history_dir is not None:
+        return Path(args.history_dir).expanduser()
+    from agent.config import load_settings
+    from agent.runner import history_root
 
-    root: Path | None = args.history_dir
-    return root if root is not None else default_history_dir()
+    return history_root(load_settings())
 
 
 def _cmd_history(args: argparse.Namespace) -> int:

@@ -1,0 +1,444 @@
+"""Run history on disk: one private folder per run with run.json, steps.jsonl and screenshots.
+
+Layout, under a root such as ``~/.local/share/deskpilot/runs`` (every folder 0700,
+every file 0600, since screenshots and typed text may be private)::
+
+    20250102-130405-open-the-notes-app/
+        run.json        RunInfo, rewritten atomically when the run ends
+        steps.jsonl     one StepRecord per line, appended and fsynced as each step ends
+        step-0001.png   the screenshot the model saw at that step, when kept
+
+A run killed mid-way (SIGKILL, power cut) keeps outcome "running" in run.json and
+every step that finished; readers count the steps from steps.jsonl.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+from pydantic import ValidationError
+
+from agent.errors import ConfigError
+from agent.files import open_private, save_image_private
+from agent.records import Outcome, RunInfo, StepRecord
+from agent.wording import clip, describe_action
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from agent.records import ActionRecord
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+STEPS_FILE = "steps.jsonl"
+LATEST = "latest"
+SLUG_CHARS = 30
+THOUGHT_CHARS = 100
+_MAX_SUFFIX = 1000
+_ID_TIME = "%Y%m%d-%H%M%S"
+
+
+def default_history_dir() -> Path:
+    """Where runs are kept unless the caller says otherwise (``--history-dir``)."""
+    return platformdirs.user_data_path("deskpilot") / "runs"
+
+
+class RunRecorder:
+    """Writes one run as it happens; every method leaves the folder readable if the process dies."""
+
+    def __init__(self, run_dir: Path, info: RunInfo) -> None:
+        self._run_dir = run_dir
+        self._info = info
+        self._steps = 0
+
+    @classmethod
+    def start(cls, root: Path, info: RunInfo) -> RunRecorder:
+        """Create the run's folder under ``root`` and write run.json with outcome "running".
+
+        The id in ``info`` is replaced by a new one, ``YYYYMMDD-HHMMSS-<task slug>`` from
+        ``info.started_at`` in UTC (now, when it is empty), with ``-2``, ``-3``... when a
+        run with that id exists already.
+        """
+        if not info.started_at:
+            info = info.model_copy(update={"started_at": _now()})
+        _make_private_dirs(root)
+        base = f"{_id_time(info.started_at)}-{_slug(info.task)}"
+        run_dir = _make_run_dir(root, base)
+        recorder = cls(run_dir, info.model_copy(update={"id": run_dir.name, "outcome": "running"}))
+        recorder._write_info()
+        return recorder
+
+    @property
+    def run_dir(self) -> Path:
+        return self._run_dir
+
+    @property
+    def info(self) -> RunInfo:
+        return self._info
+
+    def record_step(self, step: StepRecord, screenshot: Image | None = None) -> StepRecord:
+        """Keep ``screenshot`` as step-NNNN.png and append ``step`` to steps.jsonl, on disk on return.
+
+        Returns the record as stored: a copy of ``step`` naming its screenshot file.
+        """
+        if screenshot is not None:
+            name = f"step-{step.number:04d}.png"
+            save_image_private(screenshot, self._run_dir / name)
+            step = step.model_copy(update={"screenshot": name})
+        path = self._run_dir / STEPS_FILE
+        created = not path.exists()
+        line = (step.model_dump_json() + "\n").encode("utf-8")
+        try:
+            fd = open_private(path, "ab")
+        except OSError as err:
+            raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+        try:
+            _append_line(fd, line, path)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(self._run_dir)  # so the new file's name survives a power cut too
+        self._steps += 1
+        return step
+
+    def finish(self, outcome: Outcome, detail: str = "") -> None:
+        """Rewrite run.json, atomically, with how the run ended and its step count (see ``info``)."""
+        self._info = self._info.model_copy(
+            update={"ended_at": _now(), "outcome": outcome, "detail": detail, "steps": self._steps}
+        )
+        self._write_info()
+
+    def _write_info(self) -> None:
+        _write_atomic(self._run_dir / RUN_FILE, (self._info.model_dump_json(indent=2) + "\n").encode())
+
+
+def list_runs(root: Path) -> list[RunInfo]:
+    """Every run under ``root``, newest first; a run with a broken run.json has outcome "error"."""
+    runs = [_read_info_or_error(run_dir) for run_dir in _run_dirs(root)]
+    runs.sort(key=_sort_key, reverse=True)
+    return runs
+
+
+def load_run(root: Path, run_id: str) -> tuple[RunInfo, list[StepRecord]]:
+    """The run named by a full id, a unique prefix of one, or "latest", with its steps."""
+    run_dir = root / _resolve_id(root, run_id)
+    try:
+        info = _read_info(run_dir)
+    except _BrokenRun as err:
+        raise ConfigError(f"run {run_dir.name}: {err}") from None
+    steps = read_steps(run_dir / STEPS_FILE)
+    if info.outcome == "running":
+        # Killed runs never wrote their count; the steps file is the truth.
+        info = info.model_copy(update={"steps": len(steps)})
+    return info, steps
+
+
+def read_steps(path: Path) -> list[StepRecord]:
+    """The steps in a steps.jsonl; a cut-off last line (the process died mid-write) is skipped."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    lines = data.split(b"\n")
+    # Every record ends in a newline, so the piece after the last one is either empty
+    # or a record the writer did not get to finish.
+    tail = lines.pop()
+    steps: list[StepRecord] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            steps.append(_parse_step(raw))
+        except ValueError as err:
+            raise ConfigError(f"{path}: line {number} is not a valid step: {err}") from None
+    if tail.strip():
+        try:
+            steps.append(_parse_step(tail))
+        except ValueError as err:
+            log.warning("%s: skipped the cut-off last line %d (%s)", path, len(lines) + 1, err)
+    return steps
+
+
+def describe_step(step: StepRecord) -> list[str]:
+    """The step in words, for ``deskpilot history show``: its actions, thought, error and timings."""
+    head = f"Step {step.number}  "
+    pad = " " * len(head)
+    lines: list[str] = []
+    if step.actions:
+        for i, action in enumerate(step.actions):
+            lines.append((head if i == 0 else pad) + _action_line(action))
+    else:
+        lines.append(head + "no action")
+    if step.error:
+        lines.append(pad + "error: " + clip(step.error, 200))
+    thought = next((line.strip() for line in step.thought.splitlines() if line.strip()), "")
+    if thought:
+        lines.append(pad + "thought: " + clip(thought, THOUGHT_CHARS))
+    if step.timings:
+        lines.append(pad + "timings: " + ", ".join(
+            f"{clip(_timing_name(name), 30)} {seconds:.2f} s" for name, seconds in step.timings.items()
+        ))
+    if step.screenshot:
+        lines.append(pad + "screenshot: " + clip(step.screenshot, 60))
+    return lines
+
+
+def _action_line(action: ActionRecord) -> str:
+    words = [describe_action(action.screen)]
+    reason = f" ({clip(action.reason, 80)})" if action.reason else ""
+    if action.decision == "allow":
+        status = ["allowed"]
+    elif action.decision == "deny":
+        status = ["denied" + reason]
+    else:
+        status = ["asked" + reason, _CONFIRMATION_WORDS[action.confirmation]]
+    if action.performed:
+        status.append("performed")
+    elif action.error:
+        status.append("failed: " + clip(action.error, 120))
+    else:
+        status.append("not performed")
+    words.append(", ".join(status))
+    if action.note:
+        words.append("note: " + clip(action.note, 80))
+    return "  ".join(words)
+
+
+_CONFIRMATION_WORDS = {
+    "not_needed": "no answer needed",
+    "approved": "approved",
+    "approved_for_session": "approved for the session",
+    "rejected": "rejected",
+    "timed_out": "no answer in time",
+    "dry_run": "dry run",
+}
+
+
+def _timing_name(name: str) -> str:
+    return name.removesuffix("_s")
+
+
+class _BrokenRun(Exception):
+    """run.json is missing or unreadable; the message says which, in one line."""
+
+
+def _parse_step(raw: bytes) -> StepRecord:
+    try:
+        return StepRecord.model_validate_json(raw)
+    except ValidationError as err:
+        raise ValueError(_one_line(err)) from None
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return (f"{where}: " if where else "") + first["msg"] + more
+
+
+def _read_info(run_dir: Path) -> RunInfo:
+    path = run_dir / RUN_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _BrokenRun(f"{RUN_FILE} is missing") from None
+    except OSError as err:
+        raise _BrokenRun(f"cannot read {RUN_FILE}: {err.strerror}") from None
+    try:
+        info = RunInfo.model_validate_json(raw)
+    except ValidationError as err:
+        raise _BrokenRun(f"{RUN_FILE} is not a valid run record: {_one_line(err)}") from None
+    # The folder name is what users type and what lookups match, so it wins over a copied id.
+    return info.model_copy(update={"id": run_dir.name})
+
+
+def _read_info_or_error(run_dir: Path) -> RunInfo:
+    try:
+        info = _read_info(run_dir)
+    except _BrokenRun as err:
+        return RunInfo(
+            id=run_dir.name, task="", backend="", model="", started_at=_time_from_id(run_dir.name),
+            outcome="error", detail=str(err), steps=_count_lines(run_dir / STEPS_FILE),
+        )
+    if info.outcome == "running":
+        info = info.model_copy(update={"steps": _count_lines(run_dir / STEPS_FILE)})
+    return info
+
+
+def _count_lines(path: Path) -> int:
+    """Finished records in a steps.jsonl: each ends in a newline, a cut-off one does not."""
+    try:
+        return path.read_bytes().count(b"\n")
+    except OSError:
+        return 0
+
+
+def _run_dirs(root: Path) -> list[Path]:
+    try:
+        entries = list(root.iterdir())
+    except FileNotFoundError:
+        return []
+    except NotADirectoryError:
+        raise ConfigError(f"the history folder {root} is not a folder") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read the history folder {root}: {err.strerror}") from None
+    # Dot-folders are not runs (and a crashed editor's or sync tool's files may live there).
+    return [entry for entry in entries if entry.is_dir() and not entry.name.startswith(".")]
+
+
+def _resolve_id(root: Path, run_id: str) -> str:
+    if not run_id:
+        raise ConfigError("give a run id, a unique start of one, or 'latest'")
+    if run_id == LATEST:
+        runs = list_runs(root)
+        if not runs:
+            raise ConfigError(f"no runs yet in {root}")
+        return runs[0].id
+    names = sorted(entry.name for entry in _run_dirs(root))
+    if run_id in names:
+        return run_id
+    matches = [name for name in names if name.startswith(run_id)]
+    if not matches:
+        raise ConfigError(f"no run {run_id} in {root}")
+    if len(matches) > 1:
+        shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+        raise ConfigError(f"{run_id} matches several runs: {shown}")
+    return matches[0]
+
+
+def _sort_key(info: RunInfo) -> tuple[datetime, str]:
+    try:
+        started = _parse_time(info.started_at)
+    except ValueError:
+        started = datetime.min.replace(tzinfo=UTC)
+    return (started, info.id)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    # Records are written in UTC; a time without a zone is read the same way.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _id_time(started_at: str) -> str:
+    return _parse_time(started_at).strftime(_ID_TIME)
+
+
+def _time_from_id(run_id: str) -> str:
+    try:
+        return datetime.strptime(run_id[:15], _ID_TIME).replace(tzinfo=UTC).isoformat()
+    except ValueError:
+        return ""
+
+
+def _slug(task: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", task).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:SLUG_CHARS].rstrip("-") or "run"
+
+
+def _make_private_dirs(path: Path) -> None:
+    """Create ``path`` and any missing parents as 0700; folders that exist are left as they are."""
+    if path.is_dir():
+        return
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another run made it first; it is not ours to change
+        except OSError as err:
+            raise ConfigError(f"cannot create the history folder {folder}: {err.strerror}") from None
+        os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+    if not path.is_dir():
+        raise ConfigError(f"the history folder {path} is not a folder")
+
+
+def _make_run_dir(root: Path, base: str) -> Path:
+    for n in range(1, _MAX_SUFFIX + 1):
+        run_dir = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            # mkdir fails on an existing name, so two recorders never share a folder.
+            run_dir.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise ConfigError(f"cannot create {run_dir}: {err.strerror}") from None
+        os.chmod(run_dir, 0o700)
+        return run_dir
+    raise ConfigError(f"cannot create a run folder in {root}: {base} is taken {_MAX_SUFFIX} times")
+
+
+def _append_line(fd: int, line: bytes, path: Path) -> None:
+    start = os.fstat(fd).st_size
+    try:
+        view = memoryview(line)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except OSError as err:
+        # Take back a half-written line (disk full), or the next step would be glued to it.
+        try:
+            os.ftruncate(fd, start)
+        except OSError:
+            log.warning("%s: could not take back a half-written step", path)
+        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so a reader sees the old file or the new one, never half."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # mkstemp makes it 0600; say so where it matters
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)  # a failed write leaves the old file and no stray temp file
+        if isinstance(err, OSError):
+            raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a new or renamed name in ``folder`` durable; best effort where folders cannot be opened."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        # Some file systems refuse fsync on folders; the file's own data is synced already.
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

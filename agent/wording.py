@@ -1,0 +1,104 @@
+"""Actions and recorded text in plain words, for history, the confirmation prompt and the overlay."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TYPED_TEXT_CHARS = 60
+
+_CLICKS = {
+    "left_click": "Click",
+    "right_click": "Right-click",
+    "middle_click": "Middle-click",
+    "double_click": "Double-click",
+    "triple_click": "Triple-click",
+}
+
+
+def printable(text: str) -> str:
+    """``text`` on one safe line: newlines as ⏎, tabs as ⇥, other control characters escaped.
+
+    Recorded text comes from the model (or an edited history file) and ends up on a
+    terminal, so an escape sequence in it must not reach the terminal as one.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out: list[str] = []
+    for ch in text:
+        if ch == "\n":
+            out.append("⏎")
+        elif ch == "\t":
+            out.append("⇥")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ascii(ch)[1:-1])
+    return "".join(out)
+
+
+def clip(text: str, limit: int) -> str:
+    """``printable(text)`` cut to at most ``limit`` characters, ending in … when cut."""
+    line = printable(text)
+    if len(line) <= limit:
+        return line
+    return line[: max(limit - 1, 0)] + "…"
+
+
+def describe_action(screen: dict[str, Any]) -> str:
+    """One action (``ScreenAction.to_json_dict()``) as a short imperative sentence."""
+    name = str(screen.get("action", "?"))
+    at = _at(screen)
+    if name in _CLICKS:
+        return _CLICKS[name] + at
+    match name:
+        case "mouse_move":
+            return "Move the pointer" + _point(screen, " to ")
+        case "left_click_drag":
+            return "Drag" + _point(screen, " to ")
+        case "type":
+            return f"Type '{clip(str(screen.get('text', '')), TYPED_TEXT_CHARS)}'"
+        case "key":
+            keys = screen.get("keys", [])
+            if isinstance(keys, list | tuple):
+                return "Press " + "+".join(printable(str(k)) for k in keys)
+            return "Press " + printable(str(keys))
+        case "scroll":
+            return _scroll(screen, "up", "down") + at
+        case "hscroll":
+            return _scroll(screen, "right", "left") + at
+        case "wait":
+            return f"Wait {_number(screen.get('time', 0))} s"
+        case "terminate":
+            return f"Finish ({printable(str(screen.get('status', '?')))})"
+        case "answer":
+            return "Answer: " + clip(str(screen.get("text", "")), TYPED_TEXT_CHARS)
+    # An action this version does not know (a newer history file): show it as recorded.
+    args = {k: v for k, v in screen.items() if k != "action"}
+    return clip(f"{name} {json.dumps(args, ensure_ascii=False)}" if args else name, 2 * TYPED_TEXT_CHARS)
+
+
+def _point(screen: dict[str, Any], joiner: str) -> str:
+    x, y = screen.get("x"), screen.get("y")
+    # Compare with None, never truthiness: x=0 is the left edge of the screen.
+    if x is None or y is None:
+        return ""
+    return f"{joiner}({_number(x)}, {_number(y)})"
+
+
+def _at(screen: dict[str, Any]) -> str:
+    return _point(screen, " at ")
+
+
+def _scroll(screen: dict[str, Any], positive: str, negative: str) -> str:
+    pixels = screen.get("pixels", 0)
+    if not isinstance(pixels, int | float) or pixels == 0:
+        return f"Scroll {_number(pixels)}"
+    return f"Scroll {positive if pixels > 0 else negative} {_number(abs(pixels))}"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:g}"
+    return printable(str(value))
