@@ -11,6 +11,7 @@ from typing import TextIO
 
 from agent.actions import ScreenAction
 from agent.loop import (
+    ActionDecided,
     ActionDone,
     ConfirmResult,
     Event,
@@ -107,6 +108,9 @@ class TerminalReporter:
         match event:
             case StepStarted(number=number):
                 self._write(f"step {number}: looking at the screen")
+            case ActionDecided(number=number, action=action, verdict=verdict):
+                words = describe_action(action.to_json_dict())
+                self._write(f"step {number}: {words} ({verdict.decision})")
             case Planned(number=number, plan=plan) if not plan.usable:
                 self._write(f"step {number}: unusable answer: {plan.error}")
             case ActionDone(number=number, action=action, performed=performed, error=error):

@@ -12,7 +12,7 @@ import json
 import sys
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QMouseEvent, QPalette
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPalette
 from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
 
@@ -43,6 +43,9 @@ class ProbeWindow(QWidget):
         assert self.edit is not None
         emit(event="text", text=self.edit.text())
         self.edit.clear()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        emit(event="key", key=event.key(), text=event.text(), modifiers=int(event.modifiers().value))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         pos = event.globalPosition().toPoint()
