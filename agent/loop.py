@@ -40,7 +40,7 @@ class LoopSettings:
     max_unusable: int = 3
     dry_run: bool = False
     confirm_timeout_s: float = 60.0
-    settle_quiet_s: float = 0.1
+    settle_quiet_s: float = 0.05
     settle_timeout_s: float = 3.0
     watchdog_repeats: int = 3
     keep_screenshots: bool = True
@@ -419,14 +419,14 @@ class AgentLoop:
             from agent.settle import wait_until_settled
 
             wait_until_settled(
-                lambda: self.computer.capture().image,
+                self.computer.poll_image,
                 self.stop,
                 quiet_s=self.settings.settle_quiet_s,
                 timeout_s=self.settings.settle_timeout_s,
             )
         else:
             self.settle(
-                lambda: self.computer.capture().image,
+                self.computer.poll_image,
                 self.stop,
                 self.settings.settle_quiet_s,
                 self.settings.settle_timeout_s,

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agent.actions import ScreenAction
 from agent.backends.base import Backend, Completion, TextSink
@@ -18,7 +19,10 @@ from agent.computers.base import Frame
 from agent.errors import ActionError, ReplyError
 from agent.parsing import ParsedReply, parse_reply
 from agent.prompts import PromptSettings, StepNote, build_request
-from agent.scaling import FrameKind, ModelFrame, to_screen_action
+from agent.scaling import FrameKind, ModelFrame, smart_resize, to_screen_action
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,31 @@ class Plan:
     @property
     def usable(self) -> bool:
         return self.error is None
+
+
+# Qwen3-VL's processor works in 32-pixel cells (patch 16, merge 2).
+QWEN3_FACTOR = 32
+
+
+def fit_to_budget(image: Image, frame_kind: FrameKind, min_pixels: int, max_pixels: int) -> Image:
+    """Resize a screenshot to the size the Qwen3-VL processor would pick, once, here.
+
+    The processor would do the same resize with a bicubic filter inside the model call;
+    doing it here with PIL's antialiased bilinear filter costs about half as much, keeps
+    the server backend's upload small, and leaves the processor nothing to do. Relative
+    frames do not care about the size; the Qwen2.5 frame refers to the processor's own
+    resize, so its images are left alone.
+    """
+    if frame_kind is FrameKind.QWEN25:
+        return image
+    height, width = smart_resize(
+        image.height, image.width, QWEN3_FACTOR, min_pixels=min_pixels, max_pixels=max_pixels
+    )
+    if (width, height) == image.size:
+        return image
+    from PIL import Image as PILImage
+
+    return image.resize((width, height), PILImage.Resampling.BILINEAR)
 
 
 class Planner:
@@ -71,10 +100,12 @@ class Planner:
         started = time.perf_counter()
         current = frames[-1]
         model_frame = self.model_frame(current)
+        budget = (self.settings.min_pixels, self.settings.max_pixels)
+        images = [fit_to_budget(f.image, self.frame_kind, *budget) for f in frames]
         request = build_request(
             task,
             steps,
-            [f.image for f in frames],
+            images,
             model_frame,
             feedback=feedback,
             settings=self.settings,

@@ -28,7 +28,8 @@ def test_a_scripted_step_becomes_validated_screen_actions() -> None:
     # The backend received the real prompt: tool schema, task and one screenshot.
     request = backend.requests[0]
     assert request.tools[0]["function"]["name"] == "computer_use"
-    assert len(request.images) == 1 and request.images[0].size == (1920, 1080)
+    # ... already resized to the pixel budget's size, which the processor then keeps.
+    assert len(request.images) == 1 and request.images[0].size == (1344, 768)
 
 
 @pytest.mark.parametrize(
@@ -86,3 +87,33 @@ def test_malformed_scripts_are_config_errors(tmp_path: Path, content: str, fragm
 def test_missing_script_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_script(tmp_path / "nope.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("size", "kind", "expected"),
+    [((1920, 1080), "rel1000", (1344, 768)), ((2560, 1440), "rel999", (1344, 768)),
+     ((1920, 1080), "qwen25", (1920, 1080)), ((640, 480), "rel1000", (640, 480)), ((1000, 700), "rel1000", (992, 704))],
+)
+def test_fit_to_budget_matches_the_processor_size(size: tuple[int, int], kind: str, expected: tuple[int, int]) -> None:
+    from PIL import Image
+
+    from agent.planner import fit_to_budget
+    from agent.scaling import FrameKind
+
+    image = Image.new("RGB", size)
+    assert fit_to_budget(image, FrameKind(kind), 64 * 32 * 32, 1024 * 32 * 32).size == expected
+
+
+def test_fit_to_budget_agrees_with_the_tiny_models_processor(tiny_model_dir: Path) -> None:
+    from PIL import Image
+
+    from agent.backends.processor import load_processor
+    from agent.planner import fit_to_budget
+    from agent.scaling import FrameKind
+
+    processor = load_processor(str(tiny_model_dir))
+    size = {"shortest_edge": 64 * 32 * 32, "longest_edge": 1024 * 32 * 32}
+    for dims in ((1920, 1080), (2560, 1440), (1366, 768), (3840, 2160)):
+        image = fit_to_budget(Image.new("RGB", dims), FrameKind.REL1000, size["shortest_edge"], size["longest_edge"])
+        grid = processor.image_processor(images=[image], size=size, return_tensors="pt")["image_grid_thw"][0]
+        assert (int(grid[2]) * 16, int(grid[1]) * 16) == image.size

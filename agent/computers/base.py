@@ -42,6 +42,10 @@ class Computer(Protocol):
         """Carry out one action whose point is already in screen coordinates."""
         ...
 
+    def poll_image(self) -> Image:
+        """A cheap, possibly downscaled image of the same area, for change detection."""
+        ...
+
     def release_all(self) -> None:
         """Release every key and mouse button the agent may hold (after a stop or failure)."""
         ...

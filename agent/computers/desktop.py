@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from agent.actions import (
     DoubleClick,
@@ -31,6 +32,9 @@ from agent.computers.keyboard import platform_keyboard
 from agent.computers.screen import MssScreen, require_display
 from agent.errors import CursorMismatchError, DisplayError, OffScreenError, StoppedError
 from agent.geometry import Region
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,7 @@ class DesktopComputer:
         self._clipboard = clipboard or XclipClipboard(cancel=self.cancel)
         self._paste_chord = paste_chord
         self.screen = MssScreen(target, pointer=self.cursor_position)
+        self._poll: Callable[[], Image] | None = None
 
     # -- capture ---------------------------------------------------------------
     def monitors(self) -> list[Region]:
@@ -74,6 +79,13 @@ class DesktopComputer:
 
     def capture(self) -> Frame:
         return self.screen.capture()
+
+    def poll_image(self) -> Image:
+        if self._poll is None:
+            from agent.settle import thumbnail_grabber
+
+            self._poll = thumbnail_grabber(self.screen)
+        return self._poll()
 
     # -- input -----------------------------------------------------------------
     def cursor_position(self) -> tuple[int, int]:

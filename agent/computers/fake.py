@@ -57,5 +57,8 @@ class FakeComputer:
             self.typed.append(action.action.text)
         self.performed.append(action)
 
+    def poll_image(self) -> Image:
+        return self.capture().image
+
     def release_all(self) -> None:
         self.releases += 1
