@@ -247,7 +247,10 @@ class AgentLoop:
         if reason is None:
             return
         self._emit(Paused(reason))
-        if not self.operator.resume(reason, self.stop):
+        # The user answers with the keyboard or mouse: that input is no takeover.
+        with self.guard.agent_acting():
+            resume = self.operator.resume(reason, self.stop)
+        if not resume:
             self.stop.set()
             raise StoppedError(f"stopped while paused ({reason})")
         self.guard.rearm()
@@ -359,9 +362,10 @@ class AgentLoop:
             if isinstance(inner, Answer):
                 return None, "answered", RunResult("success", "the model answered", number, answer=inner.text)
             if verdict.decision == "confirm" and not self.settings.dry_run:
-                answer = self.operator.confirm(
-                    screen_action, verdict, self.stop, self.settings.confirm_timeout_s
-                )
+                with self.guard.agent_acting():  # answering is input the user is asked for
+                    answer = self.operator.confirm(
+                        screen_action, verdict, self.stop, self.settings.confirm_timeout_s
+                    )
                 item.confirmation, item.note = answer.outcome, answer.note
                 if answer.outcome == "approved_for_session":
                     self.policy.approve_for_session(verdict)

@@ -249,3 +249,17 @@ def test_corrupt_config_file_is_reported_with_its_line(x_display: str, tmp_path:
                             timeout=60, env=env, stdin=subprocess.DEVNULL)
     assert result.returncode == 2 and "line 2" in result.stderr and "Traceback" not in result.stderr
     assert config.read_text(encoding="utf-8") == 'model = "x"\nmax_steps = = 3\n'
+
+
+def test_typing_an_answer_to_a_confirmation_is_not_a_takeover(probe, tmp_path: Path) -> None:
+    """Regression: keystrokes the user makes to answer a prompt must not pause the run."""
+    probe("--geometry", "400x300+700+300")
+    replies = [call('{"action": "key", "keys": ["Return"]}'), DONE]
+    run = Run(tmp_path, replies)
+    run.wait_for("Deskpilot wants to: Press enter")
+    xdotool("mousemove", "10", "10")
+    xdotool("key", "y", "Return")  # what typing "y⏎" into a terminal window looks like to X
+    run.answer("y")
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert "Paused" not in err

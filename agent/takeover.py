@@ -1,0 +1,184 @@
+"""Noticing that the user touched the mouse or keyboard while the agent drives the desktop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from agent.errors import ConfigError
+from agent.hotkey import (
+    PYNPUT_KEY_NAMES,
+    import_pynput,
+    recording_listener,
+    start_listener,
+    stop_listener,
+)
+from agent.keys import MODIFIERS, UnknownKeyError, normalize_key
+
+_log = logging.getLogger(__name__)
+
+MOUSE_MOVED = "mouse moved"
+MOUSE_CLICKED = "mouse clicked"
+MOUSE_SCROLLED = "mouse scrolled"
+KEY_PRESSED = "key pressed"
+
+# pynput Key member name -> canonical key name (left/right variants fold together).
+_FROM_PYNPUT: dict[str, str] = {v: k for k, v in PYNPUT_KEY_NAMES.items()} | {
+    "ctrl": "ctrl",
+    "ctrl_l": "ctrl",
+    "ctrl_r": "ctrl",
+    "alt": "alt",
+    "alt_l": "alt",
+    "alt_r": "alt",
+    "alt_gr": "alt",
+    "shift": "shift",
+    "shift_l": "shift",
+    "shift_r": "shift",
+    "cmd": "super",
+    "cmd_l": "super",
+    "cmd_r": "super",
+}
+
+
+def canonical_key(key: Any) -> str | None:
+    """The canonical name of a pynput key event, or None for keys Deskpilot cannot name."""
+    name = getattr(key, "name", None)  # pynput ``Key`` members
+    if isinstance(name, str):
+        return _FROM_PYNPUT.get(name)
+    char = getattr(key, "char", None)  # pynput ``KeyCode``
+    if isinstance(char, str) and char:
+        try:
+            return normalize_key(char)
+        except UnknownKeyError:
+            return None
+    return None
+
+
+class TakeoverDetector:
+    """Calls ``on_takeover(description)`` once when real user input arrives; ``rearm()`` resets.
+
+    X does not mark injected input, so the agent brackets its own actions with
+    ``agent_acting()``; input inside that bracket, or within ``grace_s`` after it (events
+    still in flight), is the agent's. Modifier keys and ``ignore_keys`` (the kill chord)
+    never count: the kill switch owns those. That also ignores, say, a lone "k" typed by
+    the user; their next other key or any mouse motion still counts.
+    """
+
+    def __init__(
+        self,
+        on_takeover: Callable[[str], None],
+        *,
+        grace_s: float = 0.15,
+        ignore_keys: tuple[str, ...] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._on_takeover = on_takeover
+        self._grace_s = grace_s
+        try:
+            self._ignored = frozenset(normalize_key(k) for k in ignore_keys) | MODIFIERS
+        except UnknownKeyError as err:
+            raise ConfigError(f"cannot ignore {err}") from None
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._acting = 0
+        self._quiet_until = float("-inf")
+        self._fired = False
+        self._listeners: list[Any] = []
+
+    @property
+    def triggered(self) -> bool:
+        """True after a takeover was reported and before ``rearm()``."""
+        return self._fired
+
+    @property
+    def threads(self) -> tuple[threading.Thread, ...]:
+        """The listener threads of the last ``start()``, so callers can check they ended."""
+        return tuple(self._listeners)
+
+    def start(self) -> None:
+        """Watch the mouse and keyboard; DisplayError when X cannot be listened to."""
+        if any(listener.is_alive() for listener in self._listeners):
+            return
+        keyboard, mouse = import_pynput("user's input")
+        self._listeners = [
+            recording_listener(mouse.Listener)(
+                on_move=self._on_move, on_click=self._on_click, on_scroll=self._on_scroll
+            ),
+            recording_listener(keyboard.Listener)(on_press=self._on_press),
+        ]
+        try:
+            for listener in self._listeners:
+                start_listener(listener, "user's input")
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop watching; the listener threads have ended when this returns (bounded wait)."""
+        for listener in self._listeners:
+            stop_listener(listener)
+
+    @contextmanager
+    def agent_acting(self) -> Iterator[None]:
+        """Input during the block, and for ``grace_s`` after it, is the agent's own."""
+        with self._lock:
+            self._acting += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._acting -= 1
+                self._quiet_until = max(self._quiet_until, self._clock() + self._grace_s)
+
+    def rearm(self) -> None:
+        """Report the next user input again (after the loop handled the last takeover)."""
+        with self._lock:
+            self._fired = False
+
+    def observe(self, description: str) -> bool:
+        """Account one input event; True when it was reported as a takeover.
+
+        The listeners call this for every event that is not an ignored key; it is public
+        so other input sources (and tests) can feed the same decision.
+        """
+        with self._lock:
+            if self._fired or self._acting > 0 or self._clock() < self._quiet_until:
+                return False
+            self._fired = True
+        # Outside the lock: the handler may call rearm() or agent_acting().
+        try:
+            self._on_takeover(description)
+        except Exception:  # an exception escaping a pynput callback would end the listener
+            _log.exception("the takeover handler failed")
+        return True
+
+    def _on_move(self, x: int, y: int) -> None:
+        self.observe(MOUSE_MOVED)
+
+    def _on_click(self, x: int, y: int, button: Any, pressed: bool) -> None:
+        if pressed:
+            self.observe(MOUSE_CLICKED)
+
+    def _on_scroll(self, x: int, y: int, dx: int, dy: int) -> None:
+        self.observe(MOUSE_SCROLLED)
+
+    def _on_press(self, key: Any) -> None:
+        if canonical_key(key) not in self._ignored:
+            self.observe(KEY_PRESSED)
+
+    def __enter__(self) -> TakeoverDetector:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
