@@ -172,8 +172,7 @@ def start_listener(listener: Any, what: str, timeout_s: float = _START_TIMEOUT_S
                 + (f" ({reason})" if reason else "")
             )
         if time.monotonic() >= deadline:
-            if getattr(listener, "_ready", False):
-                stop_listener(listener)
+            stop_listener(listener)
             raise DisplayError(
                 f"cannot listen for the {what}: X did not start recording input in {timeout_s:g} s "
                 "(is the RECORD extension enabled?)"
@@ -190,6 +189,10 @@ def stop_listener(listener: Any, timeout_s: float = _STOP_TIMEOUT_S) -> bool:
     """
     if not listener.is_alive():
         return True
+    if not getattr(listener, "_ready", True):
+        # pynput's stop() would block until the listener is ready, which may be never.
+        _log.warning("the %s never became ready; leaving its daemon thread", type(listener).__name__)
+        return False
     listener.stop()
     context = getattr(listener, "_context", None)
     if context is not None and sys.platform.startswith("linux"):

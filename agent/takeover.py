@@ -66,7 +66,8 @@ class TakeoverDetector:
     ``agent_acting()``; input inside that bracket, or within ``grace_s`` after it (events
     still in flight), is the agent's. Modifier keys and ``ignore_keys`` (the kill chord)
     never count: the kill switch owns those. That also ignores, say, a lone "k" typed by
-    the user; their next other key or any mouse motion still counts.
+    the user; their next other key or any mouse motion still counts. ``on_takeover`` runs
+    on a listener thread: keep it short (set an event, post to the loop).
     """
 
     def __init__(

@@ -11,7 +11,9 @@ trap cleanup EXIT
 if [ -z "${DISPLAY:-}" ]; then
   # -displayfd lets Xvfb pick a free display number and tell us when it is ready.
   fifo=$(mktemp -u); mkfifo "$fifo"
-  Xvfb -displayfd 3 -screen 0 1920x1080x24 -nolisten tcp 3>"$fifo" >/dev/null 2>&1 &
+  # -noreset: otherwise Xvfb resets when its last client disconnects and drops the
+  # connections opened during the reset (seen as rare "Connection reset by peer").
+  Xvfb -displayfd 3 -screen 0 1920x1080x24 -nolisten tcp -noreset 3>"$fifo" >/dev/null 2>&1 &
   xvfb_pid=$!
   read -r -t 30 num <"$fifo" || { echo "error: Xvfb did not start" >&2; exit 1; }
   rm -f "$fifo"

@@ -1,0 +1,232 @@
+"""The kill hotkey: chord parsing, and a real pynput listener under X fed by xdotool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from agent.errors import ConfigError, DisplayError
+from agent.hotkey import DEFAULT_KILL_HOTKEY, PYNPUT_KEY_NAMES, KillSwitch, parse_hotkey, pynput_hotkey_string
+from tests.conftest import ROOT, xdotool
+
+
+@pytest.mark.parametrize(
+    ("chord", "keys"),
+    [
+        ("ctrl+alt+k", ("ctrl", "alt", "k")),
+        ("Control+Alt+K", ("ctrl", "alt", "k")),
+        ("alt+ctrl+k", ("ctrl", "alt", "k")),
+        (" ctrl + alt + k ", ("ctrl", "alt", "k")),
+        ("cmd+shift+x", ("shift", "super", "x")),
+        ("win+Return", ("super", "enter")),
+        ("ctrl+alt+del", ("ctrl", "alt", "delete")),
+        ("ctrl+esc", ("ctrl", "escape")),
+        ("super+F12", ("super", "f12")),
+        ("ctrl+shift+pgdn", ("ctrl", "shift", "pagedown")),
+        ("ctrl++", ("ctrl", "+")),
+        ("alt+1", ("alt", "1")),
+        (DEFAULT_KILL_HOTKEY, ("ctrl", "alt", "k")),
+    ],
+)
+def test_parse_hotkey(chord: str, keys: tuple[str, ...]) -> None:
+    assert parse_hotkey(chord) == keys
+
+
+@pytest.mark.parametrize(
+    ("chord", "message"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("k", "needs ctrl, alt or super"),
+        ("shift+k", "needs ctrl, alt or super"),
+        ("ctrl+alt", "exactly one non-modifier key (it has 0)"),
+        ("ctrl+a+b", "exactly one non-modifier key (it has 2)"),
+        ("ctrl+ctrl+k", "'ctrl' appears twice"),
+        ("ctrl+control+k", "'ctrl' appears twice"),
+        ("ctrl+alt+bogus", "unknown key 'bogus'"),
+        ("ctrl+f24", "cannot be used in a global hotkey"),
+    ],
+)
+def test_parse_hotkey_rejects(chord: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        parse_hotkey(chord)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("keys", "spelled"),
+    [
+        (("ctrl", "alt", "k"), "<ctrl>+<alt>+k"),
+        (("super", "escape"), "<cmd>+<esc>"),
+        (("ctrl", "shift", "pageup"), "<ctrl>+<shift>+<page_up>"),
+        (("alt", "volumemute"), "<alt>+<media_volume_mute>"),
+        (("ctrl", "+"), "<ctrl>++"),
+        (("ctrl", "<"), "<ctrl>+<"),
+        (("Control", "Return"), "<ctrl>+<enter>"),
+    ],
+)
+def test_pynput_hotkey_string(keys: tuple[str, ...], spelled: str) -> None:
+    assert pynput_hotkey_string(keys) == spelled
+
+
+def test_every_spelling_is_one_pynput_accepts(x_display: str) -> None:
+    from pynput.keyboard import HotKey, Key, KeyCode
+
+    for name in [*PYNPUT_KEY_NAMES, "k", "+", "<", "1"]:
+        parts = HotKey.parse(pynput_hotkey_string(("ctrl", "alt", name)))
+        assert parts[:2] == [Key.ctrl, Key.alt]
+        assert isinstance(parts[2], KeyCode)
+
+
+# -- under X ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def x_server_kept_up() -> Iterator[None]:
+    """Hold one X connection for the module: Xvfb resets when its last client leaves, and a
+    connection opened during that reset is dropped ("Connection reset by peer")."""
+    if not os.environ.get("DISPLAY"):
+        yield
+        return
+    import Xlib.display
+    import Xlib.error
+
+    for _ in range(20):  # this connection itself may meet a reset already under way
+        try:
+            display = Xlib.display.Display()
+            break
+        except Xlib.error.ConnectionClosedError:
+            threading.Event().wait(0.05)
+    else:
+        pytest.fail("cannot connect to the X server")
+    yield
+    display.close()
+
+
+@pytest.fixture(autouse=True)
+def no_listener_outlives_its_test() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and t.daemon]
+    assert not leaked, f"threads outlived the test: {leaked}"
+
+
+class Triggers:
+    """Records kill-switch firings; a test waits on it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.event = threading.Event()
+
+    def __call__(self) -> None:
+        self.times.append(time.monotonic())
+        self.event.set()
+
+    def wait(self, timeout: float = 5.0) -> bool:
+        fired = self.event.wait(timeout)
+        self.event.clear()
+        return fired
+
+
+def test_the_chord_fires_and_stop_ends_the_thread(x_display: str) -> None:
+    triggers = Triggers()
+    switch = KillSwitch(DEFAULT_KILL_HOTKEY, triggers)
+    switch.start()
+    try:
+        latencies = []
+        for _ in range(3):
+            sent = time.monotonic()
+            xdotool("key", "ctrl+alt+k")
+            assert triggers.wait(), "the kill hotkey did not fire"
+            latencies.append(triggers.times[-1] - sent)
+        print(f"\nkill hotkey latency (xdotool start to callback): {', '.join(f'{t * 1000:.0f} ms' for t in latencies)}")  # noqa: T201 (reports a measurement)
+    finally:
+        stopping = time.monotonic()
+        switch.stop()
+        stopped = time.monotonic() - stopping
+    assert switch.thread is not None
+    assert not switch.thread.is_alive()
+    print(f"stop() returned with the thread ended in {stopped * 1000:.1f} ms")  # noqa: T201 (reports a measurement)
+    assert stopped < 1.0
+    assert len(triggers.times) == 3
+
+
+def test_other_chords_do_not_fire(x_display: str) -> None:
+    triggers = Triggers()
+    with KillSwitch("ctrl+alt+k", triggers) as switch:
+        for other in ("ctrl+alt+j", "ctrl+k", "alt+k", "k", "ctrl+shift+k", "super+k", "ctrl+alt+shift+j"):
+            xdotool("key", other)
+        xdotool("key", "ctrl+alt+k")
+        # Events arrive in order, so once the real chord fired every other chord was seen.
+        assert triggers.wait()
+        assert len(triggers.times) == 1
+    assert switch.thread is not None and not switch.thread.is_alive()
+
+
+def test_a_named_key_chord_fires(x_display: str) -> None:
+    triggers = Triggers()
+    with KillSwitch("super+escape", triggers):
+        xdotool("key", "Escape")
+        xdotool("key", "super+Escape")
+        assert triggers.wait()
+        assert len(triggers.times) == 1
+
+
+def test_a_failing_handler_does_not_disarm_the_switch(x_display: str) -> None:
+    calls: list[float] = []
+    fired = threading.Event()
+
+    def handler() -> None:
+        calls.append(time.monotonic())
+        fired.set()
+        if len(calls) == 1:
+            raise RuntimeError("handler bug")
+
+    with KillSwitch("ctrl+alt+k", handler):
+        xdotool("key", "ctrl+alt+k")
+        assert fired.wait(5)
+        fired.clear()
+        xdotool("key", "ctrl+alt+k")
+        assert fired.wait(5)
+    assert len(calls) == 2
+
+
+def test_stop_and_restart(x_display: str) -> None:
+    triggers = Triggers()
+    switch = KillSwitch("ctrl+alt+k", triggers)
+    switch.stop()  # stopping before starting is harmless
+    switch.start()
+    switch.start()  # and starting twice keeps one listener
+    first = switch.thread
+    switch.stop()
+    switch.stop()
+    assert first is not None and not first.is_alive()
+    with switch:
+        assert switch.thread is not first
+        xdotool("key", "ctrl+alt+k")
+        assert triggers.wait()
+
+
+@pytest.mark.parametrize(("display", "message"), [(None, "no display"), (":4242", "cannot listen for the kill hotkey")])
+def test_no_display_is_a_one_line_display_error(display: str | None, message: str) -> None:
+    code = (
+        "from agent.hotkey import KillSwitch\n"
+        "from agent.errors import DisplayError\n"
+        "try:\n    KillSwitch('ctrl+alt+k', lambda: None).start()\n"
+        "except DisplayError as e:\n    print('DisplayError:', e)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    if display is not None:
+        env["DISPLAY"] = display
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("DisplayError:")
+    assert message in result.stdout
+    assert result.stdout.count("\n") == 1
+    assert DisplayError.__name__ in result.stdout
