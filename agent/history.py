@@ -285,6 +285,25 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
+def prune_runs(root: Path, keep: int) -> list[str]:
+    """Delete the oldest finished runs so at most ``keep`` remain; 0 keeps everything.
+
+    Runs still marked "running" are never deleted (one may be in progress in another
+    process). Returns the ids removed.
+    """
+    if keep <= 0:
+        return []
+    import shutil
+
+    removed: list[str] = []
+    for info in list_runs(root)[keep:]:
+        if info.outcome == "running":
+            continue
+        shutil.rmtree(root / info.id, ignore_errors=True)
+        removed.append(info.id)
+    return removed
+
+
 def _run_dirs(root: Path) -> list[Path]:
     try:
         entries = list(root.iterdir())

@@ -109,7 +109,7 @@ def build_loop(
     window_title_at: Callable[[int, int], str | None] | None = None,
     task: str = "",
 ) -> AgentLoop:
-    from agent.history import RunRecorder
+    from agent.history import RunRecorder, prune_runs
 
     policy = Policy(
         PolicyConfig(
@@ -134,7 +134,10 @@ def build_loop(
         settings={k: v for k, v in settings.model_dump().items() if k != "api_key"},
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    recorder = RunRecorder.start(history_root(settings), info)
+    root = history_root(settings)
+    # Keep one slot for the run about to start.
+    prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
+    recorder = RunRecorder.start(root, info)
     loop = AgentLoop(
         computer=computer,
         planner=planner,

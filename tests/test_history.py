@@ -573,3 +573,20 @@ def test_cli_history_show_needs_a_run(tmp_path: Path) -> None:
     result = deskpilot("history", "show", "--history-dir", str(tmp_path))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_prune_runs_keeps_the_newest_and_never_a_running_one(tmp_path: Path) -> None:
+    from agent.history import RunRecorder, list_runs, prune_runs
+    from agent.records import RunInfo
+
+    ids = []
+    for second in range(5):
+        rec = RunRecorder.start(tmp_path, RunInfo(id="", task=f"t{second}", backend="script", model="m",
+                                                  started_at=f"2026-11-24T10:00:0{second}+00:00"))
+        if second != 0:
+            rec.finish("success", "")
+        ids.append(rec.info.id)
+    removed = prune_runs(tmp_path, 2)
+    assert sorted(removed) == sorted(ids[1:3])  # the oldest (ids[0]) is still running: kept
+    assert [r.id for r in list_runs(tmp_path)] == [ids[4], ids[3], ids[0]]
+    assert prune_runs(tmp_path, 0) == []
