@@ -97,5 +97,6 @@ class MssScreen:
             shot = self._sct().grab(box)
         except Exception as err:
             raise DisplayError(f"screen capture failed: {err}") from None
-        image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+        # shot.raw is the grab buffer itself; shot.bgra would copy all of it once more.
+        image = Image.frombuffer("RGB", shot.size, shot.raw, "raw", "BGRX", 0, 1)
         return Frame(image=image, geometry=CaptureGeometry(region, image.width, image.height))
