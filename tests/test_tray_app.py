@@ -1,0 +1,187 @@
+"""The tray app on a real X display: starting with and without a tray host, runs from the command
+window, the overlay answered with real key presses, Stop and the hotkey, a corrupt settings file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.conftest import require_program, xdotool
+
+
+def call(args: str) -> str:
+    return f'<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'
+
+
+def model_point(x: int, y: int) -> str:
+    return f"[{(x + 0.5) * 1000 / 1920:.2f}, {(y + 0.5) * 1000 / 1080:.2f}]"
+
+
+DONE = call('{"action": "terminate", "status": "success"}')
+EDIT_CENTRE = (900, 240)
+
+
+def write_config(tmp_path: Path, replies: list[str], **extra: object) -> Path:
+    script = tmp_path / "script.jsonl"
+    script.write_text("".join(json.dumps({"reply": r}) + "\n" for r in replies), encoding="utf-8")
+    lines = [
+        'backend = "script"', f'script = "{script}"', f'history_dir = "{tmp_path / "history"}"',
+        *(f"{k} = {json.dumps(v)}" for k, v in extra.items()),
+    ]
+    config = tmp_path / "config.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def desk(qtbot, x_display: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import DeskpilotApp
+
+    monkeypatch.setenv("DESKPILOT_CONFIG", str(tmp_path / "config.toml"))
+    app = DeskpilotApp(QApplication.instance(), force_window=True)
+    app.command.move(40, 500)
+    yield app
+    app.close()
+    xdotool("mousemove", "960", "540")
+
+
+def start_task(qtbot, desk, task: str = "do the thing") -> None:
+    desk.open_command()
+    desk.command.task.setEditText(task)
+    qtbot.mouseClick(desk.command.run_button, Qt.MouseButton.LeftButton)
+
+
+def wait_finished(qtbot, desk, timeout: int = 60000) -> object:
+    qtbot.waitUntil(lambda: not desk.controller.running and desk.controller.last_result is not None, timeout=timeout)
+    return desk.controller.last_result
+
+
+def test_scripted_run_from_the_command_window_lists_its_steps(qtbot, desk, probe, tmp_path: Path) -> None:
+    edit = probe("--edit", "--geometry", "600x80+600+200")
+    write_config(tmp_path, [
+        call('{"action": "left_click", "coordinate": ' + model_point(*EDIT_CENTRE) + "}"),
+        call('{"action": "type", "text": "hello from the tray"}'),
+        call('{"action": "key", "keys": ["enter"]}'),
+        DONE,
+    ], confirm="never")
+    start_task(qtbot, desk)
+    result = wait_finished(qtbot, desk)
+    assert result.outcome == "success"
+    assert edit.wait_for("text")["text"] == "hello from the tray"
+    assert desk.command.steps.count() == 4
+    first = desk.command.steps.item(0)
+    assert "Click at (900, 240) — done" in first.text() and not first.icon().isNull()
+    assert "Finished: success" in desk.command.status.text()
+    if os.environ.get("DESKPILOT_WRITE_DOCS") == "1":
+        from agent.computers.screen import MssScreen
+        from agent.files import save_image_private
+        from agent.geometry import Region
+
+        geo = desk.command.frameGeometry()
+        frame = MssScreen(Region(geo.x(), geo.y(), geo.width(), geo.height())).capture()
+        save_image_private(frame.image, Path(__file__).resolve().parent.parent / "docs" / "command_window.png")
+
+
+@pytest.mark.parametrize(("key", "typed"), [("Return", "approved text"), ("Escape", None)])
+def test_overlay_is_answered_with_real_key_presses(qtbot, desk, probe, tmp_path: Path, key: str, typed: str | None) -> None:
+    edit = probe("--edit", "--geometry", "600x80+600+200")
+    write_config(tmp_path, [
+        call('{"action": "left_click", "coordinate": ' + model_point(*EDIT_CENTRE) + "}"),
+        call('{"action": "type", "text": "approved text\\n"}'),  # a line break is risky: confirmed
+        DONE,
+    ], confirm="risky")
+    ready: list[bool] = []
+    desk.overlay.ready.connect(lambda: ready.append(True))
+    start_task(qtbot, desk)
+    qtbot.waitUntil(lambda: bool(ready), timeout=30000)  # shown, keyboard grabbed, armed
+    xdotool("mousemove", "100", "900")
+    xdotool("key", key)
+    result = wait_finished(qtbot, desk)
+    assert result.outcome == "success"
+    assert not desk.overlay.isVisible()
+    if typed is None:
+        xdotool("mousemove", "110", "900")
+        assert edit.events.empty()
+        assert "rejected" in desk.command.steps.item(1).text()
+    else:
+        assert edit.wait_for("text")["text"] == typed
+
+
+@pytest.mark.parametrize("how", ["stop button", "kill hotkey"])
+def test_stop_and_hotkey_end_a_run_with_nothing_after(qtbot, desk, probe, tmp_path: Path, how: str) -> None:
+    edit = probe("--edit", "--geometry", "600x80+600+200")
+    write_config(tmp_path, [
+        call('{"action": "left_click", "coordinate": ' + model_point(*EDIT_CENTRE) + "}"),
+        call('{"action": "wait", "time": 30}'),
+        call('{"action": "type", "text": "must not arrive\\n"}'),
+        DONE,
+    ], confirm="never")
+    start_task(qtbot, desk)
+    qtbot.waitUntil(lambda: "Wait 30 s" in desk.command.status.text(), timeout=30000)
+    if how == "stop button":
+        qtbot.mouseClick(desk.command.stop_button, Qt.MouseButton.LeftButton)
+    else:
+        xdotool("key", "ctrl+alt+k")
+    result = wait_finished(qtbot, desk, timeout=10000)
+    assert result.outcome == "stopped"
+    xdotool("mousemove", "120", "900")
+    assert edit.events.empty()
+
+
+def test_a_corrupt_settings_file_is_reported_and_kept(qtbot, desk, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('model = "x"\nmax_steps = = 3\n', encoding="utf-8")
+    start_task(qtbot, desk)
+    assert "line 2" in desk.command.status.text() and not desk.controller.running
+    desk.open_settings()
+    dialog = desk.settings_dialog
+    assert "line 2" in dialog.error_label.text() and dialog.load_error
+    dialog.close()
+    assert config.read_text(encoding="utf-8") == 'model = "x"\nmax_steps = = 3\n'
+
+
+def launch(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "config.toml"), XDG_RUNTIME_DIR=str(tmp_path))
+    return subprocess.Popen([sys.executable, "-m", "ui", *args], stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_without_a_tray_host_a_window_opens_and_says_why(x_display: str, tmp_path: Path) -> None:
+    proc = launch(tmp_path)
+    try:
+        assert proc.stderr is not None
+        assert "in its window (no system tray)" in proc.stderr.readline()
+        window = xdotool("search", "--sync", "--onlyvisible", "--name", "^Deskpilot$").split()
+        assert window
+        second = subprocess.run([sys.executable, "-m", "ui"], capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path)))
+        assert second.returncode == 1 and "already running" in second.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_with_a_tray_host_it_lives_in_the_tray(x_display: str, tmp_path: Path) -> None:
+    require_program("trayer")
+    tray_host = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        xdotool("search", "--sync", "--class", "trayer")
+        proc = launch(tmp_path)
+        try:
+            assert proc.stderr is not None
+            assert "in the system tray" in proc.stderr.readline()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    finally:
+        tray_host.terminate()
+        tray_host.wait(timeout=10)

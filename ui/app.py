@@ -1,0 +1,203 @@
+"""``deskpilot tray``: the Qt application that ties tray, windows, overlay and runs together."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agent.config import Settings, default_config_path, load_settings
+from agent.errors import ConfigError
+
+
+def _lock_path() -> Path:
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    display = os.environ.get("DISPLAY", "").replace(":", "_").replace("/", "_")
+    return Path(runtime) / f"deskpilot-tray-{os.getuid()}{display}.lock"
+
+
+class DeskpilotApp:
+    """Owns the windows and the run controller; the menu's entries land here."""
+
+    def __init__(self, app: Any, *, force_window: bool = False) -> None:
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        from ui.capture_guard import OverlayHidingComputer
+        from ui.command_window import CommandWindow
+        from ui.controller import RunController
+        from ui.overlay import ConfirmOverlay
+        from ui.style import apply_style
+        from ui.tray import FallbackWindow, Menu, Tray
+
+        self.app = app
+        self.config_path = default_config_path()
+        self.overlay = ConfirmOverlay()
+        self.controller = RunController(self._settings, lambda computer: OverlayHidingComputer(computer, self.overlay))
+        self.command = CommandWindow()
+        apply_style(self.command)
+        self.menu = Menu()
+        self.menu.set_running(False)
+        self.menu.triggered.connect(self._menu)
+        self.history_window: Any = None
+        self.settings_dialog: Any = None
+
+        self.tray: Tray | None = None
+        self.window: FallbackWindow | None = None
+        if not force_window and QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = Tray(self.menu)
+            self.tray.show()
+        else:
+            why = (
+                "No system tray was found on this desktop, so Deskpilot shows this window instead. "
+                "Close it to keep Deskpilot running; use Quit to end it."
+            )
+            self.window = FallbackWindow(self.menu, why)
+            apply_style(self.window)
+            self.window.show()
+
+        c = self.controller
+        c.state_changed.connect(self._state)
+        c.event.connect(self.command.on_event)
+        c.progress.connect(self.command.show_progress)
+        c.run_finished.connect(self._finished)
+        c.run_failed.connect(self._failed)
+        c.confirm_needed.connect(self._confirm)
+        c.resume_needed.connect(self.command.show_paused)
+        c.question_withdrawn.connect(self.overlay.hide_now)
+        c.question_withdrawn.connect(self.command.hide_paused)
+        self.overlay.decided.connect(c.answer_confirm)
+        self.command.run_requested.connect(self.start)
+        self.command.stop_requested.connect(c.stop)
+        self.command.pause_requested.connect(c.toggle_pause)
+        self.command.resume_answered.connect(self._resume_answered)
+
+    # -- settings and menu -----------------------------------------------------------
+    def _settings(self) -> Settings:
+        return load_settings(self.config_path)
+
+    def _menu(self, key: str) -> None:
+        {
+            "new": self.open_command,
+            "stop": self.controller.stop,
+            "pause": self.controller.toggle_pause,
+            "history": self.open_history,
+            "settings": self.open_settings,
+            "quit": self.quit,
+        }[key]()
+
+    def open_command(self) -> None:
+        from agent.history import list_runs
+        from agent.runner import history_root
+
+        try:
+            settings = self._settings()
+            self.command.show_settings(settings)
+            tasks = list(dict.fromkeys(run.task for run in list_runs(history_root(settings)) if run.task))
+            self.command.set_previous_tasks(tasks[:30])
+        except ConfigError as err:
+            self.command.status.setText(f"Settings problem: {err}")
+        self.command.show()
+        self.command.raise_()
+        self.command.activateWindow()
+        self.command.task.setFocus()
+
+    def open_history(self) -> None:
+        from ui.history_window import HistoryWindow
+
+        from agent.runner import history_root
+
+        try:
+            root = history_root(self._settings())
+        except ConfigError as err:
+            self.command.status.setText(f"Settings problem: {err}")
+            return
+        self.history_window = HistoryWindow(root)
+        self.history_window.show()
+
+    def open_settings(self) -> None:
+        from ui.settings_dialog import SettingsDialog
+
+        self.settings_dialog = SettingsDialog(self.config_path)
+        self.settings_dialog.saved.connect(lambda settings: self.command.show_settings(settings))
+        self.settings_dialog.show()
+
+    # -- runs ------------------------------------------------------------------------
+    def start(self, task: str, dry_run: bool) -> None:
+        try:
+            settings = self._settings()
+        except ConfigError as err:
+            self.command.run_ended(f"Cannot start: {err}")
+            return
+        self.command.run_started()
+        self.menu.set_running(True)
+        self.controller.start(task, dry_run=dry_run, settings=settings)
+
+    def _confirm(self, action: Any, verdict: Any, timeout_s: float, monitor: Any) -> None:
+        from ui.overlay import ConfirmRequest
+
+        self.overlay.ask(ConfirmRequest.from_action(action, verdict.reason, monitor, timeout_s))
+
+    def _resume_answered(self, resume: bool) -> None:
+        self.command.hide_paused()
+        self.controller.answer_resume(resume)
+
+    def _state(self, state: str, detail: str) -> None:
+        if self.tray is not None:
+            self.tray.set_state(state, detail)
+        if self.window is not None:
+            self.window.set_state(state, detail)
+
+    def _finished(self, result: Any) -> None:
+        self.overlay.hide_now()
+        self.menu.set_running(False)
+        self.command.show_result(result)
+
+    def _failed(self, message: str) -> None:
+        self.overlay.hide_now()
+        self.menu.set_running(False)
+        self.command.run_ended(f"Could not run: {message}")
+
+    def close(self) -> None:
+        """Stop any run and close every window (quit without ending the event loop)."""
+        self.controller.shutdown()
+        self.overlay.hide_now()
+        for widget in (self.command, self.window, self.history_window, self.settings_dialog):
+            if widget is not None:
+                widget.close()
+        if self.tray is not None:
+            self.tray.icon.hide()
+
+    def quit(self) -> None:
+        self.close()
+        self.app.quit()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deskpilot tray", description="Deskpilot's tray app")
+    parser.add_argument("--window", action="store_true", help="use the small window even if a tray exists")
+    args = parser.parse_args(argv)
+    if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        sys.stderr.write("deskpilot tray: error: no display: DISPLAY is not set (start an X session)\n")
+        return 2
+    from PySide6.QtCore import QLockFile
+    from PySide6.QtWidgets import QApplication
+
+    lock = QLockFile(str(_lock_path()))
+    if not lock.tryLock(100):
+        sys.stderr.write("deskpilot tray: Deskpilot is already running in this session\n")
+        return 1
+    app = QApplication.instance() or QApplication(["deskpilot"])
+    app.setApplicationName("Deskpilot")
+    app.setQuitOnLastWindowClosed(False)
+    desk = DeskpilotApp(app, force_window=args.window)
+    sys.stderr.write(
+        "Deskpilot is running " + ("in the system tray\n" if desk.tray else "in its window (no system tray)\n")
+    )
+    try:
+        return int(app.exec())
+    finally:
+        lock.unlock()

@@ -1,0 +1,159 @@
+"""One place that owns a run's life in the GUI: start, stop, pause, confirmations, state."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from agent.actions import ScreenAction
+from agent.backends.base import Backend
+from agent.config import Settings
+from agent.geometry import Region
+from agent.loop import (
+    ActionDecided, ActionDone, Captured, PauseGate, Planned, RunFinished, RunResult, StepStarted,
+)
+from agent.policy import Verdict
+from ui.worker import QtOperator, RunWorker
+
+
+class State(StrEnum):
+    IDLE = "idle"
+    THINKING = "thinking"
+    ACTING = "acting"
+    WAITING = "waiting for you"
+    PAUSED = "paused"
+    ERROR = "error"
+
+
+class RunController(QObject):
+    """Starts runs on a worker thread and turns their events into GUI state."""
+
+    state_changed = Signal(str, str)  # State, detail
+    event = Signal(object)  # every agent.loop event, in the GUI thread
+    progress = Signal(str)
+    run_finished = Signal(object)  # RunResult
+    run_failed = Signal(str)
+    confirm_needed = Signal(object, object, float, object)  # action, verdict, timeout_s, monitor Region
+    resume_needed = Signal(str)
+    question_withdrawn = Signal()
+
+    def __init__(self, settings_loader: Callable[[], Settings], wrap_computer: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._load_settings = settings_loader
+        self._wrap = wrap_computer
+        self._operator = QtOperator()
+        self._operator.confirm_requested.connect(self._on_confirm)
+        self._operator.resume_requested.connect(self._on_resume)
+        self._operator.question_withdrawn.connect(self.question_withdrawn)
+        self._thread: QThread | None = None
+        self._worker: RunWorker | None = None
+        self._stop = threading.Event()
+        self._pause = PauseGate()
+        self._backends: dict[tuple[str, ...], Backend] = {}
+        self._monitor = Region(0, 0, 1, 1)
+        self.state = State.IDLE
+        self.last_result: RunResult | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def _set_state(self, state: State, detail: str = "") -> None:
+        self.state = state
+        self.state_changed.emit(state.value, detail)
+
+    def start(self, task: str, *, dry_run: bool = False, settings: Settings | None = None) -> None:
+        if self.running:
+            return
+        settings = settings or self._load_settings()
+        self._stop = threading.Event()
+        self._pause = PauseGate()
+        thread = QThread()
+        worker = RunWorker(settings, task, self._operator, self._stop, self._pause, self._wrap,
+                           self._backends, dry_run=dry_run)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self.progress)
+        worker.event.connect(self._on_event)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self._thread, self._worker = thread, worker
+        self._set_state(State.THINKING, "starting")
+        thread.start()
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop at once: the loop checks this token before every action and during generation."""
+        self._stop.set()
+        self.question_withdrawn.emit()
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.state is State.PAUSED:
+            self._operator.answer_resume(True)
+            self._set_state(State.THINKING, "resumed")
+        elif self.running:
+            self._pause.request("paused by you")
+
+    @Slot(str, str)
+    def answer_confirm(self, outcome: str, note: str) -> None:
+        self._operator.answer_confirm(outcome, note)
+        if self.running:
+            self._set_state(State.ACTING)
+
+    @Slot(bool)
+    def answer_resume(self, resume: bool) -> None:
+        if not resume:
+            self._stop.set()
+        self._operator.answer_resume(resume)
+
+    def _on_confirm(self, action: ScreenAction, verdict: Verdict, timeout_s: float) -> None:
+        self._set_state(State.WAITING, verdict.reason)
+        self.confirm_needed.emit(action, verdict, timeout_s, self._monitor)
+
+    def _on_resume(self, reason: str) -> None:
+        self._set_state(State.PAUSED, reason)
+        self.resume_needed.emit(reason)
+
+    def _on_event(self, event: object) -> None:
+        match event:
+            case Captured(frame=frame):
+                self._monitor = frame.region
+            case StepStarted():
+                self._set_state(State.THINKING)
+            case ActionDecided() | ActionDone():
+                if self.state is not State.WAITING:
+                    self._set_state(State.ACTING)
+            case Planned():
+                pass
+            case RunFinished():
+                pass
+        self.event.emit(event)
+
+    def _cleanup(self) -> None:
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+            self._thread.deleteLater()
+        if self._worker is not None:
+            self._worker.deleteLater()
+        self._thread = self._worker = None
+
+    def _on_finished(self, result: RunResult) -> None:
+        self._cleanup()
+        self.last_result = result
+        self._set_state(State.ERROR if result.outcome == "error" else State.IDLE, result.detail)
+        self.run_finished.emit(result)
+
+    def _on_failed(self, message: str) -> None:
+        self._cleanup()
+        self._set_state(State.ERROR, message)
+        self.run_failed.emit(message)
+
+    def shutdown(self) -> None:
+        self.stop()
+        self._cleanup()
