@@ -7,8 +7,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
-    QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from agent.config import Settings
@@ -38,7 +47,9 @@ def to_pixmap(image: Image, size: QSize = THUMB) -> QPixmap:
 def step_lines(record: StepRecord) -> list[str]:
     lines: list[str] = []
     for action in record.actions:
-        if action.performed:
+        if action.screen.get("action") in ("terminate", "answer"):
+            status = "end of the task"
+        elif action.performed:
             status = "done"
         elif action.decision == "deny":
             status = f"refused: {action.reason}"
@@ -79,7 +90,9 @@ class CommandWindow(QWidget):
         self.task.lineEdit().returnPressed.connect(self._run_clicked)
 
         self.info = QLabel(self)
-        accessible(self.info, "Model and safety settings", "The model, precision, confirmation mode and kill hotkey")
+        accessible(
+            self.info, "Model and safety settings", "The model, precision, confirmation mode and kill hotkey"
+        )
         self.info.setWordWrap(True)
 
         self.run_button = QPushButton("&Run", self)
@@ -218,7 +231,7 @@ class CommandWindow(QWidget):
         match event:
             case StepStarted(number=number):
                 self.status.setText(f"Step {number}: looking at the screen and thinking…")
-                self.model_text.appendPlainText(f"— step {number} —")
+                self.model_text.appendPlainText(f"— step {number} —\n")
             case Captured(number=number, frame=frame):
                 self._thumbs[number] = to_pixmap(frame.image)
             case ModelText(text=text):
