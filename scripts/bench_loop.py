@@ -29,7 +29,7 @@ from agent.actions import MouseMove, ScreenAction  # noqa: E402
 from agent.backends.scripted import ScriptedBackend  # noqa: E402
 from agent.computers import FakeComputer  # noqa: E402
 from agent.computers.desktop import DesktopComputer  # noqa: E402
-from agent.geometry import CaptureGeometry, Region  # noqa: E402
+from agent.geometry import Region  # noqa: E402
 from agent.hotkey import KillSwitch  # noqa: E402
 from agent.loop import ActionDecided, AgentLoop, LoopSettings  # noqa: E402
 from agent.parsing import parse_reply  # noqa: E402
@@ -181,11 +181,11 @@ def bench_kill(presses: int, during: str, tiny_dir: Path | None) -> dict[str, An
                 operator=None,  # type: ignore[arg-type]  # never asked with confirm=never
                 stop=stop,
                 settings=LoopSettings(max_steps=3),
-                observers=[lambda e: in_wait.set() if isinstance(e, ActionDecided) else None],
+                observers=[lambda e, flag=in_wait: flag.set() if isinstance(e, ActionDecided) else None],
             )
             ended: dict[str, float] = {}
 
-            def target() -> None:
+            def target(loop: AgentLoop = loop, ended: dict[str, float] = ended) -> None:
                 loop.run("benchmark")
                 ended["t"] = time.monotonic()
 

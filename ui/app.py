@@ -36,7 +36,9 @@ class DeskpilotApp:
         self.app = app
         self.config_path = default_config_path()
         self.overlay = ConfirmOverlay()
-        self.controller = RunController(self._settings, lambda computer: OverlayHidingComputer(computer, self.overlay))
+        self.controller = RunController(
+            self._settings, lambda computer: OverlayHidingComputer(computer, self.overlay)
+        )
         self.command = CommandWindow()
         apply_style(self.command)
         self.menu = Menu()
@@ -106,9 +108,8 @@ class DeskpilotApp:
         self.command.task.setFocus()
 
     def open_history(self) -> None:
-        from ui.history_window import HistoryWindow
-
         from agent.runner import history_root
+        from ui.history_window import HistoryWindow
 
         try:
             root = history_root(self._settings())
@@ -195,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)
     desk = DeskpilotApp(app, force_window=args.window)
     sys.stderr.write(
-        "Deskpilot is running " + ("in the system tray\n" if desk.tray else "in its window (no system tray)\n")
+        "Deskpilot is running "
+        + ("in the system tray\n" if desk.tray else "in its window (no system tray)\n")
     )
     try:
         return int(app.exec())

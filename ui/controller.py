@@ -14,7 +14,14 @@ from agent.backends.base import Backend
 from agent.config import Settings
 from agent.geometry import Region
 from agent.loop import (
-    ActionDecided, ActionDone, Captured, PauseGate, Planned, RunFinished, RunResult, StepStarted,
+    ActionDecided,
+    ActionDone,
+    Captured,
+    PauseGate,
+    Planned,
+    RunFinished,
+    RunResult,
+    StepStarted,
 )
 from agent.policy import Verdict
 from ui.worker import QtOperator, RunWorker
@@ -73,8 +80,16 @@ class RunController(QObject):
         self._stop = threading.Event()
         self._pause = PauseGate()
         thread = QThread()
-        worker = RunWorker(settings, task, self._operator, self._stop, self._pause, self._wrap,
-                           self._backends, dry_run=dry_run)
+        worker = RunWorker(
+            settings,
+            task,
+            self._operator,
+            self._stop,
+            self._pause,
+            self._wrap,
+            self._backends,
+            dry_run=dry_run,
+        )
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self.progress)
