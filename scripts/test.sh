@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the linters, the type checker and the test suite on a real X server: reuses $DISPLAY when one is set,
+# Runs the linters, the type checker and the test suite on a real X server. It reuses
+# $DISPLAY when one is set,
 # otherwise starts a private Xvfb (1920x1080, depth 24: mss refuses 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
