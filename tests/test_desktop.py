@@ -184,3 +184,14 @@ def test_a_chord_cut_short_releases_what_it_pressed(edit_window, desktop) -> Non
     # Had shift stayed down, this would arrive upper-case.
     desktop.perform(act(Type(text="abc\n")))
     assert edit_window.wait_for("text")["text"] == "abc"
+
+
+def test_the_pointer_in_a_corner_is_the_fail_safe_stop(probe, desktop) -> None:
+    app = probe("--geometry", "300x300+100+100")
+    xdotool("mousemove", "0", "0")
+    with pytest.raises(StoppedError, match="fail-safe"):
+        desktop.perform(act(LeftClick(coordinate=(0, 0)), 200, 200))
+    desktop.release_all()  # must not trip the fail-safe itself
+    xdotool("mousemove", "960", "540")
+    desktop.perform(act(LeftClick(coordinate=(0, 0)), 250, 250))
+    assert (app.wait_for("press")["x"], app.events.empty()) == (250, True)

@@ -263,3 +263,14 @@ def test_typing_an_answer_to_a_confirmation_is_not_a_takeover(probe, tmp_path: P
     code, _, err = run.finish()
     assert code == 0, err
     assert "Paused" not in err
+
+
+def test_ctrl_c_in_the_terminal_stops_the_run_with_exit_3(x_display: str, tmp_path: Path) -> None:
+    replies = [call('{"action": "wait", "time": 30}'), call('{"action": "type", "text": "late"}'), DONE]
+    run = Run(tmp_path, replies, "--confirm", "never")
+    run.wait_for("Wait 30 s")
+    run.proc.send_signal(signal.SIGINT)
+    code, _, err = run.finish(timeout=20)
+    assert code == 3, err
+    _, steps = load_run(run.history, "latest")
+    assert not any(a.performed for s in steps for a in s.actions)

@@ -192,3 +192,25 @@ def test_with_a_tray_host_it_lives_in_the_tray(x_display: str, tmp_path: Path) -
     finally:
         tray_host.terminate()
         tray_host.wait(timeout=10)
+
+
+def test_tray_state_shows_in_icon_and_tooltip(qtbot, x_display: str) -> None:
+    from ui.tray import STATE_LOOK, Menu, Tray, state_icon
+
+    images = {state: state_icon(state).pixmap(16, 16).toImage() for state in STATE_LOOK}
+    assert len({img.pixelColor(8, 8).name() for img in images.values()}) == len(STATE_LOOK)
+    tray = Tray(Menu())
+    tray.set_state("waiting for you", "presses Enter")
+    assert tray.icon.toolTip() == "Deskpilot: waiting for you — presses Enter"
+    assert [a.text() for a in tray.menu.actions()] == ["New command…", "Stop", "Pause/Resume", "History", "Settings", "Quit"]
+    assert all(a.toolTip() for a in tray.menu.actions())
+
+
+def test_the_window_follows_the_runs_state(qtbot, desk, tmp_path: Path) -> None:
+    write_config(tmp_path, [call('{"action": "wait", "time": 0.2}'), DONE], confirm="never")
+    states: list[str] = []
+    desk.controller.state_changed.connect(lambda state, _detail: states.append(state))
+    start_task(qtbot, desk)
+    assert wait_finished(qtbot, desk).outcome == "success"
+    assert "thinking" in states and "acting" in states and states[-1] == "idle"
+    assert desk.window.state.text().startswith("State: idle")
