@@ -22,6 +22,36 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def x_server_kept_up() -> Iterator[None]:
+    """Hold one X connection for the session: an Xvfb started without -noreset resets when
+    its last client leaves, and a connection opened during that reset is dropped."""
+    if not os.environ.get("DISPLAY"):
+        yield
+        return
+    import Xlib.display
+    import Xlib.error
+
+    for _ in range(20):  # this connection itself may meet a reset already under way
+        try:
+            display = Xlib.display.Display()
+            break
+        except (Xlib.error.ConnectionClosedError, Xlib.error.DisplayConnectionError):
+            threading.Event().wait(0.05)
+    else:
+        pytest.fail("cannot connect to the X server")
+    yield
+    display.close()
+
+
+@pytest.fixture
+def no_thread_leaks() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and t.daemon]
+    assert not leaked, f"threads outlived the test: {leaked}"
+
+
 @pytest.fixture(scope="session")
 def x_display() -> str:
     """The X display the suite runs on; scripts/test.sh starts Xvfb when none is set."""

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -87,34 +86,11 @@ def test_every_spelling_is_one_pynput_accepts(x_display: str) -> None:
 # -- under X ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", autouse=True)
-def x_server_kept_up() -> Iterator[None]:
-    """Hold one X connection for the module: Xvfb resets when its last client leaves, and a
-    connection opened during that reset is dropped ("Connection reset by peer")."""
-    if not os.environ.get("DISPLAY"):
-        yield
-        return
-    import Xlib.display
-    import Xlib.error
-
-    for _ in range(20):  # this connection itself may meet a reset already under way
-        try:
-            display = Xlib.display.Display()
-            break
-        except Xlib.error.ConnectionClosedError:
-            threading.Event().wait(0.05)
-    else:
-        pytest.fail("cannot connect to the X server")
-    yield
-    display.close()
 
 
 @pytest.fixture(autouse=True)
-def no_listener_outlives_its_test() -> Iterator[None]:
-    before = set(threading.enumerate())
-    yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and t.daemon]
-    assert not leaked, f"threads outlived the test: {leaked}"
+def no_listener_outlives_its_test(no_thread_leaks: None) -> None:
+    """Every listener thread a test starts must have ended when it returns."""
 
 
 class Triggers:

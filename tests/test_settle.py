@@ -210,26 +210,6 @@ def test_cancel_from_another_thread_stops_a_long_wait_promptly() -> None:
 # -- a real screen ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", autouse=True)
-def x_server_kept_up() -> Iterator[None]:
-    """Hold one X connection for the module: Xvfb resets when its last client leaves, and a
-    connection opened during that reset is dropped ("Connection reset by peer")."""
-    if not os.environ.get("DISPLAY"):
-        yield
-        return
-    import Xlib.display
-    import Xlib.error
-
-    for _ in range(20):  # this connection itself may meet a reset already under way
-        try:
-            display = Xlib.display.Display()
-            break
-        except Xlib.error.ConnectionClosedError:
-            threading.Event().wait(0.05)
-    else:
-        pytest.fail("cannot connect to the X server")
-    yield
-    display.close()
 
 
 class AnimatedApp:
