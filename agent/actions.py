@@ -105,28 +105,25 @@ class LeftClickDrag(_PointerAction):
     action: Literal["left_click_drag"] = "left_click_drag"
 
 
-class Scroll(_Action):
+class _ScrollAction(_Action):
+    pixels: int = Field(ge=-MAX_SCROLL, le=MAX_SCROLL)
+    coordinate: ModelPoint | None = None
+
+    _check_coordinate = field_validator("coordinate")(
+        lambda v: None if v is None else _finite_point(v)
+    )
+
+
+class Scroll(_ScrollAction):
     """Scroll vertically by ``pixels`` wheel steps (positive is up), optionally at a point."""
 
     action: Literal["scroll"] = "scroll"
-    pixels: int = Field(ge=-MAX_SCROLL, le=MAX_SCROLL)
-    coordinate: ModelPoint | None = None
-
-    _check_coordinate = field_validator("coordinate")(
-        lambda v: None if v is None else _finite_point(v)
-    )
 
 
-class HScroll(_Action):
+class HScroll(_ScrollAction):
     """Scroll horizontally by ``pixels`` wheel steps (positive is right)."""
 
     action: Literal["hscroll"] = "hscroll"
-    pixels: int = Field(ge=-MAX_SCROLL, le=MAX_SCROLL)
-    coordinate: ModelPoint | None = None
-
-    _check_coordinate = field_validator("coordinate")(
-        lambda v: None if v is None else _finite_point(v)
-    )
 
 
 class Wait(_Action):
