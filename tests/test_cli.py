@@ -123,3 +123,15 @@ def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).with_name("deskpilot")
     result = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("deskpilot ")
+
+
+def test_console_script_starts_the_tray_app_subcommand() -> None:
+    exe = Path(sys.executable).with_name("deskpilot")
+    result = subprocess.run([str(exe), "tray", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "usage: deskpilot tray" in result.stdout
+
+
+def test_tray_without_a_display_is_one_clear_line() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "ui"], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2 and "no display" in result.stderr and "Traceback" not in result.stderr
