@@ -182,19 +182,6 @@ ACTION_NAMES: tuple[str, ...] = (
     "answer",
 )
 
-POINTER_ACTIONS: frozenset[str] = frozenset(
-    {
-        "mouse_move",
-        "left_click",
-        "left_click_drag",
-        "right_click",
-        "middle_click",
-        "double_click",
-        "triple_click",
-    }
-)
-
-
 class ScreenAction(BaseModel):
     """An action with its target mapped to a screen pixel (virtual-desktop input units)."""
 
