@@ -196,13 +196,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("the task is empty")
 
     stop = threading.Event()
-    # Ctrl+C sets the same stop token as the kill hotkey, so the loop ends the same way.
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     def say(message: str) -> None:
         sys.stderr.write(message + "\n")
 
+    # Ctrl+C while the model loads is a plain KeyboardInterrupt (exit 3); from here on it
+    # sets the same stop token as the kill hotkey, so the loop ends the same way.
     backend = make_backend(settings, progress=say)
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     pause = PauseGate()
     with desktop_session(settings, stop, pause) as desk:
         from agent.computers.windows import X11Windows
