@@ -26,6 +26,7 @@ from agent.planner import Plan, Planner
 from agent.policy import Policy, Verdict
 from agent.prompts import StepNote, action_text
 from agent.records import ActionRecord, Confirmation, Outcome, StepRecord
+from agent.settle import DEFAULT_TOLERANCE, changed_fraction, thumbnail, wait_until_settled
 from agent.wording import describe_action
 
 if TYPE_CHECKING:
@@ -75,6 +76,9 @@ class ActingGuard(Protocol):
 
     def rearm(self) -> None: ...
 
+
+# The last step's action signature, its screen thumbnail, and how often it repeated.
+_WatchState = tuple[str, "Image | None", int]
 
 SettleFn = Callable[[Callable[[], "Image"], threading.Event, float, float], object]
 
@@ -206,12 +210,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _thumb(image: Image) -> bytes:
-    return image.convert("L").resize((96, 54)).tobytes()
-
-
-def _same_screen(a: bytes, b: bytes, tolerance: float = 1.5) -> bool:
-    return len(a) == len(b) and sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a) <= tolerance
+def _settle(grab: Callable[[], Image], stop: threading.Event, quiet_s: float, timeout_s: float) -> object:
+    return wait_until_settled(grab, stop, quiet_s=quiet_s, timeout_s=timeout_s)
 
 
 @dataclass
@@ -226,7 +226,7 @@ class AgentLoop:
     observers: Sequence[Observer] = ()
     guard: ActingGuard = field(default_factory=_NoGuard)
     pause: PauseGate = field(default_factory=PauseGate)
-    settle: SettleFn | None = None
+    settle: SettleFn = _settle
 
     def _emit(self, event: Event) -> None:
         for observer in self.observers:
@@ -263,7 +263,7 @@ class AgentLoop:
         frames: deque[Frame] = deque(maxlen=max(1, self.planner.settings.screenshots))
         feedback: str | None = None
         unusable = 0
-        watchdog: tuple[str, bytes, int] = ("", b"", 0)
+        watchdog: _WatchState = ("", None, 0)
         number = 0
         record: StepRecord | None = None
         frame: Frame | None = None
@@ -419,34 +419,22 @@ class AgentLoop:
                 self._honour_pause()
 
     def _wait_settled(self) -> None:
-        if self.settle is None:
-            from agent.settle import wait_until_settled
+        self.settle(
+            self.computer.poll_image, self.stop, self.settings.settle_quiet_s, self.settings.settle_timeout_s
+        )
 
-            wait_until_settled(
-                self.computer.poll_image,
-                self.stop,
-                quiet_s=self.settings.settle_quiet_s,
-                timeout_s=self.settings.settle_timeout_s,
-            )
-        else:
-            self.settle(
-                self.computer.poll_image,
-                self.stop,
-                self.settings.settle_quiet_s,
-                self.settings.settle_timeout_s,
-            )
-
-    def _watch(self, state: tuple[str, bytes, int], plan: Plan, frame: Frame) -> tuple[str, bytes, int]:
+    def _watch(self, state: _WatchState, plan: Plan, frame: Frame) -> _WatchState:
         """Pause when the same actions meet an unchanged screen ``watchdog_repeats`` times in a row."""
         signature = "|".join(str(a.to_json_dict()) for a in plan.actions)
-        thumb = _thumb(frame.image)
+        thumb = thumbnail(frame.image)
         last_signature, last_thumb, repeats = state
-        repeats = repeats + 1 if signature == last_signature and _same_screen(thumb, last_thumb) else 1
+        unchanged = last_thumb is not None and changed_fraction(thumb, last_thumb) <= DEFAULT_TOLERANCE
+        repeats = repeats + 1 if signature == last_signature and unchanged else 1
         if repeats >= self.settings.watchdog_repeats:
             self.pause.request(
                 f"no progress: the same action on an unchanged screen {repeats} times in a row"
             )
-            return ("", b"", 0)
+            return ("", None, 0)
         return (signature, thumb, repeats)
 
     def _finish_step(self, record: StepRecord, frame: Frame) -> None:
