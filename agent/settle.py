@@ -6,9 +6,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agent.errors import DisplayError, StoppedError
+from agent.errors import StoppedError
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -123,25 +123,13 @@ class ThumbnailGrabber:
     """
 
     def __init__(self, screen: MssScreen, thumb_size: tuple[int, int] = DEFAULT_THUMB_SIZE) -> None:
-        import mss
-
         self._screen = screen
         self._thumb_size = thumb_size
-        self._mss_class: Any = getattr(mss, "MSS", None) or mss.mss
-        self._local = threading.local()
 
     def __call__(self) -> Image:
         from PIL import Image
 
-        region = self._screen.capture_region()
-        box = {"left": region.left, "top": region.top, "width": region.width, "height": region.height}
-        try:
-            sct = getattr(self._local, "sct", None)
-            if sct is None:  # mss keeps per-thread X resources
-                sct = self._local.sct = self._mss_class()
-            shot = sct.grab(box)
-        except Exception as err:
-            raise DisplayError(f"screen capture failed: {err}") from None
+        shot = self._screen.grab(self._screen.capture_region())
         # Box-average the grab's own buffer in place (mapped, not copied), then put the
         # few remaining pixels in RGB order: a full-size RGB copy would cost ~4x the poll.
         bgrx = Image.frombuffer("RGBX", shot.size, shot.raw, "raw", "RGBX", 0, 1)

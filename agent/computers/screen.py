@@ -83,20 +83,19 @@ class MssScreen:
             )
         return _region(monitors[target])
 
+    def grab(self, region: Region) -> Any:
+        """The raw mss shot of ``region`` (BGRX bytes in ``.raw``), on this thread's mss."""
+        box = {"left": region.left, "top": region.top, "width": region.width, "height": region.height}
+        try:
+            return self._sct().grab(box)
+        except Exception as err:
+            raise DisplayError(f"screen capture failed: {err}") from None
+
     def capture(self) -> Frame:
         from PIL import Image
 
         region = self.capture_region()
-        box = {
-            "left": region.left,
-            "top": region.top,
-            "width": region.width,
-            "height": region.height,
-        }
-        try:
-            shot = self._sct().grab(box)
-        except Exception as err:
-            raise DisplayError(f"screen capture failed: {err}") from None
+        shot = self.grab(region)
         # shot.raw is the grab buffer itself; shot.bgra would copy all of it once more.
         image = Image.frombuffer("RGB", shot.size, shot.raw, "raw", "BGRX", 0, 1)
         return Frame(image=image, geometry=CaptureGeometry(region, image.width, image.height))
