@@ -197,7 +197,9 @@ class PauseGate:
         return self._reason is not None
 
 
-class _NoGuard:
+class NoGuard:
+    """Nobody watches for user input (tests, the fake computer)."""
+
     @contextlib.contextmanager
     def agent_acting(self) -> Iterator[None]:
         yield
@@ -224,7 +226,7 @@ class AgentLoop:
     settings: LoopSettings = field(default_factory=LoopSettings)
     recorder: Recorder | None = None
     observers: Sequence[Observer] = ()
-    guard: ActingGuard = field(default_factory=_NoGuard)
+    guard: ActingGuard = field(default_factory=NoGuard)
     pause: PauseGate = field(default_factory=PauseGate)
     settle: SettleFn = _settle
 

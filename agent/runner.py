@@ -19,7 +19,7 @@ from agent.computers.base import Computer
 from agent.config import Settings
 from agent.errors import ConfigError
 from agent.geometry import parse_region
-from agent.loop import ActingGuard, AgentLoop, LoopSettings, Observer, Operator, PauseGate
+from agent.loop import ActingGuard, AgentLoop, LoopSettings, NoGuard, Observer, Operator, PauseGate
 from agent.planner import Planner
 from agent.policy import Policy, PolicyConfig, parse_confirm_mode
 from agent.prompts import PromptSettings
@@ -138,7 +138,7 @@ def build_loop(
     # Keep one slot for the run about to start.
     prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
     recorder = RunRecorder.start(root, info)
-    loop = AgentLoop(
+    return AgentLoop(
         computer=computer,
         planner=planner,
         policy=policy,
@@ -150,7 +150,5 @@ def build_loop(
         recorder=recorder,
         observers=observers,
         pause=pause or PauseGate(),
+        guard=guard or NoGuard(),
     )
-    if guard is not None:
-        loop.guard = guard
-    return loop

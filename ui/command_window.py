@@ -24,16 +24,12 @@ from agent.config import Settings
 from agent.loop import ActionDecided, Captured, ModelText, Planned, RunResult, StepFinished, StepStarted
 from agent.records import StepRecord
 from agent.wording import clip, describe_action
+from ui.style import set_accessible
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 THUMB = QSize(192, 108)
-
-
-def accessible(widget: QWidget, name: str, description: str) -> None:
-    widget.setAccessibleName(name)
-    widget.setAccessibleDescription(description)
 
 
 def to_pixmap(image: Image, size: QSize = THUMB) -> QPixmap:
@@ -86,47 +82,49 @@ class CommandWindow(QWidget):
         self.task.setEditable(True)
         self.task.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.task.lineEdit().setPlaceholderText("What should Deskpilot do?")
-        accessible(self.task, "Task", "The task to carry out, in plain words; earlier tasks are in the list")
+        set_accessible(
+            self.task, "Task", "The task to carry out, in plain words; earlier tasks are in the list"
+        )
         self.task.lineEdit().returnPressed.connect(self._run_clicked)
 
         self.info = QLabel(self)
-        accessible(
+        set_accessible(
             self.info, "Model and safety settings", "The model, precision, confirmation mode and kill hotkey"
         )
         self.info.setWordWrap(True)
 
         self.run_button = QPushButton("&Run", self)
-        accessible(self.run_button, "Run", "Start the task")
+        set_accessible(self.run_button, "Run", "Start the task")
         self.run_button.clicked.connect(self._run_clicked)
         self.stop_button = QPushButton("&Stop", self)
-        accessible(self.stop_button, "Stop", "Stop the agent now; nothing more is performed")
+        set_accessible(self.stop_button, "Stop", "Stop the agent now; nothing more is performed")
         self.stop_button.clicked.connect(self.stop_requested)
         self.stop_button.setEnabled(False)
         self.pause_button = QPushButton("&Pause", self)
-        accessible(self.pause_button, "Pause", "Pause before the next action")
+        set_accessible(self.pause_button, "Pause", "Pause before the next action")
         self.pause_button.clicked.connect(self.pause_requested)
         self.pause_button.setEnabled(False)
         self.dry_run = QCheckBox("&Dry run (plan only, perform nothing)", self)
-        accessible(self.dry_run, "Dry run", "Plan and record the steps without performing any of them")
+        set_accessible(self.dry_run, "Dry run", "Plan and record the steps without performing any of them")
 
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.progress.setVisible(False)
-        accessible(self.progress, "Working", "Shown while the model loads or thinks")
+        set_accessible(self.progress, "Working", "Shown while the model loads or thinks")
         self.status = QLabel("Idle", self)
         self.status.setWordWrap(True)
-        accessible(self.status, "Status", "What Deskpilot is doing now")
+        set_accessible(self.status, "Status", "What Deskpilot is doing now")
 
         self.pause_banner = QWidget(self)
         banner = QHBoxLayout(self.pause_banner)
         self.pause_reason = QLabel(self.pause_banner)
         self.pause_reason.setWordWrap(True)
-        accessible(self.pause_reason, "Pause reason", "Why the run is paused")
+        set_accessible(self.pause_reason, "Pause reason", "Why the run is paused")
         self.resume_button = QPushButton("Res&ume", self.pause_banner)
-        accessible(self.resume_button, "Resume", "Continue the paused run")
+        set_accessible(self.resume_button, "Resume", "Continue the paused run")
         self.resume_button.clicked.connect(lambda: self.resume_answered.emit(True))
         self.end_button = QPushButton("&End run", self.pause_banner)
-        accessible(self.end_button, "End run", "Stop the paused run")
+        set_accessible(self.end_button, "End run", "Stop the paused run")
         self.end_button.clicked.connect(lambda: self.resume_answered.emit(False))
         banner.addWidget(self.pause_reason, 1)
         banner.addWidget(self.resume_button)
@@ -136,11 +134,13 @@ class CommandWindow(QWidget):
         self.steps = QListWidget(self)
         self.steps.setIconSize(THUMB)
         self.steps.setWordWrap(True)
-        accessible(self.steps, "Steps", "Each step: its screenshot, the actions in words, status and timings")
+        set_accessible(
+            self.steps, "Steps", "Each step: its screenshot, the actions in words, status and timings"
+        )
         self.model_text = QPlainTextEdit(self)
         self.model_text.setReadOnly(True)
         self.model_text.setMaximumBlockCount(2000)
-        accessible(self.model_text, "Model output", "The model's text as it is generated")
+        set_accessible(self.model_text, "Model output", "The model's text as it is generated")
 
         buttons = QHBoxLayout()
         for widget in (self.run_button, self.stop_button, self.pause_button, self.dry_run):
