@@ -142,9 +142,9 @@ def load_model(settings: LocalSettings, progress: Progress | None = None) -> tup
         params = count_params(config)
     if precision is Precision.AUTO:
         assert params is not None
-        precision = choose_precision(params, _free_bytes(cuda))
-        say(f"precision auto: {precision.value} ({'GPU' if cuda else 'CPU'} memory free: "
-            f"{_free_bytes(cuda) / 1e9:.1f} GB)")
+        free = _free_bytes(cuda)
+        precision = choose_precision(params, free)
+        say(f"precision auto: {precision.value} ({'GPU' if cuda else 'CPU'} memory free: {free / 1e9:.1f} GB)")
     if precision is Precision.FP16 and not cuda:
         raise BackendError("fp16 needs a GPU; on this CPU use --precision bf16 or fp32")
     seconds = cpu_seconds_per_step(params, 1100) if not cuda and params is not None else 0.0
