@@ -144,14 +144,19 @@ def load_model(settings: LocalSettings, progress: Progress | None = None) -> tup
         assert params is not None
         free = _free_bytes(cuda)
         precision = choose_precision(params, free)
-        say(f"precision auto: {precision.value} ({'GPU' if cuda else 'CPU'} memory free: {free / 1e9:.1f} GB)")
+        say(
+            f"precision auto: {precision.value} ({'GPU' if cuda else 'CPU'} memory free: {free / 1e9:.1f} GB)"
+        )
     if precision is Precision.FP16 and not cuda:
         raise BackendError("fp16 needs a GPU; on this CPU use --precision bf16 or fp32")
     seconds = cpu_seconds_per_step(params, 1100) if not cuda and params is not None else 0.0
     if seconds > 10:
         log.warning(
             "no GPU: each step of %s will take roughly %.0f s on this CPU; for usable speed run %s "
-            "or a model server (--backend openai)", settings.model, seconds, SMALL_MODEL,
+            "or a model server (--backend openai)",
+            settings.model,
+            seconds,
+            SMALL_MODEL,
         )
 
     attention = settings.attention or (
