@@ -111,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from agent.computer_use.parsing import parse_reply
     from agent.geometry import CaptureGeometry, parse_region
-    from agent.parsing import parse_reply
     from agent.scaling import ModelFrame, to_screen_action
 
     if args.screen:
@@ -142,7 +142,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
     from agent.computers.screen import MssScreen
-    from agent.files import save_image_private
+    from agent.records.files import save_image_private
 
     frame = MssScreen(args.monitor).capture()
     save_image_private(frame.image, args.file)
@@ -175,10 +175,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
+    from agent.computer_use.loop import PauseGate
     from agent.config import load_settings
     from agent.errors import ConfigError
-    from agent.hotkey import parse_hotkey
-    from agent.loop import PauseGate
+    from agent.run.hotkey import parse_hotkey
     from agent.runner import build_loop, desktop_session, make_backend
     from agent.terminal import TerminalOperator, TerminalReporter
 
@@ -257,7 +257,7 @@ def _history_root(args: argparse.Namespace) -> Path:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from agent.history import list_runs
+    from agent.records.history import list_runs
     from agent.wording import clip
 
     root = _history_root(args)
@@ -276,7 +276,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_show(args: argparse.Namespace) -> int:
-    from agent.history import describe_step, load_run
+    from agent.records.history import describe_step, load_run
     from agent.wording import clip
 
     info, steps = load_run(_history_root(args), args.run)

@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError
-from agent.files import open_private
 from agent.geometry import parse_region
-from agent.policy import DEFAULT_DENIED_CHORDS
+from agent.records.files import open_private
+from agent.run.policy import DEFAULT_DENIED_CHORDS
 
 CONFIG_ENV = "DESKPILOT_CONFIG"
 

@@ -15,21 +15,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.backends.base import Backend
+from agent.computer_use.loop import (
+    ActingGuard,
+    AgentLoop,
+    LoopSettings,
+    NoGuard,
+    Observer,
+    Operator,
+    PauseGate,
+)
+from agent.computer_use.planner import Planner
+from agent.computer_use.prompts import PromptSettings
 from agent.computers.base import Computer
 from agent.config import Settings
 from agent.errors import ConfigError
 from agent.geometry import parse_region
-from agent.loop import ActingGuard, AgentLoop, LoopSettings, NoGuard, Observer, Operator, PauseGate
-from agent.planner import Planner
-from agent.policy import Policy, PolicyConfig, parse_confirm_mode
-from agent.prompts import PromptSettings
-from agent.records import RunInfo
+from agent.records.schema import RunInfo
+from agent.run.policy import Policy, PolicyConfig, parse_confirm_mode
 from agent.scaling import FrameKind
 
 if TYPE_CHECKING:
     from agent.computers.desktop import DesktopComputer
-    from agent.hotkey import KillSwitch
-    from agent.takeover import TakeoverDetector
+    from agent.run.hotkey import KillSwitch
+    from agent.run.takeover import TakeoverDetector
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +67,7 @@ def make_backend(settings: Settings, progress: Progress | None = None) -> Backen
 def history_root(settings: Settings) -> Path:
     if settings.history_dir:
         return Path(settings.history_dir).expanduser()
-    from agent.history import default_history_dir
+    from agent.records.history import default_history_dir
 
     return default_history_dir()
 
@@ -77,8 +85,8 @@ class Desktop:
 def desktop_session(settings: Settings, stop: threading.Event, pause: PauseGate) -> Iterator[Desktop]:
     """Start the real computer, the kill hotkey and takeover detection; stop them all on exit."""
     from agent.computers.desktop import DesktopComputer
-    from agent.hotkey import KillSwitch, parse_hotkey
-    from agent.takeover import TakeoverDetector
+    from agent.run.hotkey import KillSwitch, parse_hotkey
+    from agent.run.takeover import TakeoverDetector
 
     keys = parse_hotkey(settings.kill_hotkey)
     computer = DesktopComputer(settings.monitor, cancel=stop)
@@ -109,7 +117,7 @@ def build_loop(
     window_title_at: Callable[[int, int], str | None] | None = None,
     task: str = "",
 ) -> AgentLoop:
-    from agent.history import RunRecorder, prune_runs
+    from agent.records.history import RunRecorder, prune_runs
 
     policy = Policy(
         PolicyConfig(

@@ -10,7 +10,7 @@ import threading
 from typing import TextIO
 
 from agent.actions import ScreenAction
-from agent.loop import (
+from agent.computer_use.loop import (
     ActionDecided,
     ActionDone,
     ConfirmResult,
@@ -21,7 +21,7 @@ from agent.loop import (
     RunFinished,
     StepStarted,
 )
-from agent.policy import Verdict
+from agent.run.policy import Verdict
 from agent.wording import describe_action
 
 _EOF = object()

@@ -27,17 +27,18 @@ from benchlib import ROOT, machine, median, table, write_json, write_section  # 
 
 from agent.actions import MouseMove, ScreenAction  # noqa: E402
 from agent.backends.scripted import ScriptedBackend  # noqa: E402
-from agent.computers import FakeComputer  # noqa: E402
+from agent.computer_use.loop import ActionDecided, AgentLoop, LoopSettings  # noqa: E402
+from agent.computer_use.parsing import parse_reply  # noqa: E402
+from agent.computer_use.planner import Planner, fit_to_budget  # noqa: E402
+from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, PromptSettings  # noqa: E402
 from agent.computers.desktop import DesktopComputer  # noqa: E402
+from agent.computers.screen import thumbnail_grabber  # noqa: E402
 from agent.geometry import Region  # noqa: E402
-from agent.hotkey import KillSwitch  # noqa: E402
-from agent.loop import ActionDecided, AgentLoop, LoopSettings  # noqa: E402
-from agent.parsing import parse_reply  # noqa: E402
-from agent.planner import Planner, fit_to_budget  # noqa: E402
-from agent.policy import ConfirmMode, Policy, PolicyConfig  # noqa: E402
-from agent.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, PromptSettings  # noqa: E402
+from agent.run.hotkey import KillSwitch  # noqa: E402
+from agent.run.policy import ConfirmMode, Policy, PolicyConfig  # noqa: E402
+from agent.run.settle import wait_until_settled  # noqa: E402
 from agent.scaling import FrameKind, ModelFrame, to_screen_action  # noqa: E402
-from agent.settle import thumbnail_grabber, wait_until_settled  # noqa: E402
+from agent.testing.fake import FakeComputer  # noqa: E402
 
 REPLY = (
     "Thought: the button is at the top.\n<tool_call>\n"
@@ -217,7 +218,7 @@ def main() -> int:
 
     import tempfile
 
-    from agent.backends.tiny import build_tiny_qwen3vl
+    from agent.testing.tiny import build_tiny_qwen3vl
 
     overhead = bench_overhead(args.steps, args.quiet_s)
     settle = bench_settle(args.settle_runs, 0.6, args.quiet_s)

@@ -29,9 +29,9 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from agent.actions import Key, LeftClick, Type  # noqa: E402
 from agent.backends.processor import count_image_tokens, load_processor  # noqa: E402
-from agent.backends.tiny import build_tiny_qwen3vl, forced_replies_fn  # noqa: E402
-from agent.prompts import DEFAULT_MIN_PIXELS, StepNote, action_text, build_request  # noqa: E402
+from agent.computer_use.prompts import DEFAULT_MIN_PIXELS, StepNote, action_text, build_request  # noqa: E402
 from agent.scaling import ModelFrame  # noqa: E402
+from agent.testing.tiny import build_tiny_qwen3vl, forced_replies_fn  # noqa: E402
 
 TOOL_CALL = (
     "Thought: The search box is at the top of the window.\n<tool_call>\n"
@@ -118,9 +118,9 @@ def bench_full_size(tiny_dir: Path, work: Path, precisions: list[str], dry_run: 
 
     from agent.backends.local import LocalBackend, LocalSettings, count_params
     from agent.backends.precision import Precision
+    from agent.computer_use.planner import Planner
     from agent.computers.base import Frame
     from agent.geometry import CaptureGeometry, Region
-    from agent.planner import Planner
 
     cuda = torch.cuda.is_available()
     model_dir = work / "full-size"

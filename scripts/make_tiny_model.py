@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _bad_input(f"{directory} is not empty (pass --overwrite to write into it anyway)")
 
     # Imported here so --help and bad input answer without loading torch.
-    from agent.backends.tiny import build_tiny_qwen3vl
+    from agent.testing.tiny import build_tiny_qwen3vl
 
     try:
         build_tiny_qwen3vl(directory, seed=args.seed)

@@ -136,6 +136,6 @@ def require_program(name: str) -> str:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight Qwen3-VL checkpoint, built once per session (about 0.1 s, 2 MB)."""
-    from agent.backends.tiny import build_tiny_qwen3vl
+    from agent.testing.tiny import build_tiny_qwen3vl
 
     return build_tiny_qwen3vl(tmp_path_factory.mktemp("tiny-qwen3vl"))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from agent.actions import LeftClick, ScreenAction, Type, Wait
-from agent.computers import FakeComputer
-from agent.computers.clipboard import FakeClipboard
 from agent.computers.desktop import segment_text
 from agent.errors import OffScreenError, StoppedError
 from agent.geometry import Region
+from agent.testing.fake import FakeClipboard, FakeComputer
 
 
 def ascii_only(ch: str) -> bool:

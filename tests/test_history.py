@@ -1,4 +1,4 @@
-"""agent.history: private run folders, crash-safe steps, lookups, and ``deskpilot history``."""
+"""agent.records.history: private run folders, crash-safe steps, lookups, and ``deskpilot history``."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ import pytest
 from PIL import Image
 
 from agent.errors import ConfigError
-from agent.history import (
+from agent.records.history import (
     RunRecorder,
     default_history_dir,
     describe_step,
     list_runs,
     load_run,
 )
-from agent.records import ActionRecord, RunInfo, StepRecord
+from agent.records.schema import ActionRecord, RunInfo, StepRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -277,7 +277,7 @@ def test_a_cut_off_last_line_is_skipped_with_a_warning(tmp_path: Path, caplog: p
     whole = step(3, thought="the one being written").model_dump_json()
     with path.open("a") as handle:
         handle.write(whole[: len(whole) // 2])
-    with caplog.at_level(logging.WARNING, logger="agent.history"):
+    with caplog.at_level(logging.WARNING, logger="agent.records.history"):
         info, steps = load_run(tmp_path, "latest")
     assert [s.number for s in steps] == [1, 2]
     assert info.steps == 2
@@ -316,8 +316,8 @@ CHILD = """
 import sys
 from pathlib import Path
 from PIL import Image
-from agent.history import RunRecorder
-from agent.records import ActionRecord, RunInfo, StepRecord
+from agent.records.history import RunRecorder
+from agent.records.schema import ActionRecord, RunInfo, StepRecord
 
 info = RunInfo(id="", task="killed mid-run", backend="script", model="fake", started_at="2025-01-02T13:04:05+00:00")
 recorder = RunRecorder.start(Path(sys.argv[1]), info)
@@ -576,8 +576,8 @@ def test_cli_history_show_needs_a_run(tmp_path: Path) -> None:
 
 
 def test_prune_runs_keeps_the_newest_and_never_a_running_one(tmp_path: Path) -> None:
-    from agent.history import RunRecorder, list_runs, prune_runs
-    from agent.records import RunInfo
+    from agent.records.history import RunRecorder, list_runs, prune_runs
+    from agent.records.schema import RunInfo
 
     ids = []
     for second in range(5):

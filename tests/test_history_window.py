@@ -14,8 +14,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from agent.history import RunRecorder
-from agent.records import ActionRecord, RunInfo, StepRecord
+from agent.records.history import RunRecorder
+from agent.records.schema import ActionRecord, RunInfo, StepRecord
 from ui import style
 from ui.history_window import HistoryWindow, local_time
 

@@ -11,7 +11,13 @@ import time
 import pytest
 
 from agent.errors import ConfigError, DisplayError
-from agent.hotkey import DEFAULT_KILL_HOTKEY, PYNPUT_KEY_NAMES, KillSwitch, parse_hotkey, pynput_hotkey_string
+from agent.run.hotkey import (
+    DEFAULT_KILL_HOTKEY,
+    PYNPUT_KEY_NAMES,
+    KillSwitch,
+    parse_hotkey,
+    pynput_hotkey_string,
+)
 from tests.conftest import ROOT, xdotool
 
 
@@ -192,7 +198,7 @@ def test_stop_and_restart(x_display: str) -> None:
 @pytest.mark.parametrize(("display", "message"), [(None, "no display"), (":4242", "cannot listen for the kill hotkey")])
 def test_no_display_is_a_one_line_display_error(display: str | None, message: str) -> None:
     code = (
-        "from agent.hotkey import KillSwitch\n"
+        "from agent.run.hotkey import KillSwitch\n"
         "from agent.errors import DisplayError\n"
         "try:\n    KillSwitch('ctrl+alt+k', lambda: None).start()\n"
         "except DisplayError as e:\n    print('DisplayError:', e)\n"

@@ -13,7 +13,7 @@ HEAVY = ["pyautogui", "mss", "pynput", "torch", "transformers", "PySide6", "Xlib
 def test_import_agent_without_display_loads_no_heavy_module() -> None:
     code = (
         "import json, sys\n"
-        "import agent, agent.actions, agent.parsing, agent.scaling, agent.computers, agent.cli\n"
+        "import agent, agent.actions, agent.computer_use.parsing, agent.scaling, agent.computers, agent.cli\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

@@ -10,12 +10,12 @@ import pytest
 
 from agent.backends.local import LocalBackend, LocalSettings
 from agent.backends.precision import Precision
-from agent.backends.tiny import forced_replies_fn
+from agent.computer_use.planner import Planner
+from agent.computer_use.prompts import build_request
 from agent.computers.screen import MssScreen
 from agent.errors import BackendError, StoppedError
-from agent.planner import Planner
-from agent.prompts import build_request
 from agent.scaling import ModelFrame
+from agent.testing.tiny import forced_replies_fn
 
 CLICK = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [500, 500]}}\n</tool_call>'
 

@@ -10,9 +10,7 @@ import pytest
 
 from agent.actions import ScreenAction
 from agent.backends.scripted import ScriptedBackend
-from agent.computers import FakeComputer
-from agent.history import load_run
-from agent.loop import (
+from agent.computer_use.loop import (
     ActionDone,
     AgentLoop,
     ConfirmResult,
@@ -22,9 +20,11 @@ from agent.loop import (
     RunFinished,
     StepFinished,
 )
-from agent.planner import Planner
-from agent.policy import ConfirmMode, Policy, PolicyConfig, Verdict
-from agent.records import RunInfo
+from agent.computer_use.planner import Planner
+from agent.records.history import load_run
+from agent.records.schema import RunInfo
+from agent.run.policy import ConfirmMode, Policy, PolicyConfig, Verdict
+from agent.testing.fake import FakeComputer
 
 
 def call(args: str) -> str:
@@ -124,7 +124,7 @@ def test_denied_chord_is_never_performed_and_the_model_is_told() -> None:
 
 
 def test_dry_run_performs_nothing_but_records_everything(tmp_path: Path) -> None:
-    from agent.history import RunRecorder
+    from agent.records.history import RunRecorder
 
     recorder = RunRecorder.start(tmp_path, RunInfo(id="", task="t", backend="script", model="s", started_at="2026-11-24T00:00:00+00:00"))
     loop, computer, _, _, settled = make_loop([CLICK, ENTER, DONE], settings=LoopSettings(dry_run=True), recorder=recorder)

@@ -19,8 +19,8 @@ from PIL import Image
 from agent.actions import Key, LeftClick, Type
 from agent.backends.base import ChatRequest
 from agent.backends.openai import OpenAIBackend, fit_pixels
+from agent.computer_use.parsing import parse_reply
 from agent.errors import BackendError, ReplyError, StoppedError
-from agent.parsing import parse_reply
 
 MODEL = "Qwen/Qwen3-VL-8B-Instruct"
 TOOL = {

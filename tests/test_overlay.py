@@ -17,9 +17,9 @@ from pytestqt.qtbot import QtBot
 
 from agent.actions import Key, LeftClick, LeftClickDrag, ScreenAction, Type
 from agent.computers.base import Frame
-from agent.computers.fake import FakeComputer
 from agent.errors import DisplayError
 from agent.geometry import Region
+from agent.testing.fake import FakeComputer
 from tests.conftest import ROOT, ProbeApp, xdotool
 from ui.capture_guard import OverlayHidingComputer
 from ui.overlay import (

@@ -20,8 +20,8 @@ from agent.actions import (
     Type,
     Wait,
 )
+from agent.computer_use.parsing import parse_reply
 from agent.errors import ReplyError
-from agent.parsing import parse_reply
 
 
 def call(args: str) -> str:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from agent.backends.scripted import ScriptedBackend, load_script
-from agent.computers import FakeComputer
+from agent.computer_use.planner import Planner
 from agent.errors import BackendError, ConfigError, StoppedError
 from agent.geometry import Region
-from agent.planner import Planner
+from agent.testing.fake import FakeComputer
 
 
 def call(args: str) -> str:
@@ -97,7 +97,7 @@ def test_missing_script_is_a_config_error(tmp_path: Path) -> None:
 def test_fit_to_budget_matches_the_processor_size(size: tuple[int, int], kind: str, expected: tuple[int, int]) -> None:
     from PIL import Image
 
-    from agent.planner import fit_to_budget
+    from agent.computer_use.planner import fit_to_budget
     from agent.scaling import FrameKind
 
     image = Image.new("RGB", size)
@@ -108,7 +108,7 @@ def test_fit_to_budget_agrees_with_the_tiny_models_processor(tiny_model_dir: Pat
     from PIL import Image
 
     from agent.backends.processor import load_processor
-    from agent.planner import fit_to_budget
+    from agent.computer_use.planner import fit_to_budget
     from agent.scaling import FrameKind
 
     processor = load_processor(str(tiny_model_dir))

@@ -7,7 +7,7 @@ import pytest
 from agent.actions import Answer, Key, LeftClick, LeftClickDrag, MouseMove, ScreenAction, Type, Wait
 from agent.errors import ConfigError
 from agent.geometry import Region
-from agent.policy import ConfirmMode, Policy, PolicyConfig, parse_confirm_mode
+from agent.run.policy import ConfirmMode, Policy, PolicyConfig, parse_confirm_mode
 
 MONITOR = Region(0, 0, 1920, 1080)
 

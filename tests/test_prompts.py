@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image
 
 from agent.actions import ACTION_NAMES, Key, LeftClick, Wait
-from agent.prompts import PromptSettings, StepNote, action_text, build_request, computer_use_tool
+from agent.computer_use.prompts import PromptSettings, StepNote, action_text, build_request, computer_use_tool
 from agent.scaling import ModelFrame
 
 

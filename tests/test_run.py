@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.history import list_runs, load_run
+from agent.records.history import list_runs, load_run
 from tests.conftest import require_program, xdotool
 from tests.test_desktop import wait_until
 

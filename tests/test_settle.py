@@ -15,15 +15,10 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
+from agent.computers.screen import thumbnail_grabber
 from agent.errors import StoppedError
-from agent.settle import (
-    DEFAULT_TOLERANCE,
-    SettleResult,
-    changed_fraction,
-    thumbnail,
-    thumbnail_grabber,
-    wait_until_settled,
-)
+from agent.imaging import DEFAULT_TOLERANCE, changed_fraction, thumbnail
+from agent.run.settle import SettleResult, wait_until_settled
 from tests.conftest import APPS, ROOT
 
 WHITE = Image.new("RGB", (1920, 1080), "white")
@@ -309,7 +304,7 @@ def test_importing_the_input_modules_loads_no_display_library() -> None:
     heavy = ["mss", "pynput", "PIL", "Xlib", "PySide6"]
     code = (
         "import json, sys\n"
-        "import agent.settle, agent.hotkey, agent.takeover\n"
+        "import agent.run.settle, agent.run.hotkey, agent.run.takeover\n"
         f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

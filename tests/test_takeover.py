@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from agent.errors import ConfigError
-from agent.hotkey import DEFAULT_KILL_HOTKEY, parse_hotkey
-from agent.takeover import (
+from agent.run.hotkey import DEFAULT_KILL_HOTKEY, parse_hotkey
+from agent.run.takeover import (
     KEY_PRESSED,
     MOUSE_CLICKED,
     MOUSE_MOVED,

@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw
 from transformers import BitsAndBytesConfig, Qwen3VLForConditionalGeneration, Qwen3VLProcessor
 
 from agent.backends.processor import count_image_tokens, load_processor
-from agent.backends.tiny import SPECIAL_TOKENS, TOOL_CALL_TOKENS, force_reply_fn
 from agent.errors import BackendError
+from agent.testing.tiny import SPECIAL_TOKENS, TOOL_CALL_TOKENS, force_reply_fn
 
 VISION = "<|vision_start|><|image_pad|><|vision_end|>"
 BUDGET_1K = {"shortest_edge": 64 * 32 * 32, "longest_edge": 1024 * 32 * 32}
@@ -236,7 +236,7 @@ def test_uncached_hub_id_offline_is_a_backend_error_saying_what_to_do() -> None:
 def test_importing_the_modules_loads_no_model_library() -> None:
     code = (
         "import json, sys\n"
-        "import agent.backends.tiny, agent.backends.processor\n"
+        "import agent.testing.tiny, agent.backends.processor\n"
         "print(json.dumps([m for m in ('torch', 'transformers', 'tokenizers', 'PIL') if m in sys.modules]))\n"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

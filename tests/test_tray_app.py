@@ -83,8 +83,8 @@ def test_scripted_run_from_the_command_window_lists_its_steps(qtbot, desk, probe
     assert "Finished: success" in desk.command.status.text()
     if os.environ.get("DESKPILOT_WRITE_DOCS") == "1":
         from agent.computers.screen import MssScreen
-        from agent.files import save_image_private
         from agent.geometry import Region
+        from agent.records.files import save_image_private
 
         geo = desk.command.frameGeometry().intersected(desk.command.screen().geometry())
         frame = MssScreen(Region(geo.x(), geo.y(), geo.width(), geo.height())).capture()

@@ -92,7 +92,7 @@ class DeskpilotApp:
         }[key]()
 
     def open_command(self) -> None:
-        from agent.history import list_runs
+        from agent.records.history import list_runs
         from agent.runner import history_root
 
         try:

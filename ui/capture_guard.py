@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from agent.errors import DisplayError
-from agent.settle import wait_until_settled
+from agent.run.settle import wait_until_settled
 
 if TYPE_CHECKING:
     from PIL.Image import Image

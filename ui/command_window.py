@@ -20,9 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.computer_use.loop import (
+    ActionDecided,
+    Captured,
+    ModelText,
+    Planned,
+    RunResult,
+    StepFinished,
+    StepStarted,
+)
 from agent.config import Settings
-from agent.loop import ActionDecided, Captured, ModelText, Planned, RunResult, StepFinished, StepStarted
-from agent.records import StepRecord
+from agent.records.schema import StepRecord
 from agent.wording import clip, describe_action
 from ui.style import set_accessible
 

@@ -11,9 +11,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from agent.actions import ScreenAction
 from agent.backends.base import Backend
-from agent.config import Settings
-from agent.geometry import Region
-from agent.loop import (
+from agent.computer_use.loop import (
     ActionDecided,
     ActionDone,
     Captured,
@@ -23,7 +21,9 @@ from agent.loop import (
     RunResult,
     StepStarted,
 )
-from agent.policy import Verdict
+from agent.config import Settings
+from agent.geometry import Region
+from agent.run.policy import Verdict
 from ui.worker import QtOperator, RunWorker
 
 
@@ -40,7 +40,7 @@ class RunController(QObject):
     """Starts runs on a worker thread and turns their events into GUI state."""
 
     state_changed = Signal(str, str)  # State, detail
-    event = Signal(object)  # every agent.loop event, in the GUI thread
+    event = Signal(object)  # every agent.computer_use.loop event, in the GUI thread
     progress = Signal(str)
     run_finished = Signal(object)  # RunResult
     run_failed = Signal(str)

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from agent.errors import ConfigError
-from agent.history import describe_step, list_runs, load_run
-from agent.records import RunInfo, StepRecord
+from agent.records.history import describe_step, list_runs, load_run
+from agent.records.schema import RunInfo, StepRecord
 from agent.wording import clip
 from ui.style import ERROR_TEXT, apply_style, set_accessible, set_role
 

@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 from agent.config import Settings, default_config_path, load_settings, save_settings
 from agent.errors import ConfigError
 from agent.geometry import parse_region
-from agent.history import default_history_dir
-from agent.hotkey import parse_hotkey
-from agent.policy import parse_chords
+from agent.records.history import default_history_dir
+from agent.run.hotkey import parse_hotkey
+from agent.run.policy import parse_chords
 from ui.style import apply_style, set_accessible, set_invalid, set_role
 
 # (title, question) -> True when the user agreed; tests pass their own answer.

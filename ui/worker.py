@@ -10,10 +10,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from agent.actions import ScreenAction
 from agent.backends.base import Backend
+from agent.computer_use.loop import ConfirmResult, PauseGate
 from agent.config import Settings
 from agent.errors import DeskpilotError
-from agent.loop import ConfirmResult, PauseGate
-from agent.policy import Verdict
+from agent.run.policy import Verdict
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Only the standard library is used. Each HTTP exchange runs in a worker thread so
 caller can wait on "answered or cancelled" and drop the connection the moment the user
 stops the agent, even while the server is still generating. Servers that parse tool
 calls themselves (vLLM ``--tool-call-parser hermes``) return them as structured
-``tool_calls``; they are rendered back into ``<tool_call>`` text so ``agent.parsing``
+``tool_calls``; they are rendered back into ``<tool_call>`` text so ``agent.computer_use.parsing``
 sees one shape whatever the server did.
 """
 

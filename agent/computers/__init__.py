@@ -1,8 +1,8 @@
 """The seam between the agent and a desktop: capture a frame, perform a screen action.
 
 ``DesktopComputer`` (mss + pyautogui + pynput) drives the real display and is imported
-lazily, since its libraries open the X display at import; ``FakeComputer`` is a
-complete in-memory stand-in for tests and dry runs.
+lazily, since its libraries open the X display at import; ``agent.testing.fake`` holds
+the in-memory stand-in tests use.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.computers.base import CaptureTarget, Computer, Frame
-from agent.computers.fake import FakeComputer
 
 if TYPE_CHECKING:
     from agent.computers.desktop import DesktopComputer
 
-__all__ = ["CaptureTarget", "Computer", "DesktopComputer", "FakeComputer", "Frame"]
+__all__ = ["CaptureTarget", "Computer", "DesktopComputer", "Frame"]
 
 
 def __getattr__(name: str) -> Any:

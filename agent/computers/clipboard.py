@@ -146,19 +146,3 @@ class XclipClipboard:
             if self._cancel.wait(0.005):
                 return False
         return False
-
-
-class FakeClipboard:
-    """An in-memory clipboard for tests: ``press_paste`` sees the pasted text."""
-
-    def __init__(self, content: str | None = None) -> None:
-        self.content = content
-        self.pasted: list[str] = []
-
-    def paste(self, text: str, press_paste: Callable[[], None]) -> None:
-        previous, self.content = self.content, text
-        try:
-            press_paste()
-            self.pasted.append(text)
-        finally:
-            self.content = previous

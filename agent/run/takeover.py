@@ -10,15 +10,10 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
+from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
 from agent.errors import ConfigError
-from agent.hotkey import (
-    PYNPUT_KEY_NAMES,
-    import_pynput,
-    recording_listener,
-    start_listener,
-    stop_listener,
-)
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_key
+from agent.run.hotkey import PYNPUT_KEY_NAMES
 
 _log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ It checks what the real one checks (points on screen, stop requested) so tests a
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,12 +39,8 @@ class FakeComputer:
 
         width = round(self.region.width * self.scale)
         height = round(self.region.height * self.scale)
-        image = (
-            self.image if self.image is not None else Image.new("RGB", (width, height), self.colour)
-        )
-        return Frame(
-            image=image.copy(), geometry=CaptureGeometry(self.region, image.width, image.height)
-        )
+        image = self.image if self.image is not None else Image.new("RGB", (width, height), self.colour)
+        return Frame(image=image.copy(), geometry=CaptureGeometry(self.region, image.width, image.height))
 
     def perform(self, action: ScreenAction) -> None:
         if self.cancel.is_set():
@@ -62,3 +59,19 @@ class FakeComputer:
 
     def release_all(self) -> None:
         self.releases += 1
+
+
+class FakeClipboard:
+    """An in-memory clipboard for tests: ``press_paste`` sees the pasted text."""
+
+    def __init__(self, content: str | None = None) -> None:
+        self.content = content
+        self.pasted: list[str] = []
+
+    def paste(self, text: str, press_paste: Callable[[], None]) -> None:
+        previous, self.content = self.content, text
+        try:
+            press_paste()
+            self.pasted.append(text)
+        finally:
+            self.content = previous

@@ -20,13 +20,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from agent.actions import Answer, ScreenAction, Terminate, Wait
+from agent.computer_use.planner import Plan, Planner
+from agent.computer_use.prompts import StepNote, action_text
 from agent.computers.base import Computer, Frame
 from agent.errors import BackendError, DeskpilotError, DisplayError, StoppedError
-from agent.planner import Plan, Planner
-from agent.policy import Policy, Verdict
-from agent.prompts import StepNote, action_text
-from agent.records import ActionRecord, Confirmation, Outcome, StepRecord
-from agent.settle import DEFAULT_TOLERANCE, changed_fraction, thumbnail, wait_until_settled
+from agent.imaging import DEFAULT_TOLERANCE, changed_fraction, thumbnail
+from agent.records.schema import ActionRecord, Confirmation, Outcome, StepRecord
+from agent.run.policy import Policy, Verdict
+from agent.run.settle import wait_until_settled
 from agent.wording import describe_action
 
 if TYPE_CHECKING:

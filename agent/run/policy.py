@@ -20,7 +20,7 @@ from agent.actions import Key, LeftClickDrag, ScreenAction, Type
 from agent.errors import ConfigError
 from agent.geometry import Region
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_keys, split_chord
-from agent.records import Decision
+from agent.records.schema import Decision
 
 DEFAULT_DENIED_CHORDS: tuple[str, ...] = (
     "ctrl+alt+delete",
