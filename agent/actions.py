@@ -109,9 +109,7 @@ class _ScrollAction(_Action):
     pixels: int = Field(ge=-MAX_SCROLL, le=MAX_SCROLL)
     coordinate: ModelPoint | None = None
 
-    _check_coordinate = field_validator("coordinate")(
-        lambda v: None if v is None else _finite_point(v)
-    )
+    _check_coordinate = field_validator("coordinate")(lambda v: None if v is None else _finite_point(v))
 
 
 class Scroll(_ScrollAction):
@@ -182,6 +180,7 @@ ACTION_NAMES: tuple[str, ...] = (
     "answer",
 )
 
+
 class ScreenAction(BaseModel):
     """An action with its target mapped to a screen pixel (virtual-desktop input units)."""
 
@@ -190,10 +189,22 @@ class ScreenAction(BaseModel):
     action: Action
     x: int | None = None
     y: int | None = None
+    # False when the point came from the screen itself (a macro, OCR), not from a model:
+    # then ``action``'s own coordinate, if any, means nothing and is not recorded.
+    from_model: bool = True
+
+    @classmethod
+    def at_screen_point(cls, action: Action, x: int | None, y: int | None) -> ScreenAction:
+        """An action aimed at a screen pixel found without a model (recorded macro step, OCR match)."""
+        return cls(action=action, x=x, y=y, from_model=False)
 
     @property
     def name(self) -> str:
         return self.action.action
+
+    def model_arguments(self) -> dict[str, Any] | None:
+        """The tool-call arguments in model space, or None when no model proposed the action."""
+        return self.action.arguments() if self.from_model else None
 
     @property
     def screen_xy(self) -> tuple[int, int] | None:

@@ -13,8 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.errors import DeskpilotError, StoppedError
+from agent.errors import DeskpilotError, HistoryError, StoppedError
+
+if TYPE_CHECKING:
+    from agent.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 3
 
@@ -169,62 +173,65 @@ _RUN_OVERRIDES = (
 )
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
+def _settings_with(args: argparse.Namespace, names: Sequence[str]) -> Settings:
+    """The settings file's values with the options given on the command line on top."""
     from pydantic import ValidationError
 
-    from agent.computer_use.loop import PauseGate
     from agent.config import load_settings
     from agent.errors import ConfigError
-    from agent.run.hotkey import parse_hotkey
-    from agent.runner import build_loop, desktop_session, make_backend
-    from agent.terminal import TerminalOperator, TerminalReporter
 
     settings = load_settings()
     try:
-        for name in _RUN_OVERRIDES:
+        for name in names:
             value = getattr(args, name)
             if value is not None:
                 setattr(settings, name, value)
     except ValidationError as err:
         item = err.errors()[0]
-        raise ConfigError(f"--{str(item['loc'][0]).replace('_', '-')}: {item['msg']}") from None
-    parse_hotkey(settings.kill_hotkey)
-    if not args.task.strip():
-        raise ConfigError("the task is empty")
+        message = str(item["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"--{str(item['loc'][0]).replace('_', '-')}: {message}") from None
+    return settings
 
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from agent.api import RunStarted, Session
+    from agent.config import require_valid
+    from agent.terminal import TerminalOperator, TerminalReporter
+
+    settings = require_valid(_settings_with(args, _RUN_OVERRIDES))
     stop = threading.Event()
+    loading = threading.Event()
+    loading.set()
 
     def say(message: str) -> None:
         sys.stderr.write(message + "\n")
 
-    # Ctrl+C while the model loads is a plain KeyboardInterrupt (exit 3); from here on it
-    # sets the same stop token as the kill hotkey, so the loop ends the same way.
-    backend = make_backend(settings, progress=say)
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    pause = PauseGate()
-    with desktop_session(settings, stop, pause) as desk:
-        from agent.computers.windows import X11Windows
+    def on_interrupt(*_: object) -> None:
+        # While the model loads, Ctrl+C interrupts the load (exit 3); once the run has
+        # started it sets the same stop token as the kill hotkey, so the run ends the same way.
+        stop.set()
+        if loading.is_set():
+            raise KeyboardInterrupt
 
-        say(f"Kill hotkey: {settings.kill_hotkey} (or Ctrl+C here, or push the pointer into a screen corner)")
-        if args.dry_run:
-            say("Dry run: actions are planned, checked and recorded, never performed")
-        loop = build_loop(
-            settings,
-            backend,
-            desk.computer,
-            TerminalOperator(),
-            stop,
-            dry_run=args.dry_run,
-            pause=pause,
-            guard=desk.takeover,
-            observers=[TerminalReporter()],
-            window_title_at=X11Windows().title_at,
-            task=args.task,
-        )
-        result = loop.run(args.task)
+    def started(event: object) -> None:
+        if isinstance(event, RunStarted):
+            loading.clear()
+            say(f"Kill hotkey: {settings.kill_hotkey} (or Ctrl+C here, or push the pointer into a corner)")
+            if args.dry_run:
+                say("Dry run: actions are planned, checked and recorded, never performed")
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    result = Session(progress=say).run_task(
+        settings,
+        args.task,
+        TerminalOperator(),
+        stop=stop,
+        dry_run=args.dry_run,
+        observers=[started, TerminalReporter()],
+    )
     if result.answer is not None:
         sys.stdout.write(result.answer + "\n")
     return result.exit_code
@@ -250,15 +257,15 @@ def _history_root(args: argparse.Namespace) -> Path:
     """--history-dir, else the config file's history_dir: the folder ``deskpilot run`` writes to."""
     if args.history_dir is not None:
         return Path(args.history_dir).expanduser()
+    from agent.api import history_root
     from agent.config import load_settings
-    from agent.runner import history_root
 
     return history_root(load_settings())
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
     from agent.records.history import list_runs
-    from agent.wording import clip
+    from agent.wording import clip, local_time
 
     root = _history_root(args)
     runs = list_runs(root)
@@ -269,18 +276,19 @@ def _cmd_history(args: argparse.Namespace) -> int:
     for info in runs:
         about = clip(info.task, 50) if info.task else clip(info.detail, 50)
         sys.stdout.write(
-            f"{info.id:<{width}}  {_local_time(info.started_at):<19}  {info.outcome:<8}"
+            f"{info.id:<{width}}  {local_time(info.started_at):<19}  {info.outcome:<8}"
             f"  {info.steps:>3} steps  {about}\n"
         )
     return EXIT_OK
 
 
 def _cmd_history_show(args: argparse.Namespace) -> int:
-    from agent.records.history import describe_step, load_run
-    from agent.wording import clip
+    from agent.records.history import load_run
+    from agent.wording import clip, describe_step, local_time
 
     info, steps = load_run(_history_root(args), args.run)
-    ended = _local_time(info.ended_at) if info.ended_at else "-"
+    ended = local_time(info.ended_at) or "-"
+    facts = ", ".join(f"{key} {value}" for key, value in info.model_facts.items())
     outcome = info.outcome + (f": {clip(info.detail, 200)}" if info.detail else "")
     settings = ", ".join(
         f"{clip(key, 40)}={clip(json.dumps(value, ensure_ascii=False), 80)}"
@@ -289,12 +297,12 @@ def _cmd_history_show(args: argparse.Namespace) -> int:
     lines = [
         f"Run {info.id}",
         f"  task:     {clip(info.task, 200)}",
-        f"  model:    {clip(info.model, 120)}",
+        f"  model:    {clip(info.model, 120)}" + (f" ({clip(facts, 120)})" if facts else ""),
         f"  backend:  {clip(info.backend, 60)}",
-        f"  started:  {_local_time(info.started_at)}",
+        f"  started:  {local_time(info.started_at)}",
         f"  ended:    {ended}",
         f"  outcome:  {outcome}",
-        f"  steps:    {info.steps}",
+        f"  steps:    {info.steps}" + ("  (dry run: nothing was performed)" if info.dry_run else ""),
         f"  settings: {settings or '-'}",
     ]
     for step in steps:
@@ -302,21 +310,6 @@ def _cmd_history_show(args: argparse.Namespace) -> int:
         lines.extend(describe_step(step))
     sys.stdout.write("".join(line + "\n" for line in lines))
     return EXIT_OK
-
-
-def _local_time(iso: str) -> str:
-    """A recorded UTC time as the user's local wall-clock time; as recorded when unreadable."""
-    from datetime import UTC, datetime
-
-    from agent.wording import clip
-
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return clip(iso, 32) or "?"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # records are written in UTC
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 class _BadInput(DeskpilotError):
@@ -342,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoppedError as err:
         sys.stderr.write(f"deskpilot: stopped: {err}\n")
         return EXIT_STOPPED
+    except HistoryError as err:
+        sys.stderr.write(f"deskpilot: error: {err}\n")
+        return EXIT_FAILED
     except DeskpilotError as err:
         sys.stderr.write(f"deskpilot: error: {err}\n")
         return EXIT_BAD_INPUT

@@ -9,18 +9,59 @@ file may hold an API key).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from agent.errors import ConfigError
 from agent.geometry import parse_region
 from agent.records.files import open_private
-from agent.run.policy import DEFAULT_DENIED_CHORDS
+from agent.run.hotkey import DEFAULT_KILL_HOTKEY, parse_hotkey
+from agent.run.policy import DEFAULT_DENIED_CHORDS, parse_chords
 
 CONFIG_ENV = "DESKPILOT_CONFIG"
+DEFAULT_MODEL = "Qwen/Qwen3-VL-8B-Instruct"
+
+# Every closed choice, once: the value and how a person reads it. The CLI's ``choices``,
+# the settings dialog's lists and the validators below all come from these.
+BACKENDS: dict[str, str] = {
+    "local": "Local model on this computer",
+    "openai": "OpenAI-compatible server",
+    "script": "Scripted replies (for testing)",
+}
+PRECISIONS: dict[str, str] = {
+    "auto": "auto (best that fits this computer)",
+    "nf4": "nf4 (4-bit, least memory)",
+    "int8": "int8 (8-bit)",
+    "bf16": "bf16 (16-bit)",
+    "fp16": "fp16 (16-bit)",
+    "fp32": "fp32 (full precision, most memory)",
+}
+CONFIRM_MODES: dict[str, str] = {
+    "always": "Always: ask before every action",
+    "risky": "Risky actions: ask before shortcuts, Enter, drags and protected places",
+    "never": "Never: run every allowed action without asking",
+}
+FRAMES: dict[str, str] = {
+    "rel1000": "rel1000: 0–1000 relative (Qwen3-VL)",
+    "rel999": "rel999: 0–999 relative",
+    "qwen25": "qwen25: absolute pixels of the resized image (Qwen2.5-VL)",
+}
+
+
+def _one_of(choices: dict[str, str], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+        return value
+
+    return check
 
 
 def default_config_path() -> Path:
@@ -37,32 +78,91 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    backend: str = Field(default="local", pattern="^(local|openai|script)$")
-    model: str = "Qwen/Qwen3-VL-8B-Instruct"
-    precision: str = Field(default="auto", pattern="^(auto|nf4|int8|bf16|fp16|fp32)$")
+    backend: str = "local"
+    model: str = DEFAULT_MODEL
+    precision: str = "auto"
     base_url: str = "http://127.0.0.1:8000/v1"
     api_key: str = ""
     script: str = ""
-    frame: str = Field(default="rel1000", pattern="^(rel1000|rel999|qwen25)$")
+    frame: str = "rel1000"
     max_steps: int = Field(default=30, ge=1, le=1000)
-    confirm: str = Field(default="risky", pattern="^(always|risky|never)$")
+    confirm: str = "risky"
     confirm_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     monitor: int = Field(default=1, ge=0)
-    max_pixels: int = Field(default=1024 * 32 * 32, ge=64 * 32 * 32, le=16384 * 32 * 32)
+    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=DEFAULT_MIN_PIXELS, le=16384 * 32 * 32)
     screenshots_in_prompt: int = Field(default=1, ge=1, le=8)
     history_dir: str = ""
     history_keep_runs: int = Field(default=200, ge=0)
-    kill_hotkey: str = "ctrl+alt+k"
+    kill_hotkey: str = DEFAULT_KILL_HOTKEY
     denied_chords: list[str] = Field(default_factory=lambda: list(DEFAULT_DENIED_CHORDS))
     risky_regions: list[str] = Field(default_factory=list)  # "WIDTHxHEIGHT+X+Y"
     risky_windows: list[str] = Field(default_factory=list)  # regular expressions on window titles
 
+    _backend_known = field_validator("backend")(_one_of(BACKENDS, "backend"))
+    _precision_known = field_validator("precision")(_one_of(PRECISIONS, "precision"))
+    _frame_known = field_validator("frame")(_one_of(FRAMES, "frame"))
+    _confirm_known = field_validator("confirm")(_one_of(CONFIRM_MODES, "confirm mode"))
+
     @field_validator("risky_regions")
     @classmethod
     def _regions_parse(cls, value: list[str]) -> list[str]:
+        # Also in check_settings (with line numbers); here so a file with a region that
+        # cannot mean anything is refused when it is read, as it always was.
         for spec in value:
             parse_region(spec)
         return value
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One setting that cannot work as given: the Settings key and what is wrong, in words."""
+
+    field: str
+    message: str
+
+
+def check_settings(settings: Settings) -> list[FieldProblem]:
+    """What the field types alone do not check, in the words a run would fail with later.
+
+    The one settings validator: the settings dialog, ``deskpilot run``, the tray and
+    ``deskpilot doctor`` all ask it, so a setting is accepted or refused the same way.
+    """
+    problems: list[FieldProblem] = []
+    if settings.backend != "script" and not settings.model.strip():
+        problems.append(FieldProblem("model", "give a model id or a model folder"))
+    if settings.backend == "openai" and not settings.base_url.startswith(("http://", "https://")):
+        problems.append(FieldProblem("base_url", "it must start with http:// or https://"))
+    if settings.backend == "script" and not settings.script:
+        problems.append(FieldProblem("script", "the script backend needs a file of replies (--script FILE)"))
+    try:
+        parse_hotkey(settings.kill_hotkey)
+    except ConfigError as err:
+        problems.append(FieldProblem("kill_hotkey", str(err)))
+    for number, chord in enumerate(settings.denied_chords, start=1):
+        try:
+            parse_chords([chord])
+        except ConfigError as err:
+            problems.append(FieldProblem("denied_chords", f"line {number}: {err}"))
+    for number, spec in enumerate(settings.risky_regions, start=1):
+        try:
+            parse_region(spec)
+        except ConfigError as err:
+            problems.append(FieldProblem("risky_regions", f"line {number}: {err}"))
+    for number, pattern in enumerate(settings.risky_windows, start=1):
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            problems.append(FieldProblem("risky_windows", f"line {number}: not a valid pattern ({err})"))
+    return problems
+
+
+def require_valid(settings: Settings) -> Settings:
+    """``settings`` when ``check_settings`` finds nothing; else ConfigError naming the first problem."""
+    problems = check_settings(settings)
+    if problems:
+        first = problems[0]
+        raise ConfigError(f"setting {first.field}: {first.message}")
+    return settings
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -94,7 +194,7 @@ def _first_problem(err: ValidationError | ConfigError) -> str:
     where = ".".join(str(p) for p in item["loc"]) or "file"
     if item["type"] == "extra_forbidden":
         return f"unknown setting {where!r}"
-    return f"setting {where!r}: {item['msg']}"
+    return f"setting {where!r}: {str(item['msg']).removeprefix('Value error, ')}"
 
 
 def _toml_value(value: Any) -> str:

@@ -6,14 +6,17 @@
     │   ├── OffGridError            coordinates outside the model's coordinate frame
     │   └── OffScreenError          a point outside the captured monitor
     ├── ConfigError                 bad options, config file or command-line values
+    ├── HistoryError                the run history cannot be written (disk full, read-only)
     ├── BackendError                the model cannot be loaded or reached, or failed
     ├── DisplayError                no display, or capture/input failed on it
     │   ├── ClipboardError          the clipboard route for non-ASCII text failed
     │   └── CursorMismatchError     the pointer is not where it was sent; no click
     └── StoppedError                the user stopped the agent (hotkey, fail-safe)
 
-The CLI maps ``StoppedError`` to exit 3 and every other ``DeskpilotError`` to exit 2
-with ``str(err)`` on stderr; anything else is a bug and keeps its traceback.
+The CLI maps ``StoppedError`` to exit 3, ``HistoryError`` to exit 1 (the input was fine;
+the machine could not keep the record) and every other ``DeskpilotError`` to exit 2,
+with ``str(err)`` on stderr; anything else is a bug and keeps its traceback. Inside a
+run, any ``DeskpilotError`` ends the run as ``error`` (exit 1).
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class OffScreenError(ActionError):
 
 class ConfigError(DeskpilotError):
     """Invalid user configuration or command-line input."""
+
+
+class HistoryError(DeskpilotError):
+    """The run's record cannot be written: the history folder is read-only, full or missing."""
 
 
 class BackendError(DeskpilotError):

@@ -9,19 +9,9 @@ import sys
 import threading
 from typing import TextIO
 
-from agent.actions import ScreenAction
-from agent.computer_use.loop import (
-    ActionDecided,
-    ActionDone,
-    ConfirmResult,
-    Event,
-    Paused,
-    Planned,
-    Resumed,
-    RunFinished,
-    StepStarted,
-)
-from agent.run.policy import Verdict
+from agent.computer_use.events import Planned
+from agent.run.events import ActionDecided, ActionDone, Paused, Resumed, RunEvent, RunFinished, StepStarted
+from agent.run.ports import ConfirmQuestion, ConfirmResult
 from agent.wording import describe_action
 
 _EOF = object()
@@ -70,12 +60,10 @@ class TerminalOperator:
             return str(item)
         return None
 
-    def confirm(
-        self, action: ScreenAction, verdict: Verdict, stop: threading.Event, timeout_s: float
-    ) -> ConfirmResult:
-        words = describe_action(action.to_json_dict())
+    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
+        words = describe_action(question.action.to_json_dict())
         prompt = (
-            f"\nDeskpilot wants to: {words}\n  why it asks: {verdict.reason}\n"
+            f"\nDeskpilot wants to: {words}\n  why it asks: {question.verdict.reason}\n"
             f"  [y] approve  [s] approve for this session  [n] reject  [n: note] reject with a note "
             f"(rejects in {timeout_s:g} s) > "
         )
@@ -104,7 +92,7 @@ class TerminalReporter:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out if out is not None else sys.stderr
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: RunEvent) -> None:
         match event:
             case StepStarted(number=number):
                 self._write(f"step {number}: looking at the screen")

@@ -1,11 +1,16 @@
-"""Actions and recorded text in plain words, for history, the confirmation prompt and the overlay."""
+"""Actions, action records and steps in plain words: one wording for the CLI, the windows and the overlay."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.records.schema import ActionRecord, StepRecord
 
 TYPED_TEXT_CHARS = 60
+THOUGHT_CHARS = 100
 
 _CLICKS = {
     "left_click": "Click",
@@ -102,3 +107,80 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:g}"
     return printable(str(value))
+
+
+def describe_step(step: StepRecord) -> list[str]:
+    """The step in words (``deskpilot history show``, the history and command windows)."""
+    head = f"Step {step.number}  "
+    pad = " " * len(head)
+    lines: list[str] = []
+    if step.actions:
+        for i, action in enumerate(step.actions):
+            lines.append((head if i == 0 else pad) + describe_record(action))
+    else:
+        lines.append(head + "no action")
+    if step.error:
+        lines.append(pad + "error: " + clip(step.error, 200))
+    thought = next((line.strip() for line in step.thought.splitlines() if line.strip()), "")
+    if thought:
+        lines.append(pad + "thought: " + clip(thought, THOUGHT_CHARS))
+    if step.timings:
+        lines.append(
+            pad
+            + "timings: "
+            + ", ".join(
+                f"{clip(_timing_name(name), 30)} {seconds:.2f} s" for name, seconds in step.timings.items()
+            )
+        )
+    if step.screenshot:
+        lines.append(pad + "screenshot: " + clip(step.screenshot, 60))
+    return lines
+
+
+def describe_record(action: ActionRecord) -> str:
+    """One action record in words: what it was, what the policy and the user said, what happened."""
+    words = [describe_action(action.screen)]
+    reason = f" ({clip(action.reason, 80)})" if action.reason else ""
+    if action.decision == "allow":
+        status = ["allowed"]
+    elif action.decision == "deny":
+        status = ["denied" + reason]
+    else:
+        status = ["asked" + reason, _CONFIRMATION_WORDS[action.confirmation]]
+    if action.performed:
+        status.append("performed")
+    elif action.error:
+        status.append("failed: " + clip(action.error, 120))
+    else:
+        status.append("not performed")
+    words.append(", ".join(status))
+    if action.note:
+        words.append("note: " + clip(action.note, 80))
+    return "  ".join(words)
+
+
+_CONFIRMATION_WORDS = {
+    "not_needed": "no answer needed",
+    "approved": "approved",
+    "approved_for_session": "approved for the session",
+    "rejected": "rejected",
+    "timed_out": "no answer in time",
+    "dry_run": "dry run",
+}
+
+
+def _timing_name(name: str) -> str:
+    return name.removesuffix("_s")
+
+
+def local_time(iso: str | None) -> str:
+    """A recorded UTC time in the user's time zone, to the second; "" when there is none."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return clip(iso, 40)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # records are written in UTC
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")

@@ -27,13 +27,14 @@ from benchlib import ROOT, machine, median, table, write_json, write_section  # 
 
 from agent.actions import MouseMove, ScreenAction  # noqa: E402
 from agent.backends.scripted import ScriptedBackend  # noqa: E402
-from agent.computer_use.loop import ActionDecided, AgentLoop, LoopSettings  # noqa: E402
+from agent.computer_use.loop import AgentLoop, LoopSettings  # noqa: E402
 from agent.computer_use.parsing import parse_reply  # noqa: E402
 from agent.computer_use.planner import Planner, fit_to_budget  # noqa: E402
 from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, PromptSettings  # noqa: E402
 from agent.computers.desktop import DesktopComputer  # noqa: E402
 from agent.computers.screen import thumbnail_grabber  # noqa: E402
 from agent.geometry import Region  # noqa: E402
+from agent.run.events import ActionDecided  # noqa: E402
 from agent.run.hotkey import KillSwitch  # noqa: E402
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig  # noqa: E402
 from agent.run.settle import wait_until_settled  # noqa: E402
@@ -175,12 +176,12 @@ def bench_kill(presses: int, during: str, tiny_dir: Path | None) -> dict[str, An
             else:
                 backend, ready = local, generating
                 generating.clear()
-            loop = AgentLoop(
-                computer=computer,
-                planner=Planner(backend, settings=PromptSettings(max_new_tokens=20000)),
-                policy=Policy(PolicyConfig(confirm=ConfirmMode.NEVER)),
-                operator=None,  # type: ignore[arg-type]  # never asked with confirm=never
-                stop=stop,
+            loop = AgentLoop.on(
+                computer,
+                Planner(backend, settings=PromptSettings(max_new_tokens=20000)),
+                Policy(PolicyConfig(confirm=ConfirmMode.NEVER)),
+                None,  # type: ignore[arg-type]  # never asked with confirm=never
+                stop,
                 settings=LoopSettings(max_steps=3),
                 observers=[lambda e, flag=in_wait: flag.set() if isinstance(e, ActionDecided) else None],
             )

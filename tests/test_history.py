@@ -16,15 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.errors import ConfigError
-from agent.records.history import (
-    RunRecorder,
-    default_history_dir,
-    describe_step,
-    list_runs,
-    load_run,
-)
+from agent.errors import ConfigError, HistoryError
+from agent.records.history import RunRecorder, default_history_dir, list_runs, load_run
 from agent.records.schema import ActionRecord, RunInfo, StepRecord
+from agent.wording import describe_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,10 +129,10 @@ def test_an_empty_start_time_means_now(tmp_path: Path) -> None:
     assert recorder.run_dir.name.endswith("-open-the-notes-app")
 
 
-def test_a_root_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+def test_a_root_that_is_a_file_cannot_record_or_list(tmp_path: Path) -> None:
     not_a_folder = tmp_path / "runs"
     not_a_folder.write_text("")
-    with pytest.raises(ConfigError, match="not a folder"):
+    with pytest.raises(HistoryError, match="not a folder"):
         RunRecorder.start(not_a_folder, run_info())
     with pytest.raises(ConfigError, match="not a folder"):
         list_runs(not_a_folder)
@@ -259,7 +254,7 @@ def test_a_failed_finish_keeps_the_old_run_json_and_no_temp_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", full_disk)
-    with pytest.raises(ConfigError, match="No space left on device"):
+    with pytest.raises(HistoryError, match="No space left on device"):
         recorder.finish("success")
     assert (recorder.run_dir / "run.json").read_text() == old_text
     assert [p.name for p in recorder.run_dir.iterdir()] == ["run.json"]
@@ -293,23 +288,36 @@ def test_a_last_line_missing_only_its_newline_is_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", ["{garbage", '{"number": 0, "started_at": "x"}', '{"number": 2}'])
-def test_a_corrupt_line_in_the_middle_is_an_error_naming_the_line(tmp_path: Path, bad: str) -> None:
+def test_a_corrupt_line_in_the_middle_costs_only_that_step(
+    tmp_path: Path, bad: str, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write_steps(tmp_path, 3)
     lines = path.read_text().splitlines(keepends=True)
     lines[1] = bad + "\n"
     path.write_text("".join(lines))
-    with pytest.raises(ConfigError, match=r"steps\.jsonl: line 2 is not a valid step") as err:
-        load_run(tmp_path, "latest")
-    assert "\n" not in str(err.value)
+    _, steps = load_run(tmp_path, "latest")
+    assert [s.number for s in steps] == [1, 3]
+    assert any("skipped line 2, not a valid step" in r.getMessage() for r in caplog.records)
 
 
-def test_a_corrupt_complete_last_line_is_an_error_too(tmp_path: Path) -> None:
-    # Only a line without its newline can be a write cut short; a whole bad line is damage.
+def test_a_corrupt_complete_last_line_is_skipped_too(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write_steps(tmp_path, 2)
     with path.open("a") as handle:
         handle.write("{oops}\n")
-    with pytest.raises(ConfigError, match="line 3"):
-        load_run(tmp_path, "latest")
+    _, steps = load_run(tmp_path, "latest")
+    assert [s.number for s in steps] == [1, 2]
+    assert any("skipped line 3" in r.getMessage() for r in caplog.records)
+
+
+def test_history_show_lists_the_steps_around_a_torn_line(tmp_path: Path) -> None:
+    path = write_steps(tmp_path, 3)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1][: len(lines[1]) // 2] + "\n"  # a write torn in half
+    path.write_text("".join(lines))
+    result = deskpilot("history", "--history-dir", str(tmp_path), "show", "latest")
+    assert result.returncode == 0, result.stderr
+    assert "Step 1 " in result.stdout and "Step 3 " in result.stdout and "Step 2 " not in result.stdout
+    assert "skipped line 2" in result.stderr
 
 
 CHILD = """

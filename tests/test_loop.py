@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from agent.actions import ScreenAction
 from agent.backends.scripted import ScriptedBackend
-from agent.computer_use.loop import (
-    ActionDone,
-    AgentLoop,
-    ConfirmResult,
-    LoopSettings,
-    Paused,
-    PauseGate,
-    RunFinished,
-    StepFinished,
-)
+from agent.computer_use.loop import AgentLoop, LoopSettings
 from agent.computer_use.planner import Planner
 from agent.records.history import load_run
 from agent.records.schema import RunInfo
-from agent.run.policy import ConfirmMode, Policy, PolicyConfig, Verdict
+from agent.run.capture import Capture
+from agent.run.events import ActionDecided, ActionDone, Paused, RunFinished, StepFinished
+from agent.run.policy import ConfirmMode, Policy, PolicyConfig
+from agent.run.ports import ConfirmQuestion, ConfirmResult, PauseGate
+from agent.run.settle import SettleResult
 from agent.testing.fake import FakeComputer
 
 
@@ -46,8 +41,8 @@ class FakeOperator:
     asked: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
 
-    def confirm(self, action: ScreenAction, verdict: Verdict, stop: threading.Event, timeout_s: float) -> ConfirmResult:
-        self.asked.append(verdict.reason)
+    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
+        self.asked.append(question.verdict.reason)
         return self.answers.pop(0)
 
     def resume(self, reason: str, stop: threading.Event) -> bool:
@@ -55,25 +50,39 @@ class FakeOperator:
         return self.resume_answers.pop(0)
 
 
+class CountingCapture(Capture):
+    """The real capture service, except that settling is counted instead of polled."""
+
+    def __init__(self, computer: FakeComputer, stop: threading.Event) -> None:
+        super().__init__(computer, stop)
+        self.settled: list[float] = []
+
+    def settle(self) -> SettleResult:
+        self.settled.append(self.settle_settings.quiet_s)
+        return SettleResult(True, 0.0, 1, 0.0)
+
+
 def make_loop(replies: list[str], *, operator: FakeOperator | None = None, confirm: str = "risky",
               settings: LoopSettings | None = None, recorder=None, computer: FakeComputer | None = None,
-              stop: threading.Event | None = None):
+              stop: threading.Event | None = None, pause: PauseGate | None = None):
     computer = computer or FakeComputer()
+    stop = stop or computer.cancel
     backend = ScriptedBackend(replies)
     events: list[object] = []
-    settled: list[float] = []
-    loop = AgentLoop(
-        computer=computer,
-        planner=Planner(backend),
-        policy=Policy(PolicyConfig(confirm=ConfirmMode(confirm)), extra_denied=("ctrl+alt+k",)),
-        operator=operator or FakeOperator(),
-        stop=stop or computer.cancel,
+    capture = CountingCapture(computer, stop)
+    loop = AgentLoop.on(
+        computer,
+        Planner(backend),
+        Policy(PolicyConfig(confirm=ConfirmMode(confirm)), extra_denied=("ctrl+alt+k",)),
+        operator or FakeOperator(),
+        stop,
         settings=settings or LoopSettings(),
         recorder=recorder,
         observers=[events.append],
-        settle=lambda grab, stop, quiet, timeout: settled.append(quiet),
+        pause=pause,
+        capture=capture,
     )
-    return loop, computer, backend, events, settled
+    return loop, computer, backend, events, capture.settled
 
 
 def performed(computer: FakeComputer) -> list[dict]:
@@ -146,9 +155,13 @@ def test_rejection_with_a_note_reaches_the_model() -> None:
 
 
 def test_timed_out_confirmation_is_a_rejection() -> None:
-    loop, computer, _, _, _ = make_loop([ENTER, DONE], operator=FakeOperator(answers=[ConfirmResult("timed_out")]))
-    loop.run("t")
+    loop, computer, backend, events, _ = make_loop([ENTER, DONE], operator=FakeOperator(answers=[ConfirmResult("timed_out")]))
+    assert loop.run("t").outcome == "success"
     assert computer.performed == []
+    first = next(e.record for e in events if isinstance(e, StepFinished))
+    assert (first.actions[0].confirmation, first.actions[0].performed) == ("timed_out", False)
+    second = "".join(p.get("text", "") for p in backend.requests[1].messages[1]["content"])
+    assert "was not performed: nobody confirmed it in time" in second
 
 
 def test_approve_for_session_is_asked_once() -> None:
@@ -170,10 +183,16 @@ def test_endings_step_limit_answer_and_failure() -> None:
     assert loop.run("t").exit_code == 1
 
 
-def test_stop_during_a_wait_ends_the_run_and_no_action_follows() -> None:
-    loop, computer, _, events, _ = make_loop([WAIT, CLICK, DONE])
-    threading.Timer(0.2, computer.cancel.set).start()
+def test_stop_during_a_wait_ends_the_wait_at_once_and_no_action_follows() -> None:
+    loop, computer, _, events, _ = make_loop([call('{"action": "wait", "time": 60}'), CLICK, DONE])
+    # Stop the moment the 60 s wait is decided: the run can only end well before the wait
+    # would have, and with nothing performed, if the wait itself listens to the stop.
+    loop.harness.observers.append(
+        lambda e: computer.cancel.set() if isinstance(e, ActionDecided) and e.action.name == "wait" else None
+    )
+    started = time.monotonic()
     result = loop.run("t")
+    assert time.monotonic() - started < 30
     assert (result.outcome, result.exit_code) == ("stopped", 3)
     assert computer.performed == [] and computer.releases == 1
     assert not any(isinstance(e, ActionDone) and e.performed for e in events)
@@ -191,9 +210,9 @@ def test_no_progress_watchdog_pauses_and_the_user_can_stop() -> None:
 
 def test_a_pause_request_waits_for_the_operator_and_resumes() -> None:
     operator = FakeOperator(resume_answers=[True])
-    loop, computer, _, _, _ = make_loop([CLICK, DONE], operator=operator)
-    loop.pause = PauseGate()
-    loop.pause.request("user input detected (mouse moved)")
+    pause = PauseGate()
+    pause.request("user input detected (mouse moved)")
+    loop, computer, _, _, _ = make_loop([CLICK, DONE], operator=operator, pause=pause)
     assert loop.run("t").outcome == "success"
     assert operator.paused == ["user input detected (mouse moved)"] and len(computer.performed) == 1
 

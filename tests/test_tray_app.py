@@ -79,7 +79,7 @@ def test_scripted_run_from_the_command_window_lists_its_steps(qtbot, desk, probe
     assert edit.wait_for("text")["text"] == "hello from the tray"
     assert desk.command.steps.count() == 4
     first = desk.command.steps.item(0)
-    assert "Click at (900, 240) — done" in first.text() and not first.icon().isNull()
+    assert "Click at (900, 240)  allowed, performed" in first.text() and not first.icon().isNull()
     assert "Finished: success" in desk.command.status.text()
     if os.environ.get("DESKPILOT_WRITE_DOCS") == "1":
         from agent.computers.screen import MssScreen

@@ -10,8 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.config import Settings, default_config_path, load_settings
-from agent.errors import ConfigError
+from agent.api import (
+    ConfigError,
+    Settings,
+    default_config_path,
+    load_settings,
+)
 
 
 def _lock_path() -> Path:
@@ -92,8 +96,7 @@ class DeskpilotApp:
         }[key]()
 
     def open_command(self) -> None:
-        from agent.records.history import list_runs
-        from agent.runner import history_root
+        from agent.api import history_root, list_runs
 
         try:
             settings = self._settings()
@@ -108,7 +111,7 @@ class DeskpilotApp:
         self.command.task.setFocus()
 
     def open_history(self) -> None:
-        from agent.runner import history_root
+        from agent.api import history_root
         from ui.history_window import HistoryWindow
 
         try:

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Qt, QThread, QTimer, Signal, Slot
 
-from agent.errors import DisplayError
-from agent.run.settle import wait_until_settled
+from agent.api import (
+    DisplayError,
+    wait_until_settled,
+)
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from agent.actions import ScreenAction
-    from agent.computers.base import Computer, Frame
+    from agent.api import Computer, Frame, ScreenAction
     from ui.overlay import ConfirmOverlay
 
 log = logging.getLogger(__name__)

@@ -20,18 +20,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.computer_use.loop import (
+from agent.api import (
     ActionDecided,
     Captured,
     ModelText,
     Planned,
     RunResult,
+    Settings,
     StepFinished,
+    StepRecord,
     StepStarted,
+    describe_action,
+    describe_step,
 )
-from agent.config import Settings
-from agent.records.schema import StepRecord
-from agent.wording import clip, describe_action
 from ui.style import set_accessible
 
 if TYPE_CHECKING:
@@ -46,30 +47,6 @@ def to_pixmap(image: Image, size: QSize = THUMB) -> QPixmap:
     data = small.tobytes("raw", "RGB")
     qimage = QImage(data, small.width, small.height, small.width * 3, QImage.Format.Format_RGB888)
     return QPixmap.fromImage(qimage.copy())
-
-
-def step_lines(record: StepRecord) -> list[str]:
-    lines: list[str] = []
-    for action in record.actions:
-        if action.screen.get("action") in ("terminate", "answer"):
-            status = "end of the task"
-        elif action.performed:
-            status = "done"
-        elif action.decision == "deny":
-            status = f"refused: {action.reason}"
-        elif action.confirmation in ("rejected", "timed_out"):
-            status = action.confirmation.replace("_", " ")
-        elif action.confirmation == "dry_run":
-            status = "dry run, not performed"
-        else:
-            status = action.error or "not performed"
-        lines.append(f"{describe_action(action.screen)} — {status}")
-    if record.error:
-        lines.append(f"error: {clip(record.error, 120)}")
-    timing = ", ".join(f"{k.removesuffix('_s')} {v:.2f} s" for k, v in record.timings.items())
-    if timing:
-        lines.append(timing)
-    return lines
 
 
 class CommandWindow(QWidget):
@@ -254,7 +231,8 @@ class CommandWindow(QWidget):
                 pass
 
     def add_step(self, record: StepRecord) -> None:
-        text = f"Step {record.number}\n" + "\n".join(step_lines(record))
+        # The same words as ``deskpilot history show`` and the history window.
+        text = "\n".join(line.strip() for line in describe_step(record))
         item = QListWidgetItem(text)
         thumb = self._thumbs.get(record.number)
         if thumb is not None:

@@ -9,21 +9,16 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from agent.actions import ScreenAction
-from agent.backends.base import Backend
-from agent.computer_use.loop import (
+from agent.api import (
     ActionDecided,
     ActionDone,
-    Captured,
+    ConfirmQuestion,
     PauseGate,
-    Planned,
-    RunFinished,
     RunResult,
+    Session,
+    Settings,
     StepStarted,
 )
-from agent.config import Settings
-from agent.geometry import Region
-from agent.run.policy import Verdict
 from ui.worker import QtOperator, RunWorker
 
 
@@ -60,8 +55,8 @@ class RunController(QObject):
         self._worker: RunWorker | None = None
         self._stop = threading.Event()
         self._pause = PauseGate()
-        self._backends: dict[tuple[str, ...], Backend] = {}
-        self._monitor = Region(0, 0, 1, 1)
+        # One session for the app's life: it keeps the loaded model between runs.
+        self._session = Session(progress=self.progress.emit)
         self.state = State.IDLE
         self.last_result: RunResult | None = None
 
@@ -81,13 +76,13 @@ class RunController(QObject):
         self._pause = PauseGate()
         thread = QThread()
         worker = RunWorker(
+            self._session,
             settings,
             task,
             self._operator,
             self._stop,
             self._pause,
             self._wrap,
-            self._backends,
             dry_run=dry_run,
         )
         worker.moveToThread(thread)
@@ -126,9 +121,9 @@ class RunController(QObject):
             self._stop.set()
         self._operator.answer_resume(resume)
 
-    def _on_confirm(self, action: ScreenAction, verdict: Verdict, timeout_s: float) -> None:
-        self._set_state(State.WAITING, verdict.reason)
-        self.confirm_needed.emit(action, verdict, timeout_s, self._monitor)
+    def _on_confirm(self, question: ConfirmQuestion, timeout_s: float) -> None:
+        self._set_state(State.WAITING, question.verdict.reason)
+        self.confirm_needed.emit(question.action, question.verdict, timeout_s, question.region)
 
     def _on_resume(self, reason: str) -> None:
         self._set_state(State.PAUSED, reason)
@@ -136,17 +131,11 @@ class RunController(QObject):
 
     def _on_event(self, event: object) -> None:
         match event:
-            case Captured(frame=frame):
-                self._monitor = frame.region
             case StepStarted():
                 self._set_state(State.THINKING)
             case ActionDecided() | ActionDone():
                 if self.state is not State.WAITING:
                     self._set_state(State.ACTING)
-            case Planned():
-                pass
-            case RunFinished():
-                pass
         self.event.emit(event)
 
     def _cleanup(self) -> None:

@@ -23,10 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.errors import ConfigError
-from agent.records.history import describe_step, list_runs, load_run
-from agent.records.schema import RunInfo, StepRecord
-from agent.wording import clip
+from agent.api import (
+    ConfigError,
+    RunInfo,
+    StepRecord,
+    clip,
+    describe_step,
+    list_runs,
+    load_run,
+)
 from ui.style import ERROR_TEXT, apply_style, set_accessible, set_role
 
 RUN_COLUMNS = ("Started", "Outcome", "Steps", "Task", "Run id")
@@ -210,7 +215,8 @@ class HistoryWindow(QWidget):
         self.steps_view.setWordWrap(True)
         self.steps_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         set_accessible(
-            self.steps_view, "Steps",
+            self.steps_view,
+            "Steps",
             "The selected run's steps: each action and what became of it, errors, thoughts and timings",
         )
         self.steps_view.currentRowChanged.connect(self._on_step_changed)
@@ -346,13 +352,15 @@ def outcome_words(outcome: str) -> str:
 
 
 def _run_item(info: RunInfo) -> QTreeWidgetItem:
-    item = QTreeWidgetItem([
-        local_time(info.started_at) or "unknown",
-        outcome_words(info.outcome),
-        str(info.steps),
-        clip(info.task, 120) or "(no task)",
-        info.id,
-    ])
+    item = QTreeWidgetItem(
+        [
+            local_time(info.started_at) or "unknown",
+            outcome_words(info.outcome),
+            str(info.steps),
+            clip(info.task, 120) or "(no task)",
+            info.id,
+        ]
+    )
     item.setData(0, _RUN_ID_ROLE, info.id)
     item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     item.setToolTip(3, clip(info.task, 500))
@@ -375,9 +383,7 @@ def step_has_problem(step: StepRecord) -> bool:
     if step.error:
         return True
     return any(
-        action.decision == "deny"
-        or action.error
-        or action.confirmation in ("rejected", "timed_out")
+        action.decision == "deny" or action.error or action.confirmation in ("rejected", "timed_out")
         for action in step.actions
     )
 

@@ -34,9 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.actions import ScreenAction
-from agent.geometry import Region
-from agent.wording import describe_action
+from agent.api import (
+    Region,
+    ScreenAction,
+    describe_action,
+)
 
 log = logging.getLogger(__name__)
 
@@ -677,5 +679,3 @@ def _paint_drag(painter: QPainter, start: QPointF, end: QPointF) -> None:
         painter.drawPolygon(head)
 
     _stroke(painter, path, 6)
-
-

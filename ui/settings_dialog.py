@@ -30,12 +30,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.config import Settings, default_config_path, load_settings, save_settings
-from agent.errors import ConfigError
-from agent.geometry import parse_region
-from agent.records.history import default_history_dir
-from agent.run.hotkey import parse_hotkey
-from agent.run.policy import parse_chords
+from agent.api import (
+    BACKENDS,
+    CONFIRM_MODES,
+    FRAMES,
+    PRECISIONS,
+    ConfigError,
+    Settings,
+    check_settings,
+    default_config_path,
+    default_history_dir,
+    load_settings,
+    save_settings,
+)
 from ui.style import apply_style, set_accessible, set_invalid, set_role
 
 # (title, question) -> True when the user agreed; tests pass their own answer.
@@ -43,29 +50,10 @@ Confirm = Callable[[str, str], bool]
 
 PIXELS_PER_TOKEN = 32 * 32  # Qwen3-VL merges 32x32 pixels into one image token
 
-_BACKENDS = (
-    ("local", "Local model on this computer"),
-    ("openai", "OpenAI-compatible server"),
-    ("script", "Scripted replies (for testing)"),
-)
-_PRECISIONS = (
-    ("auto", "auto (best that fits this computer)"),
-    ("nf4", "nf4 (4-bit, least memory)"),
-    ("int8", "int8 (8-bit)"),
-    ("bf16", "bf16 (16-bit)"),
-    ("fp16", "fp16 (16-bit)"),
-    ("fp32", "fp32 (full precision, most memory)"),
-)
-_CONFIRM_MODES = (
-    ("always", "Always: ask before every action"),
-    ("risky", "Risky actions: ask before shortcuts, Enter, drags and protected places"),
-    ("never", "Never: run every allowed action without asking"),
-)
-_FRAMES = (
-    ("rel1000", "rel1000: 0–1000 relative (Qwen3-VL)"),
-    ("rel999", "rel999: 0–999 relative"),
-    ("qwen25", "qwen25: absolute pixels of the resized image (Qwen2.5-VL)"),
-)
+_BACKENDS = tuple(BACKENDS.items())
+_PRECISIONS = tuple(PRECISIONS.items())
+_CONFIRM_MODES = tuple(CONFIRM_MODES.items())
+_FRAMES = tuple(FRAMES.items())
 
 # What each setting is called on screen, for validation messages.
 FIELD_LABELS: dict[str, str] = {
@@ -147,14 +135,17 @@ class SettingsDialog(QDialog):
     def settings(self) -> Settings:
         """The form as Settings; FieldError (a ConfigError) names the first field that is wrong."""
         data = self._form_values()
-        self._check(data)
+        # check_settings first, on the raw values, so its line-numbered messages win over
+        # the field types' terser ones for the same mistake.
+        self._check(Settings.model_construct(**data))  # type: ignore[arg-type]
         try:
-            return Settings.model_validate(data)
+            settings = Settings.model_validate(data)
         except ValidationError as err:
             item = err.errors()[0]
             field = str(item["loc"][0]) if item["loc"] else ""
             label = FIELD_LABELS.get(field, field or "Settings")
-            raise FieldError(field, f"{label}: {item['msg']}") from None
+            raise FieldError(field, f"{label}: {str(item['msg']).removeprefix('Value error, ')}") from None
+        return settings
 
     def save(self) -> bool:
         """Validate and write the form; on a problem show it next to the buttons and write nothing."""
@@ -345,7 +336,9 @@ class SettingsDialog(QDialog):
             self.model_browse, "Browse for a model folder", "Choose a folder holding a downloaded model"
         )
         self._row(
-            form, "&Model", self.model_edit,
+            form,
+            "&Model",
+            self.model_edit,
             "A Hugging Face model id or the folder of a downloaded model; for a server, the name it serves",
             extra=self.model_browse,
         )
@@ -361,7 +354,9 @@ class SettingsDialog(QDialog):
         self.api_key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.api_key_edit.setPlaceholderText("none")
         self._row(
-            form, "API ke&y", self.api_key_edit,
+            form,
+            "API ke&y",
+            self.api_key_edit,
             "The server's API key, if it needs one; stored in the settings file, readable only by you",
         )
 
@@ -370,7 +365,9 @@ class SettingsDialog(QDialog):
         self.script_browse.clicked.connect(self._browse_script)
         set_accessible(self.script_browse, "Browse for a script file", "Choose a JSON Lines file of replies")
         self._row(
-            form, "Scr&ipt file", self.script_edit,
+            form,
+            "Scr&ipt file",
+            self.script_edit,
             "A JSON Lines file of scripted model replies, for the script backend",
             extra=self.script_browse,
         )
@@ -381,7 +378,9 @@ class SettingsDialog(QDialog):
         self.monitor_spin = QSpinBox()
         self.monitor_spin.setRange(0, 32)
         self._row(
-            form, "Mo&nitor", self.monitor_spin,
+            form,
+            "Mo&nitor",
+            self.monitor_spin,
             "Which monitor the agent sees: 1 is the primary, 0 all of them together",
         )
 
@@ -394,7 +393,9 @@ class SettingsDialog(QDialog):
         set_role(self._pixels_hint, "hint")
         self.image_tokens_spin.valueChanged.connect(self._update_pixels_hint)
         self._row(
-            form, "Ima&ge budget", self.image_tokens_spin,
+            form,
+            "Ima&ge budget",
+            self.image_tokens_spin,
             "How much of each screenshot the model sees, in image tokens of 32 by 32 pixels; "
             "more tokens give finer detail and slower steps",
         )
@@ -406,7 +407,9 @@ class SettingsDialog(QDialog):
         self.screenshots_spin = QSpinBox()
         self.screenshots_spin.setRange(1, 8)
         self._row(
-            form, "Screens&hots in the prompt", self.screenshots_spin,
+            form,
+            "Screens&hots in the prompt",
+            self.screenshots_spin,
             "How many recent screenshots the model sees at each step",
         )
         return group
@@ -421,30 +424,40 @@ class SettingsDialog(QDialog):
         self.confirm_timeout_spin.setDecimals(1)
         self.confirm_timeout_spin.setSuffix(" s")
         self._row(
-            form, "Confirmation &timeout", self.confirm_timeout_spin,
+            form,
+            "Confirmation &timeout",
+            self.confirm_timeout_spin,
             "Seconds to wait for your answer before the action is skipped",
         )
 
         self.kill_hotkey_edit = QLineEdit()
         self.kill_hotkey_edit.setPlaceholderText("ctrl+alt+k")
         self._row(
-            form, "&Kill hotkey", self.kill_hotkey_edit,
+            form,
+            "&Kill hotkey",
+            self.kill_hotkey_edit,
             "The key chord that stops the agent at once, e.g. ctrl+alt+k; needs ctrl, alt or super",
         )
 
         self.denied_chords_edit = _lines_edit("ctrl+alt+delete")
         self._row(
-            form, "&Denied key chords", self.denied_chords_edit,
+            form,
+            "&Denied key chords",
+            self.denied_chords_edit,
             "Key chords the agent may never press, one per line",
         )
         self.risky_regions_edit = _lines_edit("400x300+1500+0")
         self._row(
-            form, "Risky scr&een regions", self.risky_regions_edit,
+            form,
+            "Risky scr&een regions",
+            self.risky_regions_edit,
             "Screen areas where every action is confirmed, one per line as WIDTHxHEIGHT+X+Y",
         )
         self.risky_windows_edit = _lines_edit("(?i)bank|password")
         self._row(
-            form, "Risky &window titles", self.risky_windows_edit,
+            form,
+            "Risky &window titles",
+            self.risky_windows_edit,
             "Regular expressions, one per line; acting in a window whose title matches is confirmed",
         )
         return group
@@ -461,7 +474,9 @@ class SettingsDialog(QDialog):
         self.history_browse.clicked.connect(self._browse_history)
         set_accessible(self.history_browse, "Browse for a history folder", "Choose where runs are kept")
         self._row(
-            form, "History fo&lder", self.history_dir_edit,
+            form,
+            "History fo&lder",
+            self.history_dir_edit,
             f"Where runs and their screenshots are kept; empty means {default_history_dir()}",
             extra=self.history_browse,
         )
@@ -473,7 +488,11 @@ class SettingsDialog(QDialog):
         return group
 
     def _row(
-        self, form: QFormLayout, label_text: str, widget: QWidget, description: str,
+        self,
+        form: QFormLayout,
+        label_text: str,
+        widget: QWidget,
+        description: str,
         extra: QWidget | None = None,
     ) -> None:
         label = QLabel(label_text)
@@ -492,13 +511,31 @@ class SettingsDialog(QDialog):
 
     def _set_tab_order(self) -> None:
         chain: list[QWidget] = [
-            self.error_label, self.reset_button, self.open_folder_button,
-            self.backend_combo, self.model_edit, self.model_browse, self.precision_combo,
-            self.base_url_edit, self.api_key_edit, self.script_edit, self.script_browse,
-            self.monitor_spin, self.image_tokens_spin, self.frame_combo, self.screenshots_spin,
-            self.confirm_combo, self.confirm_timeout_spin, self.kill_hotkey_edit,
-            self.denied_chords_edit, self.risky_regions_edit, self.risky_windows_edit,
-            self.max_steps_spin, self.history_dir_edit, self.history_browse, self.history_keep_spin,
+            self.error_label,
+            self.reset_button,
+            self.open_folder_button,
+            self.backend_combo,
+            self.model_edit,
+            self.model_browse,
+            self.precision_combo,
+            self.base_url_edit,
+            self.api_key_edit,
+            self.script_edit,
+            self.script_browse,
+            self.monitor_spin,
+            self.image_tokens_spin,
+            self.frame_combo,
+            self.screenshots_spin,
+            self.confirm_combo,
+            self.confirm_timeout_spin,
+            self.kill_hotkey_edit,
+            self.denied_chords_edit,
+            self.risky_regions_edit,
+            self.risky_windows_edit,
+            self.max_steps_spin,
+            self.history_dir_edit,
+            self.history_browse,
+            self.history_keep_spin,
         ]
         # The button box comes last and orders its own buttons as the platform lays them out.
         for first, second in zip(chain, chain[1:], strict=False):
@@ -562,36 +599,13 @@ class SettingsDialog(QDialog):
             "risky_windows": _lines(self.risky_windows_edit),
         }
 
-    def _check(self, data: dict[str, object]) -> None:
-        """What the model alone does not check, in the words the run would fail with later."""
-        backend = data["backend"]
-        if backend != "script" and not data["model"]:
-            raise FieldError("model", "Model: give a model id or a model folder")
-        if backend == "openai" and not str(data["base_url"]).startswith(("http://", "https://")):
-            raise FieldError("base_url", "Server URL: it must start with http:// or https://")
-        if backend == "script" and not data["script"]:
-            raise FieldError("script", "Script file: the script backend needs a file of replies")
-        try:
-            parse_hotkey(str(data["kill_hotkey"]))
-        except ConfigError as err:
-            raise FieldError("kill_hotkey", f"Kill hotkey: {err}") from None
-        for number, chord in enumerate(_as_lines(data["denied_chords"]), start=1):
-            try:
-                parse_chords([chord])
-            except ConfigError as err:
-                raise FieldError("denied_chords", f"Denied key chords, line {number}: {err}") from None
-        for number, spec in enumerate(_as_lines(data["risky_regions"]), start=1):
-            try:
-                parse_region(spec)
-            except ConfigError as err:
-                raise FieldError("risky_regions", f"Risky screen regions, line {number}: {err}") from None
-        for number, pattern in enumerate(_as_lines(data["risky_windows"]), start=1):
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                raise FieldError(
-                    "risky_windows", f"Risky window titles, line {number}: not a valid pattern ({err})"
-                ) from None
+    def _check(self, settings: Settings) -> None:
+        """The checks a run makes (``check_settings``), worded with the form's labels."""
+        for problem in check_settings(settings):
+            label = FIELD_LABELS.get(problem.field, problem.field)
+            line = re.match(r"line (\d+): (.*)", problem.message, re.S)
+            text = f"{label}, line {line[1]}: {line[2]}" if line else f"{label}: {problem.message}"
+            raise FieldError(problem.field, text)
 
     # --- states and messages ----------------------------------------------------------------
 
@@ -726,10 +740,6 @@ def _lines_edit(example: str) -> QPlainTextEdit:
 
 def _lines(edit: QPlainTextEdit) -> list[str]:
     return [line.strip() for line in edit.toPlainText().splitlines() if line.strip()]
-
-
-def _as_lines(value: object) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, list) else []
 
 
 def _reason(err: OSError | ConfigError) -> str:

@@ -8,12 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from agent.actions import ScreenAction
-from agent.backends.base import Backend
-from agent.computer_use.loop import ConfirmResult, PauseGate
-from agent.config import Settings
-from agent.errors import DeskpilotError
-from agent.run.policy import Verdict
+from agent.api import ConfirmQuestion, ConfirmResult, DeskpilotError, PauseGate, Session, Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +18,7 @@ _POLL_S = 0.05
 class QtOperator(QObject):
     """The loop's operator: asks the GUI (overlay, dialogs) and blocks only the worker thread."""
 
-    confirm_requested = Signal(object, object, float)  # ScreenAction, Verdict, timeout_s
+    confirm_requested = Signal(object, float)  # ConfirmQuestion, timeout_s
     resume_requested = Signal(str)
     question_withdrawn = Signal()
 
@@ -33,12 +28,10 @@ class QtOperator(QObject):
         self._confirm: ConfirmResult | None = None
         self._resume = False
 
-    def confirm(
-        self, action: ScreenAction, verdict: Verdict, stop: threading.Event, timeout_s: float
-    ) -> ConfirmResult:
+    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
         self._answered.clear()
         self._confirm = None
-        self.confirm_requested.emit(action, verdict, timeout_s)
+        self.confirm_requested.emit(question, timeout_s)
         # The overlay runs its own visible countdown; this bound only guards against a
         # GUI that never answers.
         deadline = timeout_s + 5.0
@@ -72,70 +65,48 @@ class QtOperator(QObject):
 
 
 class RunWorker(QObject):
-    """Runs one task; lives in a QThread. Loop events arrive on ``event`` in the GUI thread."""
+    """Runs one task through ``agent.api``; lives in a QThread. Run events arrive on ``event``."""
 
     progress = Signal(str)
     event = Signal(object)
-    finished = Signal(object)  # agent.loop.RunResult
+    finished = Signal(object)  # agent.api.RunResult
     failed = Signal(str)  # the run could not start (model failed to load, no display...)
 
     def __init__(
         self,
+        session: Session,
         settings: Settings,
         task: str,
         operator: QtOperator,
         stop: threading.Event,
         pause: PauseGate,
         wrap_computer: Any,
-        backend_cache: dict[tuple[str, ...], Backend],
         dry_run: bool = False,
     ) -> None:
         super().__init__()
+        self._session = session
         self._settings = settings
         self._task = task
         self._operator = operator
         self._stop = stop
         self._pause = pause
         self._wrap = wrap_computer
-        self._cache = backend_cache
         self._dry_run = dry_run
-
-    def _backend(self) -> Backend:
-        from agent.runner import make_backend
-
-        s = self._settings
-        if s.backend == "script":  # replies are consumed: a fresh one every run
-            return make_backend(s, progress=self.progress.emit)
-        key = (s.backend, s.model, s.precision, s.base_url, s.api_key)
-        if key not in self._cache:
-            self._cache.clear()  # one loaded model at a time: they are large
-            self._cache[key] = make_backend(s, progress=self.progress.emit)
-        return self._cache[key]
 
     @Slot()
     def run(self) -> None:
-        from agent.computers.windows import X11Windows
-        from agent.runner import build_loop, desktop_session
-
         try:
             self.progress.emit("preparing the model")
-            backend = self._backend()
-            with desktop_session(self._settings, self._stop, self._pause) as desk:
-                loop = build_loop(
-                    self._settings,
-                    backend,
-                    self._wrap(desk.computer),
-                    self._operator,
-                    self._stop,
-                    dry_run=self._dry_run,
-                    pause=self._pause,
-                    guard=desk.takeover,
-                    observers=[self.event.emit],
-                    window_title_at=X11Windows().title_at,
-                    task=self._task,
-                )
-                self.progress.emit(f"running; kill hotkey {self._settings.kill_hotkey}")
-                result = loop.run(self._task)
+            result = self._session.run_task(
+                self._settings,
+                self._task,
+                self._operator,
+                stop=self._stop,
+                pause=self._pause,
+                dry_run=self._dry_run,
+                observers=[self._started, self.event.emit],
+                wrap_computer=self._wrap,
+            )
         except DeskpilotError as err:
             self.failed.emit(str(err))
             return
@@ -144,3 +115,9 @@ class RunWorker(QObject):
             self.failed.emit(f"internal error: {err}")
             return
         self.finished.emit(result)
+
+    def _started(self, event: object) -> None:
+        from agent.api import RunStarted
+
+        if isinstance(event, RunStarted):
+            self.progress.emit(f"running; kill hotkey {self._settings.kill_hotkey}")

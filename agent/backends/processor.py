@@ -42,9 +42,7 @@ def load_processor(model: str, *, local_files_only: bool = False) -> Any:
         raise BackendError(_explain(model, exc, local_files_only=local_files_only)) from exc
 
 
-def count_image_tokens(
-    processor: Any, width: int, height: int, max_pixels: int, min_pixels: int
-) -> int:
+def count_image_tokens(processor: Any, width: int, height: int, max_pixels: int, min_pixels: int) -> int:
     """How many image tokens a ``width`` x ``height`` image costs at this pixel budget.
 
     Asks the processor's own ``smart_resize`` (through ``get_number_of_image_patches``,
@@ -103,14 +101,10 @@ def _load_image_only(model: str, *, local_files_only: bool) -> Any:
     # Reads preprocessor_config.json (hub layout) or the nested processor_config.json
     # that newer save_pretrained writes; the saved image_processor_type is ignored,
     # which is the point: that type resolves to the torchvision backend when present.
-    image_processor = Qwen2VLImageProcessorPil.from_pretrained(
-        model, local_files_only=local_files_only
-    )
+    image_processor = Qwen2VLImageProcessorPil.from_pretrained(model, local_files_only=local_files_only)
     # The same lookup Qwen3VLProcessor.from_pretrained does: chat_template.jinja, or
     # the legacy chat_template.json the hub checkpoints ship.
-    processor_dict, _ = Qwen3VLProcessor.get_processor_dict(
-        model, local_files_only=local_files_only
-    )
+    processor_dict, _ = Qwen3VLProcessor.get_processor_dict(model, local_files_only=local_files_only)
     chat_template = processor_dict.get("chat_template") or tokenizer.chat_template
     if chat_template is None:
         raise BackendError(f"{model}: the checkpoint has no chat template")

@@ -60,9 +60,7 @@ class ScriptedBackend:
         self.requests.append(request)
         step = len(self.requests)
         if step > len(self._replies):
-            raise BackendError(
-                f"the script has no reply for step {step} (it holds {len(self._replies)})"
-            )
+            raise BackendError(f"the script has no reply for step {step} (it holds {len(self._replies)})")
         text = self._replies[step - 1]
         if on_text is not None:
             on_text(text)

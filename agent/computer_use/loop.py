@@ -1,39 +1,36 @@
-"""The agent loop: check stop → capture → plan → for each action: policy, confirm, act → record → settle.
+"""The agent loop: capture → plan → each action through the guarded executor → settle → record.
 
 It ends on ``terminate`` (its status decides the outcome), on ``answer`` (success, the
 answer is kept), at the step limit, after ``max_unusable`` unusable answers in a row
-(each one fed back to the model first), or when the user stops it. Observers get a
-typed event for every phase; the loop knows nothing of terminals or Qt.
+(each one fed back to the model first), or when the user stops it. Everything that
+keeps the user safe (policy, confirmation, stop, pause, dry run, release, history)
+lives in ``agent.run``; this module only talks to the model and words the outcomes
+for it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from agent.actions import Answer, ScreenAction, Terminate, Wait
+from agent.actions import Answer, ScreenAction, Terminate
+from agent.computer_use.events import ModelText, Planned
 from agent.computer_use.planner import Plan, Planner
 from agent.computer_use.prompts import StepNote, action_text
 from agent.computers.base import Computer, Frame
-from agent.errors import BackendError, DeskpilotError, DisplayError, StoppedError
-from agent.imaging import DEFAULT_TOLERANCE, changed_fraction, thumbnail
-from agent.records.schema import ActionRecord, Confirmation, Outcome, StepRecord
-from agent.run.policy import Policy, Verdict
-from agent.run.settle import wait_until_settled
+from agent.records.schema import Outcome, StepRecord
+from agent.run.capture import Capture, SettleSettings
+from agent.run.events import Captured, Observer, RunResult
+from agent.run.executor import ActionOutcome, GuardedExecutor
+from agent.run.harness import RunEnd, RunHarness
+from agent.run.policy import Policy
+from agent.run.ports import ActingGuard, Operator, PauseGate, Recorder
+from agent.run.watchdog import Watchdog
 from agent.wording import describe_action
-
-if TYPE_CHECKING:
-    from PIL.Image import Image
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,413 +45,150 @@ class LoopSettings:
     keep_screenshots: bool = True
 
 
-@dataclass(frozen=True)
-class ConfirmResult:
-    outcome: Confirmation
-    note: str = ""
-
-
-class Operator(Protocol):
-    """The person watching: answers confirmations and decides whether a paused run goes on."""
-
-    def confirm(
-        self, action: ScreenAction, verdict: Verdict, stop: threading.Event, timeout_s: float
-    ) -> ConfirmResult: ...
-
-    def resume(self, reason: str, stop: threading.Event) -> bool: ...
-
-
-class Recorder(Protocol):
-    def record_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord: ...
-
-    def finish(self, outcome: Outcome, detail: str) -> None: ...
-
-
-class ActingGuard(Protocol):
-    """Told when the agent injects input, so that input is not taken for the user's."""
-
-    def agent_acting(self) -> contextlib.AbstractContextManager[None]: ...
-
-    def rearm(self) -> None: ...
-
-
-# The last step's action signature, its screen thumbnail, and how often it repeated.
-_WatchState = tuple[str, "Image | None", int]
-
-SettleFn = Callable[[Callable[[], "Image"], threading.Event, float, float], object]
-
-
-# -- events ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RunStarted:
-    task: str
-
-
-@dataclass(frozen=True)
-class StepStarted:
-    number: int
-
-
-@dataclass(frozen=True)
-class Captured:
-    number: int
-    frame: Frame
-
-
-@dataclass(frozen=True)
-class ModelText:
-    number: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Planned:
-    number: int
-    plan: Plan
-
-
-@dataclass(frozen=True)
-class ActionDecided:
-    number: int
-    action: ScreenAction
-    verdict: Verdict
-
-
-@dataclass(frozen=True)
-class ActionDone:
-    number: int
-    action: ScreenAction
-    performed: bool
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    record: StepRecord
-
-
-@dataclass(frozen=True)
-class Paused:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Resumed:
-    pass
-
-
-@dataclass(frozen=True)
-class RunResult:
-    outcome: Outcome
-    detail: str
-    steps: int
-    answer: str | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return {"success": 0, "stopped": 3}.get(self.outcome, 1)
-
-
-@dataclass(frozen=True)
-class RunFinished:
-    result: RunResult
-
-
-Event = (
-    RunStarted
-    | StepStarted
-    | Captured
-    | ModelText
-    | Planned
-    | ActionDecided
-    | ActionDone
-    | StepFinished
-    | Paused
-    | Resumed
-    | RunFinished
-)
-Observer = Callable[[Event], None]
-
-
-class PauseGate:
-    """Pause requests from other threads (user takeover, the tray's Pause) for the loop to honour."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reason: str | None = None
-
-    def request(self, reason: str) -> None:
-        with self._lock:
-            if self._reason is None:
-                self._reason = reason
-
-    def take(self) -> str | None:
-        with self._lock:
-            reason, self._reason = self._reason, None
-            return reason
-
-    @property
-    def pending(self) -> bool:
-        return self._reason is not None
-
-
-class NoGuard:
-    """Nobody watches for user input (tests, the fake computer)."""
-
-    @contextlib.contextmanager
-    def agent_acting(self) -> Iterator[None]:
-        yield
-
-    def rearm(self) -> None:
-        pass
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _settle(grab: Callable[[], Image], stop: threading.Event, quiet_s: float, timeout_s: float) -> object:
-    return wait_until_settled(grab, stop, quiet_s=quiet_s, timeout_s=timeout_s)
-
-
 @dataclass
 class AgentLoop:
-    computer: Computer
     planner: Planner
-    policy: Policy
-    operator: Operator
-    stop: threading.Event
-    settings: LoopSettings = field(default_factory=LoopSettings)
-    recorder: Recorder | None = None
-    observers: Sequence[Observer] = ()
-    guard: ActingGuard = field(default_factory=NoGuard)
-    pause: PauseGate = field(default_factory=PauseGate)
-    settle: SettleFn = _settle
+    executor: GuardedExecutor
+    capture: Capture
+    harness: RunHarness
+    settings: LoopSettings
 
-    def _emit(self, event: Event) -> None:
-        for observer in self.observers:
-            try:
-                observer(event)
-            except Exception:  # an observer's bug must not take the run down
-                log.exception("observer failed on %s", type(event).__name__)
+    @classmethod
+    def on(
+        cls,
+        computer: Computer,
+        planner: Planner,
+        policy: Policy,
+        operator: Operator,
+        stop: threading.Event,
+        *,
+        settings: LoopSettings | None = None,
+        recorder: Recorder | None = None,
+        observers: Sequence[Observer] = (),
+        guard: ActingGuard | None = None,
+        pause: PauseGate | None = None,
+        capture: Capture | None = None,
+    ) -> AgentLoop:
+        """The loop on ``computer`` with the standard run core around it."""
+        settings = settings or LoopSettings()
+        harness = RunHarness(
+            computer, recorder=recorder, observers=observers, keep_screenshots=settings.keep_screenshots
+        )
+        executor = GuardedExecutor(
+            computer,
+            policy,
+            operator,
+            stop,
+            harness.emit,
+            pause=pause,
+            guard=guard,
+            dry_run=settings.dry_run,
+            confirm_timeout_s=settings.confirm_timeout_s,
+        )
+        capture = capture or Capture(
+            computer, stop, SettleSettings(settings.settle_quiet_s, settings.settle_timeout_s)
+        )
+        return cls(planner, executor, capture, harness, settings)
 
-    def _model_text(self, number: int, text: str) -> None:
-        self._emit(ModelText(number, text))
-
-    def _check_stop(self) -> None:
-        if self.stop.is_set():
-            raise StoppedError("stopped by the user")
-
-    def _honour_pause(self) -> None:
-        reason = self.pause.take()
-        if reason is None:
-            return
-        self._emit(Paused(reason))
-        # The user answers with the keyboard or mouse: that input is no takeover.
-        with self.guard.agent_acting():
-            resume = self.operator.resume(reason, self.stop)
-        if not resume:
-            self.stop.set()
-            raise StoppedError(f"stopped while paused ({reason})")
-        self.guard.rearm()
-        self._emit(Resumed())
-
-    # -- the run -------------------------------------------------------------------
     def run(self, task: str) -> RunResult:
-        self._emit(RunStarted(task))
+        return self.harness.run(task, functools.partial(self._steps, task))
+
+    def _steps(self, task: str) -> RunEnd:
+        executor, harness = self.executor, self.harness
         notes: list[StepNote] = []
         frames: deque[Frame] = deque(maxlen=max(1, self.planner.settings.screenshots))
         feedback: str | None = None
         unusable = 0
-        watchdog: _WatchState = ("", None, 0)
-        number = 0
-        record: StepRecord | None = None
-        frame: Frame | None = None
-        try:
-            for number in range(1, self.settings.max_steps + 1):
-                self._check_stop()
-                self._honour_pause()
-                self._emit(StepStarted(number))
-                record = StepRecord(number=number, started_at=_now())
-                started = time.perf_counter()
-                frame = self.computer.capture()
-                record.timings["capture_s"] = time.perf_counter() - started
-                frames.append(frame)
-                self._emit(Captured(number, frame))
+        watchdog = Watchdog(self.settings.watchdog_repeats)
+        for number in range(1, self.settings.max_steps + 1):
+            executor.check_stop()
+            executor.honour_pause()
+            record = harness.begin_step(number)
+            started = time.perf_counter()
+            frame = self.capture.frame()
+            record.timings["capture_s"] = time.perf_counter() - started
+            harness.attach_frame(record, frame)
+            frames.append(frame)
+            harness.emit(Captured(number, frame))
 
-                plan = self.planner.plan(
-                    task,
-                    notes,
-                    list(frames),
-                    self.stop,
-                    feedback=feedback,
-                    on_text=functools.partial(self._model_text, number),
-                )
-                record.timings.update(plan.timings)
-                record.raw_text = plan.completion.text
-                record.thought = plan.reply.thought if plan.reply else ""
-                self._emit(Planned(number, plan))
-                self._check_stop()
+            plan = self.planner.plan(
+                task,
+                notes,
+                list(frames),
+                executor.stop,
+                feedback=feedback,
+                on_text=functools.partial(_emit_text, harness, number),
+            )
+            record.timings.update(plan.timings)
+            record.raw_text = plan.completion.text
+            record.thought = plan.reply.thought if plan.reply else ""
+            harness.emit(Planned(number, plan))
+            executor.check_stop()
 
-                if not plan.usable:
-                    unusable += 1
-                    record.error = plan.error or "unusable answer"
-                    feedback = (
-                        f"Your last answer could not be used: {record.error}. Answer with a <tool_call>."
-                    )
-                    notes.append(StepNote(number, (), f"unusable answer ({record.error})"))
-                    self._finish_step(record, frame)
-                    record = None
-                    if unusable >= self.settings.max_unusable:
-                        return self._end(
-                            "gave_up", f"the model gave {unusable} unusable answers in a row", number
-                        )
-                    continue
-                unusable = 0
-                feedback, outcome, ended = self._act(number, plan, frame, record)
-                notes.append(StepNote(number, tuple(action_text(a.action) for a in plan.actions), outcome))
-
-                if ended is None and any(a.performed for a in record.actions):
-                    settled = time.perf_counter()
-                    self._wait_settled()
-                    record.timings["settle_s"] = time.perf_counter() - settled
-                self._finish_step(record, frame)
-                record = None
-                if ended is not None:
-                    return self._end(ended.outcome, ended.detail, number, ended.answer)
-                watchdog = self._watch(watchdog, plan, frame)
-            return self._end("gave_up", f"reached the step limit ({self.settings.max_steps})", number)
-        except StoppedError as err:
-            self._release()
-            if record is not None and frame is not None:
-                record.error = f"stopped: {err}"
-                self._finish_step(record, frame)
-            return self._end("stopped", str(err), number)
-        except (BackendError, DisplayError) as err:
-            self._release()
-            return self._end("error", str(err), number)
+            if not plan.usable:
+                unusable += 1
+                record.error = plan.error or "unusable answer"
+                feedback = f"Your last answer could not be used: {record.error}. Answer with a <tool_call>."
+                notes.append(StepNote(number, (), f"unusable answer ({record.error})"))
+                harness.finish_step(record, frame)
+                if unusable >= self.settings.max_unusable:
+                    return RunEnd("gave_up", f"the model gave {unusable} unusable answers in a row")
+                continue
+            unusable = 0
+            feedback, outcome, end = self._act(number, plan, frame, record)
+            notes.append(StepNote(number, tuple(action_text(a.action) for a in plan.actions), outcome))
+            if end is None and any(a.performed for a in record.actions):
+                settled = time.perf_counter()
+                self.capture.settle()
+                record.timings["settle_s"] = time.perf_counter() - settled
+            harness.finish_step(record, frame)
+            if end is not None:
+                return end
+            signature = "|".join(str(a.to_json_dict()) for a in plan.actions)
+            reason = watchdog.observe(signature, frame.image)
+            if reason is not None:
+                executor.pause.request(reason)
+        return RunEnd("gave_up", f"reached the step limit ({self.settings.max_steps})")
 
     def _act(
         self, number: int, plan: Plan, frame: Frame, record: StepRecord
-    ) -> tuple[str | None, str, RunResult | None]:
+    ) -> tuple[str | None, str, RunEnd | None]:
         """Carry out the plan's actions; returns (feedback, outcome in words, end of run or None)."""
         outcomes: list[str] = []
-        for screen_action in plan.actions:
-            words = describe_action(screen_action.to_json_dict())
-            verdict = self.policy.decide(screen_action, frame.region)
-            self._emit(ActionDecided(number, screen_action, verdict))
-            item = ActionRecord(
-                model=screen_action.action.arguments(),
-                screen=screen_action.to_json_dict(),
-                decision=verdict.decision,
-                reason=verdict.reason,
-            )
-            record.actions.append(item)
-            inner = screen_action.action
-            if verdict.decision == "deny":
-                item.error = f"refused: {verdict.reason}"
-                self._emit(ActionDone(number, screen_action, False, item.error))
-                return (
-                    f"The action '{words}' was refused ({verdict.reason}). Do it another way.",
-                    "; ".join([*outcomes, "refused"]),
-                    None,
-                )
-            if isinstance(inner, Terminate):
-                status: Outcome = "success" if inner.status == "success" else "failure"
-                return None, "finished", RunResult(status, f"the model finished the task ({status})", number)
-            if isinstance(inner, Answer):
-                return None, "answered", RunResult("success", "the model answered", number, answer=inner.text)
-            if verdict.decision == "confirm" and not self.settings.dry_run:
-                with self.guard.agent_acting():  # answering is input the user is asked for
-                    answer = self.operator.confirm(
-                        screen_action, verdict, self.stop, self.settings.confirm_timeout_s
-                    )
-                item.confirmation, item.note = answer.outcome, answer.note
-                if answer.outcome == "approved_for_session":
-                    self.policy.approve_for_session(verdict)
-                if answer.outcome in ("rejected", "timed_out"):
-                    self._check_stop()
-                    self._emit(ActionDone(number, screen_action, False, answer.outcome))
-                    why = (
-                        "the user rejected it"
-                        if answer.outcome == "rejected"
-                        else "nobody confirmed it in time"
-                    )
-                    note = f" The user says: {answer.note}" if answer.note else ""
-                    return (
-                        f"The action '{words}' was not performed: {why}.{note}",
-                        "; ".join([*outcomes, f"not performed ({why})"]),
-                        None,
-                    )
-            self._check_stop()
-            self._honour_pause()
-            if self.settings.dry_run:
-                item.confirmation = "dry_run"
+        for action in plan.actions:
+            inner = action.action
+            if isinstance(inner, Terminate | Answer):
+                # Ending the task touches nothing: it is decided and recorded, never performed.
+                verdict, item = self.executor.decide(number, action, frame.region)
+                record.actions.append(item)
+                if isinstance(inner, Terminate):
+                    status: Outcome = "success" if inner.status == "success" else "failure"
+                    return None, "finished", RunEnd(status, f"the model finished the task ({status})")
+                return None, "answered", RunEnd("success", "the model answered", inner.text)
+            outcome = self.executor.execute(number, action, frame.region)
+            record.actions.append(outcome.record)
+            if outcome.performed:
+                record.timings["perform_s"] = record.timings.get("perform_s", 0.0) + outcome.perform_s
+                outcomes.append("done")
+            elif outcome.status == "dry_run":
                 outcomes.append("not performed (dry run)")
-                self._emit(ActionDone(number, screen_action, False, "dry run"))
-                continue
-            started = time.perf_counter()
-            try:
-                if isinstance(inner, Wait):
-                    self._wait(inner.time)
-                else:
-                    with self.guard.agent_acting():
-                        self.computer.perform(screen_action)
-            except StoppedError:
-                raise
-            except DeskpilotError as err:
-                item.error = str(err)
-                self._emit(ActionDone(number, screen_action, False, item.error))
-                return f"The action '{words}' failed: {err}", "; ".join([*outcomes, f"failed ({err})"]), None
-            record.timings["perform_s"] = record.timings.get("perform_s", 0.0) + time.perf_counter() - started
-            item.performed = True
-            outcomes.append("done")
-            self._emit(ActionDone(number, screen_action, True))
+            else:
+                feedback, words = _feedback(action, outcome)
+                return feedback, "; ".join([*outcomes, words]), None
         return None, "; ".join(outcomes) or "done", None
 
-    def _wait(self, seconds: float) -> None:
-        """A model-requested wait that a stop ends at once and a pause request cuts short."""
-        deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
-            if self.stop.wait(min(0.05, remaining)):
-                raise StoppedError("stopped during a wait")
-            if self.pause.pending:
-                self._honour_pause()
 
-    def _wait_settled(self) -> None:
-        self.settle(
-            self.computer.poll_image, self.stop, self.settings.settle_quiet_s, self.settings.settle_timeout_s
-        )
+def _emit_text(harness: RunHarness, number: int, text: str) -> None:
+    harness.emit(ModelText(number, text))
 
-    def _watch(self, state: _WatchState, plan: Plan, frame: Frame) -> _WatchState:
-        """Pause when the same actions meet an unchanged screen ``watchdog_repeats`` times in a row."""
-        signature = "|".join(str(a.to_json_dict()) for a in plan.actions)
-        thumb = thumbnail(frame.image)
-        last_signature, last_thumb, repeats = state
-        unchanged = last_thumb is not None and changed_fraction(thumb, last_thumb) <= DEFAULT_TOLERANCE
-        repeats = repeats + 1 if signature == last_signature and unchanged else 1
-        if repeats >= self.settings.watchdog_repeats:
-            self.pause.request(
-                f"no progress: the same action on an unchanged screen {repeats} times in a row"
-            )
-            return ("", None, 0)
-        return (signature, thumb, repeats)
 
-    def _finish_step(self, record: StepRecord, frame: Frame) -> None:
-        if self.recorder is not None:
-            image = frame.image if self.settings.keep_screenshots else None
-            record = self.recorder.record_step(record, image)
-        self._emit(StepFinished(record))
-
-    def _release(self) -> None:
-        try:
-            self.computer.release_all()
-        except DeskpilotError as err:
-            log.warning("could not release keys and buttons: %s", err)
-
-    def _end(self, outcome: Outcome, detail: str, steps: int, answer: str | None = None) -> RunResult:
-        result = RunResult(outcome, detail, steps, answer)
-        if self.recorder is not None:
-            self.recorder.finish(outcome, detail)
-        self._emit(RunFinished(result))
-        return result
+def _feedback(action: ScreenAction, outcome: ActionOutcome) -> tuple[str, str]:
+    """What the model is told about an action that did not happen, and the short form for its history."""
+    words = describe_action(action.to_json_dict())
+    if outcome.status == "refused":
+        return f"The action '{words}' was refused ({outcome.reason}). Do it another way.", "refused"
+    if outcome.status in ("rejected", "timed_out"):
+        why = "the user rejected it" if outcome.status == "rejected" else "nobody confirmed it in time"
+        note = f" The user says: {outcome.reason}" if outcome.reason else ""
+        return f"The action '{words}' was not performed: {why}.{note}", f"not performed ({why})"
+    return f"The action '{words}' failed: {outcome.reason}", f"failed ({outcome.reason})"

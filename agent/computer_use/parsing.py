@@ -209,9 +209,7 @@ def _to_action(call: dict[str, Any], index: int) -> Action:
     if not isinstance(name, str) or not name:
         raise ReplyError(f"{where}: missing required argument 'action'")
     if name not in ACTION_NAMES:
-        raise ReplyError(
-            f"{where}: unknown action {name!r}; expected one of {', '.join(ACTION_NAMES)}"
-        )
+        raise ReplyError(f"{where}: unknown action {name!r}; expected one of {', '.join(ACTION_NAMES)}")
     if "coordinate" in args and args["coordinate"] is not None:
         args["coordinate"] = _coerce_point(args["coordinate"], where)
     try:
@@ -224,9 +222,7 @@ def _from_action_type(call: dict[str, Any], where: str) -> dict[str, Any]:
     kind = call["action_type"]
     mapped = _ACTION_TYPE_ALIASES.get(str(kind).lower())
     if mapped is None:
-        raise ReplyError(
-            f"{where}: unknown action {kind!r}; expected one of {', '.join(ACTION_NAMES)}"
-        )
+        raise ReplyError(f"{where}: unknown action {kind!r}; expected one of {', '.join(ACTION_NAMES)}")
     args: dict[str, Any] = {"action": mapped}
     for key, value in call.items():
         if key == "action_type":

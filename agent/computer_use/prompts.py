@@ -67,8 +67,7 @@ def computer_use_tool(frame: ModelFrame) -> dict[str, Any]:
                 "properties": {
                     "action": {
                         "type": "string",
-                        "description": "The action to perform. The available actions are:\n"
-                        + _ACTION_HELP,
+                        "description": "The action to perform. The available actions are:\n" + _ACTION_HELP,
                         "enum": list(ACTION_NAMES),
                     },
                     "keys": {"type": "array", "description": "Required only by `action=key`."},

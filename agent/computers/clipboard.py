@@ -53,9 +53,7 @@ class XclipClipboard:
 
     def paste(self, text: str, press_paste: Callable[[], None]) -> None:
         if self._xclip is None:
-            raise ClipboardError(
-                "typing non-ASCII text needs the xclip program: sudo apt-get install xclip"
-            )
+            raise ClipboardError("typing non-ASCII text needs the xclip program: sudo apt-get install xclip")
         saved = {sel: self.read(sel) for sel in SELECTIONS}
         servers = [self._serve_once(sel, text.encode("utf-8")) for sel in SELECTIONS]
         try:

@@ -97,9 +97,7 @@ class DesktopComputer:
         try:
             self._dispatch(action)
         except self._gui.FailSafeException:
-            raise StoppedError(
-                "stopped by the fail-safe: the pointer reached a screen corner"
-            ) from None
+            raise StoppedError("stopped by the fail-safe: the pointer reached a screen corner") from None
 
     def _dispatch(self, screen_action: ScreenAction) -> None:
         action, point = screen_action.action, screen_action.screen_xy

@@ -122,9 +122,7 @@ class XTestKeyboard:
         return found
 
     def _send(self, keycode: int, press: bool) -> None:
-        self._xtest.fake_input(
-            self._display, self._X.KeyPress if press else self._X.KeyRelease, keycode
-        )
+        self._xtest.fake_input(self._display, self._X.KeyPress if press else self._X.KeyRelease, keycode)
 
     def chord(self, names: tuple[str, ...], before_each: Callable[[], None] | None = None) -> None:
         keys = [self._resolve(n) for n in names]

@@ -33,5 +33,9 @@ def save_image_private(image: Image, path: Path) -> None:
         fd = open_private(path)
     except OSError as err:
         raise ConfigError(f"cannot write {path}: {err.strerror}") from None
-    with os.fdopen(fd, "wb") as handle:
-        image.save(handle, format=fmt)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            image.save(handle, format=fmt)
+    except OSError:
+        path.unlink(missing_ok=True)  # a half-written picture is worse than none
+        raise

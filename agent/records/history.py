@@ -27,15 +27,13 @@ from typing import TYPE_CHECKING
 import platformdirs
 from pydantic import ValidationError
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError, HistoryError
 from agent.records.files import open_private, save_image_private
 from agent.records.schema import Outcome, RunInfo, StepRecord
-from agent.wording import clip, describe_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from agent.records.schema import ActionRecord
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,6 @@ RUN_FILE = "run.json"
 STEPS_FILE = "steps.jsonl"
 LATEST = "latest"
 SLUG_CHARS = 30
-THOUGHT_CHARS = 100
 _MAX_SUFFIX = 1000
 _ID_TIME = "%Y%m%d-%H%M%S"
 
@@ -51,6 +48,26 @@ _ID_TIME = "%Y%m%d-%H%M%S"
 def default_history_dir() -> Path:
     """Where runs are kept unless the caller says otherwise (``--history-dir``)."""
     return platformdirs.user_data_path("deskpilot") / "runs"
+
+
+def ensure_history_root(root: Path) -> None:
+    """Make the history folder (0700) and prove a file can be written there, before a run starts.
+
+    Permission bits do not stop root, a read-only or full file system does: so a real
+    write is tried. HistoryError (one line) when it fails.
+    """
+    _make_private_dirs(root)
+    try:
+        fd, name = tempfile.mkstemp(dir=root, prefix=".probe-")
+    except OSError as err:
+        raise HistoryError(f"cannot write to the history folder {root}: {err.strerror}") from None
+    try:
+        os.write(fd, b"deskpilot")
+    except OSError as err:
+        raise HistoryError(f"cannot write to the history folder {root}: {err.strerror}") from None
+    finally:
+        os.close(fd)
+        Path(name).unlink(missing_ok=True)
 
 
 class RunRecorder:
@@ -93,7 +110,11 @@ class RunRecorder:
         """
         if screenshot is not None:
             name = f"step-{step.number:04d}.png"
-            save_image_private(screenshot, self._run_dir / name)
+            try:
+                save_image_private(screenshot, self._run_dir / name)
+            except (OSError, ConfigError) as err:
+                reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+                raise HistoryError(f"cannot save the screenshot {self._run_dir / name}: {reason}") from None
             step = step.model_copy(update={"screenshot": name})
         path = self._run_dir / STEPS_FILE
         created = not path.exists()
@@ -101,7 +122,7 @@ class RunRecorder:
         try:
             fd = open_private(path, "ab")
         except OSError as err:
-            raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+            raise HistoryError(f"cannot write {path}: {err.strerror}") from None
         try:
             _append_line(fd, line, path)
         finally:
@@ -144,7 +165,7 @@ def load_run(root: Path, run_id: str) -> tuple[RunInfo, list[StepRecord]]:
 
 
 def read_steps(path: Path) -> list[StepRecord]:
-    """The steps in a steps.jsonl; a cut-off last line (the process died mid-write) is skipped."""
+    """The steps in a steps.jsonl; a line that is no valid step (a torn write) is skipped, with a warning."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -162,72 +183,14 @@ def read_steps(path: Path) -> list[StepRecord]:
         try:
             steps.append(_parse_step(raw))
         except ValueError as err:
-            raise ConfigError(f"{path}: line {number} is not a valid step: {err}") from None
+            # A torn or hand-damaged line costs that step, never the rest of the run.
+            log.warning("%s: skipped line %d, not a valid step (%s)", path, number, err)
     if tail.strip():
         try:
             steps.append(_parse_step(tail))
         except ValueError as err:
             log.warning("%s: skipped the cut-off last line %d (%s)", path, len(lines) + 1, err)
     return steps
-
-
-def describe_step(step: StepRecord) -> list[str]:
-    """The step in words, for ``deskpilot history show``: its actions, thought, error and timings."""
-    head = f"Step {step.number}  "
-    pad = " " * len(head)
-    lines: list[str] = []
-    if step.actions:
-        for i, action in enumerate(step.actions):
-            lines.append((head if i == 0 else pad) + _action_line(action))
-    else:
-        lines.append(head + "no action")
-    if step.error:
-        lines.append(pad + "error: " + clip(step.error, 200))
-    thought = next((line.strip() for line in step.thought.splitlines() if line.strip()), "")
-    if thought:
-        lines.append(pad + "thought: " + clip(thought, THOUGHT_CHARS))
-    if step.timings:
-        lines.append(pad + "timings: " + ", ".join(
-            f"{clip(_timing_name(name), 30)} {seconds:.2f} s" for name, seconds in step.timings.items()
-        ))
-    if step.screenshot:
-        lines.append(pad + "screenshot: " + clip(step.screenshot, 60))
-    return lines
-
-
-def _action_line(action: ActionRecord) -> str:
-    words = [describe_action(action.screen)]
-    reason = f" ({clip(action.reason, 80)})" if action.reason else ""
-    if action.decision == "allow":
-        status = ["allowed"]
-    elif action.decision == "deny":
-        status = ["denied" + reason]
-    else:
-        status = ["asked" + reason, _CONFIRMATION_WORDS[action.confirmation]]
-    if action.performed:
-        status.append("performed")
-    elif action.error:
-        status.append("failed: " + clip(action.error, 120))
-    else:
-        status.append("not performed")
-    words.append(", ".join(status))
-    if action.note:
-        words.append("note: " + clip(action.note, 80))
-    return "  ".join(words)
-
-
-_CONFIRMATION_WORDS = {
-    "not_needed": "no answer needed",
-    "approved": "approved",
-    "approved_for_session": "approved for the session",
-    "rejected": "rejected",
-    "timed_out": "no answer in time",
-    "dry_run": "dry run",
-}
-
-
-def _timing_name(name: str) -> str:
-    return name.removesuffix("_s")
 
 
 class _BrokenRun(Exception):
@@ -269,8 +232,14 @@ def _read_info_or_error(run_dir: Path) -> RunInfo:
         info = _read_info(run_dir)
     except _BrokenRun as err:
         return RunInfo(
-            id=run_dir.name, task="", backend="", model="", started_at=_time_from_id(run_dir.name),
-            outcome="error", detail=str(err), steps=_count_lines(run_dir / STEPS_FILE),
+            id=run_dir.name,
+            task="",
+            backend="",
+            model="",
+            started_at=_time_from_id(run_dir.name),
+            outcome="error",
+            detail=str(err),
+            steps=_count_lines(run_dir / STEPS_FILE),
         )
     if info.outcome == "running":
         info = info.model_copy(update={"steps": _count_lines(run_dir / STEPS_FILE)})
@@ -387,10 +356,10 @@ def _make_private_dirs(path: Path) -> None:
         except FileExistsError:
             continue  # another run made it first; it is not ours to change
         except OSError as err:
-            raise ConfigError(f"cannot create the history folder {folder}: {err.strerror}") from None
+            raise HistoryError(f"cannot create the history folder {folder}: {err.strerror}") from None
         os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
     if not path.is_dir():
-        raise ConfigError(f"the history folder {path} is not a folder")
+        raise HistoryError(f"the history folder {path} is not a folder")
 
 
 def _make_run_dir(root: Path, base: str) -> Path:
@@ -402,10 +371,10 @@ def _make_run_dir(root: Path, base: str) -> Path:
         except FileExistsError:
             continue
         except OSError as err:
-            raise ConfigError(f"cannot create {run_dir}: {err.strerror}") from None
+            raise HistoryError(f"cannot create {run_dir}: {err.strerror}") from None
         os.chmod(run_dir, 0o700)
         return run_dir
-    raise ConfigError(f"cannot create a run folder in {root}: {base} is taken {_MAX_SUFFIX} times")
+    raise HistoryError(f"cannot create a run folder in {root}: {base} is taken {_MAX_SUFFIX} times")
 
 
 def _append_line(fd: int, line: bytes, path: Path) -> None:
@@ -422,7 +391,7 @@ def _append_line(fd: int, line: bytes, path: Path) -> None:
             os.ftruncate(fd, start)
         except OSError:
             log.warning("%s: could not take back a half-written step", path)
-        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+        raise HistoryError(f"cannot write {path}: {err.strerror}") from None
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -430,7 +399,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     try:
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
-        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+        raise HistoryError(f"cannot write {path}: {err.strerror}") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -442,7 +411,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException as err:
         tmp.unlink(missing_ok=True)  # a failed write leaves the old file and no stray temp file
         if isinstance(err, OSError):
-            raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+            raise HistoryError(f"cannot write {path}: {err.strerror}") from None
         raise
     _fsync_dir(path.parent)
 

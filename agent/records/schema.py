@@ -16,7 +16,7 @@ class ActionRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: dict[str, Any]  # the tool-call arguments, model space
+    model: dict[str, Any] | None = None  # the tool-call arguments in model space; None without a model
     screen: dict[str, Any]  # ScreenAction.to_json_dict(): action name, x/y in screen pixels, args
     decision: Decision
     reason: str = ""
@@ -51,6 +51,8 @@ class RunInfo(BaseModel):
     backend: str
     model: str
     settings: dict[str, Any] = Field(default_factory=dict)
+    dry_run: bool = False  # planned and recorded, nothing performed
+    model_facts: dict[str, str] = Field(default_factory=dict)  # what the backend chose: precision, device
     started_at: str
     ended_at: str | None = None
     outcome: Outcome = "running"

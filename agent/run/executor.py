@@ -1,0 +1,156 @@
+"""The one door every action goes through, whatever proposed it (the model, a macro, click-by-name).
+
+policy → ``ActionDecided`` → confirmation (approve-for-session remembered) → stop and
+pause checks → dry run → perform, or an interruptible wait → ``ActionDone``. The
+outcome is a value with no model wording; each source words it for its own audience.
+A stop raises ``StoppedError`` out of ``execute`` at any point, and nothing is
+performed after it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from agent.actions import ScreenAction, Wait
+from agent.computers.base import Computer
+from agent.errors import DeskpilotError, StoppedError
+from agent.geometry import Region
+from agent.records.schema import ActionRecord
+from agent.run.events import ActionDecided, ActionDone, Paused, Resumed, RunEvent
+from agent.run.policy import Policy, Verdict
+from agent.run.ports import ActingGuard, ConfirmQuestion, NoGuard, Operator, PauseGate
+
+Status = Literal["performed", "dry_run", "refused", "rejected", "timed_out", "failed"]
+
+# How often an action's wait looks at the stop token and the pause gate.
+_WAIT_SLICE_S = 0.05
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What became of one action; ``reason`` is the policy's reason, the user's note or the error."""
+
+    record: ActionRecord
+    status: Status
+    reason: str = ""
+    perform_s: float = 0.0
+
+    @property
+    def performed(self) -> bool:
+        return self.status == "performed"
+
+
+class GuardedExecutor:
+    """Runs single actions on ``computer`` under the policy, the user's confirmation and the stop token."""
+
+    def __init__(
+        self,
+        computer: Computer,
+        policy: Policy,
+        operator: Operator,
+        stop: threading.Event,
+        emit: Callable[[RunEvent], None],
+        *,
+        pause: PauseGate | None = None,
+        guard: ActingGuard | None = None,
+        dry_run: bool = False,
+        confirm_timeout_s: float = 60.0,
+    ) -> None:
+        self.computer = computer
+        self.policy = policy
+        self.operator = operator
+        self.stop = stop
+        self.pause = pause or PauseGate()
+        self.guard = guard or NoGuard()
+        self.dry_run = dry_run
+        self.confirm_timeout_s = confirm_timeout_s
+        self._emit = emit
+
+    # -- stop and pause --------------------------------------------------------------
+    def check_stop(self) -> None:
+        if self.stop.is_set():
+            raise StoppedError("stopped by the user")
+
+    def honour_pause(self) -> None:
+        """If a pause was requested, ask the operator; a "no" stops the run."""
+        reason = self.pause.take()
+        if reason is None:
+            return
+        self._emit(Paused(reason))
+        # The user answers with the keyboard or mouse: that input is no takeover.
+        with self.guard.agent_acting():
+            resume = self.operator.resume(reason, self.stop)
+        if not resume:
+            self.stop.set()
+            raise StoppedError(f"stopped while paused ({reason})")
+        self.guard.rearm()
+        self._emit(Resumed())
+
+    def wait(self, seconds: float) -> None:
+        """A wait that a stop ends at once and a pause request interrupts to ask the user."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self.stop.wait(min(_WAIT_SLICE_S, remaining)):
+                raise StoppedError("stopped during a wait")
+            if self.pause.pending:
+                self.honour_pause()
+
+    # -- actions ---------------------------------------------------------------------
+    def decide(self, number: int, action: ScreenAction, region: Region) -> tuple[Verdict, ActionRecord]:
+        """The policy's verdict, announced, and the record the action will be kept as."""
+        verdict = self.policy.decide(action, region)
+        self._emit(ActionDecided(number, action, verdict))
+        record = ActionRecord(
+            model=action.model_arguments(),
+            screen=action.to_json_dict(),
+            decision=verdict.decision,
+            reason=verdict.reason,
+        )
+        return verdict, record
+
+    def execute(self, number: int, action: ScreenAction, region: Region) -> ActionOutcome:
+        """Decide, confirm, check, then perform ``action`` aimed inside ``region`` (the captured monitor)."""
+        verdict, record = self.decide(number, action, region)
+        if verdict.decision == "deny":
+            record.error = f"refused: {verdict.reason}"
+            self._emit(ActionDone(number, action, False, record.error))
+            return ActionOutcome(record, "refused", verdict.reason)
+        if verdict.decision == "confirm" and not self.dry_run:
+            with self.guard.agent_acting():  # answering is input the user is asked for
+                answer = self.operator.confirm(
+                    ConfirmQuestion(action, verdict, region), self.stop, self.confirm_timeout_s
+                )
+            record.confirmation, record.note = answer.outcome, answer.note
+            if answer.outcome == "approved_for_session":
+                self.policy.approve_for_session(verdict)
+            if answer.outcome in ("rejected", "timed_out"):
+                self.check_stop()
+                self._emit(ActionDone(number, action, False, answer.outcome))
+                status: Status = "rejected" if answer.outcome == "rejected" else "timed_out"
+                return ActionOutcome(record, status, answer.note)
+        self.check_stop()
+        self.honour_pause()
+        if self.dry_run:
+            record.confirmation = "dry_run"
+            self._emit(ActionDone(number, action, False, "dry run"))
+            return ActionOutcome(record, "dry_run")
+        started = time.perf_counter()
+        try:
+            if isinstance(action.action, Wait):
+                self.wait(action.action.time)
+            else:
+                with self.guard.agent_acting():
+                    self.computer.perform(action)
+        except StoppedError:
+            raise
+        except DeskpilotError as err:
+            record.error = str(err)
+            self._emit(ActionDone(number, action, False, record.error))
+            return ActionOutcome(record, "failed", str(err))
+        record.performed = True
+        self._emit(ActionDone(number, action, True))
+        return ActionOutcome(record, "performed", perform_s=time.perf_counter() - started)

@@ -1,0 +1,90 @@
+"""The seams of a run: who confirms, who records, who watches for the user's input, who pauses."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from agent.records.schema import Confirmation, Outcome, StepRecord
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from agent.actions import ScreenAction
+    from agent.geometry import Region
+    from agent.run.policy import Verdict
+
+
+@dataclass(frozen=True)
+class ConfirmQuestion:
+    """What the user is asked to approve: the action, why it is asked, and the monitor it acts on."""
+
+    action: ScreenAction
+    verdict: Verdict
+    region: Region
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    outcome: Confirmation
+    note: str = ""
+
+
+class Operator(Protocol):
+    """The person watching: answers confirmations and decides whether a paused run goes on."""
+
+    def confirm(
+        self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float
+    ) -> ConfirmResult: ...
+
+    def resume(self, reason: str, stop: threading.Event) -> bool: ...
+
+
+class Recorder(Protocol):
+    def record_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord: ...
+
+    def finish(self, outcome: Outcome, detail: str) -> None: ...
+
+
+class ActingGuard(Protocol):
+    """Told when Deskpilot injects input, so that input is not taken for the user's."""
+
+    def agent_acting(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def rearm(self) -> None: ...
+
+
+class NoGuard:
+    """Nobody watches for user input (tests, the fake computer)."""
+
+    @contextlib.contextmanager
+    def agent_acting(self) -> Iterator[None]:
+        yield
+
+    def rearm(self) -> None:
+        pass
+
+
+class PauseGate:
+    """Pause requests from other threads (user takeover, the tray's Pause) for the run to honour."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        with self._lock:
+            if self._reason is None:
+                self._reason = reason
+
+    def take(self) -> str | None:
+        with self._lock:
+            reason, self._reason = self._reason, None
+            return reason
+
+    @property
+    def pending(self) -> bool:
+        return self._reason is not None
