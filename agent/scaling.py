@@ -62,10 +62,30 @@ class ModelFrame:
             return cls(kind, 1000.0, 1000.0)
         if kind is FrameKind.REL999:
             return cls(kind, 999.0, 999.0)
-        height, width = smart_resize(
-            image_height, image_width, QWEN25_FACTOR, min_pixels=min_pixels, max_pixels=max_pixels
+        width, height = model_image_size(
+            kind, image_width, image_height, min_pixels=min_pixels, max_pixels=max_pixels
         )
         return cls(kind, float(width), float(height))
+
+
+# Qwen3-VL's processor works in 32-pixel cells (patch 16, merge 2); Qwen2.5-VL's in 28.
+QWEN3_FACTOR = 32
+
+
+def model_image_size(
+    kind: FrameKind, image_width: int, image_height: int, *, min_pixels: int, max_pixels: int
+) -> tuple[int, int]:
+    """(width, height) of the image the model is shown: the one size rule, for every frame.
+
+    It is the size the model family's processor would pick itself, so sending it leaves
+    the processor nothing to resize, and a Qwen2.5 frame (pixels of this very image) is
+    stated to the model in the size it is shown.
+    """
+    factor = QWEN25_FACTOR if kind is FrameKind.QWEN25 else QWEN3_FACTOR
+    height, width = smart_resize(
+        image_height, image_width, factor, min_pixels=min_pixels, max_pixels=max_pixels
+    )
+    return width, height
 
 
 def smart_resize(

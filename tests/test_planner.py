@@ -13,6 +13,8 @@ from agent.errors import BackendError, ConfigError, StoppedError
 from agent.geometry import Region
 from agent.testing.fake import FakeComputer
 
+DONE = '<tool_call>{"name": "computer_use", "arguments": {"action": "terminate", "status": "success"}}</tool_call>'
+
 
 def call(args: str) -> str:
     return f'Thought: go.\n<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'
@@ -92,7 +94,7 @@ def test_missing_script_is_a_config_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("size", "kind", "expected"),
     [((1920, 1080), "rel1000", (1344, 768)), ((2560, 1440), "rel999", (1344, 768)),
-     ((1920, 1080), "qwen25", (1920, 1080)), ((640, 480), "rel1000", (640, 480)), ((1000, 700), "rel1000", (992, 704))],
+     ((1920, 1080), "qwen25", (1344, 756)), ((640, 480), "rel1000", (640, 480)), ((1000, 700), "rel1000", (992, 704))],
 )
 def test_fit_to_budget_matches_the_processor_size(size: tuple[int, int], kind: str, expected: tuple[int, int]) -> None:
     from PIL import Image
@@ -117,3 +119,35 @@ def test_fit_to_budget_agrees_with_the_tiny_models_processor(tiny_model_dir: Pat
         image = fit_to_budget(Image.new("RGB", dims), FrameKind.REL1000, size["shortest_edge"], size["longest_edge"])
         grid = processor.image_processor(images=[image], size=size, return_tensors="pt")["image_grid_thw"][0]
         assert (int(grid[2]) * 16, int(grid[1]) * 16) == image.size
+
+
+@pytest.mark.parametrize("kind", ["rel1000", "rel999", "qwen25"])
+@pytest.mark.parametrize("screen", [(1920, 1080), (2560, 1440), (1366, 768), (800, 600)])
+def test_the_image_sent_is_the_size_the_prompt_states(kind: str, screen: tuple[int, int]) -> None:
+    """One image-size rule: what the backend is given is what the tool description talks about.
+
+    For qwen25 the stated resolution is the image's own pixel size (the bug was a 1344x756
+    statement about an image a Qwen2.5 processor turned into 1372x756); for the relative
+    frames the image is the size the Qwen3-VL processor would pick, so it resizes nothing.
+    """
+    from agent.computer_use.prompts import PromptSettings
+    from agent.scaling import QWEN3_FACTOR, FrameKind, smart_resize
+
+    settings = PromptSettings(max_pixels=1024 * 32 * 32)
+    backend = ScriptedBackend([DONE])
+    planner = Planner(backend, frame_kind=FrameKind(kind), settings=settings)
+    frame = FakeComputer(region=Region(0, 0, *screen)).capture()
+    planner.plan("t", [], [frame], threading.Event())
+    request = backend.requests[0]
+    (image,) = request.images
+    stated = planner.model_frame(frame)
+    description = request.tools[0]["function"]["description"]
+    if kind == "qwen25":
+        assert image.size == (int(stated.extent_x), int(stated.extent_y))
+        assert f"{image.width}x{image.height}" in description
+        assert image.width % 28 == 0 and image.height % 28 == 0
+    else:
+        height, width = smart_resize(screen[1], screen[0], QWEN3_FACTOR, min_pixels=settings.min_pixels,
+                                     max_pixels=settings.max_pixels)
+        assert image.size == (width, height)
+        assert f"{int(stated.extent_x)}x{int(stated.extent_y)}" in description

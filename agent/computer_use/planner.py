@@ -19,7 +19,7 @@ from agent.computer_use.parsing import ParsedReply, parse_reply
 from agent.computer_use.prompts import PromptSettings, StepNote, build_request
 from agent.computers.base import Frame
 from agent.errors import ActionError, ReplyError
-from agent.scaling import FrameKind, ModelFrame, smart_resize, to_screen_action
+from agent.scaling import FrameKind, ModelFrame, model_image_size, to_screen_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -40,23 +40,16 @@ class Plan:
         return self.error is None
 
 
-# Qwen3-VL's processor works in 32-pixel cells (patch 16, merge 2).
-QWEN3_FACTOR = 32
-
-
 def fit_to_budget(image: Image, frame_kind: FrameKind, min_pixels: int, max_pixels: int) -> Image:
-    """Resize a screenshot to the size the Qwen3-VL processor would pick, once, here.
+    """Resize a screenshot, once, here, to the size the model is shown (``model_image_size``).
 
     The processor would do the same resize with a bicubic filter inside the model call;
     doing it here with PIL's antialiased bilinear filter costs about half as much, keeps
-    the server backend's upload small, and leaves the processor nothing to do. Relative
-    frames do not care about the size; the Qwen2.5 frame refers to the processor's own
-    resize, so its images are left alone.
+    the server backend's upload small, and leaves the processor nothing to do. Backends
+    send what they are given, so every backend shows the model the same picture.
     """
-    if frame_kind is FrameKind.QWEN25:
-        return image
-    height, width = smart_resize(
-        image.height, image.width, QWEN3_FACTOR, min_pixels=min_pixels, max_pixels=max_pixels
+    width, height = model_image_size(
+        frame_kind, image.width, image.height, min_pixels=min_pixels, max_pixels=max_pixels
     )
     if (width, height) == image.size:
         return image
