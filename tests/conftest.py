@@ -20,6 +20,10 @@ APPS = Path(__file__).resolve().parent / "apps"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if not os.environ.get("DISPLAY"):
+    # The fast loop (-m "not x11") has no X server: widgets render offscreen, as Qt
+    # would otherwise abort the whole process.
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -98,6 +102,24 @@ class ProbeApp:
             if item["event"] == event:
                 return item
 
+    def typed_before_marker(self, x: int, y: int) -> tuple[str, list[dict[str, Any]]]:
+        """Type a marker into the window's field and return (the field's text, events before it).
+
+        X delivers input in order, so once the marker arrives every event sent before it
+        has been seen: the sync point a "nothing was typed" check needs. The text is the
+        field's whole content at Enter, so anything typed earlier shows up in front of
+        the marker.
+        """
+        xdotool("mousemove", str(x), str(y))  # no window manager: focus follows the pointer
+        xdotool("type", "--delay", "20", "zq")
+        xdotool("key", "Return")
+        before: list[dict[str, Any]] = []
+        while True:
+            item = self.events.get(timeout=10)
+            if item["event"] == "text":
+                return item["text"], before
+            before.append(item)
+
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
@@ -139,3 +161,34 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from agent.testing.tiny import build_tiny_qwen3vl
 
     return build_tiny_qwen3vl(tmp_path_factory.mktemp("tiny-qwen3vl"))
+
+
+# -- markers from what a test uses ----------------------------------------------------------
+# `pytest -m "not x11 and not model and not e2e"` is the fast inner loop: no X server, no
+# model, no processes.
+X11_FIXTURES = frozenset({"x_display", "probe", "xclip_owned"})
+MODEL_FIXTURES = frozenset({"tiny_model_dir"})
+# Whole programs driven from outside: a test that starts a process (the deskpilot CLI,
+# a probe window, the tray app) is end to end, however small.
+E2E_MODULES = frozenset({"test_run", "test_tray_app"})
+E2E_NAMES = frozenset({"deskpilot", "subprocess", "Run", "Popen"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "x11: needs the X server scripts/test.sh starts (set from fixture use)")
+    config.addinivalue_line("markers", "model: loads the tiny Qwen3-VL through transformers (set from fixture use)")
+    config.addinivalue_line("markers", "e2e: drives a whole Deskpilot program from outside")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & X11_FIXTURES:
+            item.add_marker(pytest.mark.x11)
+        if used & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+        code = getattr(getattr(item, "function", None), "__code__", None)
+        starts_process = code is not None and bool(E2E_NAMES & set(code.co_names))
+        in_e2e_module = item.module is not None and item.module.__name__.rpartition(".")[2] in E2E_MODULES
+        if starts_process or in_e2e_module:
+            item.add_marker(pytest.mark.e2e)

@@ -12,16 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-
-def deskpilot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        input=stdin, capture_output=True, text=True, timeout=60, env=env,
-    )
-
-
-def call(args: str) -> str:
-    return f'<tool_call>{{"name": "computer_use", "arguments": {args}}}</tool_call>'
+from tests.support import call, deskpilot
 
 
 def test_parse_prints_screen_actions_one_json_per_line() -> None:

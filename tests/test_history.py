@@ -20,6 +20,7 @@ from agent.errors import ConfigError, HistoryError
 from agent.records.history import RunRecorder, default_history_dir, list_runs, load_run
 from agent.records.schema import ActionRecord, RunInfo, StepRecord
 from agent.wording import describe_step
+from tests.support import deskpilot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,11 +52,6 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def deskpilot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args],
-        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
-    )
 
 
 # --- folders, files and ids -------------------------------------------------------------

@@ -20,11 +20,7 @@ from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.run.ports import ConfirmQuestion, ConfirmResult, PauseGate
 from agent.run.settle import SettleResult
 from agent.testing.fake import FakeComputer
-
-
-def call(args: str) -> str:
-    return f'<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'
-
+from tests.support import call
 
 CLICK = call('{"action": "left_click", "coordinate": [500, 500]}')
 TYPE = call('{"action": "type", "text": "hello"}')

@@ -14,15 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.conftest import require_program, xdotool
-
-
-def call(args: str) -> str:
-    return f'<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'
-
-
-def model_point(x: int, y: int) -> str:
-    return f"[{(x + 0.5) * 1000 / 1920:.2f}, {(y + 0.5) * 1000 / 1080:.2f}]"
-
+from tests.support import call, model_point
 
 DONE = call('{"action": "terminate", "status": "success"}')
 EDIT_CENTRE = (900, 240)
@@ -111,8 +103,9 @@ def test_overlay_is_answered_with_real_key_presses(qtbot, desk, probe, tmp_path:
     assert result.outcome == "success"
     assert not desk.overlay.isVisible()
     if typed is None:
-        xdotool("mousemove", "110", "900")
-        assert edit.events.empty()
+        text, before = edit.typed_before_marker(*EDIT_CENTRE)
+        assert text == "zq", f"text reached the field after the rejection: {text!r}"
+        assert not [e for e in before if e["event"] == "text"]
         assert "rejected" in desk.command.steps.item(1).text()
     else:
         assert edit.wait_for("text")["text"] == typed
@@ -135,13 +128,10 @@ def test_stop_and_hotkey_end_a_run_with_nothing_after(qtbot, desk, probe, tmp_pa
         xdotool("key", "ctrl+alt+k")
     result = wait_finished(qtbot, desk, timeout=10000)
     assert result.outcome == "stopped"
-    xdotool("mousemove", "120", "900")
-    seen = []
-    while not edit.events.empty():
-        seen.append(edit.events.get())
+    text, before = edit.typed_before_marker(*EDIT_CENTRE)
     # The hotkey's own keys may reach the field (ctrl/alt held); no typed text may.
-    typed = [e for e in seen if e["event"] == "text" or (e["event"] == "key" and e["text"] and not e["modifiers"])]
-    assert typed == [], seen
+    assert text == "zq", f"text reached the field after the stop: {text!r}"
+    assert not [e for e in before if e["event"] == "text"], before
 
 
 def test_a_corrupt_settings_file_is_reported_and_kept(qtbot, desk, tmp_path: Path) -> None:
