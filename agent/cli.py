@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from agent.errors import DeskpilotError, HistoryError, StoppedError
 
@@ -32,8 +32,23 @@ def _version() -> str:
         return "unknown"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (and exit 2) like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _defaults() -> Settings:
+    from agent.config import Settings
+
+    return Settings()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deskpilot", description="A local-first desktop automation agent.")
+    from agent.config import BACKENDS, CONFIRM_MODES, PRECISIONS
+
+    parser = _Parser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -63,32 +78,76 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_shot.set_defaults(handler=_cmd_screenshot)
 
+    d = _defaults()
     p_run = sub.add_parser(
         "run",
         help="carry out a task on this desktop",
-        description="Run the capture → plan → act loop for TASK. Defaults come from the config file.",
+        description="Run the capture → plan → act loop for TASK. Every option's default comes from "
+        "the settings file (~/.config/deskpilot/config.toml or $DESKPILOT_CONFIG), else the value shown.",
     )
     p_run.add_argument("task", help="what to do, in plain words")
-    p_run.add_argument("--backend", choices=["local", "openai", "script"])
     p_run.add_argument(
-        "--model", metavar="ID_OR_PATH", help="hub id or local folder (or the server's model name)"
+        "--backend",
+        choices=list(BACKENDS),
+        help=f"where the model runs (default: {d.backend}; --script implies script)",
     )
-    p_run.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp16", "fp32"])
     p_run.add_argument(
-        "--base-url", metavar="URL", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"
+        "--model",
+        metavar="ID_OR_PATH",
+        help=f"hub id or local folder, or the server's model name (default: {d.model})",
     )
-    p_run.add_argument("--api-key", metavar="KEY")
-    p_run.add_argument("--script", metavar="FILE", help="JSON Lines of recorded replies (--backend script)")
-    p_run.add_argument("--max-steps", type=int, metavar="N")
-    p_run.add_argument("--confirm", choices=["always", "risky", "never"])
     p_run.add_argument(
-        "--dry-run", action="store_true", help="plan, validate and record, but perform nothing"
+        "--precision",
+        choices=list(PRECISIONS),
+        help=f"in-process weights; auto fits free memory (default: {d.precision})",
     )
-    p_run.add_argument("--monitor", type=int, metavar="N", help="mss monitor index (1 = primary)")
-    p_run.add_argument("--max-pixels", type=int, metavar="N", help="image pixel budget per screenshot")
-    p_run.add_argument("--history-dir", metavar="DIR")
-    p_run.add_argument("--kill-hotkey", metavar="CHORD", help="e.g. ctrl+alt+k")
+    p_run.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible server (default: {d.base_url})")
+    p_run.add_argument("--api-key", metavar="KEY", help="API key for that server (default: none)")
+    p_run.add_argument(
+        "--script",
+        metavar="FILE",
+        help="JSON Lines of recorded replies; implies --backend script (default: none)",
+    )
+    p_run.add_argument(
+        "--max-steps", type=int, metavar="N", help=f"give up after N steps (default: {d.max_steps})"
+    )
+    p_run.add_argument(
+        "--confirm", choices=list(CONFIRM_MODES), help=f"when to ask before acting (default: {d.confirm})"
+    )
+    p_run.add_argument(
+        "--dry-run", action="store_true", help="plan, validate and record, but perform nothing (default: off)"
+    )
+    p_run.add_argument(
+        "--monitor", type=int, metavar="N", help=f"mss monitor index: 1 primary, 0 all (default: {d.monitor})"
+    )
+    p_run.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help=f"image pixel budget per screenshot; one image token per 32x32 pixels (default: {d.max_pixels})",
+    )
+    p_run.add_argument(
+        "--history-dir",
+        metavar="DIR",
+        help="where runs are recorded (default: the user data folder, deskpilot/runs)",
+    )
+    p_run.add_argument(
+        "--kill-hotkey", metavar="CHORD", help=f"the chord that stops everything (default: {d.kill_hotkey})"
+    )
     p_run.set_defaults(handler=_cmd_run)
+
+    p_tray = sub.add_parser(
+        "tray",
+        help="start the tray app (the main way to use Deskpilot)",
+        description="Start the tray app: a tray icon (or, without a tray, a small window) with "
+        "New command, Stop, Pause, History and Settings.",
+    )
+    p_tray.add_argument(
+        "--window",
+        action="store_true",
+        help="show the Deskpilot window even when a tray exists (default: off)",
+    )
+    p_tray.set_defaults(handler=_cmd_tray)
 
     p_doc = sub.add_parser("doctor", help="check Python, torch, GPU, display, models and server")
     p_doc.add_argument("--model", default=None, help="the local model to look for in the cache")
@@ -100,12 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     dir_help = "where runs are kept (default: the user data folder, deskpilot/runs)"
     p_hist = sub.add_parser(
         "history",
+        usage="deskpilot history [-h] [--history-dir DIR] [show RUN]",
         help="list past runs, newest first, or show one step by step",
         description="List past runs, newest first; 'history show RUN' shows one run step by step.",
     )
     p_hist.add_argument("--history-dir", type=Path, default=None, metavar="DIR", help=dir_help)
     p_hist.set_defaults(handler=_cmd_history)
-    hist_sub = p_hist.add_subparsers(dest="history_command", metavar="show")
+    hist_sub = p_hist.add_subparsers(dest="history_command", metavar="[show RUN]", required=False)
     p_show = hist_sub.add_parser("show", help="show one run: its settings and every step in words")
     p_show.add_argument("run", metavar="RUN", help="a run id, a unique start of one, or 'latest'")
     # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
@@ -199,9 +259,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from agent.api import RunStarted, Session
     from agent.config import require_valid
+    from agent.errors import ConfigError
     from agent.terminal import TerminalOperator, TerminalReporter
 
-    settings = require_valid(_settings_with(args, _RUN_OVERRIDES))
+    if args.script and args.backend not in (None, "script"):
+        raise ConfigError(f"--script replays recorded replies; it cannot go with --backend {args.backend}")
+    settings = _settings_with(args, _RUN_OVERRIDES)
+    if args.script:
+        settings.backend = "script"  # --script alone means: replay these replies
+    require_valid(settings)
     stop = threading.Event()
     loading = threading.Event()
     loading.set()
@@ -235,6 +301,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if result.answer is not None:
         sys.stdout.write(result.answer + "\n")
     return result.exit_code
+
+
+def _cmd_tray(args: argparse.Namespace) -> int:
+    # The console script (ui.entry) starts the tray before this parser runs; agent/
+    # itself never imports Qt, so from here the user is told the two ways that work.
+    raise _BadInput("start the tray app with `deskpilot tray` (the console script) or `python -m ui`")
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
