@@ -23,7 +23,8 @@ class StubServer:
     refuse_tools: bool = False
     not_openai: bool = False  # answer every request with an HTML page instead
     port: int = 0
-    requests: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
+    # (method, path, JSON body, headers with lower-case names) of each request
+    requests: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -36,7 +37,7 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            stub.requests.append(("GET", self.path, None))
+            stub.requests.append(("GET", self.path, None, self._headers()))
             if stub.not_openai:
                 self._send(200, b"<html>router login</html>", "text/html")
             elif self.path == "/v1/models":
@@ -47,7 +48,7 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802 (http.server API)
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            stub.requests.append(("POST", self.path, body))
+            stub.requests.append(("POST", self.path, body, self._headers()))
             if stub.not_openai:
                 self._send(200, b"<html>router login</html>", "text/html")
             elif stub.refuse_tools and body.get("tools"):
@@ -57,6 +58,9 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
             else:
                 message = {"role": "assistant", "content": "OK"}
                 self._json(200, {"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
+
+        def _headers(self) -> dict[str, str]:
+            return {k.lower(): v for k, v in self.headers.items()}
 
         def _json(self, status: int, data: object) -> None:
             self._send(status, json.dumps(data).encode(), "application/json")
