@@ -520,8 +520,18 @@ def test_retries_run_out_with_the_last_failure_in_the_message(server: ScriptedSe
     assert len(server.received) == 2
 
 
-def test_bad_request_fails_at_once_with_status_and_reason(server: ScriptedServer) -> None:
-    server.script(Answer(400, {"error": {"message": "The model `nope` does not exist.", "code": 400}}))
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"message": "The model `nope` does not exist.", "code": 400}},  # OpenAI, newer vLLM
+        {"object": "error", "message": "The model `nope` does not exist.", "code": 400},  # older vLLM
+        {"detail": "The model `nope` does not exist."},  # FastAPI servers
+    ],
+)
+def test_bad_request_fails_at_once_with_status_and_reason(
+    server: ScriptedServer, body: dict[str, Any]
+) -> None:
+    server.script(Answer(400, body))
     with pytest.raises(BackendError, match=r"HTTP 400: The model `nope` does not exist\.$"):
         complete(backend(server.url))
     assert len(server.received) == 1

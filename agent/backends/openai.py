@@ -735,11 +735,15 @@ def _excerpt(body: bytes) -> str:
     with contextlib.suppress(ValueError):
         data = json.loads(text)
         if isinstance(data, dict):
+            # OpenAI and newer vLLM nest the error; older vLLM sends {"object": "error",
+            # "message": ...}; FastAPI servers say "detail".
             error = data.get("error", data.get("detail"))
             if isinstance(error, dict) and isinstance(error.get("message"), str):
                 text = error["message"]
             elif isinstance(error, str):
                 text = error
+            elif data.get("object") == "error" and isinstance(data.get("message"), str):
+                text = data["message"]
     line = " ".join(text.split())
     if not line:
         return "(empty body)"
