@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.doctor import DoctorOptions, Finding, check_local_model, check_server, resolve_target
+from agent.doctor import DoctorOptions, Finding, check_local_model, check_script, check_server, resolve_target
 from tests.loopback_servers import VLLM_NO_TOOLS, StubServer, dead_port, serving
 
 HF = Path(sys.executable).parent / "hf"
@@ -196,6 +196,17 @@ def test_settings_with_the_openai_backend_check_that_server_with_its_key(config:
     ]
     assert all(headers.get("authorization") == "Bearer sk-secret" for _, _, _, headers in stub.requests)
     assert not any("sk-secret" in line for line in lines(findings))
+
+
+def test_the_script_backend_needs_its_script_file(tmp_path: Path) -> None:
+    replies = tmp_path / "replies.jsonl"
+    assert (
+        check_script("")[0].line()
+        == "FAIL  script: --backend script needs a script file (the 'script' setting)"
+    )
+    assert check_script(str(replies))[0].line() == f"FAIL  script: {replies} does not exist"
+    replies.write_text('{"reply": "x"}\n', encoding="utf-8")
+    assert check_script(str(replies))[0].line() == f"OK    script: {replies}"
 
 
 # The server check ------------------------------------------------------------------------------
