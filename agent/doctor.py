@@ -1,7 +1,9 @@
-"""``deskpilot doctor``: what this machine has for running the agent, and what is missing.
+"""``deskpilot doctor``: whether the next run has what it needs on this machine, and what is missing.
 
-Each check returns a ``Finding``; "fail" findings are problems that stop a run,
-"warn" ones make it slow or limited. The command exits non-zero when any check fails.
+It checks what the next ``deskpilot run`` would use: the settings file (the same one
+the run and the tray app read), overridden by the doctor's options. Each check
+returns ``Finding``s; "fail" findings are problems that stop a run, "warn" ones make
+it slow or limited, "info" ones are news. The command exits non-zero on any "fail".
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import importlib.metadata
 import importlib.util
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-from agent.errors import DeskpilotError
+from agent.config import Settings, check_settings, default_config_path, load_settings
+from agent.errors import ConfigError, DeskpilotError
 
-Level = Literal["ok", "warn", "fail"]
+Level = Literal["ok", "info", "warn", "fail"]
+
+# What a plain `vllm serve` lacks for tool calls; its 400 answer names them too.
+VLLM_TOOL_FLAGS = "--enable-auto-tool-choice --tool-call-parser hermes"
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,60 @@ class Finding:
         return f"{self.level.upper():<5} {self.topic}: {self.detail}"
 
 
+@dataclass(frozen=True)
+class DoctorOptions:
+    """The doctor's command-line options; None means "as the settings file says"."""
+
+    backend: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    server_model: str | None = None
+    api_key: str | None = None
+    # Loopback ports to look for model servers on. None: the usual ports, and only on
+    # a machine without a CUDA GPU (where a server is the better way to run).
+    scan_ports: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the next run would use, after the settings file and the options."""
+
+    backend: str
+    model: str  # the local model (hub id or folder)
+    base_url: str
+    server_model: str  # the model name on the server
+    api_key: str | None
+    script: str
+    check_server: bool
+
+
+def resolve_target(options: DoctorOptions) -> tuple[Target, list[Finding]]:
+    """Read the settings file as ``deskpilot run`` does and apply the options over it."""
+    path = default_config_path()
+    try:
+        settings = load_settings(path)
+    except ConfigError as err:
+        # The run would stop on this too; check the rest as if the file were absent.
+        findings = [Finding("fail", "settings", str(err))]
+        settings = Settings()
+    else:
+        where = str(path) if path.exists() else f"defaults (no file at {path})"
+        findings = [Finding("ok", "settings", f"{where}: backend {settings.backend}, model {settings.model}")]
+        # The same validator the run and the settings dialog use.
+        findings += [Finding("fail", "settings", f"{p.field}: {p.message}") for p in check_settings(settings)]
+    backend = options.backend or settings.backend
+    target = Target(
+        backend=backend,
+        model=options.model or settings.model,
+        base_url=options.base_url or settings.base_url,
+        server_model=options.server_model or options.model or settings.model,
+        api_key=options.api_key or settings.api_key or None,
+        script=settings.script,
+        check_server=backend == "openai" or options.base_url is not None,
+    )
+    return target, findings
+
+
 def _version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)
@@ -40,6 +101,14 @@ def _version(dist: str) -> str | None:
 def check_python() -> list[Finding]:
     # pip refuses to install on Python < 3.11, so only the version is worth reporting.
     return [Finding("ok", "python", ".".join(str(v) for v in sys.version_info[:3]))]
+
+
+def has_cuda() -> bool:
+    try:
+        import torch
+    except Exception:
+        return False
+    return bool(torch.cuda.is_available())
 
 
 def check_torch() -> list[Finding]:
@@ -110,57 +179,139 @@ def check_display() -> list[Finding]:
     return findings
 
 
-def check_models(default_model: str) -> list[Finding]:
-    try:
-        from huggingface_hub import scan_cache_dir
-        from huggingface_hub.errors import CacheNotFound
+def hf_command() -> str:
+    """The ``hf`` program installed next to this Python (a venv's bin is not on the user's PATH)."""
+    beside = Path(sys.executable).parent / "hf"
+    return str(beside) if beside.exists() else "hf"
 
-        cache = scan_cache_dir()
+
+def _looks_like_path(model: str) -> bool:
+    # A hub id is "org/name"; anything else that names a file system place is a path.
+    return model.startswith((".", "/", "~")) or model.count("/") > 1 or Path(model).exists()
+
+
+def check_cached_models(cache_dir: Path | None = None) -> list[Finding]:
+    """The Qwen-VL-like models in the Hugging Face cache, as news."""
+    from huggingface_hub import constants, scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    where = cache_dir or Path(constants.HF_HUB_CACHE)
+    try:
+        cache = scan_cache_dir(where)
     except CacheNotFound:
-        return [Finding("warn", "cached models", "none (the Hugging Face cache is empty)")]
+        return [Finding("info", "cached models", f"none (no Hugging Face cache at {where})")]
     except Exception as err:
-        return [Finding("warn", "model cache", f"cannot read the Hugging Face cache: {err}")]
+        return [Finding("warn", "cached models", f"cannot read the Hugging Face cache at {where}: {err}")]
     cached = sorted(repo.repo_id for repo in cache.repos if "vl" in repo.repo_id.lower())
-    findings = [Finding("ok" if cached else "warn", "cached models", ", ".join(cached) or "none")]
-    if default_model not in cached and "/" in default_model and not default_model.startswith((".", "/")):
-        findings.append(
-            Finding(
-                "warn",
-                "default model",
-                f"{default_model} is not cached; it downloads on first use (or run `hf download "
-                f"{default_model}` now)",
-            )
+    return [Finding("info", "cached models", ", ".join(cached) or f"none in {where}")]
+
+
+def check_local_model(model: str, cache_dir: Path | None = None) -> list[Finding]:
+    """Whether the model a local run would load is on this machine: a folder, or in the cache."""
+    if _looks_like_path(model):
+        folder = Path(model).expanduser()
+        if (folder / "config.json").is_file():
+            return [Finding("ok", "model", f"{model} (local folder)")]
+        what = "has no config.json" if folder.is_dir() else "does not exist"
+        return [Finding("fail", "model", f"the model folder {model} {what}")]
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    where = cache_dir or Path(constants.HF_HUB_CACHE)
+    # Works whether or not the cache folder exists (no folder: nothing is cached).
+    found = try_to_load_from_cache(model, "config.json", cache_dir=where)
+    if isinstance(found, str):
+        return [Finding("ok", "model", f"{model} (in the Hugging Face cache at {where})")]
+    return [
+        Finding(
+            "fail",
+            "model",
+            f"{model} is not downloaded (not in the Hugging Face cache at {where}); get it with "
+            f"`{hf_command()} download {model}`, or pass --model with a local folder or a smaller "
+            "model such as Qwen/Qwen3-VL-2B-Instruct",
         )
-    return findings
+    ]
 
 
-def check_server(base_url: str, model: str | None, api_key: str | None) -> list[Finding]:
-    from agent.backends.local import DEFAULT_MODEL
+def check_script(script: str) -> list[Finding]:
+    if not script:
+        return [Finding("fail", "script", "--backend script needs a script file (the 'script' setting)")]
+    if not Path(script).expanduser().is_file():
+        return [Finding("fail", "script", f"{script} does not exist")]
+    return [Finding("ok", "script", script)]
+
+
+def check_server(target: Target, timeout_s: float = 10.0) -> list[Finding]:
+    """Whether the server answers, lists the model, and accepts the ``computer_use`` tool."""
     from agent.backends.openai import OpenAIBackend
+    from agent.computer_use.prompts import computer_use_tool
+    from agent.scaling import FrameKind, ModelFrame
 
     try:
-        detail = OpenAIBackend(base_url, model or DEFAULT_MODEL, api_key=api_key).check()
+        backend = OpenAIBackend(
+            target.base_url, target.server_model, api_key=target.api_key, timeout_s=timeout_s, retries=0
+        )
     except DeskpilotError as err:
         return [Finding("fail", "model server", str(err))]
-    return [Finding("ok", "model server", f"{base_url}: {detail}")]
+    try:
+        try:
+            detail = backend.check(timeout_s)
+        except DeskpilotError as err:
+            return [Finding("fail", "model server", str(err))]
+        findings = [Finding("ok", "model server", f"{target.base_url}: {detail}")]
+        tool = computer_use_tool(ModelFrame.for_image(FrameKind.REL1000, 1920, 1080))
+        try:
+            refusal = backend.tools_refusal(tool, timeout_s=max(timeout_s, 30.0))
+        except DeskpilotError as err:
+            detail = f"a request with the computer_use tool failed: {err}"
+            findings.append(Finding("fail", "tool calls", detail))
+            return findings
+        if refusal is None:
+            findings.append(Finding("ok", "tool calls", "the server accepts the computer_use tool"))
+        else:
+            findings.append(
+                Finding(
+                    "fail",
+                    "tool calls",
+                    f"the server refuses requests with tools ({refusal}); start vLLM with "
+                    f"{VLLM_TOOL_FLAGS} (llama.cpp: llama-server --jinja)",
+                )
+            )
+        return findings
+    finally:
+        backend.close()
 
 
-def run_checks(
-    default_model: str,
-    base_url: str | None = None,
-    server_model: str | None = None,
-    api_key: str | None = None,
-) -> list[Finding]:
+def check_discovery(ports: Sequence[int] | None = None) -> list[Finding]:
+    """Model servers already running on loopback, each with the options that use it."""
+    from agent.backends.discovery import KNOWN_PORTS, discover
+
+    found = discover(ports)
+    if not found:
+        asked = ", ".join(str(p) for p in (KNOWN_PORTS if ports is None else ports))
+        return [Finding("info", "model servers", f"none answering on 127.0.0.1 ports {asked}")]
+    return [Finding("ok", "model server found", server.describe()) for server in found]
+
+
+def run_checks(options: DoctorOptions) -> list[Finding]:
+    target, findings = resolve_target(options)
     checks: list[Callable[[], list[Finding]]] = [
         check_python,
         check_torch,
         check_libraries,
         check_display,
-        lambda: check_models(default_model),
+        check_cached_models,
     ]
-    if base_url:
-        checks.append(lambda: check_server(base_url, server_model, api_key))
-    findings: list[Finding] = []
+    if target.backend == "local":
+        checks.append(lambda: check_local_model(target.model))
+    elif target.backend == "script":
+        checks.append(lambda: check_script(target.script))
+    if target.check_server:
+        checks.append(lambda: check_server(target))
+    if options.scan_ports is not None:
+        if options.scan_ports:  # an empty list asks for no scan
+            checks.append(lambda: check_discovery(options.scan_ports))
+    elif not has_cuda():
+        checks.append(check_discovery)
     for check in checks:
         findings.extend(check())
     return findings

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import select
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from PIL import Image
 
 from agent.actions import Key, LeftClick, Type
 from agent.backends.base import ChatRequest
-from agent.backends.openai import OpenAIBackend, fit_pixels
+from agent.backends.openai import OpenAIBackend, parse_arguments
 from agent.computer_use.parsing import parse_reply
 from agent.errors import BackendError, ReplyError, StoppedError
 
@@ -40,12 +43,22 @@ CLICK_ARGS = '{"action": "left_click", "coordinate": [512, 300]}'
 SLOW_S = 30.0
 
 
+@dataclass(frozen=True)
+class Hold:
+    """In a streamed answer: send nothing more for this long (or until the client leaves)."""
+
+    seconds: float
+
+
 @dataclass
 class Answer:
     status: int = 200
     body: bytes | dict[str, Any] = b""
     delay_s: float = 0.0  # hold the answer this long, or until the server is torn down
     drop: bool = False  # close the connection without answering
+    # A streamed answer: each item is one server-sent event's data (a dict is sent as
+    # JSON, a str as is), or a Hold; the connection closes after the last one.
+    events: list[dict[str, Any] | str | Hold] | None = None
 
 
 @dataclass
@@ -65,6 +78,8 @@ class ScriptedServer:
     received: list[Received] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set when a held answer sees the client close its end of the connection.
+    client_gone: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -100,6 +115,33 @@ def tool_call(arguments: str, name: str = "computer_use") -> dict[str, Any]:
     return {"id": "call-1", "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
+def chunk(
+    content: str | None = None,
+    calls: list[dict[str, Any]] | None = None,
+    finish: str | None = None,
+    usage: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """One streamed chat.completion.chunk, shaped as vLLM sends it."""
+    delta: dict[str, Any] = {}
+    if content is not None:
+        delta["content"] = content
+    if calls is not None:
+        delta["tool_calls"] = calls
+    choices = [{"index": 0, "delta": delta, "finish_reason": finish}] if usage is None else []
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": choices, "usage": usage}
+
+
+def call_delta(arguments: str, name: str | None = None, index: int = 0) -> dict[str, Any]:
+    function: dict[str, Any] = {"arguments": arguments}
+    if name is not None:
+        function["name"] = name
+    return (
+        {"index": index, "id": f"call-{index}", "type": "function", "function": function}
+        if name
+        else {"index": index, "function": function}
+    )
+
+
 def make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -119,10 +161,13 @@ def make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             answer = server.take(Received(self.command, self.path, headers, body))
             # Torn down while holding the answer, or told to: close without a word.
             self.close_connection = True
-            if answer.drop or (answer.delay_s and server.release.wait(answer.delay_s)):
+            if answer.drop or (answer.delay_s and self._hold(answer.delay_s)):
                 return
-            payload = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
             try:
+                if answer.events is not None:
+                    self._stream(answer)
+                    return
+                payload = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -130,6 +175,38 @@ def make_handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(payload)
             except OSError:
                 pass  # the client gave up (timeout or cancel); that is what some tests do
+
+        def _stream(self, answer: Answer) -> None:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            assert answer.events is not None
+            for event in answer.events:
+                if isinstance(event, Hold):
+                    if self._hold(event.seconds):
+                        return
+                    continue
+                data = event if isinstance(event, str) else json.dumps(event)
+                self.wfile.write(f"data: {data}\n\n".encode())
+                self.wfile.flush()
+
+        def _hold(self, seconds: float) -> bool:
+            """Wait ``seconds``; True (stop answering) when torn down or the client closed."""
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                if server.release.is_set():
+                    return True
+                readable, _, _ = select.select([self.connection], [], [], 0.02)
+                try:
+                    gone = bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+                except OSError:  # reset by the client
+                    gone = True
+                if gone:
+                    server.client_gone.set()
+                    return True
+            return False
 
     return Handler
 
@@ -227,6 +304,136 @@ def test_structured_arguments_that_are_not_json_reach_the_parser_as_is(server: S
         parse_reply(text)
 
 
+# Streamed answers (server-sent events) ---------------------------------------------------
+
+
+def test_streamed_content_reaches_on_text_as_it_arrives(server: ScriptedServer) -> None:
+    raw = f'Thought: click the menu.\n<tool_call>\n{{"name": "computer_use", "arguments": {CLICK_ARGS}}}\n</tool_call>'
+    pieces = [raw[:9], raw[9:30], raw[30:]]
+    server.script(
+        Answer(
+            events=[
+                *[chunk(p) for p in pieces],
+                chunk(finish="stop"),
+                chunk(usage={"prompt_tokens": 900, "completion_tokens": 31}),
+                "[DONE]",
+            ]
+        )
+    )
+    seen: list[str] = []
+    completion = backend(server.url).complete(request(), threading.Event(), on_text=seen.append)
+    assert seen == pieces
+    assert completion.text == raw
+    assert (completion.prompt_tokens, completion.completion_tokens) == (900, 31)
+    assert server.received[0].body is not None and server.received[0].body["stream"] is True
+    assert parse_reply(completion.text).actions == (LeftClick(coordinate=(512, 300)),)
+
+
+def test_streamed_tool_call_fragments_are_joined_into_one_call(server: ScriptedServer) -> None:
+    # vLLM's hermes parser: the name in the first delta, the arguments in pieces.
+    server.script(
+        Answer(
+            events=[
+                chunk("Thought: type it."),
+                chunk(calls=[call_delta("", name="computer_use")]),
+                chunk(calls=[call_delta('{"action": "type", ')]),
+                chunk(calls=[call_delta('"text": "héllo"}')]),
+                chunk(
+                    calls=[call_delta('{"action": "key", "keys": ["Return"]}', name="computer_use", index=1)]
+                ),
+                chunk(finish="tool_calls"),
+                "[DONE]",
+            ]
+        )
+    )
+    seen: list[str] = []
+    completion = backend(server.url).complete(request(), threading.Event(), on_text=seen.append)
+    assert "".join(seen) == completion.text  # the rendered calls follow the streamed content
+    parsed = parse_reply(completion.text)
+    assert parsed.actions == (Type(text="héllo"), Key(keys=("Return",)))
+    assert parsed.thought == "Thought: type it."
+
+
+def test_a_streamed_tool_call_that_lost_its_closing_brace_is_repaired(server: ScriptedServer) -> None:
+    # vllm-project/vllm#22885: the final "}" of the arguments never arrives.
+    server.script(
+        Answer(
+            events=[
+                chunk(calls=[call_delta("", name="computer_use")]),
+                chunk(calls=[call_delta('{"action": "left_click", ')]),
+                chunk(calls=[call_delta('"coordinate": [512, 300]')]),
+                chunk(finish="tool_calls"),
+                "[DONE]",
+            ]
+        )
+    )
+    assert parse_reply(complete(backend(server.url))).actions == (LeftClick(coordinate=(512, 300)),)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ('{"action": "left_click", "coordinate": [1, 2]}', {"action": "left_click", "coordinate": [1, 2]}),
+        ('{"action": "left_click", "coordinate": [1, 2]', {"action": "left_click", "coordinate": [1, 2]}),
+        ('{"action": "type", "text": "}"', {"action": "type", "text": "}"}),
+        ('{"a": {"b": 1}', {"a": {"b": 1}}),
+        # Anything else stays a string: the parser tells the model what is wrong.
+        ('{"a": {"b": 1', '{"a": {"b": 1'),
+        ('{"action": "left_click", "coordinate": [1, 2', '{"action": "left_click", "coordinate": [1, 2'),
+        ('{"a": 1}}', '{"a": 1}}'),
+        ('{"a": 1,', '{"a": 1,'),
+        ("", ""),
+    ],
+)
+def test_parse_arguments_repairs_only_one_missing_closing_brace(arguments: str, expected: object) -> None:
+    assert parse_arguments(arguments) == expected
+
+
+def test_a_whole_tool_call_without_its_closing_brace_is_repaired_too(server: ScriptedServer) -> None:
+    server.script(Answer(body=chat(None, [tool_call('{"action": "left_click", "coordinate": [512, 300]')])))
+    assert parse_reply(complete(backend(server.url))).actions == (LeftClick(coordinate=(512, 300)),)
+
+
+def test_an_error_event_in_the_stream_is_reported(server: ScriptedServer) -> None:
+    server.script(Answer(events=[chunk("Thought"), {"error": {"message": "out of KV cache", "code": 500}}]))
+    with pytest.raises(BackendError, match="reported an error: out of KV cache$"):
+        complete(backend(server.url))
+
+
+def test_garbage_in_the_stream_is_a_backend_error(server: ScriptedServer) -> None:
+    server.script(Answer(events=[chunk("Thought"), "<html>proxy error</html>"]))
+    with pytest.raises(BackendError, match="did not answer with an OpenAI chat completion .*not JSON"):
+        complete(backend(server.url))
+    assert len(server.received) == 1
+
+
+def test_a_stream_cut_off_before_its_end_is_retried(server: ScriptedServer) -> None:
+    server.script(Answer(events=[chunk("Thought: half")]), Answer(body=chat("ok")))
+    assert complete(backend(server.url)) == "ok"
+    assert len(server.received) == 2
+
+
+def test_cancel_between_tokens_ends_the_stream_at_once(server: ScriptedServer) -> None:
+    server.script(
+        Answer(events=[chunk("Thought: "), chunk("I will"), Hold(SLOW_S), chunk(" never say this")])
+    )
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def on_text(text: str) -> None:
+        seen.append(text)
+        if len(seen) == 2:  # the user presses Stop while the second token is shown
+            threading.Thread(target=cancel.set).start()
+
+    started = time.monotonic()
+    with pytest.raises(StoppedError):
+        backend(server.url, timeout_s=SLOW_S * 2).complete(request(), cancel, on_text=on_text)
+    assert time.monotonic() - started < 2
+    assert seen == ["Thought: ", "I will"]
+    # The connection was closed, not abandoned: the server sees the client leave.
+    assert server.client_gone.wait(2)
+
+
 # What the server receives ------------------------------------------------------------------
 
 
@@ -252,11 +459,17 @@ def test_no_authorization_header_without_api_key(server: ScriptedServer) -> None
     assert "authorization" not in server.received[0].headers
 
 
-def test_image_is_sent_as_a_data_url_within_the_pixel_budget(server: ScriptedServer) -> None:
+@pytest.mark.parametrize(
+    ("size", "mode"), [((1920, 1080), "RGBA"), ((1288, 728), "RGB"), ((1000, 1000), "L")]
+)
+def test_image_is_uploaded_at_exactly_the_size_it_has_in_the_request(
+    server: ScriptedServer, size: tuple[int, int], mode: str
+) -> None:
+    # The planner fits images to the budget (and the qwen25 frame is in pixels of that
+    # exact image): the backend must not resize again, even with a small budget.
     server.script(Answer(body=chat("ok")))
-    screenshot = Image.new("RGBA", (1920, 1080), (30, 120, 200, 255))
-    budget = 640 * 32 * 32
-    complete(backend(server.url), request(screenshot, max_pixels=budget))
+    screenshot = Image.new(mode, size, 200)
+    complete(backend(server.url), request(screenshot, max_pixels=64 * 32 * 32))
     body = server.received[0].body
     assert body is not None
     text, label, image_part = body["messages"][1]["content"]
@@ -266,31 +479,22 @@ def test_image_is_sent_as_a_data_url_within_the_pixel_budget(server: ScriptedSer
     assert prefix == "data:image/jpeg;base64"
     sent = Image.open(io.BytesIO(base64.b64decode(encoded)))
     assert sent.format == "JPEG"
-    assert sent.width * sent.height <= budget
-    assert sent.width / sent.height == pytest.approx(1920 / 1080, rel=0.01)
-    assert screenshot.size == (1920, 1080)  # the caller's image is left alone
+    assert sent.size == size
+    assert screenshot.size == size and screenshot.mode == mode  # the caller's image is left alone
 
 
-@pytest.mark.parametrize(
-    ("size", "budget"),
-    [
-        ((1920, 1080), 1024 * 32 * 32),
-        ((1080, 1920), 1024 * 32 * 32),
-        ((2880, 1800), 640 * 32 * 32),
-        ((5000, 7), 4000),
-        ((1001, 999), 1000 * 999 - 1),
-    ],
-)
-def test_fit_pixels_keeps_aspect_within_budget(size: tuple[int, int], budget: int) -> None:
-    fitted = fit_pixels(Image.new("RGB", size), budget)
-    assert fitted.width * fitted.height <= budget
-    assert fitted.width / fitted.height == pytest.approx(size[0] / size[1], rel=0.2)
-    assert fitted.width * fitted.height > budget * 0.95 or min(fitted.size) < 10
-
-
-def test_fit_pixels_never_enlarges() -> None:
-    small = Image.new("RGB", (320, 200))
-    assert fit_pixels(small, 1024 * 32 * 32) is small
+def test_png_upload_keeps_the_pixels(server: ScriptedServer) -> None:
+    server.script(Answer(body=chat("ok")))
+    screenshot = Image.new("RGB", (640, 360), (30, 120, 200))
+    screenshot.putpixel((639, 359), (255, 0, 0))
+    complete(backend(server.url, image_format="png"), request(screenshot))
+    body = server.received[0].body
+    assert body is not None
+    prefix, _, encoded = body["messages"][1]["content"][2]["image_url"]["url"].partition(",")
+    assert prefix == "data:image/png;base64"
+    sent = Image.open(io.BytesIO(base64.b64decode(encoded)))
+    assert sent.size == (640, 360)
+    assert sent.convert("RGB").getpixel((639, 359)) == (255, 0, 0)
 
 
 # Failures ----------------------------------------------------------------------------------
@@ -316,8 +520,18 @@ def test_retries_run_out_with_the_last_failure_in_the_message(server: ScriptedSe
     assert len(server.received) == 2
 
 
-def test_bad_request_fails_at_once_with_status_and_reason(server: ScriptedServer) -> None:
-    server.script(Answer(400, {"error": {"message": "The model `nope` does not exist.", "code": 400}}))
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"message": "The model `nope` does not exist.", "code": 400}},  # OpenAI, newer vLLM
+        {"object": "error", "message": "The model `nope` does not exist.", "code": 400},  # older vLLM
+        {"detail": "The model `nope` does not exist."},  # FastAPI servers
+    ],
+)
+def test_bad_request_fails_at_once_with_status_and_reason(
+    server: ScriptedServer, body: dict[str, Any]
+) -> None:
+    server.script(Answer(400, body))
     with pytest.raises(BackendError, match=r"HTTP 400: The model `nope` does not exist\.$"):
         complete(backend(server.url))
     assert len(server.received) == 1
@@ -399,7 +613,9 @@ def test_cancel_while_the_server_thinks_stops_promptly(server: ScriptedServer) -
     finally:
         timer.cancel()
     assert time.monotonic() - started < 2
-    # The connection was closed, not abandoned: the worker thread ends right away.
+    # The connection was closed, not abandoned: the server sees the client leave and the
+    # worker thread ends right away.
+    assert server.client_gone.wait(2)
     for worker in _http_workers():
         worker.join(timeout=1)
         assert not worker.is_alive()
@@ -458,3 +674,14 @@ def test_check_on_something_that_is_not_an_openai_server(server: ScriptedServer)
     server.script(Answer(body=b"<html>router login</html>"))
     with pytest.raises(BackendError, match="did not answer /models with a model list"):
         backend(server.url).check()
+
+
+def test_importing_the_backend_does_not_load_the_http_client() -> None:
+    code = (
+        "import sys\n"
+        "import agent, agent.cli, agent.backends.openai, agent.backends.discovery, agent.doctor\n"
+        "print(sorted(m for m in ('httpx2', 'httpcore2', 'httpx') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,56 +1,111 @@
-"""Talks to an OpenAI-compatible chat server (vLLM, Ollama, llama.cpp) over plain HTTP.
+"""Talks to an OpenAI-compatible chat server (vLLM, Ollama, llama.cpp, LM Studio) through httpx2.
 
-Only the standard library is used. Each HTTP exchange runs in a worker thread so the
-caller can wait on "answered or cancelled" and drop the connection the moment the user
-stops the agent, even while the server is still generating. Servers that parse tool
-calls themselves (vLLM ``--tool-call-parser hermes``) return them as structured
-``tool_calls``; they are rendered back into ``<tool_call>`` text so ``agent.computer_use.parsing``
-sees one shape whatever the server did.
+The request asks for a stream (server-sent events) so the model's text reaches
+``on_text`` as it is generated; a server that answers with one JSON body instead is
+understood too. Each HTTP exchange runs on a worker thread while the calling thread
+waits for "next piece of text, answered, cancelled or past the deadline", so a stop
+ends the request at once, even while the server is still reading the prompt: the
+exchange's socket is shut down, which wakes the worker's blocking read. Servers that
+parse tool calls themselves (vLLM ``--tool-call-parser hermes``) return them as
+structured ``tool_calls``; they are rendered back into ``<tool_call>`` text so
+``agent.computer_use.parsing`` sees one shape whatever the server did.
+
+httpx2 (the maintained fork of httpx, already installed as huggingface_hub's HTTP
+client) is imported on first use only: ``import agent`` stays light.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import io
 import json
 import logging
-import math
+import queue
 import socket
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.backends.base import ChatRequest, Completion, TextSink
 from agent.errors import BackendError, ConfigError, StoppedError
 
 if TYPE_CHECKING:
+    import httpx2
     from PIL.Image import Image
 
 logger = logging.getLogger(__name__)
 
 _IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-# How often the waiting thread looks at the cancel event and the deadline; it bounds
-# how late a stop is noticed, and costs nothing measurable.
-_POLL_S = 0.05
+# How often the waiting thread looks at the cancel event and the deadline while no
+# text arrives; it bounds how late a stop is noticed, and costs nothing measurable.
+_POLL_S = 0.02
 # A chat completion is a few kilobytes; a body this large means something else answered.
 _MAX_BODY_BYTES = 16 * 1024 * 1024
 _EXCERPT_CHARS = 200
 # 429 is the server asking us to come back later, the same promise a 503 makes.
 _RETRY_STATUSES = frozenset({429})
+# The thread name lets tests (and a debugger) find the exchange's worker.
+_WORKER_NAME = "deskpilot-openai-http"
 
 
 @dataclass(frozen=True)
 class _Reply:
+    """A finished exchange: the status and, for a 2xx, the completion as one JSON object."""
+
     status: int
     body: bytes
+    # A streamed answer, reassembled into the shape of a non-streamed chat completion.
+    assembled: dict[str, Any] | None = None
 
 
 class _TransientError(Exception):
     """A failure worth another attempt: 5xx, a reset connection, a timeout."""
+
+
+_EventKind = Literal["text", "reply", "error"]
+
+
+class _Exchange:
+    """One HTTP exchange on a worker thread, and the means to abort it from another thread.
+
+    The socket is taken from httpcore's documented ``trace`` hook when the connection
+    is made; every exchange makes its own connection (keep-alive is off), so the
+    socket that is shut down on abort is this exchange's and no other's.
+    """
+
+    def __init__(self) -> None:
+        self.events: queue.SimpleQueue[tuple[_EventKind, Any]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._aborted = False
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        if name != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            aborted = self._aborted
+        if aborted:  # cancelled while connecting: send nothing on this connection
+            _shutdown(sock)
+
+    def abort(self) -> None:
+        with self._lock:
+            self._aborted = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
+
+    @property
+    def aborted(self) -> bool:
+        with self._lock:
+            return self._aborted
 
 
 class OpenAIBackend:
@@ -72,7 +127,7 @@ class OpenAIBackend:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"model server URL {base_url!r} must look like http://HOST:PORT/v1")
         try:
-            port = parts.port
+            parts.port  # noqa: B018 (the property validates the port)
         except ValueError:
             raise ConfigError(f"model server URL {base_url!r} has an invalid port") from None
         if not model:
@@ -88,11 +143,10 @@ class OpenAIBackend:
         self.retries = retries
         self.backoff_s = backoff_s
         self.image_format = fmt
-        self._https = parts.scheme == "https"
         self._host = parts.hostname
-        self._port = port
-        self._path = parts.path.rstrip("/")
         self._api_key = api_key
+        self._client: httpx2.Client | None = None
+        self._client_lock = threading.Lock()
 
     def complete(
         self,
@@ -104,31 +158,55 @@ class OpenAIBackend:
             raise StoppedError("stopped before the model was asked")
         payload: dict[str, Any] = {
             "model": self.model,
-            "messages": [self._message(m, request.max_pixels) for m in request.messages],
+            "messages": [self._message(m) for m in request.messages],
             "max_tokens": request.max_new_tokens,
             "temperature": 0,
+            "stream": True,
+            # The token counts come in a last chunk only when asked for.
+            "stream_options": {"include_usage": True},
         }
         # No "stop": a server-side tool-call parser needs the closing tag, which a stop
         # string would cut off. Some servers reject an empty tools list, so omit it then.
         if request.tools:
             payload["tools"] = request.tools
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        shown: list[str] = []
+
+        def show(text: str) -> None:
+            shown.append(text)
+            if on_text is not None:
+                on_text(text)
+
         started = time.monotonic()
-        reply = self._with_retries("POST", "/chat/completions", body, cancel)
+        reply = self._with_retries("POST", "/chat/completions", body, cancel, show, shown)
         request_s = time.monotonic() - started
-        completion = self._completion(reply.body, request_s)
+        completion = self._completion(reply, request_s)
         logger.debug(
             "model server answered in %.2f s (%s prompt, %s completion tokens)",
             request_s,
             completion.prompt_tokens,
             completion.completion_tokens,
         )
-        if on_text is not None:
-            on_text(completion.text)
+        # What was streamed is the content; the rendered tool calls (and the whole text
+        # of a non-streamed answer) follow, so the fragments add up to the completion.
+        streamed = "".join(shown)
+        if completion.text.startswith(streamed):
+            rest = completion.text[len(streamed) :]
+        else:  # whitespace-only content that the rendering dropped
+            rest = "\n" + completion.text if completion.text else ""
+        if rest and on_text is not None:
+            on_text(rest)
         return completion
 
     def check(self, timeout_s: float = 5.0) -> str:
         """One line on whether the server answers and which models it serves."""
+        ids = self.models(timeout_s)
+        served = ", ".join(ids) if ids else "no models"
+        note = "" if self.model in ids else f" (the configured model {self.model!r} is not listed)"
+        return f"reachable, serves: {served}{note}"
+
+    def models(self, timeout_s: float = 5.0) -> list[str]:
+        """The model names ``GET /models`` lists; a ``BackendError`` when that fails."""
         try:
             reply = self._exchange("GET", "/models", None, threading.Event(), timeout_s)
         except _TransientError as err:
@@ -137,19 +215,47 @@ class OpenAIBackend:
         self._raise_for_status(reply)
         try:
             data = json.loads(reply.body)
-            ids = [str(item["id"]) for item in data["data"]]
+            return [str(item["id"]) for item in data["data"]]
         except (ValueError, KeyError, TypeError):
             raise BackendError(
                 f"the model server at {self.base_url} did not answer /models with a model list: "
                 f"{_excerpt(reply.body)}"
             ) from None
-        served = ", ".join(ids) if ids else "no models"
-        note = "" if self.model in ids else f" (the configured model {self.model!r} is not listed)"
-        return f"reachable, serves: {served}{note}"
+
+    def tools_refusal(self, tool: dict[str, Any], timeout_s: float = 30.0) -> str | None:
+        """Why the server refuses a chat request that carries ``tool``, or None if it accepts it.
+
+        One tiny request (one generated token at most). A 4xx answer is a refusal,
+        returned as its short excerpt; a server that cannot be reached or fails in
+        another way raises ``BackendError``.
+        """
+        payload = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": "Say OK."}],
+            "tools": [tool],
+            "max_tokens": 1,
+            "temperature": 0,
+        }
+        body = json.dumps(payload).encode("utf-8")
+        try:
+            reply = self._exchange("POST", "/chat/completions", body, threading.Event(), timeout_s)
+        except _TransientError as err:
+            raise BackendError(f"the model server at {self.base_url} failed: {err}") from None
+        if 400 <= reply.status < 500 and reply.status not in (401, 403, 404, *_RETRY_STATUSES):
+            return f"HTTP {reply.status}: {_excerpt(reply.body)}"
+        self._raise_for_status(reply)
+        return None
+
+    def close(self) -> None:
+        """Release the HTTP client (the backend opens a new one if used again)."""
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     # Request building --------------------------------------------------------------
 
-    def _message(self, message: dict[str, Any], max_pixels: int) -> dict[str, Any]:
+    def _message(self, message: dict[str, Any]) -> dict[str, Any]:
         content = message.get("content")
         if not isinstance(content, list):
             return dict(message)
@@ -159,7 +265,7 @@ class OpenAIBackend:
             if kind == "text":
                 parts.append({"type": "text", "text": str(part["text"])})
             elif kind == "image":
-                url = self._data_url(part["image"], max_pixels)
+                url = self._data_url(part["image"])
                 parts.append({"type": "image_url", "image_url": {"url": url}})
             else:
                 raise TypeError(f"unsupported message part {part!r}; expected text or image")
@@ -172,23 +278,36 @@ class OpenAIBackend:
             out["content"] = parts
         return out
 
-    def _data_url(self, image: Image, max_pixels: int) -> str:
-        fitted = fit_pixels(image, max_pixels)
-        if self.image_format == "JPEG" and fitted.mode != "RGB":
-            fitted = fitted.convert("RGB")
+    def _data_url(self, image: Image) -> str:
+        # Exactly the image the planner prepared: it already fits the pixel budget, and
+        # coordinates in some frames (Qwen2.5's absolute pixels) refer to its exact size.
+        # Resizing here again would put the model in a different frame from the planner.
+        if self.image_format == "JPEG" and image.mode != "RGB":
+            image = image.convert("RGB")
         buffer = io.BytesIO()
         options: dict[str, Any] = {"quality": 90} if self.image_format == "JPEG" else {}
-        fitted.save(buffer, format=self.image_format, **options)
+        image.save(buffer, format=self.image_format, **options)
         encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
         return f"data:{_IMAGE_FORMATS[self.image_format]};base64,{encoded}"
 
     # HTTP ----------------------------------------------------------------------------
 
-    def _with_retries(self, method: str, path: str, body: bytes | None, cancel: threading.Event) -> _Reply:
+    def _with_retries(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        cancel: threading.Event,
+        on_text: TextSink,
+        shown: list[str],
+    ) -> _Reply:
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
+            # A retry streams the answer again from its start; what the first attempt
+            # showed stays shown (a live view), but only this attempt's text counts.
+            shown.clear()
             try:
-                reply = self._exchange(method, path, body, cancel, self.timeout_s)
+                reply = self._exchange(method, path, body, cancel, self.timeout_s, on_text)
                 if reply.status >= 500 or reply.status in _RETRY_STATUSES:
                     raise _TransientError(f"HTTP {reply.status}: {_excerpt(reply.body)}")
             except _TransientError as err:
@@ -212,6 +331,22 @@ class OpenAIBackend:
             return reply
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
+    def _http(self) -> httpx2.Client:
+        with self._client_lock:
+            if self._client is None:
+                import httpx2
+
+                self._client = httpx2.Client(
+                    # One connection per exchange: the abort path shuts down the socket
+                    # the trace hook saw being made, which a pooled connection skips.
+                    limits=httpx2.Limits(max_keepalive_connections=0),
+                    # No proxy from the environment: screenshots go straight to the
+                    # server the user named, as they always have.
+                    trust_env=False,
+                    headers=self._headers(),
+                )
+            return self._client
+
     def _exchange(
         self,
         method: str,
@@ -219,80 +354,147 @@ class OpenAIBackend:
         body: bytes | None,
         cancel: threading.Event,
         timeout_s: float,
+        on_text: TextSink | None = None,
     ) -> _Reply:
-        """One HTTP exchange in a worker thread; returns early on cancel or deadline."""
-        conn = self._connection(timeout_s)
-        done = threading.Event()
-        outcome: list[_Reply | Exception] = []
+        """One HTTP exchange in a worker thread; returns early on cancel or deadline.
 
-        def work() -> None:
-            try:
-                conn.request(method, self._path + path, body=body, headers=self._headers(body))
-                response = conn.getresponse()
-                data = response.read(_MAX_BODY_BYTES + 1)
-                outcome.append(_Reply(response.status, data))
-            except Exception as err:  # handed to the waiting thread, which classifies it
-                outcome.append(err)
-            finally:
-                conn.close()
-                done.set()
-
-        worker = threading.Thread(target=work, name="deskpilot-openai-http", daemon=True)
+        Streamed text is handed to ``on_text`` on this (the caller's) thread.
+        """
+        client = self._http()
+        exchange = _Exchange()
+        worker = threading.Thread(
+            target=self._work,
+            args=(client, exchange, method, path, body, timeout_s),
+            name=_WORKER_NAME,
+            daemon=True,
+        )
         worker.start()
-        # The socket timeout bounds each read; this deadline bounds the whole exchange,
-        # so a server that trickles bytes cannot hold us forever either.
+        # httpx's timeout bounds each read; this deadline bounds the whole exchange, so
+        # a server that trickles bytes cannot hold us forever either.
         deadline = time.monotonic() + timeout_s
-        while not done.wait(_POLL_S):
-            if cancel.is_set():
-                _abort(conn)
-                raise StoppedError("stopped while the model server was answering")
-            if time.monotonic() >= deadline:
-                _abort(conn)
-                raise _TransientError(f"no answer within {timeout_s:g} s")
-        result = outcome[0]
-        if isinstance(result, Exception):
-            raise self._classify(result, timeout_s) from None
-        if len(result.body) > _MAX_BODY_BYTES:
-            raise BackendError(
-                f"the model server at {self.base_url} sent more than "
-                f"{_MAX_BODY_BYTES // (1024 * 1024)} MiB; that is no chat completion"
-            )
-        return result
+        try:
+            while True:
+                try:
+                    kind, value = exchange.events.get(timeout=_POLL_S)
+                except queue.Empty:
+                    kind, value = None, None
+                if cancel.is_set():
+                    raise StoppedError("stopped while the model server was answering")
+                if kind == "text":
+                    if on_text is not None:
+                        on_text(value)
+                elif kind == "reply":
+                    reply: _Reply = value
+                    return reply
+                elif kind == "error":
+                    raise self._classify(value, timeout_s) from None
+                elif time.monotonic() >= deadline:
+                    raise _TransientError(f"no answer within {timeout_s:g} s")
+        except BaseException:
+            # Stopped, timed out, or on_text failed: the worker must not go on reading
+            # (or start sending) for nobody. After a finished exchange this is a no-op.
+            exchange.abort()
+            raise
 
-    def _connection(self, timeout_s: float) -> http.client.HTTPConnection:
-        if self._https:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout_s)
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout_s)
+    def _work(
+        self,
+        client: httpx2.Client,
+        exchange: _Exchange,
+        method: str,
+        path: str,
+        body: bytes | None,
+        timeout_s: float,
+    ) -> None:
+        """The worker thread: send, read the answer, report it as events."""
+        import httpx2
 
-    def _headers(self, body: bytes | None) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": "deskpilot"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            with client.stream(
+                method,
+                self.base_url + path,
+                content=body,
+                headers=headers,
+                timeout=httpx2.Timeout(timeout_s),
+                extensions={"trace": exchange.trace},
+            ) as response:
+                content_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+                if 200 <= response.status_code < 300 and content_type == "text/event-stream":
+                    assembled = self._read_stream(httpx2.EventSource(response), exchange)
+                    exchange.events.put(("reply", _Reply(response.status_code, b"", assembled)))
+                else:
+                    data = _read_bounded(response, self.base_url)
+                    exchange.events.put(("reply", _Reply(response.status_code, data)))
+        except Exception as err:  # handed to the waiting thread, which classifies it
+            exchange.events.put(("error", err))
+
+    def _read_stream(self, source: httpx2.EventSource, exchange: _Exchange) -> dict[str, Any]:
+        assembler = StreamAssembler()
+        done = False
+        for event in source:
+            if exchange.aborted:
+                return assembler.completion()  # nobody reads it any more
+            if event.data.strip() == "[DONE]":
+                done = True
+                break
+            try:
+                text = assembler.feed(event.data)
+            except ServerReportedError as err:
+                raise BackendError(f"the model server at {self.base_url} reported an error: {err}") from None
+            except ValueError as err:
+                raise BackendError(
+                    f"the model server at {self.base_url} did not answer with an OpenAI chat completion "
+                    f"({err})"
+                ) from None
+            if text:
+                exchange.events.put(("text", text))
+            if source.response.num_bytes_downloaded > _MAX_BODY_BYTES:
+                raise BackendError(_too_large(self.base_url))
+        # Every server we know ends with [DONE], and a finish_reason comes before it; a
+        # stream that closes with neither was cut off, like a dropped connection.
+        if not done and not assembler.finished:
+            raise _TransientError("connection lost (the stream ended before the answer did)")
+        return assembler.completion()
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json, text/event-stream", "User-Agent": "deskpilot"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
     def _classify(self, err: Exception, timeout_s: float) -> Exception:
-        if isinstance(err, TimeoutError):
+        import httpx2
+
+        if isinstance(err, BackendError | _TransientError):
+            return err
+        if isinstance(err, httpx2.TimeoutException):
             return _TransientError(f"no answer within {timeout_s:g} s")
-        if isinstance(err, ConnectionRefusedError):
-            return BackendError(
-                f"cannot reach the model server at {self.base_url}: connection refused "
-                "(is the server running?)"
-            )
-        if isinstance(err, socket.gaierror):
-            return BackendError(
-                f"cannot reach the model server at {self.base_url}: "
-                f"unknown host {self._host!r} ({err.strerror})"
-            )
-        if isinstance(err, ConnectionError | http.client.IncompleteRead):
-            return _TransientError(f"connection lost ({_describe(err)})")
-        if isinstance(err, http.client.HTTPException):
-            return BackendError(
-                f"the model server at {self.base_url} did not answer with HTTP ({_describe(err)})"
-            )
-        if isinstance(err, OSError):
+        cause = _root_cause(err)
+        if isinstance(err, httpx2.ConnectError):
+            if isinstance(cause, ConnectionRefusedError):
+                return BackendError(
+                    f"cannot reach the model server at {self.base_url}: connection refused "
+                    "(is the server running?)"
+                )
+            if isinstance(cause, socket.gaierror):
+                return BackendError(
+                    f"cannot reach the model server at {self.base_url}: "
+                    f"unknown host {self._host!r} ({cause.strerror})"
+                )
+            if isinstance(cause, ConnectionError):
+                return _TransientError(f"connection lost ({_describe(cause)})")
             return BackendError(f"cannot reach the model server at {self.base_url}: {_describe(err)}")
+        if isinstance(err, httpx2.RemoteProtocolError):
+            text = str(err)
+            # h11 says this when the peer closed the connection early: a blip worth a
+            # retry. Anything else it says means the peer does not speak HTTP.
+            if "disconnected" in text or "incomplete" in text.lower() or "peer closed" in text:
+                return _TransientError(f"connection lost ({_describe(err)})")
+            return BackendError(f"the model server at {self.base_url} did not answer with HTTP ({text})")
+        if isinstance(err, httpx2.ReadError | httpx2.WriteError | httpx2.CloseError):
+            return _TransientError(f"connection lost ({_describe(cause)})")
+        if isinstance(err, httpx2.HTTPError | httpx2.StreamError):
+            return BackendError(f"the model server at {self.base_url} failed: {_describe(err)}")
         # Anything else is a bug in this module; it keeps its traceback.
         return err
 
@@ -312,21 +514,26 @@ class OpenAIBackend:
 
     # Response ------------------------------------------------------------------------
 
-    def _completion(self, body: bytes, request_s: float) -> Completion:
+    def _completion(self, reply: _Reply, request_s: float) -> Completion:
         not_chat = f"the model server at {self.base_url} did not answer with an OpenAI chat completion"
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise BackendError(f"{not_chat} (not JSON: {_excerpt(body)})") from None
+        if reply.assembled is not None:
+            data: Any = reply.assembled
+            raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        else:
+            raw = reply.body
+            try:
+                data = json.loads(reply.body)
+            except ValueError:
+                raise BackendError(f"{not_chat} (not JSON: {_excerpt(reply.body)})") from None
         if not isinstance(data, dict):
-            raise BackendError(f"{not_chat} (got {_excerpt(body)})")
+            raise BackendError(f"{not_chat} (got {_excerpt(raw)})")
         if "choices" not in data and "error" in data:
-            raise BackendError(f"the model server at {self.base_url} reported an error: {_excerpt(body)}")
+            raise BackendError(f"the model server at {self.base_url} reported an error: {_excerpt(raw)}")
         choices = data.get("choices")
         first = choices[0] if isinstance(choices, list) and choices else None
         message = first.get("message") if isinstance(first, dict) else None
         if not isinstance(message, dict):
-            raise BackendError(f"{not_chat} (no choices[0].message in {_excerpt(body)})")
+            raise BackendError(f"{not_chat} (no choices[0].message in {_excerpt(raw)})")
         try:
             text = render_message(message)
         except ValueError as err:
@@ -342,22 +549,90 @@ class OpenAIBackend:
         )
 
 
-def fit_pixels(image: Image, max_pixels: int) -> Image:
-    """``image`` shrunk, aspect kept, to at most ``max_pixels`` pixels (never enlarged)."""
-    width, height = image.size
-    if width * height <= max_pixels:
-        return image
-    scale = math.sqrt(max_pixels / (width * height))
-    new_w, new_h = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
-    # Float rounding can leave the product one row over the budget.
-    while new_w * new_h > max_pixels and new_w > 1 and new_h > 1:
-        if new_w / new_h > width / height:
-            new_w -= 1
-        else:
-            new_h -= 1
-    from PIL import Image as PILImage  # deferred: core modules import PIL only on use
+class ServerReportedError(ValueError):
+    """A streamed chunk that is an error object instead of a completion chunk."""
 
-    return image.resize((new_w, new_h), PILImage.Resampling.LANCZOS)
+
+class StreamAssembler:
+    """Rebuilds one chat completion from its streamed chunks (``choices[0].delta``).
+
+    ``feed`` takes each event's data and returns the new content text; ``completion``
+    returns what a non-streamed answer would have held: ``choices[0].message`` with the
+    joined content and tool calls (their ``arguments`` fragments joined by index), and
+    the usage of the last chunk that carried one.
+    """
+
+    def __init__(self) -> None:
+        self._content: list[str] = []
+        self._calls: dict[int, dict[str, Any]] = {}
+        self._usage: dict[str, Any] | None = None
+        self._saw_choice = False
+        self.finished = False  # a choice said why it ended (finish_reason)
+
+    def feed(self, data: str) -> str:
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise ValueError(f"a streamed chunk is not JSON: {_excerpt(data.encode('utf-8'))}") from None
+        if not isinstance(chunk, dict):
+            raise ValueError(f"a streamed chunk is not an object: {_excerpt(data.encode('utf-8'))}")
+        if "error" in chunk and "choices" not in chunk:
+            raise ServerReportedError(_excerpt(data.encode("utf-8")))
+        if isinstance(chunk.get("usage"), dict):
+            self._usage = chunk["usage"]
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not choices:
+            return ""
+        first = choices[0]
+        delta = first.get("delta") if isinstance(first, dict) else None
+        if delta is None and isinstance(first, dict) and isinstance(first.get("message"), dict):
+            delta = first["message"]  # a server that streams whole messages
+        if not isinstance(delta, dict):
+            raise ValueError("a streamed chunk has no choices[0].delta")
+        self._saw_choice = True
+        if first.get("finish_reason"):
+            self.finished = True
+        for position, call in enumerate(delta.get("tool_calls") or []):
+            self._add_call(position, call)
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            self._content.append(content)
+            return content
+        return ""
+
+    def _add_call(self, position: int, call: Any) -> None:
+        if not isinstance(call, dict):
+            raise ValueError("a streamed tool call is not an object")
+        index = call.get("index", position)
+        if not isinstance(index, int):
+            raise ValueError("a streamed tool call has no integer index")
+        slot = self._calls.setdefault(index, {"name": "", "arguments": ""})
+        function = call.get("function")
+        if not isinstance(function, dict):
+            return
+        name = function.get("name")
+        # vLLM and OpenAI send the name once, in the call's first chunk; a server that
+        # repeats it sends the same name again, which must not double it.
+        if isinstance(name, str) and name != slot["name"]:
+            slot["name"] += name
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            slot["arguments"] += arguments
+        elif isinstance(arguments, dict):
+            slot["arguments"] += json.dumps(arguments, ensure_ascii=False)
+
+    def completion(self) -> dict[str, Any]:
+        if not self._saw_choice:
+            return {"choices": [], **({"usage": self._usage} if self._usage else {})}
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self._content)}
+        if self._calls:
+            message["tool_calls"] = [
+                {"type": "function", "function": self._calls[index]} for index in sorted(self._calls)
+            ]
+        out: dict[str, Any] = {"choices": [{"index": 0, "message": message}]}
+        if self._usage is not None:
+            out["usage"] = self._usage
+        return out
 
 
 def render_message(message: dict[str, Any]) -> str:
@@ -384,23 +659,66 @@ def render_message(message: dict[str, Any]) -> str:
             raise ValueError("a tool call has no function")
         arguments = function.get("arguments")
         if isinstance(arguments, str):
-            # Invalid JSON stays a string so the parser can tell the model what is wrong.
-            with contextlib.suppress(ValueError):
-                arguments = json.loads(arguments)
+            arguments = parse_arguments(arguments)
         call_json = json.dumps({"name": function.get("name"), "arguments": arguments}, ensure_ascii=False)
         blocks.append(f"<tool_call>\n{call_json}\n</tool_call>")
     return "\n".join(blocks)
 
 
-def _abort(conn: http.client.HTTPConnection) -> None:
-    # close() alone does not wake a thread blocked in recv() on Linux, and the response
-    # keeps the socket open through its file object; shutdown() ends the read at once.
-    sock = conn.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+def parse_arguments(arguments: str) -> Any:
+    """A structured tool call's ``arguments`` string as JSON, else the string itself.
+
+    vLLM's hermes parser can lose the final ``}`` of the arguments while streaming
+    (vllm-project/vllm#22885): exactly that is repaired, one ``}`` appended to a string
+    that does not parse and then does. Nothing looser: any other invalid JSON stays a
+    string, so the parser can tell the model what is wrong.
+    """
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        pass
+    try:
+        repaired = json.loads(arguments + "}")
+    except ValueError:
+        return arguments
+    logger.warning("the server's tool call lost its closing brace (vLLM #22885); repaired")
+    return repaired
+
+
+def _read_bounded(response: httpx2.Response, base_url: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > _MAX_BODY_BYTES:
+            raise BackendError(_too_large(base_url))
+    return b"".join(chunks)
+
+
+def _too_large(base_url: str) -> str:
+    return (
+        f"the model server at {base_url} sent more than "
+        f"{_MAX_BODY_BYTES // (1024 * 1024)} MiB; that is no chat completion"
+    )
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # close() alone does not wake a thread blocked in recv() on Linux; shutdown() ends
+    # the read at once, and the worker then closes the connection itself.
     with contextlib.suppress(OSError):
-        conn.close()
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    # httpx2 wraps httpcore's exception, which wraps the OSError that says what happened.
+    seen: set[int] = set()
+    while True:
+        inner = err.__cause__ or err.__context__
+        if inner is None or id(inner) in seen:
+            return err
+        seen.add(id(err))
+        err = inner
 
 
 def _count(value: Any) -> int | None:
@@ -417,12 +735,26 @@ def _excerpt(body: bytes) -> str:
     with contextlib.suppress(ValueError):
         data = json.loads(text)
         if isinstance(data, dict):
+            # OpenAI and newer vLLM nest the error; older vLLM sends {"object": "error",
+            # "message": ...}; FastAPI servers say "detail".
             error = data.get("error", data.get("detail"))
             if isinstance(error, dict) and isinstance(error.get("message"), str):
                 text = error["message"]
             elif isinstance(error, str):
                 text = error
+            elif data.get("object") == "error" and isinstance(data.get("message"), str):
+                text = data["message"]
     line = " ".join(text.split())
     if not line:
         return "(empty body)"
     return line if len(line) <= _EXCERPT_CHARS else line[: _EXCERPT_CHARS - 1] + "…"
+
+
+def list_models(base_url: str, api_key: str | None = None, timeout_s: float = 5.0) -> list[str]:
+    """The models the server at ``base_url`` lists; ``BackendError`` when it does not answer so."""
+    # The model name is required for chat requests only; /models does not use it.
+    backend = OpenAIBackend(base_url, "(any)", api_key=api_key, timeout_s=timeout_s, retries=0)
+    try:
+        return backend.models(timeout_s)
+    finally:
+        backend.close()
