@@ -160,7 +160,7 @@ def test_without_a_tray_host_a_window_opens_and_says_why(x_display: str, tmp_pat
         assert window
         second = subprocess.run([sys.executable, "-m", "ui"], capture_output=True, text=True, timeout=60,
                                 env=dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path)))
-        assert second.returncode == 1 and "already running" in second.stderr
+        assert second.returncode == 0 and "already running; brought its window back" in second.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -204,3 +204,62 @@ def test_the_window_follows_the_runs_state(qtbot, desk, tmp_path: Path) -> None:
     assert wait_finished(qtbot, desk).outcome == "success"
     assert "thinking" in states and "acting" in states and states[-1] == "idle"
     assert desk.window.state.text().startswith("State: idle")
+
+
+def close_like_a_window_manager(window: int) -> None:
+    """Send WM_DELETE_WINDOW, what a window manager sends when the user clicks the close button."""
+    import Xlib.display
+    from Xlib import X
+    from Xlib.protocol import event
+
+    display = Xlib.display.Display()
+    try:
+        target = display.create_resource_object("window", window)
+        protocols, delete = display.intern_atom("WM_PROTOCOLS"), display.intern_atom("WM_DELETE_WINDOW")
+        message = event.ClientMessage(window=target, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+        target.send_event(message, event_mask=X.NoEventMask)
+        display.sync()
+    finally:
+        display.close()
+
+
+def visible_deskpilot_windows() -> list[str]:
+    result = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Deskpilot$"],
+                            capture_output=True, text=True, timeout=10)
+    return result.stdout.split()
+
+
+def test_closing_the_fallback_window_and_starting_again_brings_it_back(x_display: str, tmp_path: Path) -> None:
+    from tests.support import wait_until
+
+    proc = launch(tmp_path)
+    try:
+        assert proc.stderr is not None
+        assert "in its window (no system tray)" in proc.stderr.readline()
+        (window,) = xdotool("search", "--sync", "--onlyvisible", "--name", "^Deskpilot$").split()
+        close_like_a_window_manager(int(window))
+        assert wait_until(lambda: visible_deskpilot_windows() == [])
+        assert proc.poll() is None  # closing the window did not end Deskpilot
+        second = subprocess.run([sys.executable, "-m", "ui"], capture_output=True, text=True, timeout=60,
+                                env=dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path)))
+        assert second.returncode == 0, second.stderr
+        assert "brought its window back" in second.stderr
+        assert wait_until(lambda: len(visible_deskpilot_windows()) == 1), visible_deskpilot_windows()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_long_state_wraps_instead_of_widening_the_window(qtbot, x_display: str) -> None:
+    from ui.tray import WINDOW_MAX_WIDTH, FallbackWindow, Menu
+
+    window = FallbackWindow(Menu(), "why")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    before = window.width()
+    window.set_state("error", "Could not run: " + "the model failed to load because of a long reason " * 8)
+    window.adjustSize()
+    qtbot.wait(50)
+    assert window.width() <= max(before, WINDOW_MAX_WIDTH)
+    assert window.state.wordWrap()

@@ -59,7 +59,8 @@ class DeskpilotApp:
         else:
             why = (
                 "No system tray was found on this desktop, so Deskpilot shows this window instead. "
-                "Close it to keep Deskpilot running; use Quit to end it."
+                "Closing it keeps Deskpilot running (the kill hotkey still works): run "
+                "`deskpilot tray` again to bring it back. Quit ends Deskpilot."
             )
             self.window = FallbackWindow(self.menu, why)
             apply_style(self.window)
@@ -179,6 +180,68 @@ class DeskpilotApp:
         self.close()
         self.app.quit()
 
+    def bring_back(self) -> None:
+        """Another ``deskpilot tray`` asked for us: show the window a user can act from."""
+        target = self.window if self.window is not None else None
+        if target is None:
+            self.open_command()
+            return
+        target.show()
+        target.raise_()
+        target.activateWindow()
+
+
+def _server_name() -> str:
+    """One local socket per user and display: where a second start finds the first."""
+    return _lock_path().with_suffix(".sock").name
+
+
+def _ask_running_instance(timeout_ms: int = 2000) -> bool:
+    """Tell the running tray app to show itself; True when it answered."""
+    from PySide6.QtNetwork import QLocalSocket
+
+    socket = QLocalSocket()
+    socket.connectToServer(_server_name())
+    if not socket.waitForConnected(timeout_ms):
+        return False
+    socket.write(b"show\n")
+    socket.flush()
+    answered = socket.waitForReadyRead(timeout_ms) and bytes(socket.readAll().data()).startswith(b"shown")
+    socket.disconnectFromServer()
+    return answered
+
+
+def _listen_for_second_starts(desk: DeskpilotApp) -> Any:
+    """A local server that brings the window back whenever ``deskpilot tray`` runs again."""
+    from PySide6.QtNetwork import QLocalServer
+
+    server = QLocalServer()
+    QLocalServer.removeServer(_server_name())  # a stale socket of a crashed instance (we hold the lock)
+    server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+    if not server.listen(_server_name()):
+        sys.stderr.write(
+            f"deskpilot tray: warning: a second start cannot reach this one ({server.errorString()})\n"
+        )
+        return server
+
+    def on_connection() -> None:
+        connection = server.nextPendingConnection()
+        if connection is None:
+            return
+
+        def on_ready() -> None:
+            if b"show" in bytes(connection.readAll().data()):
+                desk.bring_back()
+                connection.write(b"shown\n")
+                connection.flush()
+            connection.disconnectFromServer()
+
+        connection.readyRead.connect(on_ready)
+        connection.disconnected.connect(connection.deleteLater)
+
+    server.newConnection.connect(on_connection)
+    return server
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deskpilot tray", description="Deskpilot's tray app")
@@ -190,14 +253,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QLockFile
     from PySide6.QtWidgets import QApplication
 
+    app = QApplication.instance() or QApplication(["deskpilot"])
     lock = QLockFile(str(_lock_path()))
     if not lock.tryLock(100):
-        sys.stderr.write("deskpilot tray: Deskpilot is already running in this session\n")
+        if _ask_running_instance():
+            sys.stderr.write("deskpilot tray: Deskpilot is already running; brought its window back\n")
+            return 0
+        sys.stderr.write("deskpilot tray: Deskpilot is already running in this session but does not answer\n")
         return 1
-    app = QApplication.instance() or QApplication(["deskpilot"])
     app.setApplicationName("Deskpilot")
     app.setQuitOnLastWindowClosed(False)
     desk = DeskpilotApp(app, force_window=args.window)
+    server = _listen_for_second_starts(desk)  # kept alive for the app's life
     sys.stderr.write(
         "Deskpilot is running "
         + ("in the system tray\n" if desk.tray else "in its window (no system tray)\n")
@@ -205,4 +272,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(app.exec())
     finally:
+        server.close()
         lock.unlock()

@@ -98,6 +98,9 @@ class Tray(QObject):
         self.icon.setToolTip(f"Deskpilot: {state}" + (f" — {detail}" if detail else ""))
 
 
+WINDOW_MAX_WIDTH = 420
+
+
 class FallbackWindow(QWidget):
     """Where no system tray exists (common on Linux), the same menu as a small window."""
 
@@ -112,6 +115,8 @@ class FallbackWindow(QWidget):
         self.why.setAccessibleName("Why this window")
         self.why.setAccessibleDescription(why)
         self.state = QLabel("State: idle", self)
+        # Long states (an error's text) wrap instead of stretching the window across the screen.
+        self.state.setWordWrap(True)
         self.state.setAccessibleName("State")
         self.state.setAccessibleDescription("What Deskpilot is doing now")
         self.state_icon = QLabel(self)
@@ -123,6 +128,7 @@ class FallbackWindow(QWidget):
         header.addWidget(self.state, 1)
         layout.addLayout(header)
         layout.addWidget(self.why)
+        self.setMaximumWidth(WINDOW_MAX_WIDTH)
         self.buttons: dict[str, QPushButton] = {}
         for key, action in menu.actions.items():
             button = QPushButton(action.text(), self)
