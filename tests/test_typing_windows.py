@@ -8,15 +8,10 @@ the test put there before.
 
 from __future__ import annotations
 
-import os
-import queue
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,34 +19,19 @@ import pytest
 from agent.actions import LeftClick, MouseMove, ScreenAction, Type
 from agent.computers.clipboard import XSelectionClipboard
 from agent.errors import ClipboardError, DisplayError, StoppedError
-from tests.conftest import APPS, ProbeApp, require_program, xdotool
+from tests.apps.text_windows import (
+    KINDS,
+    OPENERS,
+    MissingProgram,
+    TextWindow,
+    chromium_window,
+    focus_follows_pointer,
+)
+from tests.conftest import require_program, xdotool
 
 MIXED = "打开浏览器 deskpilot é€ 😀"
 USER_CLIPBOARD = "my precious notes ✂"
 USER_PRIMARY = "selected words"
-KINDS = ("chromium", "gtk", "qt", "xterm")
-
-PAGE = """<!doctype html>
-<meta charset="utf-8">
-<title>deskpilot-chromium</title>
-<style>
-  body { margin: 0; background: #fff; font: 24px "Noto Sans CJK SC", sans-serif; }
-  /* The field fills the page: an info bar Chromium shows for --no-sandbox pushes the
-     page down by an unknown amount, and the test clicks the middle of the window. */
-  input { position: fixed; inset: 10px; box-sizing: border-box; width: calc(100% - 20px); font: inherit; }
-</style>
-<input id="field" autocomplete="off">
-<script>
-  const field = document.getElementById("field");
-  field.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      fetch("/typed", {method: "POST", body: field.value});
-      field.value = "";
-    }
-  });
-  window.addEventListener("load", () => fetch("/ready", {method: "POST", body: "ready"}));
-</script>
-"""
 
 
 def act(action: object, x: int | None = None, y: int | None = None) -> ScreenAction:
@@ -97,182 +77,27 @@ def assert_user_selections_restored() -> None:
 # -- the windows -------------------------------------------------------------------
 
 
-class PageServer:
-    """A loopback HTTP server: serves the page and queues what the page posts."""
-
-    def __init__(self) -> None:
-        self.posts: queue.Queue[tuple[str, str]] = queue.Queue()
-        posts = self.posts
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                body = PAGE.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length", "0"))
-                posts.put((self.path, self.rfile.read(length).decode("utf-8")))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def wait_for(self, path: str, timeout: float = 10) -> str:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                got, body = self.posts.get(timeout=left)
-            except queue.Empty:
-                break
-            if got == path:
-                return body
-        raise AssertionError(f"the page posted nothing to {path} in {timeout} s")
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def chromium(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageServer]:
-    """One Chromium for the module (it takes seconds to start), showing the test page."""
-    binary = require_program("chromium")
-    server = PageServer()
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    proc = subprocess.Popen(
-        [
-            binary, "--no-sandbox", f"--user-data-dir={profile}", "--no-first-run",
-            "--no-default-browser-check", "--disable-gpu", "--password-store=basic",
-            "--disable-features=Translate,MediaRouter", "--window-position=0,0",
-            "--window-size=900,300", f"--app={server.url}",
-        ],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def chromium(x_display: str) -> Iterator[TextWindow]:
+    """One Chromium for the module: it takes seconds to start."""
     try:
-        server.wait_for("/ready", timeout=60)
-        xdotool("search", "--sync", "--onlyvisible", "--name", "deskpilot-chromium")
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        server.close()
-
-
-class JsonLinesApp(ProbeApp):
-    """Like the Qt probe, for any app that prints JSON event lines (here the GTK entry)."""
-
-    def __init__(self, *command: str) -> None:  # noqa: D107
-        env = dict(os.environ, NO_AT_BRIDGE="1")
-        self.proc = subprocess.Popen(
-            list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            encoding="utf-8", env=env,
-        )
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.ready = self.wait_for("ready", timeout=20)
-
-
-class PipeReader:
-    """Lines written into a named pipe, as they arrive."""
-
-    def __init__(self, path: Path) -> None:
-        os.mkfifo(path)
-        self.path = path
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.thread = threading.Thread(target=self._pump, daemon=True)
-        self.thread.start()
-
-    def _pump(self) -> None:
-        with open(self.path, encoding="utf-8") as pipe:  # blocks until the writer opens it
-            for line in pipe:
-                self.lines.put(line)
-
-    def next_line(self, timeout: float = 10) -> str:
-        try:
-            return self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"nothing arrived through {self.path} in {timeout} s") from None
-
-
-@dataclass
-class Window:
-    """A text field to click into, and how to read what it received on Enter."""
-
-    click_xy: tuple[int, int]
-    received: Callable[[], str]
-
-
-def focus_follows_pointer() -> None:
-    """Give the keyboard focus back to whatever window is under the pointer.
-
-    Without a window manager Chromium sets the input focus to itself when clicked and
-    keeps it; a window manager would move it on the next click elsewhere. GTK and
-    xterm do not take the focus themselves, so the test does that manager's part.
-    """
-    from Xlib import X, display
-
-    conn = display.Display()
-    try:
-        conn.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)
-        conn.sync()
-    finally:
-        conn.close()
+        with chromium_window() as window:
+            yield window
+    except MissingProgram as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture
-def window(request: pytest.FixtureRequest, tmp_path: Path, x_display: str) -> Iterator[Window]:
-    kind = request.param
+def window(request: pytest.FixtureRequest, x_display: str) -> Iterator[TextWindow]:
     focus_follows_pointer()
-    if kind == "chromium":
-        server: PageServer = request.getfixturevalue("chromium")
-        yield Window((450, 200), lambda: server.wait_for("/typed"))
-    elif kind == "gtk":
-        has_gtk = subprocess.run(
-            ["/usr/bin/python3", "-c", "import gi; gi.require_version('Gtk', '3.0')"], capture_output=True, timeout=30
-        )
-        if has_gtk.returncode != 0:
-            pytest.fail("the GTK window needs python3-gi and gir1.2-gtk-3.0; scripts/install.sh --test installs them")
-        app = JsonLinesApp("/usr/bin/python3", str(APPS / "gtk_entry.py"), "--geometry", "700x60+1000+100")
-        try:
-            yield Window((1350, 130), lambda: str(app.wait_for("text")["text"]))
-        finally:
-            app.close()
-    elif kind == "qt":
-        qt = ProbeApp("--edit", "--geometry", "700x80+1000+300")
-        try:
-            yield Window((1350, 340), lambda: str(qt.wait_for("text")["text"]))
-        finally:
-            qt.close()
-    else:
-        require_program("xterm")
-        pipe = PipeReader(tmp_path / "typed.fifo")
-        env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
-        term = subprocess.Popen(
-            ["xterm", "-u8", "-fa", "Noto Sans Mono CJK SC", "-fs", "12", "-T", "deskpilot-xterm",
-             "-geometry", "80x10+1000+600", "-e", "sh", "-c", f"cat > '{pipe.path}'"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            xdotool("search", "--sync", "--onlyvisible", "--name", "deskpilot-xterm")
-            yield Window((1200, 660), lambda: pipe.next_line().removesuffix("\n"))
-        finally:
-            term.terminate()
-            term.wait(timeout=10)
+    if request.param == "chromium":
+        yield request.getfixturevalue("chromium")
+        return
+    try:
+        with OPENERS[request.param]() as window:
+            yield window
+    except MissingProgram as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture
@@ -289,7 +114,7 @@ def desktop(x_display: str) -> Iterator[Any]:
 
 @pytest.mark.parametrize("window", KINDS, indirect=True)
 def test_mixed_text_arrives_intact_and_the_selections_are_restored(
-    window: Window, desktop: Any, user_selections: None
+    window: TextWindow, desktop: Any, user_selections: None
 ) -> None:
     # No window manager: focus follows the pointer, so click into the field first.
     desktop.perform(act(LeftClick(coordinate=(0, 0)), *window.click_xy))

@@ -57,6 +57,10 @@ OFFERED_TARGETS = (
 )
 TEXT_TARGETS = frozenset({"UTF8_STRING", "text/plain;charset=utf-8", "TEXT", "STRING"})
 _READ_TIMEOUT_S = 2.0
+DEFAULT_PASTE_TIMEOUT_S = 3.0
+# Long enough for an application's next request to follow its first (Chromium's
+# TARGETS requests come within a few ms of each other, measured), short next to a step.
+DEFAULT_QUIET_S = 0.1
 # A request should not take longer than this to fit in one X request: bigger data
 # would need the INCR protocol, which no typed text from a model comes close to.
 _REQUEST_HEADROOM_BYTES = 64
@@ -119,14 +123,18 @@ class PasteProgress:
 
     quiet_s: float
     requests: list[str] = field(default_factory=list)
-    text_served: bool = False
+    text_served_at: float | None = None
     last_request_at: float | None = None
+
+    @property
+    def text_served(self) -> bool:
+        return self.text_served_at is not None
 
     def saw(self, selection: str, target: str, served: bool, now: float) -> None:
         self.requests.append(f"{selection}:{target}" + ("" if served else " (refused)"))
         self.last_request_at = now
-        if served and target in TEXT_TARGETS:
-            self.text_served = True
+        if served and target in TEXT_TARGETS and self.text_served_at is None:
+            self.text_served_at = now
 
     def complete(self, now: float) -> bool:
         return (
@@ -142,20 +150,32 @@ class PasteProgress:
         return max(0.0, self.quiet_s - (now - self.last_request_at))
 
 
+@dataclass(frozen=True)
+class PasteReport:
+    """How one paste went, for the log and the benchmark (scripts/bench_paste.py)."""
+
+    outcome: str  # complete, timeout, cancelled, lost, or error (an exception)
+    requests: tuple[str, ...]
+    save_s: float  # reading the user's selections
+    to_text_s: float | None  # paste key pressed → first text target served
+    serve_s: float  # paste key pressed → complete (or given up)
+    restore_s: float  # handing the user's content back
+
+
 class XSelectionClipboard:
     """The real clipboard on X11: our own selection owner, xclip to save and restore."""
 
     def __init__(
         self,
-        paste_timeout_s: float = 3.0,
-        quiet_s: float = 0.1,
+        paste_timeout_s: float = DEFAULT_PASTE_TIMEOUT_S,
+        quiet_s: float = DEFAULT_QUIET_S,
         cancel: threading.Event | None = None,
     ) -> None:
         self._xclip = shutil.which("xclip")
         self._paste_timeout_s = paste_timeout_s
         self._quiet_s = quiet_s
         self._cancel = cancel or threading.Event()
-        self.last_progress: PasteProgress | None = None  # for logs and tests
+        self.last_paste: PasteReport | None = None
 
     def paste(self, text: str, press_paste: Callable[[], None]) -> None:
         if self._xclip is None:
@@ -169,14 +189,15 @@ class XSelectionClipboard:
         saved_at = time.monotonic()
         owner = SelectionOwner(text)
         progress = PasteProgress(self._quiet_s)
-        self.last_progress = progress
         outcome = "error"
+        pressed_at = saved_at
         try:
             owner.take(SELECTIONS)
             # A stop that came while the old content was read must not press a key.
             if self._cancel.is_set():
                 outcome = "cancelled"
             else:
+                pressed_at = time.monotonic()
                 press_paste()
                 outcome = owner.serve(
                     progress, deadline=time.monotonic() + self._paste_timeout_s, cancel=self._cancel
@@ -187,12 +208,18 @@ class XSelectionClipboard:
                 self._restore(owner, saved)
             finally:
                 owner.close()
-        done_at = time.monotonic()
-        log.debug(
-            "paste of %d characters: %s; save %.0f ms, paste %.0f ms, restore %.0f ms; requests: %s",
-            len(text), outcome, (saved_at - started) * 1000, (served_at - saved_at) * 1000,
-            (done_at - served_at) * 1000, ", ".join(progress.requests),
-        )
+                report = PasteReport(
+                    outcome=outcome,
+                    requests=tuple(progress.requests),
+                    save_s=saved_at - started,
+                    to_text_s=None
+                    if progress.text_served_at is None
+                    else progress.text_served_at - pressed_at,
+                    serve_s=served_at - pressed_at,
+                    restore_s=time.monotonic() - served_at,
+                )
+                self.last_paste = report
+                log.debug("paste of %d characters: %s", len(text), report)
         if outcome == "cancelled":
             raise StoppedError("stopped while pasting; the clipboard was restored")
         if outcome == "lost":
