@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agent.actions import LeftClick, ScreenAction, Type, Wait
-from agent.computers.clipboard import OFFERED_TARGETS, PasteProgress, Reply, reply_for
+from agent.computers.clipboard import OFFERED_TARGETS, PasteProgress, Reply, reply_for, summarise_requests
 from agent.computers.desktop import segment_text
 from agent.errors import ClipboardError, OffScreenError, StoppedError
 from agent.geometry import Region
@@ -115,3 +115,9 @@ def test_a_refused_text_request_is_not_a_paste() -> None:
     progress.saw("primary", "STRING", False, now=1.0)
     assert not progress.complete(now=9.0)
     assert progress.requests == ["primary:STRING (refused)"]
+
+
+def test_requests_are_summarised_with_counts_in_first_seen_order() -> None:
+    seen = ["clipboard:TARGETS", "clipboard:TARGETS", "primary:STRING (refused)", "clipboard:TARGETS"]
+    assert summarise_requests(seen) == "clipboard:TARGETS x3, primary:STRING (refused)"
+    assert summarise_requests([]) == ""

@@ -26,6 +26,8 @@ from tests.apps.text_windows import (
     TextWindow,
     chromium_window,
     focus_follows_pointer,
+    user_copies,
+    xclip_out,
 )
 from tests.conftest import require_program, xdotool
 
@@ -36,25 +38,6 @@ USER_PRIMARY = "selected words"
 
 def act(action: object, x: int | None = None, y: int | None = None) -> ScreenAction:
     return ScreenAction(action=action, x=x, y=y)
-
-
-def user_copies(selection: str, text: str) -> subprocess.Popen[bytes]:
-    """An owner like a program the user copied from; it serves until someone else copies."""
-    proc = subprocess.Popen(
-        ["xclip", "-selection", selection, "-quiet", "-i"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    assert proc.stdin is not None and proc.stderr is not None
-    proc.stdin.write(text.encode("utf-8"))
-    proc.stdin.close()
-    # -quiet xclip says it waits for requests once it owns the selection.
-    assert b"Waiting" in proc.stderr.readline()
-    return proc
-
-
-def xclip_out(selection: str) -> str:
-    result = subprocess.run(["xclip", "-selection", selection, "-o"], capture_output=True, timeout=5)
-    return result.stdout.decode("utf-8", "replace")
 
 
 @pytest.fixture

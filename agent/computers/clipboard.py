@@ -5,15 +5,21 @@ of CJK characters, so text outside ASCII is pasted. A window of our own (python-
 its own X connection) owns both CLIPBOARD and PRIMARY while pasting: Qt, GTK and
 Chromium read the first on shift+Insert, xterm the second.
 
-When is a paste complete? Chromium asks for TARGETS (and sometimes TIMESTAMP) before
-the text, so "the owner answered one request" proves nothing (an ``xclip -loops 1``
-owner exits after TARGETS and Chromium gets nothing). We call a paste complete when a
-*text* target (UTF8_STRING, text/plain;charset=utf-8, TEXT or STRING) has been served
-after the paste key was pressed and then no further request came for a short quiet
-period (``quiet_s``: an application may ask for a second text format). If no text is
-served within ``paste_timeout_s`` nothing took the paste and ``ClipboardError`` says
-so; the cancel event ends the wait at once with ``StoppedError``. In every case the
-user's content is put back before ``paste`` returns or raises.
+When is a paste complete? Chromium asks for TARGETS, several times, before the text
+(and also whenever the owner changes), so "the owner answered one request" proves
+nothing: an ``xclip -loops 1`` owner exits after TARGETS and Chromium gets nothing.
+We call a paste complete when a *text* target (UTF8_STRING, text/plain;charset=utf-8,
+TEXT or STRING) has been served after the paste key was pressed and then no further
+request came for a short quiet period (``quiet_s``: an application may ask for a
+second text format). If no text is served within ``paste_timeout_s``, nothing took
+the paste and ``ClipboardError`` says so; the cancel event ends the wait at once with
+``StoppedError``. In every case the user's content is put back before ``paste``
+returns or raises. Measured (docs/benchmarks.md): the text is taken 1-7 ms after the
+key, so a step costs about 140 ms, most of it the quiet period.
+
+A known gap: a clipboard manager that fetches the text as soon as we own CLIPBOARD
+also counts as "text served"; the quiet period then gives the real application
+0.1 s to ask, and one slower than that would paste the restored old content.
 
 Restoring: our window dies with the process, so the old content is handed to a
 detached ``xclip -i``, which serves it until someone else copies (what a copy from a
@@ -34,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from agent.errors import ClipboardError, StoppedError
 
@@ -42,8 +48,8 @@ log = logging.getLogger(__name__)
 
 SELECTIONS = ("clipboard", "primary")
 _SELECTION_ATOMS = {"clipboard": "CLIPBOARD", "primary": "PRIMARY"}
-# Reading the old content prefers these, in this order.
-_TEXT_TARGETS = ("UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT")
+# Saving the old content prefers these, in this order.
+_SAVE_PREFERENCE = ("UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT")
 # What we offer; "TARGETS" lists them all. MULTIPLE, which the ICCCM asks owners to
 # support, is left out: none of Chromium, GTK, Qt and xterm asked for it (measured),
 # and a client that sees it missing from TARGETS asks one target at a time.
@@ -61,10 +67,14 @@ DEFAULT_PASTE_TIMEOUT_S = 3.0
 # Long enough for an application's next request to follow its first (Chromium's
 # TARGETS requests come within a few ms of each other, measured), short next to a step.
 DEFAULT_QUIET_S = 0.1
-# A request should not take longer than this to fit in one X request: bigger data
-# would need the INCR protocol, which no typed text from a model comes close to.
+# A reply must fit in one X request (with this much room for the request header):
+# more would need the INCR protocol, which no text a model types comes close to.
 _REQUEST_HEADROOM_BYTES = 64
 _POLL_S = 0.02  # how often the cancel event is looked at while waiting on the server
+
+# complete: text served, then quiet; timeout: no text in time; cancelled: the cancel
+# event; lost: others took every selection we held; error: an exception ended it.
+PasteOutcome = Literal["complete", "timeout", "cancelled", "lost", "error"]
 
 
 class Clipboard(Protocol):
@@ -117,6 +127,14 @@ def reply_for(target: str, text: str, timestamp: int) -> Reply | None:
     return None
 
 
+def summarise_requests(requests: list[str]) -> str:
+    """``a, a, b`` → ``a x2, b``: Chromium alone asks for TARGETS nine times a paste."""
+    counts: dict[str, int] = {}
+    for request in requests:
+        counts[request] = counts.get(request, 0) + 1
+    return ", ".join(r if n == 1 else f"{r} x{n}" for r, n in counts.items())
+
+
 @dataclass
 class PasteProgress:
     """The requests seen during one paste, and whether that paste counts as complete."""
@@ -154,7 +172,7 @@ class PasteProgress:
 class PasteReport:
     """How one paste went, for the log and the benchmark (scripts/bench_paste.py)."""
 
-    outcome: str  # complete, timeout, cancelled, lost, or error (an exception)
+    outcome: PasteOutcome
     requests: tuple[str, ...]
     save_s: float  # reading the user's selections
     to_text_s: float | None  # paste key pressed → first text target served
@@ -189,7 +207,7 @@ class XSelectionClipboard:
         saved_at = time.monotonic()
         owner = SelectionOwner(text)
         progress = PasteProgress(self._quiet_s)
-        outcome = "error"
+        outcome: PasteOutcome = "error"
         pressed_at = saved_at
         try:
             owner.take(SELECTIONS)
@@ -227,7 +245,7 @@ class XSelectionClipboard:
                 "another program took the clipboard before the text was pasted; not restoring it"
             )
         if outcome != "complete":
-            seen = ", ".join(progress.requests) or "none"
+            seen = summarise_requests(progress.requests) or "none"
             raise ClipboardError(
                 f"no application took the pasted text within {self._paste_timeout_s:g} s "
                 f"(selection requests seen: {seen}); is a text field focused?"
@@ -257,7 +275,7 @@ class XSelectionClipboard:
         if targets_raw is None:
             return None
         targets = targets_raw.decode("utf-8", "replace").split()
-        target = next((t for t in _TEXT_TARGETS if t in targets), None)
+        target = next((t for t in _SAVE_PREFERENCE if t in targets), None)
         if target is None:
             target = next((t for t in targets if "/" in t), None)
         if target is None:
@@ -407,7 +425,7 @@ class SelectionOwner:
             log.debug("closing the clipboard connection: %s", err)
 
     # -- serving -----------------------------------------------------------------
-    def serve(self, progress: PasteProgress, deadline: float, cancel: threading.Event) -> str:
+    def serve(self, progress: PasteProgress, deadline: float, cancel: threading.Event) -> PasteOutcome:
         """Answer requests until the paste is complete.
 
         Returns "complete", "timeout", "cancelled", or "lost" (others took every

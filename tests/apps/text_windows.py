@@ -1,4 +1,5 @@
-"""Real text fields of four kinds (Chromium, GTK, Qt, xterm) that report what they received.
+"""Real text fields of four kinds (Chromium, GTK, Qt, xterm) that report what they received,
+and the user's side of the clipboard (an owner like a program copied from, a reader).
 
 Shared by tests/test_typing_windows.py and scripts/bench_paste.py. Each window is
 opened as a context manager yielding a ``TextWindow``: where to click to focus its
@@ -276,6 +277,29 @@ def xterm_window() -> Iterator[TextWindow]:
         finally:
             term.terminate()
             term.wait(timeout=10)
+
+
+def user_copies(selection: str, text: str) -> subprocess.Popen[bytes]:
+    """An owner like a program the user copied from; it serves until someone else copies."""
+    proc = subprocess.Popen(
+        ["xclip", "-selection", selection, "-quiet", "-i"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(text.encode("utf-8"))
+    proc.stdin.close()
+    # -quiet xclip says it waits for requests once it owns the selection (a plain
+    # ``xclip -i`` returns before its forked server owns it).
+    line = proc.stderr.readline()
+    if b"Waiting" not in line:
+        proc.kill()
+        raise RuntimeError(f"xclip could not take the {selection} selection: {line!r}")
+    return proc
+
+
+def xclip_out(selection: str) -> str:
+    result = subprocess.run(["xclip", "-selection", selection, "-o"], capture_output=True, timeout=5)
+    return result.stdout.decode("utf-8", "replace")
 
 
 OPENERS: dict[str, Callable[[], Any]] = {
