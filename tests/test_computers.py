@@ -84,6 +84,7 @@ def test_fake_clipboard_nobody_takes_raises_and_restores() -> None:
         ("TEXT", "打开", Reply("UTF8_STRING", 8, "打开".encode())),  # the type says the encoding
         ("STRING", "café", Reply("STRING", 8, b"caf\xe9")),  # STRING is Latin-1
         ("STRING", "打开", None),  # refused, not garbled
+        ("x-kde-passwordManagerHint", "pw", Reply("x-kde-passwordManagerHint", 8, b"secret")),  # no history
         ("image/png", "x", None),
         ("text/html", "x", None),
     ],
@@ -121,3 +122,12 @@ def test_requests_are_summarised_with_counts_in_first_seen_order() -> None:
     seen = ["clipboard:TARGETS", "clipboard:TARGETS", "primary:STRING (refused)", "clipboard:TARGETS"]
     assert summarise_requests(seen) == "clipboard:TARGETS x3, primary:STRING (refused)"
     assert summarise_requests([]) == ""
+
+
+def test_text_served_to_another_client_does_not_complete_a_paste() -> None:
+    progress = PasteProgress(quiet_s=0.0)
+    progress.saw("clipboard", "UTF8_STRING", True, now=1.0, by_paste_client=False)  # a clipboard manager
+    assert not progress.complete(now=9.0)
+    progress.saw("clipboard", "UTF8_STRING", True, now=9.0)  # the focused application
+    assert progress.complete(now=9.0)
+    assert progress.requests == ["clipboard:UTF8_STRING (another client)", "clipboard:UTF8_STRING"]

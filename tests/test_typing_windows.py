@@ -8,6 +8,7 @@ the test put there before.
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import threading
 import time
@@ -29,7 +30,7 @@ from tests.apps.text_windows import (
     user_copies,
     xclip_out,
 )
-from tests.conftest import require_program, xdotool
+from tests.conftest import ProbeApp, require_program, xdotool
 
 MIXED = "打开浏览器 deskpilot é€ 😀"
 USER_CLIPBOARD = "my precious notes ✂"
@@ -72,7 +73,6 @@ def chromium(x_display: str) -> Iterator[TextWindow]:
 
 @pytest.fixture
 def window(request: pytest.FixtureRequest, x_display: str) -> Iterator[TextWindow]:
-    focus_follows_pointer()
     if request.param == "chromium":
         yield request.getfixturevalue("chromium")
         return
@@ -99,6 +99,9 @@ def desktop(x_display: str) -> Iterator[Any]:
 def test_mixed_text_arrives_intact_and_the_selections_are_restored(
     window: TextWindow, desktop: Any, user_selections: None
 ) -> None:
+    # Here, not before the window opened: a window closed by the previous test may
+    # hand the focus back (to None) once the server notices, which can be late.
+    focus_follows_pointer()
     # No window manager: focus follows the pointer, so click into the field first.
     desktop.perform(act(LeftClick(coordinate=(0, 0)), *window.click_xy))
     desktop.perform(act(Type(text=MIXED + "\n")))
@@ -106,24 +109,98 @@ def test_mixed_text_arrives_intact_and_the_selections_are_restored(
     assert_user_selections_restored()
 
 
-def nowhere(desktop: Any) -> None:
-    """Put the pointer over the bare root window: no text field has the focus."""
+@pytest.fixture
+def deaf_window(probe) -> ProbeApp:
+    """A focused window that gets the paste key but never asks for the clipboard."""
+    app = probe("--geometry", "400x200+1300+800", "--colour", "#204060")  # no line edit
     focus_follows_pointer()
-    desktop.perform(act(MouseMove(coordinate=(0, 0)), 1500, 1000))
+    xdotool("mousemove", "1500", "900")
+    return app
+
+
+def desktop_with(clipboard: XSelectionClipboard, cancel: threading.Event) -> Any:
+    from agent.computers.desktop import DesktopComputer
+
+    return DesktopComputer(1, cancel=cancel, clipboard=clipboard)
 
 
 def test_a_paste_nobody_takes_fails_within_the_timeout_and_restores(
-    x_display: str, user_selections: None
+    deaf_window: ProbeApp, user_selections: None
 ) -> None:
-    from agent.computers.desktop import DesktopComputer
-
     cancel = threading.Event()
-    desktop = DesktopComputer(1, cancel=cancel, clipboard=XSelectionClipboard(paste_timeout_s=1.0, cancel=cancel))
-    nowhere(desktop)
+    desktop = desktop_with(XSelectionClipboard(paste_timeout_s=1.0, cancel=cancel), cancel)
     started = time.monotonic()
     with pytest.raises(ClipboardError, match="no application took the pasted text within 1 s"):
         desktop.perform(act(Type(text="无人接收")))
     assert time.monotonic() - started < 5  # bounded by the timeout, not hung
+    # The paste key did arrive (Qt.Key_Shift, Qt.Key_Insert); the window just took nothing.
+    assert [deaf_window.wait_for("key")["key"] for _ in range(2)] == [0x01000020, 0x01000006]
+    assert_user_selections_restored()
+
+
+def test_with_no_focused_window_nothing_is_pressed_and_it_fails_at_once(
+    desktop: Any, user_selections: None
+) -> None:
+    focus_follows_pointer()
+    desktop.perform(act(MouseMove(coordinate=(0, 0)), 1500, 1000))  # the bare root window
+    clipboard = XSelectionClipboard(paste_timeout_s=30)
+    pressed: list[bool] = []
+    with pytest.raises(ClipboardError, match="no window has the keyboard focus"):
+        clipboard.paste("无人", lambda: pressed.append(True))
+    assert (pressed, clipboard.last_paste and clipboard.last_paste.outcome) == ([], "unfocused")
+    assert_user_selections_restored()
+
+
+class ClipboardManager:
+    """Like a clipboard manager: fetches the text of each new CLIPBOARD owner at once."""
+
+    def __init__(self) -> None:
+        from Xlib import X, display
+        from Xlib.ext import xfixes
+
+        self._X = X
+        self._display = display.Display()
+        self._display.xfixes_query_version()
+        self._clipboard = self._display.intern_atom("CLIPBOARD")
+        self._utf8 = self._display.intern_atom("UTF8_STRING")
+        self._window = self._display.screen().root.create_window(
+            0, 0, 1, 1, 0, X.CopyFromParent, X.InputOnly, X.CopyFromParent
+        )
+        self._display.xfixes_select_selection_input(
+            self._display.screen().root, self._clipboard, xfixes.XFixesSetSelectionOwnerNotifyMask
+        )
+        self._display.sync()
+        self.fetched: queue.Queue[str] = queue.Queue()
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+
+    def _pump(self) -> None:
+        self._display.next_event()  # the agent took the clipboard: fetch its text
+        prop = self._display.intern_atom("MANAGER_COPY")
+        self._window.convert_selection(self._clipboard, self._utf8, prop, self._X.CurrentTime)
+        self._display.flush()
+        while (event := self._display.next_event()).type != self._X.SelectionNotify:
+            pass
+        reply = self._window.get_full_property(prop, self._X.AnyPropertyType) if event.property else None
+        self.fetched.put(reply.value.decode("utf-8") if reply is not None else "")
+
+    def close(self) -> None:
+        self.thread.join(timeout=10)
+        self._display.close()
+
+
+def test_a_clipboard_manager_fetching_the_text_is_not_a_paste(
+    deaf_window: ProbeApp, user_selections: None
+) -> None:
+    manager = ClipboardManager()
+    cancel = threading.Event()
+    desktop = desktop_with(XSelectionClipboard(paste_timeout_s=1.0, cancel=cancel), cancel)
+    try:
+        with pytest.raises(ClipboardError, match=r"UTF8_STRING \(another client\)"):
+            desktop.perform(act(Type(text="经理")))
+        assert manager.fetched.get(timeout=10) == "经理"  # it was served, but it pasted nothing
+    finally:
+        manager.close()
     assert_user_selections_restored()
 
 
@@ -154,12 +231,9 @@ class OwnerWatch:
         self._display.close()
 
 
-def test_a_cancel_mid_paste_stops_and_restores(x_display: str, user_selections: None) -> None:
-    from agent.computers.desktop import DesktopComputer
-
+def test_a_cancel_mid_paste_stops_and_restores(deaf_window: ProbeApp, user_selections: None) -> None:
     cancel = threading.Event()
-    desktop = DesktopComputer(1, cancel=cancel, clipboard=XSelectionClipboard(paste_timeout_s=30, cancel=cancel))
-    nowhere(desktop)
+    desktop = desktop_with(XSelectionClipboard(paste_timeout_s=30, cancel=cancel), cancel)
     watch = OwnerWatch(cancel)  # the stop arrives once the agent owns the clipboard
     started = time.monotonic()
     try:
@@ -171,7 +245,7 @@ def test_a_cancel_mid_paste_stops_and_restores(x_display: str, user_selections: 
     assert_user_selections_restored()
 
 
-def test_a_paste_key_that_fails_still_restores(x_display: str, user_selections: None) -> None:
+def test_a_paste_key_that_fails_still_restores(deaf_window: ProbeApp, user_selections: None) -> None:
     def broken_keyboard() -> None:
         raise DisplayError("the keyboard went away")
 
@@ -180,7 +254,7 @@ def test_a_paste_key_that_fails_still_restores(x_display: str, user_selections: 
     assert_user_selections_restored()
 
 
-def test_a_copy_made_during_the_paste_is_kept(x_display: str, user_selections: None) -> None:
+def test_a_copy_made_during_the_paste_is_kept(deaf_window: ProbeApp, user_selections: None) -> None:
     copied: list[subprocess.Popen[bytes]] = []
 
     def user_copies_instead() -> None:  # the user copies something while nobody takes the paste

@@ -9,17 +9,19 @@ When is a paste complete? Chromium asks for TARGETS, several times, before the t
 (and also whenever the owner changes), so "the owner answered one request" proves
 nothing: an ``xclip -loops 1`` owner exits after TARGETS and Chromium gets nothing.
 We call a paste complete when a *text* target (UTF8_STRING, text/plain;charset=utf-8,
-TEXT or STRING) has been served after the paste key was pressed and then no further
-request came for a short quiet period (``quiet_s``: an application may ask for a
-second text format). If no text is served within ``paste_timeout_s``, nothing took
-the paste and ``ClipboardError`` says so; the cancel event ends the wait at once with
-``StoppedError``. In every case the user's content is put back before ``paste``
-returns or raises. Measured (docs/benchmarks.md): the text is taken 1-7 ms after the
-key, so a step costs about 140 ms, most of it the quiet period.
-
-A known gap: a clipboard manager that fetches the text as soon as we own CLIPBOARD
-also counts as "text served"; the quiet period then gives the real application
-0.1 s to ask, and one slower than that would paste the restored old content.
+TEXT or STRING) has been served to the X client that gets the paste key (the owner of
+the focus window, or of the window under the pointer when focus follows it) and then
+no further request came for a short quiet period (``quiet_s``: an application may
+ask for a second text format). Requests from other clients are answered but do not
+count: a clipboard manager fetching the text as soon as we own CLIPBOARD has not
+pasted anything. (The cost: an application that reads the clipboard through a second
+X connection would be reported as not taking the paste; none of the four tested
+does.) When no window would get the key, it is not pressed and
+``ClipboardError`` says so at once; when the paste client takes no text within
+``paste_timeout_s``, ``ClipboardError`` says that. The cancel event ends the wait at
+once with ``StoppedError``. In every case the user's content is put back before
+``paste`` returns or raises. Measured (docs/benchmarks.md): the text is taken 1-7 ms
+after the key, so a step costs about 140 ms, most of it the quiet period.
 
 Restoring: our window dies with the process, so the old content is handed to a
 detached ``xclip -i``, which serves it until someone else copies (what a copy from a
@@ -50,6 +52,10 @@ SELECTIONS = ("clipboard", "primary")
 _SELECTION_ATOMS = {"clipboard": "CLIPBOARD", "primary": "PRIMARY"}
 # Saving the old content prefers these, in this order.
 _SAVE_PREFERENCE = ("UTF8_STRING", "text/plain;charset=utf-8", "STRING", "TEXT")
+# Clipboard managers (KDE's Klipper, CopyQ) keep no history of content that carries
+# this target with the value "secret", the convention password managers use. What the
+# agent types can be a password, and it was never the user's copy anyway.
+PASSWORD_HINT = "x-kde-passwordManagerHint"
 # What we offer; "TARGETS" lists them all. MULTIPLE, which the ICCCM asks owners to
 # support, is left out: none of Chromium, GTK, Qt and xterm asked for it (measured),
 # and a client that sees it missing from TARGETS asks one target at a time.
@@ -60,6 +66,7 @@ OFFERED_TARGETS = (
     "text/plain;charset=utf-8",
     "TEXT",
     "STRING",
+    PASSWORD_HINT,
 )
 TEXT_TARGETS = frozenset({"UTF8_STRING", "text/plain;charset=utf-8", "TEXT", "STRING"})
 _READ_TIMEOUT_S = 2.0
@@ -73,8 +80,9 @@ _REQUEST_HEADROOM_BYTES = 64
 _POLL_S = 0.02  # how often the cancel event is looked at while waiting on the server
 
 # complete: text served, then quiet; timeout: no text in time; cancelled: the cancel
-# event; lost: others took every selection we held; error: an exception ended it.
-PasteOutcome = Literal["complete", "timeout", "cancelled", "lost", "error"]
+# event; lost: others took every selection we held; unfocused: no window would get the
+# paste key, so it was not pressed; error: an exception ended it.
+PasteOutcome = Literal["complete", "timeout", "cancelled", "lost", "unfocused", "error"]
 
 
 class Clipboard(Protocol):
@@ -116,6 +124,8 @@ def reply_for(target: str, text: str, timestamp: int) -> Reply | None:
         return Reply("UTF8_STRING", 8, text.encode("utf-8"))
     if target == "text/plain;charset=utf-8":
         return Reply(target, 8, text.encode("utf-8"))
+    if target == PASSWORD_HINT:
+        return Reply(PASSWORD_HINT, 8, b"secret")
     if target == "STRING":
         # STRING is Latin-1 by definition; text outside it is refused rather than
         # garbled, so the requestor falls back to another target (or the paste fails
@@ -148,10 +158,16 @@ class PasteProgress:
     def text_served(self) -> bool:
         return self.text_served_at is not None
 
-    def saw(self, selection: str, target: str, served: bool, now: float) -> None:
-        self.requests.append(f"{selection}:{target}" + ("" if served else " (refused)"))
+    def saw(
+        self, selection: str, target: str, served: bool, now: float, *, by_paste_client: bool = True
+    ) -> None:
+        """Note a request; only text served to the client that got the paste key counts."""
+        note = "" if served else " (refused)"
+        if not by_paste_client:
+            note += " (another client)"
+        self.requests.append(f"{selection}:{target}{note}")
         self.last_request_at = now
-        if served and target in TEXT_TARGETS and self.text_served_at is None:
+        if served and by_paste_client and target in TEXT_TARGETS and self.text_served_at is None:
             self.text_served_at = now
 
     def complete(self, now: float) -> bool:
@@ -214,6 +230,8 @@ class XSelectionClipboard:
             # A stop that came while the old content was read must not press a key.
             if self._cancel.is_set():
                 outcome = "cancelled"
+            elif not owner.find_paste_client():
+                outcome = "unfocused"
             else:
                 pressed_at = time.monotonic()
                 press_paste()
@@ -240,6 +258,11 @@ class XSelectionClipboard:
                 log.debug("paste of %d characters: %s", len(text), report)
         if outcome == "cancelled":
             raise StoppedError("stopped while pasting; the clipboard was restored")
+        if outcome == "unfocused":
+            raise ClipboardError(
+                "no window has the keyboard focus, so nothing would take the pasted text; "
+                "click into a text field first"
+            )
         if outcome == "lost":
             raise ClipboardError(
                 "another program took the clipboard before the text was pasted; not restoring it"
@@ -322,6 +345,11 @@ class XSelectionClipboard:
         return result.stdout if result.returncode == 0 else None
 
 
+def _window_id(window: Any) -> int:
+    """python-xlib answers a window object, or a bare integer for None and PointerRoot."""
+    return int(getattr(window, "id", window))
+
+
 class SelectionOwner:
     """An unmapped window on its own X connection that owns selections and serves ``text``.
 
@@ -359,6 +387,8 @@ class SelectionOwner:
         self.owned: set[str] = set()
         self.lost: set[str] = set()
         self._progress: PasteProgress | None = None
+        self._id_mask = int(self._display.display.info.resource_id_mask)
+        self._paste_client: int | None = None
 
     # -- atoms -------------------------------------------------------------------
     def _atom(self, name: str) -> int:
@@ -425,6 +455,30 @@ class SelectionOwner:
             log.debug("closing the clipboard connection: %s", err)
 
     # -- serving -----------------------------------------------------------------
+    def paste_client(self) -> int | None:
+        """The X client the paste key goes to (its resource-id base), or None if none.
+
+        That is the owner of the focus window, or, when the focus follows the pointer
+        (PointerRoot, or the root window), of the top-level window under the pointer.
+        A window id's high bits name the client that created it (the server gives
+        each client one id range; ``resource_id_mask`` covers the rest).
+        """
+        X = self._X
+        root = self._display.screen().root
+        focus = _window_id(self._display.get_input_focus().focus)
+        if focus == X.NONE:
+            return None  # the server discards key events
+        if focus in (X.PointerRoot, root.id):
+            focus = _window_id(root.query_pointer().child)
+            if focus == X.NONE:
+                return None  # the pointer is over the bare root window
+        return focus & ~self._id_mask
+
+    def find_paste_client(self) -> bool:
+        """Note who will receive the paste key; False when no window would."""
+        self._paste_client = self.paste_client()
+        return self._paste_client is not None
+
     def serve(self, progress: PasteProgress, deadline: float, cancel: threading.Event) -> PasteOutcome:
         """Answer requests until the paste is complete.
 
@@ -497,7 +551,8 @@ class SelectionOwner:
             sel, target, ev.requestor.id, ev.time, self.timestamp, "served" if served else "refused",
         )
         if self._progress is not None:
-            self._progress.saw(sel, target, served, time.monotonic())
+            by_paste_client = ev.requestor.id & ~self._id_mask == self._paste_client
+            self._progress.saw(sel, target, served, time.monotonic(), by_paste_client=by_paste_client)
         notify = self._event.SelectionNotify(
             time=ev.time,
             requestor=ev.requestor,
