@@ -3,7 +3,9 @@
 Each check reads what the window itself received (the page posts its field to a
 loopback server, the GTK and Qt apps print their entry on Enter, xterm's shell copies
 its input to a pipe), and that the user's clipboard and primary selection are what
-the test put there before.
+the test put there before. Then the ways a paste fails: nobody takes it, no window
+has the focus, only a clipboard manager fetched the text, the user stops it, the
+paste key fails, the user copies meanwhile; each restores what it should.
 """
 
 from __future__ import annotations

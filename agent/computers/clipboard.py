@@ -71,8 +71,8 @@ OFFERED_TARGETS = (
 TEXT_TARGETS = frozenset({"UTF8_STRING", "text/plain;charset=utf-8", "TEXT", "STRING"})
 _READ_TIMEOUT_S = 2.0
 DEFAULT_PASTE_TIMEOUT_S = 3.0
-# Long enough for an application's next request to follow its first (Chromium's
-# TARGETS requests come within a few ms of each other, measured), short next to a step.
+# Long enough for an application's next request to follow its last one (the four
+# tested take the text 1-7 ms after the key, measured), short next to a step.
 DEFAULT_QUIET_S = 0.1
 # A reply must fit in one X request (with this much room for the request header):
 # more would need the INCR protocol, which no text a model types comes close to.
