@@ -9,14 +9,17 @@ cd "$(dirname "$0")/.."
 extra=""
 [ "${1:-}" = "--test" ] && extra="[test]"
 
-# xclip: the clipboard route for typing non-ASCII text; xdotool: the tests' input
-# generator; Xvfb and trayer: a virtual screen and tray host for tests and headless
+# xclip: saves and restores the clipboard around a paste of non-ASCII text; xdotool:
+# the tests' input generator; Xvfb and trayer: a virtual screen and tray host for tests and headless
 # use; the libxcb/EGL set is what Qt's xcb platform plugin loads.
 apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0)
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
+# Only the tests need these: real Chromium, GTK (through Debian's python3-gi, run with
+# /usr/bin/python3) and CJK fonts for the windows that typing is checked against.
+[ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -19,6 +19,7 @@ from agent.actions import Key, LeftClick, LeftClickDrag, MouseMove, ScreenAction
 from agent.computers.screen import MssScreen
 from agent.errors import CursorMismatchError, StoppedError
 from agent.geometry import Region
+from tests.apps.text_windows import user_copies, xclip_out
 from tests.conftest import require_program, xdotool
 
 
@@ -117,15 +118,15 @@ def test_typing_arrives_intact_in_a_qt_line_edit(edit_window, desktop, xclip_own
 
 def test_typing_restores_the_users_clipboard(edit_window, desktop, xclip_owned) -> None:
     require_program("xclip")
-    subprocess.run(["xclip", "-selection", "clipboard", "-i"], input=b"my precious notes", check=True, timeout=5)
-    subprocess.run(["xclip", "-selection", "primary", "-i"], input=b"selected words", check=True, timeout=5)
-    desktop.perform(act(Type(text="中文输入\n")))
-    assert edit_window.wait_for("text")["text"] == "中文输入"
-    read = lambda sel: subprocess.run(  # noqa: E731
-        ["xclip", "-selection", sel, "-o"], capture_output=True, timeout=5
-    ).stdout
-    assert read("clipboard") == b"my precious notes"
-    assert read("primary") == b"selected words"
+    owners = [user_copies("clipboard", "my precious notes"), user_copies("primary", "selected words")]
+    try:
+        desktop.perform(act(Type(text="中文输入\n")))
+        assert edit_window.wait_for("text")["text"] == "中文输入"
+        assert (xclip_out("clipboard"), xclip_out("primary")) == ("my precious notes", "selected words")
+    finally:
+        for proc in owners:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def test_key_chord_reaches_the_application(edit_window, desktop) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from agent.actions import ScreenAction, Type
 from agent.computers.base import Frame
-from agent.errors import OffScreenError, StoppedError
+from agent.errors import ClipboardError, OffScreenError, StoppedError
 from agent.geometry import CaptureGeometry, Region
 
 if TYPE_CHECKING:
@@ -62,16 +62,31 @@ class FakeComputer:
 
 
 class FakeClipboard:
-    """An in-memory clipboard for tests: ``press_paste`` sees the pasted text."""
+    """An in-memory clipboard for tests: ``press_paste`` sees the pasted text.
 
-    def __init__(self, content: str | None = None) -> None:
+    With ``taken=False`` nobody takes the paste: like the real one it restores the old
+    content and raises ``ClipboardError``, so callers can test how a failed type step
+    is reported.
+    """
+
+    def __init__(self, content: str | None = None, *, taken: bool = True) -> None:
         self.content = content
+        self.taken = taken
         self.pasted: list[str] = []
 
     def paste(self, text: str, press_paste: Callable[[], None]) -> None:
         previous, self.content = self.content, text
         try:
             press_paste()
+            if not self.taken:
+                raise ClipboardError("no application took the pasted text (fake clipboard)")
             self.pasted.append(text)
         finally:
             self.content = previous
+
+
+if TYPE_CHECKING:
+    from agent.computers.clipboard import Clipboard
+
+    # mypy checks here that the fake keeps matching the protocol the desktop uses.
+    _fake_is_a_clipboard: Clipboard = FakeClipboard()
