@@ -196,3 +196,31 @@ def test_the_pointer_in_a_corner_is_the_fail_safe_stop(probe, desktop) -> None:
     xdotool("mousemove", "960", "540")
     desktop.perform(act(LeftClick(coordinate=(0, 0)), 250, 250))
     assert (app.wait_for("press")["x"], app.events.empty()) == (250, True)
+
+
+def test_release_all_never_switches_the_fail_safe_off(probe, desktop) -> None:
+    """Another thread driving the pointer must keep the corner fail-safe during a release."""
+
+    class WatchedGui:
+        def __init__(self, gui: object) -> None:
+            object.__setattr__(self, "_gui", gui)
+            object.__setattr__(self, "writes", [])
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._gui, name)
+
+        def __setattr__(self, name: str, value: object) -> None:
+            self.writes.append((name, value))
+            setattr(self._gui, name, value)
+
+    app = probe("--geometry", "300x300+100+100")
+    watched = WatchedGui(desktop._gui)
+    desktop._gui = watched
+    xdotool("mousemove", "200", "200")
+    xdotool("mousedown", "1")  # a button left held, as after a stopped drag
+    desktop.release_all()
+    assert watched.writes == []
+    assert app.wait_for("press")["x"] == 200
+    # The button is up again: a fresh click arrives as a new press, not as part of a drag.
+    xdotool("click", "1")
+    assert app.wait_for("press")["x"] == 200

@@ -139,13 +139,18 @@ class DesktopComputer:
     def release_all(self) -> None:
         # Releasing what is not held sends a harmless release event; holding on to a
         # button after a stop would leave the user's desktop in a drag.
-        # The fail-safe must not fire here: a stop by the fail-safe leaves the pointer in a corner.
-        self._gui.FAILSAFE = False
-        try:
-            for button in ("left", "middle", "right"):
+        # The fail-safe must not fire here (a stop by the fail-safe leaves the pointer in a
+        # corner), and pyautogui's public mouseUp checks it first. Switching the global
+        # FAILSAFE off for the release would leave any other thread driving the pointer
+        # meanwhile without it, so the release goes to pyautogui's platform layer, which
+        # sends the button-up where the pointer already is and checks nothing.
+        x, y = self.cursor_position()
+        platform = getattr(self._gui, "platformModule", None)
+        for button in ("left", "middle", "right"):
+            if platform is not None and hasattr(platform, "_mouseUp"):
+                platform._mouseUp(x, y, button)
+            else:  # a pyautogui without the platform layer: the public call, fail-safe and all
                 self._gui.mouseUp(button=button, _pause=False)
-        finally:
-            self._gui.FAILSAFE = True
         self._keyboard.release_modifiers()
 
     def _check_stop(self) -> None:
