@@ -193,8 +193,11 @@ def _model_facts(backend: Backend) -> dict[str, Any]:
 class Session:
     """One front end's session: it keeps the loaded model between runs and starts runs."""
 
-    def __init__(self, progress: Progress | None = None) -> None:
+    def __init__(
+        self, progress: Progress | None = None, *, server_ports: Sequence[int] | None = None
+    ) -> None:
         self._progress = progress
+        self._server_ports = server_ports  # where to look for local model servers (default: the usual)
         self._backends: dict[tuple[str, ...], Backend] = {}
 
     def backend(self, settings: Settings) -> Backend:
@@ -204,8 +207,26 @@ class Session:
         key = (settings.backend, settings.model, settings.precision, settings.base_url, settings.api_key)
         if key not in self._backends:
             self._backends.clear()  # models are large: drop the old one first
+            if settings.backend == "local":
+                self._point_out_servers()
             self._backends[key] = make_backend(settings, self._progress)
         return self._backends[key]
+
+    def _point_out_servers(self) -> None:
+        """Without an NVIDIA GPU the model runs on the CPU, minutes per step: name faster ways."""
+        from agent.backends.discovery import discover
+        from agent.doctor import has_cuda
+
+        if self._progress is None or has_cuda():
+            return
+        servers = discover(self._server_ports)
+        if not servers:
+            return
+        self._progress(
+            "No NVIDIA GPU here, so the model runs on the CPU (minutes per step); a model server answers:"
+        )
+        for server in servers:
+            self._progress("  " + server.describe())
 
     def run_task(
         self,

@@ -373,3 +373,17 @@ def test_type_actions_are_recorded_in_screen_form() -> None:
     executor, computer, _ = make(confirm="never")
     executor.execute(1, ScreenAction(action=Type(text="héllo")), MONITOR)
     assert computer.typed == ["héllo"]
+
+
+def test_a_local_run_without_a_gpu_names_the_model_servers_it_finds(tiny_model_dir: Path) -> None:
+    from agent.api import Session
+    from agent.config import Settings
+    from tests.loopback_servers import StubServer, serving
+
+    lines: list[str] = []
+    with serving(StubServer(models=["qwen3-vl:8b"])) as stub:
+        session = Session(progress=lines.append, server_ports=[stub.port])
+        backend = session.backend(Settings(model=str(tiny_model_dir), precision="fp32"))
+    assert backend.name == "local"
+    assert any("No NVIDIA GPU" in line for line in lines), lines
+    assert any(f"--base-url {stub.url} --model qwen3-vl:8b" in line for line in lines), lines
