@@ -10,7 +10,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +21,7 @@ from agent.errors import CursorMismatchError, StoppedError
 from agent.geometry import Region
 from tests.apps.text_windows import user_copies, xclip_out
 from tests.conftest import require_program, xdotool
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll a condition that has no event to wait on (a file's content, a window)."""
-    deadline = time.monotonic() + timeout
-    tick = threading.Event()
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        tick.wait(0.02)
-    return predicate()
+from tests.support import wait_until
 
 
 @pytest.fixture

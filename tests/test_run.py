@@ -16,7 +16,7 @@ import pytest
 
 from agent.records.history import list_runs, load_run
 from tests.conftest import require_program, xdotool
-from tests.test_desktop import wait_until
+from tests.support import wait_until
 
 
 def call(args: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -31,6 +30,7 @@ from agent.api import (
     describe_step,
     list_runs,
     load_run,
+    local_time,
 )
 from ui.style import ERROR_TEXT, apply_style, set_accessible, set_role
 
@@ -332,19 +332,6 @@ def _column(*widgets: QWidget) -> QWidget:
     for widget in widgets:
         layout.addWidget(widget, 1 if isinstance(widget, QListWidget | QPlainTextEdit) else 0)
     return box
-
-
-def local_time(iso: str | None) -> str:
-    """A recorded UTC time in the user's time zone, to the second; "" when there is none."""
-    if not iso:
-        return ""
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return clip(iso, 40)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # records are written in UTC
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def outcome_words(outcome: str) -> str:
