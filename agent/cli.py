@@ -197,8 +197,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
 
-    def say(message: str) -> None:
-        sys.stderr.write(message + "\n")
+    from agent.progress import LineProgress
+
+    # A download's progress is one line that updates in place (plain lines when piped).
+    say = LineProgress(sys.stderr)
 
     # Ctrl+C while the model loads is a plain KeyboardInterrupt (exit 3); from here on it
     # sets the same stop token as the kill hotkey, so the loop ends the same way.
@@ -319,6 +321,31 @@ def _local_time(iso: str) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+class _OnceFilter(logging.Filter):
+    """Drops records that a library's own handler has already printed on their way up.
+
+    huggingface_hub (and transformers when ``CI`` is set) attach a stream handler to
+    their top logger and still let records propagate to the root, so with a root
+    handler too every warning would appear twice. The check runs per record, so it also
+    covers handlers a lazily imported library adds after logging was set up.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger is not logging.root:
+            if logger.handlers:
+                return False
+            logger = logger.parent if logger.propagate else None
+        return True
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_OnceFilter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
+
+
 class _BadInput(DeskpilotError):
     pass
 
@@ -326,10 +353,7 @@ class _BadInput(DeskpilotError):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args.verbose)
     if not args.verbose:
         # bitsandbytes warns at import about optional CPU kernels it can live without.
         logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
