@@ -41,7 +41,7 @@ Progress = Callable[[str], None]
 # The Hub answers a metadata request in well under a second; waiting longer than this
 # only delays the "not on this machine" line (a hanging DNS lookup is not bounded by
 # httpx's own timeout, hence the thread and the deadline around the probe).
-PROBE_TIMEOUT_S = 5.0
+PROBE_TIMEOUT_S = 4.0
 # What a Qwen3-VL checkpoint needs; leaves out READMEs, pickled *.bin weights, GGUF and
 # ONNX variants some repos carry next to the safetensors.
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.model", "*.tiktoken"]
@@ -239,7 +239,7 @@ def probe(repo_id: str, *, endpoint: str | None, cancel: threading.Event) -> Rem
         finished, info = _run_bounded(
             lambda: api.model_info(repo_id, files_metadata=True, timeout=PROBE_TIMEOUT_S),
             cancel,
-            PROBE_TIMEOUT_S + 1,
+            PROBE_TIMEOUT_S + 0.5,
             "hub-probe",
         )
     except GatedRepoError:
@@ -457,10 +457,14 @@ def fetch(
     cancel: threading.Event | None = None,
     cache_dir: str | None = None,
     endpoint: str | None = None,
+    remote: RemoteModel | None = None,
 ) -> ModelLocation:
-    """Downloads hub id ``model`` into the cache (resuming what an earlier try left) and checks it."""
+    """Downloads hub id ``model`` into the cache (resuming what an earlier try left) and checks it.
+
+    ``remote`` is what an earlier ``probe`` found; without it the Hub is asked first.
+    """
     cancel = cancel or threading.Event()
-    remote = probe(model, endpoint=endpoint, cancel=cancel)
+    remote = remote or probe(model, endpoint=endpoint, cancel=cancel)
     folder = download(model, remote, progress=progress, cancel=cancel, cache_dir=cache_dir, endpoint=endpoint)
     still_missing = _folder_missing(folder)
     if still_missing:

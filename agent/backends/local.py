@@ -22,7 +22,7 @@ from typing import Any
 
 from agent.backends.advice import ModelSize, advise, size_for_params, size_of
 from agent.backends.base import ChatRequest, Completion, TextSink
-from agent.backends.hub import ModelSource, fetch, find_local
+from agent.backends.hub import ModelSource, fetch, find_local, probe
 from agent.backends.precision import (
     ParamCounts,
     Precision,
@@ -163,9 +163,10 @@ def load_model(
     """Resolve, then load processor and model; every failure is a one-line ``BackendError``."""
     say = progress or (lambda message: log.info("%s", message))
     cancel = cancel or threading.Event()
-    # Before torch is imported: a model that is not here and cannot be fetched fails in
-    # about a second, not after the imports.
+    # Before torch is imported: a model that is not here and cannot be fetched (offline,
+    # or the Hub does not answer) fails in about a second, not after seconds of imports.
     location = find_local(settings.model, offline=settings.local_files_only or None)
+    remote = probe(settings.model, endpoint=None, cancel=cancel) if location is None else None
     try:
         import torch
         from transformers import AutoConfig, AutoModelForImageTextToText, BitsAndBytesConfig
@@ -178,7 +179,7 @@ def load_model(
     named_size = size_of(settings.model)
     advised = named_size is not None and _emit_advice(say, named_size, cuda)
     if location is None:
-        location = fetch(settings.model, progress=say, cancel=cancel)
+        location = fetch(settings.model, progress=say, cancel=cancel, remote=remote)
     folder = str(location.path)
     started = time.perf_counter()
     say(f"loading {settings.model}: configuration and processor")
