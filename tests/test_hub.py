@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -275,3 +276,27 @@ def test_a_library_warning_is_printed_once(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("retrying soon") == 1, result.stderr
     assert result.stderr.count("plain library warning") == 1, result.stderr
+
+
+def test_ctrl_c_during_a_download_stops_it_and_publishes_no_partial_file(tiny_model_dir: Path, tmp_path: Path) -> None:
+    with FakeHub({REPO: tiny_model_dir}, hold_at=1_200_000) as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+        env.update(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=hub.endpoint, HF_HUB_OFFLINE="0", DESKPILOT_CONFIG=str(tmp_path / "none.toml"))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "run", "x", "--model", REPO, "--history-dir", str(tmp_path / "runs")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        )
+        try:
+            assert hub.held.wait(120), "the download never reached the middle of the weights"
+            proc.send_signal(signal.SIGINT)
+            # The rest trickles in slowly, so the stop is seen before the file could complete.
+            hub.bytes_per_second = 0.4e6
+            hub.release.set()
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 3, stderr
+    assert stderr.splitlines()[-1] == "deskpilot: stopped: stopped while getting the model"
+    repo_dir = tmp_path / "hf" / "hub" / "models--deskpilot-test--tiny-qwen3vl"
+    assert not list(repo_dir.rglob("*.incomplete"))
+    assert not list(repo_dir.rglob("model.safetensors")), "a stopped download published the weights"
