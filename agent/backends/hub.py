@@ -191,7 +191,11 @@ class RemoteModel:
 
 
 def _run_bounded(
-    work: Callable[[], Any], cancel: threading.Event, deadline_s: float | None, name: str
+    work: Callable[[], Any],
+    cancel: threading.Event,
+    deadline_s: float | None,
+    name: str,
+    on_stop: Callable[[], None] = lambda: None,
 ) -> tuple[bool, Any]:
     """Runs ``work`` on a daemon thread; returns (finished, result), re-raising its exception.
 
@@ -221,6 +225,7 @@ def _run_bounded(
                 return False, None
     except (KeyboardInterrupt, StoppedError):
         cancel.set()
+        on_stop()
         done.wait(STOP_GRACE_S)  # let a download leave its chunk and delete its temporary file
         raise StoppedError("stopped while getting the model") from None
     if "error" in box:
@@ -412,7 +417,7 @@ def download(
             )
 
     try:
-        _, folder = _run_bounded(work, cancel, None, "hub-download")
+        _, folder = _run_bounded(work, cancel, None, "hub-download", on_stop=_abort_xet)
     except StoppedError:
         raise
     except Exception as err:  # noqa: BLE001 - every download failure is one line for the user
@@ -491,6 +496,23 @@ def resolve_model(
     if found is not None:
         return found
     return fetch(model, progress=progress, cancel=cancel, cache_dir=cache_dir, endpoint=endpoint)
+
+
+def _abort_xet() -> None:
+    """Ends Xet transfers now; what huggingface_hub itself does on KeyboardInterrupt.
+
+    Xet-stored files (most large repos) are fetched by hf_xet's Rust threads, whose
+    progress callback may not pass our StoppedError on; without this a stop would
+    wait for the shard in flight (gigabytes). A private helper, hence the guard.
+    """
+    try:
+        from huggingface_hub.utils._xet import abort_xet_session
+    except ImportError:
+        return
+    try:
+        abort_xet_session()  # type: ignore[no-untyped-call]
+    except Exception as err:  # noqa: BLE001 - best effort; the chunk check still applies
+        log.debug("could not abort the Xet session: %s", err)
 
 
 def _cache_root() -> str:
