@@ -1,4 +1,4 @@
-"""Finding a model's files: pure helpers as tables, and real downloads from a loopback Hub."""
+"""Finding and fetching a model's files (hub.py, download.py): pure helpers as tables, real downloads from a loopback Hub."""
 
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.backends.download import download_line, format_bytes, format_duration
 from agent.backends.hub import (
-    download_line,
     fetch,
     find_local,
-    format_bytes,
-    format_duration,
     hf_command,
     is_hub_id,
     looks_like_path,
