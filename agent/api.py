@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.actions import ScreenAction
 from agent.computer_use.events import ModelText, Planned
@@ -137,8 +137,13 @@ def history_root(settings: Settings) -> Path:
     return default_history_dir()
 
 
-def make_backend(settings: Settings, progress: Progress | None = None) -> Backend:
-    """The model backend the settings name; a model that fails to load raises BackendError."""
+def make_backend(
+    settings: Settings, progress: Progress | None = None, cancel: threading.Event | None = None
+) -> Backend:
+    """The model backend the settings name; a model that fails to load raises BackendError.
+
+    ``cancel`` (the run's stop token) ends a model download at its next chunk.
+    """
     if settings.backend == "script":
         from agent.backends.scripted import ScriptedBackend
 
@@ -153,7 +158,9 @@ def make_backend(settings: Settings, progress: Progress | None = None) -> Backen
     from agent.backends.precision import parse_precision
 
     return LocalBackend(
-        LocalSettings(model=settings.model, precision=parse_precision(settings.precision)), progress=progress
+        LocalSettings(model=settings.model, precision=parse_precision(settings.precision)),
+        progress=progress,
+        cancel=cancel,
     )
 
 
@@ -177,17 +184,11 @@ def make_policy(settings: Settings, window_title_at: Callable[[int, int], str | 
     )
 
 
-def _model_facts(backend: Backend) -> dict[str, Any]:
-    """What the backend says about the model it runs (the precision ``auto`` chose, say)."""
-    report = getattr(backend, "report", None)
-    if report is None:
-        return {}
-    facts: dict[str, Any] = {}
-    for key in ("precision", "device", "attention"):
-        value = getattr(report, key, None)
-        if value is not None:
-            facts[key] = str(value)
-    return facts
+def _model_facts(backend: Backend) -> dict[str, str]:
+    """What the backend says about the model it runs: where from, the precision ``auto`` chose and why."""
+    info = getattr(backend, "info", None)
+    facts = info.to_json_dict() if info is not None and hasattr(info, "to_json_dict") else {}
+    return {str(key): str(value) for key, value in facts.items()}
 
 
 class Session:
@@ -200,16 +201,16 @@ class Session:
         self._server_ports = server_ports  # where to look for local model servers (default: the usual)
         self._backends: dict[tuple[str, ...], Backend] = {}
 
-    def backend(self, settings: Settings) -> Backend:
+    def backend(self, settings: Settings, cancel: threading.Event | None = None) -> Backend:
         """The backend for ``settings``, loaded once per session (one loaded model at a time)."""
         if settings.backend == "script":  # replies are consumed: a fresh one every run
-            return make_backend(settings, self._progress)
+            return make_backend(settings, self._progress, cancel)
         key = (settings.backend, settings.model, settings.precision, settings.base_url, settings.api_key)
         if key not in self._backends:
             self._backends.clear()  # models are large: drop the old one first
             if settings.backend == "local":
                 self._point_out_servers()
-            self._backends[key] = make_backend(settings, self._progress)
+            self._backends[key] = make_backend(settings, self._progress, cancel)
         return self._backends[key]
 
     def _point_out_servers(self) -> None:
@@ -257,7 +258,7 @@ class Session:
         check_display(settings.monitor)
         root = history_root(settings)
         ensure_history_root(root)
-        backend = self.backend(settings)
+        backend = self.backend(settings, cancel=stop)
         pause = pause or PauseGate()
         with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
             computer: Computer = wrap_computer(desk.computer) if wrap_computer else desk.computer

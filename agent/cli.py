@@ -292,8 +292,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     loading = threading.Event()
     loading.set()
 
-    def say(message: str) -> None:
-        sys.stderr.write(message + "\n")
+    from agent.progress import LineProgress
+
+    # A download's progress is one line that updates in place (plain lines when piped).
+    say = LineProgress(sys.stderr)
 
     def on_interrupt(*_: object) -> None:
         # While the model loads, Ctrl+C interrupts the load (exit 3); once the run has
@@ -402,7 +404,7 @@ def _cmd_history_show(args: argparse.Namespace) -> int:
 
     info, steps = load_run(_history_root(args), args.run)
     ended = local_time(info.ended_at) or "-"
-    facts = ", ".join(f"{key} {value}" for key, value in info.model_facts.items())
+    facts = _model_facts_words(info.model_facts)
     outcome = info.outcome + (f": {clip(info.detail, 200)}" if info.detail else "")
     settings = ", ".join(
         f"{clip(key, 40)}={clip(json.dumps(value, ensure_ascii=False), 80)}"
@@ -411,7 +413,7 @@ def _cmd_history_show(args: argparse.Namespace) -> int:
     lines = [
         f"Run {info.id}",
         f"  task:     {clip(info.task, 200)}",
-        f"  model:    {clip(info.model, 120)}" + (f" ({clip(facts, 120)})" if facts else ""),
+        f"  model:    {clip(info.model, 120)}" + (f" ({clip(facts, 200)})" if facts else ""),
         f"  backend:  {clip(info.backend, 60)}",
         f"  started:  {local_time(info.started_at)}",
         f"  ended:    {ended}",
@@ -426,6 +428,44 @@ def _cmd_history_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _OnceFilter(logging.Filter):
+    """Drops records that a library's own handler has already printed on their way up.
+
+    huggingface_hub (and transformers when ``CI`` is set) attach a stream handler to
+    their top logger and still let records propagate to the root, so with a root
+    handler too every warning would appear twice. The check runs per record, so it also
+    covers handlers a lazily imported library adds after logging was set up.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger is not logging.root:
+            if logger.handlers:
+                return False
+            logger = logger.parent if logger.propagate else None
+        return True
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_OnceFilter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
+
+
+def _model_facts_words(facts: dict[str, str]) -> str:
+    """What the backend chose, short: "precision bf16 (auto: 22.0 GB free...), on cpu, from the cache"."""
+    parts: list[str] = []
+    if "precision" in facts:
+        reason = facts.get("precision_reason", "")
+        parts.append(f"precision {facts['precision']}" + (f" ({reason})" if reason else ""))
+    if "device" in facts:
+        parts.append(f"on {facts['device']}")
+    if "source" in facts:
+        parts.append(f"from the {facts['source']}" if facts["source"] != "downloaded" else "downloaded")
+    return ", ".join(parts)
+
+
 class _BadInput(DeskpilotError):
     pass
 
@@ -433,10 +473,7 @@ class _BadInput(DeskpilotError):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args.verbose)
     if not args.verbose:
         # bitsandbytes warns at import about optional CPU kernels it can live without.
         logging.getLogger("bitsandbytes").setLevel(logging.ERROR)

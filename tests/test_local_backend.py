@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
+from agent.backends.hub import ModelSource, fetch
 from agent.backends.local import LocalBackend, LocalSettings
 from agent.backends.precision import Precision
 from agent.computer_use.planner import Planner
@@ -15,7 +20,11 @@ from agent.computer_use.prompts import build_request
 from agent.computers.screen import MssScreen
 from agent.errors import BackendError, StoppedError
 from agent.scaling import ModelFrame
+from agent.testing.hub import FakeHub
 from agent.testing.tiny import forced_replies_fn
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB_REPO = "deskpilot-test/tiny-qwen3vl"
 
 CLICK = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [500, 500]}}\n</tool_call>'
 
@@ -82,8 +91,66 @@ def test_int8_loads_through_bitsandbytes(tiny_model_dir: Path) -> None:
     assert any(isinstance(m, bnb.nn.Linear8bitLt) for m in local.model.modules())
 
 
-def test_auto_precision_picks_bf16_when_memory_is_plentiful(tiny_model_dir: Path) -> None:
-    assert backend(tiny_model_dir, Precision.AUTO).report.precision is Precision.BF16
+def test_auto_precision_picks_bf16_when_memory_is_plentiful_and_says_why(tiny_model_dir: Path) -> None:
+    said: list[str] = []
+    local = LocalBackend(LocalSettings(model=str(tiny_model_dir), precision=Precision.AUTO), progress=said.append)
+    info = local.info
+    assert local.report.precision is Precision.BF16
+    assert (info.precision, info.requested, info.device) == (Precision.BF16, Precision.AUTO, "cpu")
+    assert re.fullmatch(r"auto: \d+\.\d GB free of RAM, no CUDA GPU", info.reason), info.reason
+    assert info.source is ModelSource.LOCAL and info.path == str(tiny_model_dir.resolve())
+    assert info.to_json_dict()["precision"] == "bf16" and info.to_json_dict()["requested_precision"] == "auto"
+    line = f"model {tiny_model_dir} from a local folder ({tiny_model_dir.resolve()}), precision bf16 ({info.reason}), on cpu"
+    assert info.describe() == line and line in said
+    # No GPU here: before the weights load, one line says what would work better.
+    advice = [m for m in said if m.startswith("no NVIDIA GPU: ")]
+    assert len(advice) == 1 and said.index(advice[0]) < said.index(line)
+    assert "prefer a model server (--backend openai" in advice[0]
+
+
+def test_a_hub_id_in_the_cache_loads_without_the_network(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, screenshot) -> None:
+    from huggingface_hub import constants
+
+    cache = str(tmp_path / "hub")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with FakeHub({HUB_REPO: tiny_model_dir}) as hub:
+        fetch(HUB_REPO, progress=lambda _m: None, cache_dir=cache, endpoint=hub.endpoint)
+    # The server is gone and downloads are off: only the cache can serve the model now.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", cache)
+    probe = LocalBackend(LocalSettings(model=HUB_REPO, precision=Precision.FP32))
+    local = LocalBackend(
+        LocalSettings(model=HUB_REPO, precision=Precision.FP32, generate_kwargs={"prefix_allowed_tokens_fn": forced_replies_fn(probe.processor.tokenizer, [CLICK])})
+    )
+    assert local.info.source is ModelSource.CACHE and local.info.path.startswith(cache)
+    assert local.info.describe().startswith(f"model {HUB_REPO} from the Hugging Face cache ({cache}/models--")
+    plan = Planner(local).plan("click the middle", [], [screenshot], threading.Event())
+    assert [a.to_json_dict() for a in plan.actions] == [{"action": "left_click", "x": 960, "y": 540}]
+
+
+def test_deskpilot_run_downloads_a_hub_id_with_progress_and_says_what_it_loaded(tiny_model_dir: Path, tmp_path: Path, x_display: str) -> None:
+    with FakeHub({HUB_REPO: tiny_model_dir}, bytes_per_second=0.8e6) as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+        env.update(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=hub.endpoint, HF_HUB_OFFLINE="0", DESKPILOT_CONFIG=str(tmp_path / "none.toml"))
+        result = subprocess.run(
+            [sys.executable, "-m", "agent", "run", "look", "--model", HUB_REPO, "--dry-run", "--max-steps", "1", "--history-dir", str(tmp_path / "runs")],
+            capture_output=True, text=True, env=env, cwd=ROOT, timeout=180,
+        )
+    lines = result.stderr.splitlines()
+    assert result.returncode in (0, 1), result.stderr
+    assert f"downloading {HUB_REPO} (2.0 MB) into {tmp_path / 'hf' / 'hub'}" in lines, result.stderr
+    assert any(line.startswith(f"downloading {HUB_REPO}: 2.0 MB of 2.0 MB (100%)") for line in lines), result.stderr
+    loaded = [line for line in lines if line.startswith(f"model {HUB_REPO} just downloaded to ")]
+    assert len(loaded) == 1 and "precision bf16 (auto: " in loaded[0] and loaded[0].endswith(", on cpu"), result.stderr
+    assert len(lines) == len(set(lines)), "a line was printed twice"
+    # The history says what auto chose, and why.
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    facts = json.loads((run_dir / "run.json").read_text())["model_facts"]
+    assert facts["precision"] == "bf16" and facts["requested_precision"] == "auto" and facts["precision_reason"]
+    assert facts["source"] == "downloaded"
+    shown = subprocess.run([sys.executable, "-m", "agent", "history", "--history-dir", str(tmp_path / "runs"), "show", "latest"],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert "precision bf16" in shown.stdout
 
 
 def test_cancel_from_another_thread_stops_within_one_token(tiny_model_dir: Path, screenshot) -> None:
@@ -124,7 +191,8 @@ def test_cancel_before_generation_raises_at_once(tiny_model_dir: Path, screensho
     ("settings", "fragment"),
     [
         (LocalSettings(model="/nonexistent/model-folder"), "does not exist"),
-        (LocalSettings(model="Qwen/Qwen3-VL-404B-Instruct"), "not in the local Hugging Face cache"),
+        (LocalSettings(model="Qwen/Qwen3-VL-404B-Instruct"), "Qwen/Qwen3-VL-404B-Instruct is not on this machine"),
+        (LocalSettings(model="not a model id"), "neither a folder nor a Hugging Face model id"),
     ],
 )
 def test_load_failures_are_one_clear_line(settings: LocalSettings, fragment: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Qwen3-VL in this process through transformers, optionally quantized with bitsandbytes.
 
-The same code path serves a hub id and a local folder (``from_pretrained``). The
-vision tower and ``lm_head`` stay unquantized: quantizing them costs accuracy on
-small UI text for little memory, and bnb's CPU path rejects the vision MLP width.
+A hub id is first resolved to a local folder (``agent.backends.hub``: cache, or a
+download with progress), then the same ``from_pretrained`` path loads it as it loads a
+folder the user named. The vision tower and ``lm_head`` stay unquantized: quantizing
+them costs accuracy on small UI text for little memory, and bnb's CPU path rejects the
+vision MLP width.
 Generation is greedy, ends at ``</tool_call>``, and checks the caller's cancel event
 after every token.
 """
@@ -15,23 +17,23 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agent.backends.advice import ModelSize, advise, size_for_params, size_of
 from agent.backends.base import ChatRequest, Completion, TextSink
+from agent.backends.hub import ModelSource, fetch, find_local, probe
 from agent.backends.precision import (
     ParamCounts,
     Precision,
     choose_precision,
-    cpu_seconds_per_step,
     weight_bytes,
 )
+from agent.config import DEFAULT_MODEL
 from agent.errors import BackendError, StoppedError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "Qwen/Qwen3-VL-8B-Instruct"
 SMALL_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
 # Modules bitsandbytes must leave alone; transformers 5 matches full module paths.
 SKIP_MODULES = ["model.visual", "lm_head"]
@@ -45,9 +47,51 @@ class LocalSettings:
     precision: Precision = Precision.AUTO
     # None: flash_attention_2 when installed and on a GPU, else SDPA.
     attention: str | None = None
+    # True: never download (as HF_HUB_OFFLINE=1); a model not on this machine fails at once.
     local_files_only: bool = False
     # Extra keyword arguments for generate(), e.g. a prefix_allowed_tokens_fn in tests.
     generate_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model a run uses, where its files came from, and the precision and device it got.
+
+    ``requested`` is what the settings asked for (often ``auto``); ``precision`` what was
+    loaded, and ``reason`` why (the free memory ``auto`` saw). Meant for the run's first
+    line and its history (``to_json_dict``).
+    """
+
+    model: str
+    source: ModelSource
+    path: str
+    precision: Precision
+    requested: Precision
+    reason: str
+    device: str
+
+    def describe(self) -> str:
+        """E.g. ``model Q/…-2B from the Hugging Face cache (…), precision nf4 (auto: …), on cuda:0``."""
+        match self.source:
+            case ModelSource.LOCAL:
+                origin = f"from a local folder ({self.path})"
+            case ModelSource.CACHE:
+                origin = f"from the Hugging Face cache ({self.path})"
+            case ModelSource.DOWNLOADED:
+                origin = f"just downloaded to {self.path}"
+        precision = f"precision {self.precision.value} ({self.reason})"
+        return f"model {self.model} {origin}, {precision}, on {self.device}"
+
+    def to_json_dict(self) -> dict[str, str]:
+        return {
+            "model": self.model,
+            "source": self.source.value,
+            "path": self.path,
+            "precision": self.precision.value,
+            "requested_precision": self.requested.value,
+            "precision_reason": self.reason,
+            "device": self.device,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,11 +134,6 @@ def count_params(config: Any) -> ParamCounts:
     return ParamCounts(quantizable=total - kept, kept=kept)
 
 
-def _looks_like_path(model: str) -> bool:
-    # A hub id is "org/name"; anything else that names a file system place is a path.
-    return model.startswith((".", "/", "~")) or model.count("/") > 1 or Path(model).exists()
-
-
 def _load_error(model: str, err: BaseException) -> BackendError:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if type(err).__name__ == "OutOfMemoryError":
@@ -104,20 +143,30 @@ def _load_error(model: str, err: BaseException) -> BackendError:
         )
     if isinstance(err, ImportError) and "bitsandbytes" in text.lower():
         return BackendError("nf4 and int8 need bitsandbytes: pip install 'bitsandbytes>=0.50'")
-    if isinstance(err, OSError) and not Path(model).exists():
-        return BackendError(
-            f"model {model!r} is not in the local Hugging Face cache and cannot be downloaded "
-            f"now; download it once with `hf download {model}`, or pass a local folder with --model"
-        )
     return BackendError(f"cannot load model {model}: {text}")
 
 
-def load_model(settings: LocalSettings, progress: Progress | None = None) -> tuple[Any, Any, LoadReport]:
-    """Load processor and model; every failure is a one-line ``BackendError``."""
+def _device_name(cuda: bool) -> str:
+    return "cuda:0" if cuda else "cpu"
+
+
+def _emit_advice(say: Progress, size: ModelSize | None, cuda: bool) -> bool:
+    advice = advise(size, _free_bytes(cuda), cuda)
+    if advice is not None:
+        say(advice.line)
+    return advice is not None
+
+
+def load_model(
+    settings: LocalSettings, progress: Progress | None = None, cancel: threading.Event | None = None
+) -> tuple[Any, Any, LoadReport, ModelInfo]:
+    """Resolve, then load processor and model; every failure is a one-line ``BackendError``."""
     say = progress or (lambda message: log.info("%s", message))
-    model_id = os.path.expanduser(settings.model)
-    if _looks_like_path(settings.model) and not Path(model_id).is_dir():
-        raise BackendError(f"model folder {settings.model} does not exist")
+    cancel = cancel or threading.Event()
+    # Before torch is imported: a model that is not here and cannot be fetched (offline,
+    # or the Hub does not answer) fails in about a second, not after seconds of imports.
+    location = find_local(settings.model, offline=settings.local_files_only or None)
+    remote = probe(settings.model, endpoint=None, cancel=cancel) if location is None else None
     try:
         import torch
         from transformers import AutoConfig, AutoModelForImageTextToText, BitsAndBytesConfig
@@ -126,38 +175,37 @@ def load_model(settings: LocalSettings, progress: Progress | None = None) -> tup
     from agent.backends.processor import load_processor
 
     cuda = torch.cuda.is_available()
+    # Said before a download: 17 GB is a lot to fetch for a model this machine cannot run.
+    named_size = size_of(settings.model)
+    advised = named_size is not None and _emit_advice(say, named_size, cuda)
+    if location is None:
+        location = fetch(settings.model, progress=say, cancel=cancel, remote=remote)
+    folder = str(location.path)
     started = time.perf_counter()
     say(f"loading {settings.model}: configuration and processor")
     try:
-        config = AutoConfig.from_pretrained(model_id, local_files_only=settings.local_files_only)
-        processor = load_processor(model_id, local_files_only=settings.local_files_only)
+        # The folder is complete and local: no file lookup may go to the network.
+        config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        processor = load_processor(folder, local_files_only=True)
     except BackendError:
         raise
     except Exception as err:
         raise _load_error(settings.model, err) from None
 
+    params = count_params(config)
+    if not advised:
+        _emit_advice(say, named_size or size_for_params(params.total), cuda)
     precision = settings.precision
-    params: ParamCounts | None = None
-    if precision is Precision.AUTO or not cuda:
-        params = count_params(config)
+    device = _device_name(cuda)
     if precision is Precision.AUTO:
-        assert params is not None
         free = _free_bytes(cuda)
         precision = choose_precision(params, free)
-        say(
-            f"precision auto: {precision.value} ({'GPU' if cuda else 'CPU'} memory free: {free / 1e9:.1f} GB)"
-        )
+        where = f"on {device}" if cuda else "of RAM, no CUDA GPU"
+        reason = f"auto: {free / 1e9:.1f} GB free {where}"
+    else:
+        reason = "as set"
     if precision is Precision.FP16 and not cuda:
         raise BackendError("fp16 needs a GPU; on this CPU use --precision bf16 or fp32")
-    seconds = cpu_seconds_per_step(params, 1100) if not cuda and params is not None else 0.0
-    if seconds > 10:
-        log.warning(
-            "no GPU: each step of %s will take roughly %.0f s on this CPU; for usable speed run %s "
-            "or a model server (--backend openai)",
-            settings.model,
-            seconds,
-            SMALL_MODEL,
-        )
 
     attention = settings.attention or (
         "flash_attention_2" if cuda and importlib.util.find_spec("flash_attn") else "sdpa"
@@ -165,11 +213,7 @@ def load_model(settings: LocalSettings, progress: Progress | None = None) -> tup
     if attention == "flash_attention_2" and not cuda:
         raise BackendError("flash_attention_2 needs a GPU; leave --attention unset on a CPU")
     dtype = {Precision.FP32: torch.float32, Precision.FP16: torch.float16}.get(precision, torch.bfloat16)
-    kwargs: dict[str, Any] = {
-        "dtype": dtype,
-        "attn_implementation": attention,
-        "local_files_only": settings.local_files_only,
-    }
+    kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attention, "local_files_only": True}
     if cuda:
         kwargs["device_map"] = "auto"
     if precision in (Precision.NF4, Precision.INT8):
@@ -187,27 +231,36 @@ def load_model(settings: LocalSettings, progress: Progress | None = None) -> tup
             kwargs["quantization_config"] = BitsAndBytesConfig(
                 load_in_8bit=True, llm_int8_skip_modules=SKIP_MODULES
             )
-    say(f"loading {settings.model} weights at {precision.value} on {'GPU' if cuda else 'CPU'}")
+    info = ModelInfo(
+        model=settings.model,
+        source=location.source,
+        path=folder,
+        precision=precision,
+        requested=settings.precision,
+        reason=reason,
+        device=device,
+    )
+    say(info.describe())
     try:
-        model = AutoModelForImageTextToText.from_pretrained(model_id, **kwargs)
+        model = AutoModelForImageTextToText.from_pretrained(folder, **kwargs)
     except Exception as err:
         raise _load_error(settings.model, err) from None
     model.eval()
+    info = replace(info, device=str(model.device))
     footprint = int(model.get_memory_footprint())
     report = LoadReport(
         model=settings.model,
         precision=precision,
-        device=str(model.device),
+        device=info.device,
         attention=attention,
         seconds=time.perf_counter() - started,
         weight_bytes=footprint,
     )
     say(
         f"loaded {settings.model} at {precision.value} on {report.device} in {report.seconds:.1f} s; "
-        f"weights use {footprint / 1e9:.2f} GB"
-        + (f" (estimate {weight_bytes(params, precision) / 1e9:.2f} GB)" if params else "")
+        f"weights use {footprint / 1e9:.2f} GB (estimate {weight_bytes(params, precision) / 1e9:.2f} GB)"
     )
-    return model, processor, report
+    return model, processor, report, info
 
 
 def _cancel_criteria(cancel: threading.Event) -> Any:
@@ -245,9 +298,15 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, settings: LocalSettings | None = None, *, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        settings: LocalSettings | None = None,
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
         self.settings = settings or LocalSettings()
-        self.model, self.processor, self.report = load_model(self.settings, progress)
+        self.model, self.processor, self.report, self.info = load_model(self.settings, progress, cancel)
 
     def render(self, request: ChatRequest) -> str:
         """The prompt text exactly as the model's own chat template renders it."""

@@ -1,0 +1,132 @@
+"""Which Qwen3-VL size fits this machine, and when a model server is the better choice; pure.
+
+The sizes are the weights' memory at bf16 and at NF4 with the vision tower,
+embeddings and ``lm_head`` kept in bf16 (computed from the real configs). Without an
+NVIDIA GPU the model runs on the CPU, where even the 2B model takes tens of seconds per
+step, so the advice there is a server first and the smallest model second.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.backends.precision import CPU_FLOPS, GIB, HEADROOM_BYTES
+
+GB = 1e9
+# A typical step's prompt with a full-HD screenshot at the default pixel budget.
+STEP_TOKENS = 1100
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    label: str
+    model_id: str
+    bf16_bytes: int
+    nf4_bytes: int
+
+    @property
+    def params(self) -> float:
+        return self.bf16_bytes / 2
+
+
+SIZES = (
+    ModelSize("8B", "Qwen/Qwen3-VL-8B-Instruct", int(17.5 * GB), int(7.2 * GB)),
+    ModelSize("4B", "Qwen/Qwen3-VL-4B-Instruct", int(8.9 * GB), int(3.5 * GB)),
+    ModelSize("2B", "Qwen/Qwen3-VL-2B-Instruct", int(4.3 * GB), int(2.2 * GB)),
+)
+_BY_LABEL = {size.label: size for size in SIZES}
+_SIZE_IN_NAME = re.compile(r"(?<![\d.])([248])b(?![a-z\d])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What fits (largest first), at which precision, and whether a server is the better choice."""
+
+    fits: ModelSize | None
+    precision: str | None  # "bf16" or "nf4" for ``fits``
+    prefer_server: bool
+    line: str
+
+
+def size_of(model: str) -> ModelSize | None:
+    """The Qwen3-VL size a model name states (``Qwen3-VL-8B-Instruct``, ``qwen3-vl:2b``), if any."""
+    match = _SIZE_IN_NAME.search(model.rsplit("/", 1)[-1])
+    return _BY_LABEL.get(match.group(1).upper() + "B") if match else None
+
+
+def size_for_params(total_params: int) -> ModelSize:
+    """The nearest Qwen3-VL size to a parameter count (for local folders and fine-tunes)."""
+    return min(SIZES, key=lambda size: abs(size.params - total_params))
+
+
+def seconds_per_step_on_cpu(size: ModelSize) -> float:
+    """Order of magnitude: 2 FLOPs per parameter per prompt token (as precision.py estimates)."""
+    return 2.0 * size.params * STEP_TOKENS / CPU_FLOPS
+
+
+def _fits(need: int, free_bytes: int) -> bool:
+    return need + HEADROOM_BYTES <= free_bytes
+
+
+def _minutes(seconds: float) -> str:
+    return f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {seconds:.0f} s"
+
+
+def advise(requested: ModelSize | None, free_bytes: int, cuda: bool) -> Advice | None:
+    """Advice for running ``requested`` in process, or None when it fits and nothing better applies.
+
+    ``free_bytes`` is free GPU memory with CUDA, else available system RAM.
+    """
+    free = f"{free_bytes / GIB:.1f} GiB"
+    if not cuda:
+        smallest = SIZES[-1]
+        fits = smallest if _fits(smallest.nf4_bytes, free_bytes) else None
+        precision = None
+        if fits is not None:
+            precision = "bf16" if _fits(fits.bf16_bytes, free_bytes) else "nf4"
+        slow = (
+            f"{requested.label} in process takes {_minutes(seconds_per_step_on_cpu(requested))} per step here"
+            if requested is not None
+            else "a model in process takes minutes per step here"
+        )
+        if fits is None:
+            alternative = f"not even the 2B model fits in {free} of RAM"
+        elif requested is not None and requested.label == fits.label:
+            alternative = "a server on a machine with a GPU is much faster"
+        else:
+            alternative = (
+                f"else use {fits.model_id} ({_minutes(seconds_per_step_on_cpu(fits))} per step, "
+                f"{_gb(fits, precision)} of the {free} RAM free)"
+            )
+        return Advice(
+            fits,
+            precision,
+            True,
+            f"no NVIDIA GPU: {slow}; prefer a model server (--backend openai --base-url URL); {alternative}",
+        )
+    for size in SIZES:
+        for precision, need in (("bf16", size.bf16_bytes), ("nf4", size.nf4_bytes)):
+            if _fits(need, free_bytes):
+                if requested is None or requested.bf16_bytes <= size.bf16_bytes:
+                    return None  # the requested model fits (at some precision auto will find)
+                return Advice(
+                    size,
+                    precision,
+                    False,
+                    f"{requested.label} does not fit in {free} of free GPU memory even at nf4 "
+                    f"({requested.nf4_bytes / GB:.1f} GB + headroom); {size.model_id} fits at "
+                    f"{precision} ({_gb(size, precision)}), or use a model server (--backend openai)",
+                )
+    return Advice(
+        None,
+        None,
+        True,
+        f"not even the 2B model fits in {free} of free GPU memory "
+        f"({SIZES[-1].nf4_bytes / GB:.1f} GB at nf4 + headroom): use a model server (--backend openai)",
+    )
+
+
+def _gb(size: ModelSize, precision: str | None) -> str:
+    need = size.bf16_bytes if precision == "bf16" else size.nf4_bytes
+    return f"{need / GB:.1f} GB"
