@@ -7,14 +7,22 @@
 #   bash scripts/test.sh --run CMD [ARGS...]   start the same X servers, run CMD there
 #                                              instead (a benchmark, a shell, xdpyinfo)
 #
-# It starts, and stops on exit, a private Xvfb, 1920x1080 depth 24 (scripts/xvfb.sh).
+# It starts, and stops on exit:
+#   - a private Xvfb, 1920x1080 depth 24 (scripts/xvfb.sh): DISPLAY for the suite;
+#   - a two-monitor Xorg dummy server (scripts/xorg_dummy.sh, needs root) for
+#     tests/test_multimonitor.py. Where it cannot start, those tests are skipped with
+#     the reason, or fail when CI=true.
 #
 # Environment (read):
 #   DESKPILOT_TEST_DISPLAY=:5   run the suite on this existing display instead of a
 #                               private Xvfb. It will be driven like a user would:
 #                               pointer, keys, clipboard. Only name a display you mean.
+#   DESKPILOT_DUAL_DISPLAY=:6   use this existing two-monitor display instead of
+#                               starting the Xorg dummy server.
+#   CI=true                     a missing two-monitor display fails those tests.
 # Environment (set for the suite): DISPLAY and DESKPILOT_TEST_DISPLAY (the same
-# display; tests/conftest.py refuses to run on any other).
+# display; tests/conftest.py refuses to run on any other), DESKPILOT_DUAL_DISPLAY
+# (empty when there is none) and DESKPILOT_DUAL_UNAVAILABLE (why there is none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
@@ -40,6 +48,24 @@ else
   pids+=("$xvfb_pid")
 fi
 export DISPLAY=$DESKPILOT_TEST_DISPLAY DESKPILOT_TEST_DISPLAY
+
+DESKPILOT_DUAL_UNAVAILABLE=""
+if [ -n "${DESKPILOT_DUAL_DISPLAY:-}" ]; then
+  answers "$DESKPILOT_DUAL_DISPLAY" \
+    || { echo "error: DESKPILOT_DUAL_DISPLAY=$DESKPILOT_DUAL_DISPLAY: no X server answers there" >&2; exit 2; }
+else
+  why=$(mktemp)
+  if read -r DESKPILOT_DUAL_DISPLAY dual_pid < <(bash scripts/xorg_dummy.sh 2>"$why"); then
+    pids+=("$dual_pid")
+  else
+    DESKPILOT_DUAL_DISPLAY=""
+    DESKPILOT_DUAL_UNAVAILABLE=$(head -1 "$why")
+    DESKPILOT_DUAL_UNAVAILABLE=${DESKPILOT_DUAL_UNAVAILABLE:-scripts/xorg_dummy.sh failed without saying why}
+    echo "note: no two-monitor display, the multi-monitor tests will not run: $DESKPILOT_DUAL_UNAVAILABLE" >&2
+  fi
+  rm -f "$why"
+fi
+export DESKPILOT_DUAL_DISPLAY DESKPILOT_DUAL_UNAVAILABLE
 
 if [ ${#run[@]} -gt 0 ]; then
   # Not exec: the trap has to stop the servers when the command ends.

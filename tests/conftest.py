@@ -97,11 +97,13 @@ def xdotool(*args: str) -> str:
 
 
 class ProbeApp:
-    """A running tests/apps/probe_window.py; its JSON event lines arrive on a queue."""
+    """A running tests/apps/probe_window.py (or another app there that prints JSON event
+    lines and a "ready" event); its events arrive on a queue."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: Mapping[str, str] | None = None, app: str = "probe_window.py") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(APPS / "probe_window.py"), *args],
+            [sys.executable, str(APPS / app), *args],
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -190,7 +192,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- markers from what a test uses ----------------------------------------------------------
 # `pytest -m "not x11 and not model and not e2e"` is the fast inner loop: no X server, no
 # model, no processes.
-X11_FIXTURES = frozenset({"x_display", "probe", "xclip_owned"})
+X11_FIXTURES = frozenset({"x_display", "probe", "xclip_owned", "dual"})  # dual: tests/test_multimonitor.py
 MODEL_FIXTURES = frozenset({"tiny_model_dir"})
 # Whole programs driven from outside: a test that starts a process (the deskpilot CLI,
 # a probe window, the tray app) is end to end, however small.

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,8 @@ REPORT = """
 import json, os
 import Xlib.display
 screen = Xlib.display.Display().screen()
-print(json.dumps({k: os.environ.get(k) for k in ("DISPLAY", "DESKPILOT_TEST_DISPLAY")}
+print(json.dumps({k: os.environ.get(k) for k in
+    ("DISPLAY", "DESKPILOT_TEST_DISPLAY", "DESKPILOT_DUAL_DISPLAY", "DESKPILOT_DUAL_UNAVAILABLE")}
     | {"size": [screen.width_in_pixels, screen.height_in_pixels]}))
 """
 
@@ -50,7 +53,7 @@ def answers(display: str) -> bool:
 
 def base_env(**overrides: str) -> dict[str, str]:
     # The suite's own DESKPILOT_TEST_DISPLAY would be "told otherwise": leave it out
-    # unless a test names one.
+    # unless a test names one. The dual display is inherited, so no second Xorg starts.
     env = {k: v for k, v in os.environ.items() if k != "DESKPILOT_TEST_DISPLAY"}
     env.update(overrides)
     return env
@@ -77,7 +80,7 @@ def test_test_sh_uses_the_display_it_is_told_to(x_display: str) -> None:
     assert answers(x_display), "test.sh stopped a display it did not start"
 
 
-@pytest.mark.parametrize("variable", ["DESKPILOT_TEST_DISPLAY"])
+@pytest.mark.parametrize("variable", ["DESKPILOT_TEST_DISPLAY", "DESKPILOT_DUAL_DISPLAY"])
 def test_test_sh_refuses_a_named_display_where_no_server_answers(variable: str) -> None:
     bogus = free_display()
     result = run_test_sh("--run", "true", env=base_env(**{variable: bogus}))
@@ -86,8 +89,36 @@ def test_test_sh_refuses_a_named_display_where_no_server_answers(variable: str) 
 
 
 def test_test_sh_run_needs_a_command() -> None:
-    result = run_test_sh("--run", env=base_env())
+    result = run_test_sh("--run", env=base_env(DESKPILOT_DUAL_DISPLAY=""))
     assert result.returncode == 2 and "--run needs a command" in result.stderr
+
+
+def test_without_root_the_dual_display_is_missing_with_the_reason() -> None:
+    """Xorg needs root: test.sh then runs on, and the multi-monitor tests learn why they skip."""
+    uid, user = os.getuid(), []
+    if uid == 0:  # CI runs as root: be nobody for this one
+        uid, user = 65534, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # Copies of the scripts where nobody can read them (a checkout under /root is not).
+    copy = Path(tempfile.mkdtemp(prefix="deskpilot-scripts-"))
+    try:
+        (copy / "scripts").mkdir()
+        for name in ("test.sh", "xvfb.sh", "xorg_dummy.sh"):
+            shutil.copy(ROOT / "scripts" / name, copy / "scripts" / name)
+        for path in (copy, copy / "scripts"):
+            path.chmod(0o755)
+        env = base_env(DESKPILOT_DUAL_DISPLAY="")
+        env.pop("TMPDIR", None)  # nobody's temp files (the Xvfb fifo) go to /tmp
+        # sh, not the venv's python: that may live where nobody cannot read (root's pyenv).
+        report = 'echo "[$DESKPILOT_DUAL_DISPLAY] $DESKPILOT_DUAL_UNAVAILABLE"'
+        result = subprocess.run(
+            [*user, "bash", str(copy / "scripts" / "test.sh"), "--run", "sh", "-c", report],
+            capture_output=True, text=True, timeout=60, env=env, cwd="/", stdin=subprocess.DEVNULL,
+        )
+    finally:
+        shutil.rmtree(copy)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"[] Xorg with the dummy driver needs root (this is uid {uid})\n"
+    assert "the multi-monitor tests will not run" in result.stderr
 
 
 @pytest.mark.parametrize(
