@@ -10,9 +10,11 @@ extra=""
 [ "${1:-}" = "--test" ] && extra="[test]"
 
 # xclip: saves and restores the clipboard around a paste of non-ASCII text; xdotool:
-# the tests' input generator; Xvfb and trayer: a virtual screen and tray host for tests and headless
-# use; the libxcb/EGL set is what Qt's xcb platform plugin loads.
+# the tests' input generator; Xvfb and trayer: a virtual screen and tray host for tests
+# and headless use; Xorg's dummy driver and xrandr: the two-monitor test display
+# (scripts/xorg_dummy.sh); the libxcb/EGL set is what Qt's xcb platform plugin loads.
 apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
+  xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0)

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,32 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APPS = Path(__file__).resolve().parent / "apps"
 
+
+def display_problem(env: Mapping[str, str]) -> str | None:
+    """Why the suite must not run on ``env``'s DISPLAY, or None when it may.
+
+    The suite moves the pointer, types and replaces the clipboard: on the user's own
+    desktop that does damage. It may drive only the display scripts/test.sh started,
+    or one named on purpose in DESKPILOT_TEST_DISPLAY (test.sh sets both to the same).
+    """
+    display = env.get("DISPLAY", "")
+    if not display or display == env.get("DESKPILOT_TEST_DISPLAY", ""):
+        return None  # without a display, the tests that need one fail through x_display
+    return (
+        f"DISPLAY={display} may be your desktop and the tests would drive it: run them through "
+        f"scripts/test.sh (it starts its own X server), or set DESKPILOT_TEST_DISPLAY={display} "
+        "to use that display on purpose"
+    )
+
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# A DISPLAY the suite was not given is hidden from this process and its children
+# before anything can open it (Qt, mss, pyautogui); if the selected tests need a
+# display, pytest_collection_finish refuses to run them, saying why in one line.
+FOREIGN_DISPLAY = display_problem(os.environ)
+if FOREIGN_DISPLAY is not None:
+    del os.environ["DISPLAY"]
 if not os.environ.get("DISPLAY"):
     # The fast loop (-m "not x11") has no X server: widgets render offscreen, as Qt
     # would otherwise abort the whole process.
@@ -58,10 +82,10 @@ def no_thread_leaks() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def x_display() -> str:
-    """The X display the suite runs on; scripts/test.sh starts Xvfb when none is set."""
+    """The X display the suite runs on: the Xvfb scripts/test.sh starts (never $DISPLAY)."""
     display = os.environ.get("DISPLAY")
     if not display:
-        pytest.fail("no DISPLAY: run the suite through scripts/test.sh, which starts Xvfb")
+        pytest.fail("no DISPLAY: run the suite through scripts/test.sh, which starts its own Xvfb")
     return display
 
 
@@ -73,11 +97,13 @@ def xdotool(*args: str) -> str:
 
 
 class ProbeApp:
-    """A running tests/apps/probe_window.py; its JSON event lines arrive on a queue."""
+    """A running tests/apps/probe_window.py (or another app there that prints JSON event
+    lines and a "ready" event); its events arrive on a queue."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: Mapping[str, str] | None = None, app: str = "probe_window.py") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(APPS / "probe_window.py"), *args],
+            [sys.executable, str(APPS / app), *args],
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -166,11 +192,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- markers from what a test uses ----------------------------------------------------------
 # `pytest -m "not x11 and not model and not e2e"` is the fast inner loop: no X server, no
 # model, no processes.
-X11_FIXTURES = frozenset({"x_display", "probe", "xclip_owned"})
+X11_FIXTURES = frozenset({"x_display", "probe", "xclip_owned", "dual"})  # dual: tests/test_multimonitor.py
 MODEL_FIXTURES = frozenset({"tiny_model_dir"})
 # Whole programs driven from outside: a test that starts a process (the deskpilot CLI,
 # a probe window, the tray app) is end to end, however small.
-E2E_MODULES = frozenset({"test_run", "test_tray_app"})
+E2E_MODULES = frozenset({"test_run", "test_tray_app", "test_test_script"})  # the last: test.sh, pytest
 E2E_NAMES = frozenset({"deskpilot", "subprocess", "Run", "Popen"})
 
 
@@ -178,6 +204,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "x11: needs the X server scripts/test.sh starts (set from fixture use)")
     config.addinivalue_line("markers", "model: loads the tiny Qwen3-VL through transformers (set from fixture use)")
     config.addinivalue_line("markers", "e2e: drives a whole Deskpilot program from outside")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if FOREIGN_DISPLAY is not None and any(item.get_closest_marker("x11") for item in session.items):
+        raise pytest.UsageError(FOREIGN_DISPLAY)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

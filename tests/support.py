@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,8 +25,25 @@ def call(args: str) -> str:
 DONE = call('{"action": "terminate", "status": "success"}')
 
 
-def model_point(x: int, y: int, width: int = 1920, height: int = 1080) -> str:
-    """The rel1000 coordinate of screen pixel (x, y) on a ``width`` x ``height`` monitor at +0+0."""
+@cache
+def display_size() -> tuple[int, int]:
+    """The size of the display under test, read from the X server: never assume the
+    1920x1080 scripts/test.sh starts (DESKPILOT_TEST_DISPLAY may name another)."""
+    import Xlib.display
+
+    conn = Xlib.display.Display()
+    try:
+        screen = conn.screen()
+        return (screen.width_in_pixels, screen.height_in_pixels)
+    finally:
+        conn.close()
+
+
+def model_point(x: int, y: int, width: int | None = None, height: int | None = None) -> str:
+    """The rel1000 coordinate of screen pixel (x, y) on a ``width`` x ``height`` monitor at +0+0
+    (by default the display under test, one monitor)."""
+    if width is None or height is None:
+        width, height = display_size()
     return f"[{(x + 0.5) * 1000 / width:.2f}, {(y + 0.5) * 1000 / height:.2f}]"
 
 

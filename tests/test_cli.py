@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support import call, deskpilot
+from tests.support import call, deskpilot, display_size
 
 
 def test_parse_prints_screen_actions_one_json_per_line() -> None:
@@ -47,8 +47,8 @@ def test_parse_frames(frame: str, coordinate: str, expected: tuple[int, int]) ->
 def test_parse_defaults_to_the_real_primary_monitor(x_display: str) -> None:
     result = deskpilot("parse", stdin=call('{"action": "left_click", "coordinate": [1000, 1000]}'))
     assert result.returncode == 0, result.stderr
-    # scripts/test.sh runs Xvfb at 1920x1080.
-    assert json.loads(result.stdout) == {"action": "left_click", "x": 1919, "y": 1079}
+    width, height = display_size()
+    assert json.loads(result.stdout) == {"action": "left_click", "x": width - 1, "y": height - 1}
 
 
 BAD_INPUT = [
@@ -91,7 +91,7 @@ def test_screenshot_saves_a_private_png_of_the_monitor(x_display: str, tmp_path:
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     with Image.open(target) as image:
-        assert image.size == (1920, 1080)
+        assert image.size == display_size()
 
 
 @pytest.mark.parametrize(

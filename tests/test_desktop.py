@@ -21,7 +21,7 @@ from agent.errors import CursorMismatchError, StoppedError
 from agent.geometry import Region
 from tests.apps.text_windows import user_copies, xclip_out
 from tests.conftest import require_program, xdotool
-from tests.support import wait_until
+from tests.support import display_size, wait_until
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_capture_returns_the_pixels_of_a_real_window(probe, x_display: str) -> N
     screen = MssScreen(1)
     assert wait_until(lambda: screen.capture().image.getpixel((350, 250)) == (0x12, 0xC0, 0x34))
     frame = screen.capture()
-    assert frame.region == Region(0, 0, 1920, 1080)
-    assert frame.image.size == (1920, 1080)
+    assert frame.region == Region(0, 0, *display_size())
+    assert frame.image.size == display_size()
     assert frame.image.getpixel((200, 150)) == (0x12, 0xC0, 0x34)  # top-left pixel is the window's
     assert frame.image.getpixel((499, 349)) == (0x12, 0xC0, 0x34)  # bottom-right too
     assert frame.image.getpixel((199, 150)) != (0x12, 0xC0, 0x34)

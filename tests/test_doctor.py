@@ -13,6 +13,7 @@ import pytest
 
 from agent.doctor import DoctorOptions, Finding, check_local_model, check_script, check_server, resolve_target
 from tests.loopback_servers import VLLM_NO_TOOLS, StubServer, dead_port, serving
+from tests.support import display_size
 
 HF = Path(sys.executable).parent / "hf"
 
@@ -76,7 +77,8 @@ def test_doctor_reports_versions_monitors_cache_server_and_found_servers(
     assert f"OK    settings: defaults (no file at {config}): backend local" in out
     assert "OK    python: 3." in out
     assert "OK    torch: " in out and "OK    transformers: 5." in out and "OK    bitsandbytes: " in out
-    assert "OK    monitor 1: 1920x1080+0+0 (scale 1)" in out
+    width, height = display_size()
+    assert f"OK    monitor 1: {width}x{height}+0+0 (scale 1)" in out
     assert "INFO  cached models: Qwen/Qwen3-VL-2B-Instruct" in out
     assert f"OK    model server: {healthy.url}: reachable, serves: qwen3-vl:8b\n" in out
     assert "OK    tool calls: the server accepts the computer_use tool" in out

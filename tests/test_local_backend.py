@@ -22,6 +22,7 @@ from agent.errors import BackendError, StoppedError
 from agent.scaling import ModelFrame
 from agent.testing.hub import FakeHub
 from agent.testing.tiny import forced_replies_fn
+from tests.support import display_size
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_REPO = "deskpilot-test/tiny-qwen3vl"
@@ -31,6 +32,12 @@ CLICK = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_cli
 
 def backend(model_dir: Path, precision: Precision = Precision.FP32, **generate_kwargs: object) -> LocalBackend:
     return LocalBackend(LocalSettings(model=str(model_dir), precision=precision, generate_kwargs=dict(generate_kwargs)))
+
+
+def middle_click() -> dict[str, object]:
+    """CLICK's [500, 500] on the display under test: its middle pixel."""
+    width, height = display_size()
+    return {"action": "left_click", "x": width // 2, "y": height // 2}
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +51,10 @@ def test_a_tiny_model_step_goes_from_screenshot_to_screen_actions(tiny_model_dir
     plan = Planner(local).plan("click the middle", [], [screenshot], threading.Event())
     assert plan.completion.text == CLICK
     assert plan.usable
-    assert [a.to_json_dict() for a in plan.actions] == [{"action": "left_click", "x": 960, "y": 540}]
+    assert [a.to_json_dict() for a in plan.actions] == [middle_click()]
     # A 1920x1080 screenshot costs at most 1024 image tokens at the default budget.
-    request = build_request("t", [], [screenshot.image], ModelFrame.for_image("rel1000", 1920, 1080))
+    image = screenshot.image.resize((1920, 1080))  # the display under test may have another size
+    request = build_request("t", [], [image], ModelFrame.for_image("rel1000", 1920, 1080))
     inputs = local.encode(request)
     image_tokens = int((inputs["input_ids"] == local.processor.image_token_id).sum())
     assert image_tokens == 1008
@@ -81,7 +89,7 @@ def test_nf4_loads_through_bitsandbytes_and_generates(tiny_model_dir: Path, scre
     quantized = [n for n, m in modules.items() if isinstance(m, bnb.nn.Linear4bit)]
     assert quantized and not any(n.startswith(("model.visual", "lm_head")) for n in quantized)
     plan = Planner(local).plan("click", [], [screenshot], threading.Event())
-    assert [a.to_json_dict() for a in plan.actions] == [{"action": "left_click", "x": 960, "y": 540}]
+    assert [a.to_json_dict() for a in plan.actions] == [middle_click()]
 
 
 def test_int8_loads_through_bitsandbytes(tiny_model_dir: Path) -> None:

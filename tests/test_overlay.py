@@ -21,6 +21,7 @@ from agent.errors import DisplayError
 from agent.geometry import Region
 from agent.testing.fake import FakeComputer
 from tests.conftest import ROOT, ProbeApp, xdotool
+from tests.support import display_size
 from ui.capture_guard import OverlayHidingComputer
 from ui.overlay import (
     COLOUR_PAIRS,
@@ -34,7 +35,12 @@ from ui.overlay import (
 )
 from ui.style import contrast_ratio
 
-PRIMARY = Region(0, 0, 1920, 1080)
+PRIMARY = Region(0, 0, 1920, 1080)  # for words and geometry; on screen, primary() is the real one
+
+
+def primary() -> Region:
+    """The display under test as one monitor: never assume the 1920x1080 test.sh starts."""
+    return Region(0, 0, *display_size())
 DOCS_IMAGE = ROOT / "docs" / "overlay.png"
 
 
@@ -44,11 +50,11 @@ def click_at(x: int, y: int) -> ScreenAction:
 
 def request(
     point: tuple[int, int] = (812, 440),
-    monitor: Region = PRIMARY,
+    monitor: Region | None = None,
     timeout_s: float = 30.0,
     reason: str = "Clicks need your approval in this mode",
 ) -> ConfirmRequest:
-    return ConfirmRequest.from_action(click_at(*point), reason, monitor, timeout_s)
+    return ConfirmRequest.from_action(click_at(*point), reason, monitor or primary(), timeout_s)
 
 
 def keyboard_grabbed() -> bool:
@@ -323,10 +329,10 @@ def test_focus_is_visible_and_moves_with_tab(qtbot: QtBot, overlay: ConfirmOverl
 
 def test_drag_is_drawn_and_panel_keeps_clear_of_the_target(qtbot: QtBot, overlay: ConfirmOverlay) -> None:
     drag = ScreenAction(action=LeftClickDrag(coordinate=(0.5, 0.5)), x=1500, y=900)
-    req = ConfirmRequest.from_action(drag, "drags need approval", PRIMARY, 30.0, drag_from=(400, 800))
+    req = ConfirmRequest.from_action(drag, "drags need approval", primary(), 30.0, drag_from=(400, 800))
     show_and_wait_ready(qtbot, overlay, req)
     panel = overlay.approve_button.parentWidget().geometry()
-    assert panel.bottom() < 540, "targets low on the screen: the panel goes to the top"
+    assert panel.bottom() < primary().height // 2, "targets low on the screen: the panel goes to the top"
     image = overlay.grab().toImage()
     for x, y in ((1500, 900 - 34), (950, 850)):  # on the ring; on the line halfway
         assert image.pixelColor(x, y).getRgb()[:3] == MARKER_RGB or any(
@@ -427,7 +433,7 @@ def test_capture_from_a_worker_thread_never_contains_the_overlay(
     assert "error" not in results, results.get("error")
 
     frame: Frame = results["frame"]
-    assert frame.region == PRIMARY
+    assert frame.region == primary()
     assert colour_count(frame.image, MARKER_RGB) == 0
     # Not one pixel of the overlay: the guarded capture is the screen as it was without it.
     assert ImageChops.difference(frame.image, baseline).getbbox() is None
@@ -441,7 +447,8 @@ def test_capture_from_a_worker_thread_never_contains_the_overlay(
 def test_docs_screenshot(qtbot: QtBot, overlay: ConfirmOverlay, probe: Callable[..., ProbeApp], tmp_path: Path) -> None:
     """docs/overlay.png: the overlay asking over a window; written only with DESKPILOT_WRITE_DOCS=1."""
     probe("--geometry", "700x380+462+250", "--colour", "#e8eaed", "--edit")
-    xdotool("mousemove", "1900", "1070")
+    width, height = display_size()
+    xdotool("mousemove", str(width - 20), str(height - 10))
     show_and_wait_ready(qtbot, overlay, request(reason="Clicks need your approval (confirm mode: clicks)"))
     qtbot.waitUntil(lambda: colour_count(screen_image(), MARKER_RGB) > 200, timeout=5000)
     image = screen_image()
@@ -449,4 +456,4 @@ def test_docs_screenshot(qtbot: QtBot, overlay: ConfirmOverlay, probe: Callable[
     if os.environ.get("DESKPILOT_WRITE_DOCS") == "1":
         target = DOCS_IMAGE
     image.save(target, optimize=True)
-    assert Image.open(target).size == (1920, 1080)
+    assert Image.open(target).size == display_size()

@@ -16,16 +16,11 @@ import pytest
 
 from agent.records.history import list_runs, load_run
 from tests.conftest import require_program, xdotool
-from tests.support import wait_until
+from tests.support import model_point, wait_until
 
 
 def call(args: str) -> str:
     return f'<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'
-
-
-def model_point(x: int, y: int) -> str:
-    """A screen pixel on the 1920x1080 test display as a rel1000 coordinate."""
-    return f"[{(x + 0.5) * 1000 / 1920:.2f}, {(y + 0.5) * 1000 / 1080:.2f}]"
 
 
 DONE = call('{"action": "terminate", "status": "success"}')
