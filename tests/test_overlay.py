@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from agent.computers.base import Frame
 from agent.errors import DisplayError
 from agent.geometry import Region
 from agent.testing.fake import FakeComputer
-from tests.conftest import ROOT, ProbeApp, xdotool
+from tests.conftest import ProbeApp, xdotool
 from ui.capture_guard import OverlayHidingComputer
 from ui.overlay import (
     COLOUR_PAIRS,
@@ -35,7 +33,6 @@ from ui.overlay import (
 from ui.style import contrast_ratio
 
 PRIMARY = Region(0, 0, 1920, 1080)
-DOCS_IMAGE = ROOT / "docs" / "overlay.png"
 
 
 def click_at(x: int, y: int) -> ScreenAction:
@@ -437,16 +434,3 @@ def test_capture_from_a_worker_thread_never_contains_the_overlay(
     assert overlay.is_asking()
     qtbot.waitUntil(lambda: colour_count(screen_image(), MARKER_RGB) > 200, timeout=5000)
 
-
-def test_docs_screenshot(qtbot: QtBot, overlay: ConfirmOverlay, probe: Callable[..., ProbeApp], tmp_path: Path) -> None:
-    """docs/overlay.png: the overlay asking over a window; written only with DESKPILOT_WRITE_DOCS=1."""
-    probe("--geometry", "700x380+462+250", "--colour", "#e8eaed", "--edit")
-    xdotool("mousemove", "1900", "1070")
-    show_and_wait_ready(qtbot, overlay, request(reason="Clicks need your approval (confirm mode: clicks)"))
-    qtbot.waitUntil(lambda: colour_count(screen_image(), MARKER_RGB) > 200, timeout=5000)
-    image = screen_image()
-    target = tmp_path / "overlay.png"
-    if os.environ.get("DESKPILOT_WRITE_DOCS") == "1":
-        target = DOCS_IMAGE
-    image.save(target, optimize=True)
-    assert Image.open(target).size == (1920, 1080)
