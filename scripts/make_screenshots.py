@@ -286,8 +286,8 @@ def pause(seconds: float) -> None:
     loop.exec()
 
 
-def notes_window() -> Any:
-    """A small notes editor a user would recognise: a title line and a text area."""
+def notes_window() -> tuple[Any, Any]:
+    """A small notes editor a user would recognise, and its text area."""
     from PySide6.QtGui import QFont
     from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -307,8 +307,7 @@ def notes_window() -> Any:
     layout.addWidget(title)
     layout.addWidget(edit, 1)
     apply_style(window)
-    window.edit = edit  # type: ignore[attr-defined]
-    return window
+    return window, edit
 
 
 def centre(widget: Any) -> tuple[int, int]:
@@ -335,7 +334,7 @@ def play_scene(config_path: Path, played: PlayedModel, timeout_s: float) -> Pict
     app.setApplicationName("Deskpilot")
     paint_desktop(DESKTOP_RGB)
 
-    notes = notes_window()
+    notes, edit = notes_window()
     notes.setGeometry(*NOTES_GEOMETRY)
     notes.show()
     desk = DeskpilotApp(app, force_window=True)
@@ -349,7 +348,6 @@ def play_scene(config_path: Path, played: PlayedModel, timeout_s: float) -> Pict
 
         # The model's two actions, aimed where the Notes text area really is: below the
         # text already there, so the caret lands at its end.
-        edit = notes.edit
         target = edit.mapToGlobal(edit.rect().center())
         frame = ModelFrame.for_image(FrameKind.REL1000, *SCREEN)
         geometry = CaptureGeometry.unscaled(Region(0, 0, *SCREEN))
