@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from agent.computers.base import Frame
 from agent.errors import DisplayError
 from agent.geometry import Region
 from agent.testing.fake import FakeComputer
-from tests.conftest import ROOT, ProbeApp, xdotool
+from tests.conftest import ProbeApp, xdotool
 from tests.support import display_size
 from ui.capture_guard import OverlayHidingComputer
 from ui.overlay import (
@@ -41,7 +39,6 @@ PRIMARY = Region(0, 0, 1920, 1080)  # for words and geometry; on screen, primary
 def primary() -> Region:
     """The display under test as one monitor: never assume the 1920x1080 test.sh starts."""
     return Region(0, 0, *display_size())
-DOCS_IMAGE = ROOT / "docs" / "overlay.png"
 
 
 def click_at(x: int, y: int) -> ScreenAction:
@@ -52,7 +49,7 @@ def request(
     point: tuple[int, int] = (812, 440),
     monitor: Region | None = None,
     timeout_s: float = 30.0,
-    reason: str = "Clicks need your approval in this mode",
+    reason: str = "every action is confirmed (confirm=always)",
 ) -> ConfirmRequest:
     return ConfirmRequest.from_action(click_at(*point), reason, monitor or primary(), timeout_s)
 
@@ -199,10 +196,10 @@ def test_covers_the_monitor_shows_words_and_reason_and_times_out(qtbot: QtBot, o
         geometry = xdotool("getwindowgeometry", str(int(overlay.winId())))
         assert "Position: 100,50" in geometry and "Geometry: 1200x800" in geometry
         assert overlay.headline.text() == "Click at (812, 440)"
-        assert overlay.reason_label.text() == "Clicks need your approval in this mode"
+        assert overlay.reason_label.text() == "every action is confirmed (confirm=always)"
         assert overlay.countdown.text() == "Rejects in 1 s"
         assert overlay.headline.font().pixelSize() >= 32
-        assert overlay.accessibleDescription() == "Click at (812, 440). Clicks need your approval in this mode"
+        assert overlay.accessibleDescription() == "Click at (812, 440). every action is confirmed (confirm=always)"
         panel = overlay.findChild(QPushButton, "approve").parentWidget().geometry()
         assert overlay.rect().contains(panel)
     assert decided.args == ["timed_out", ""]
@@ -443,17 +440,3 @@ def test_capture_from_a_worker_thread_never_contains_the_overlay(
     assert overlay.is_asking()
     qtbot.waitUntil(lambda: colour_count(screen_image(), MARKER_RGB) > 200, timeout=5000)
 
-
-def test_docs_screenshot(qtbot: QtBot, overlay: ConfirmOverlay, probe: Callable[..., ProbeApp], tmp_path: Path) -> None:
-    """docs/overlay.png: the overlay asking over a window; written only with DESKPILOT_WRITE_DOCS=1."""
-    probe("--geometry", "700x380+462+250", "--colour", "#e8eaed", "--edit")
-    width, height = display_size()
-    xdotool("mousemove", str(width - 20), str(height - 10))
-    show_and_wait_ready(qtbot, overlay, request(reason="Clicks need your approval (confirm mode: clicks)"))
-    qtbot.waitUntil(lambda: colour_count(screen_image(), MARKER_RGB) > 200, timeout=5000)
-    image = screen_image()
-    target = tmp_path / "overlay.png"
-    if os.environ.get("DESKPILOT_WRITE_DOCS") == "1":
-        target = DOCS_IMAGE
-    image.save(target, optimize=True)
-    assert Image.open(target).size == display_size()

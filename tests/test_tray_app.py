@@ -73,14 +73,6 @@ def test_scripted_run_from_the_command_window_lists_its_steps(qtbot, desk, probe
     first = desk.command.steps.item(0)
     assert "Click at (900, 240)  allowed, performed" in first.text() and not first.icon().isNull()
     assert "Finished: success" in desk.command.status.text()
-    if os.environ.get("DESKPILOT_WRITE_DOCS") == "1":
-        from agent.computers.screen import MssScreen
-        from agent.geometry import Region
-        from agent.records.files import save_image_private
-
-        geo = desk.command.frameGeometry().intersected(desk.command.screen().geometry())
-        frame = MssScreen(Region(geo.x(), geo.y(), geo.width(), geo.height())).capture()
-        save_image_private(frame.image, Path(__file__).resolve().parent.parent / "docs" / "command_window.png")
 
 
 @pytest.mark.parametrize(("key", "typed"), [("Return", "approved text"), ("Escape", None)])
