@@ -146,6 +146,21 @@ class ProbeApp:
                 return item["text"], before
             before.append(item)
 
+    def events_before_click(self, x: int, y: int) -> list[dict[str, Any]]:
+        """Click the window at (x, y) ourselves and return every event it reported before that click.
+
+        The window reports presses and keys, not motion; X delivers input in order, so
+        once our own click arrives, anything sent to the window earlier has arrived too.
+        """
+        xdotool("mousemove", str(x), str(y))
+        xdotool("click", "1")
+        before: list[dict[str, Any]] = []
+        while True:
+            item = self.events.get(timeout=10)
+            if item["event"] == "press" and (item["x"], item["y"]) == (x, y):
+                return before
+            before.append(item)
+
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)

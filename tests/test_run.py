@@ -117,7 +117,9 @@ def test_kill_hotkey_during_a_wait_exits_3_and_nothing_runs_after(shell_xterm: t
     replies = [
         call('{"action": "left_click", "coordinate": ' + model_point(*shell_xterm) + "}"),
         call('{"action": "wait", "time": 30}'),
-        call('{"action": "type", "text": "touch ' + str(target) + '\\n"}'),
+        # The leading newline runs whatever the hotkey's own keys left on the shell's line,
+        # so a touch typed after the stop would really run: the check below can fail.
+        call('{"action": "type", "text": "\\ntouch ' + str(target) + '\\n"}'),
         DONE,
     ]
     run = Run(tmp_path, replies, "--confirm", "never")
@@ -128,8 +130,13 @@ def test_kill_hotkey_during_a_wait_exits_3_and_nothing_runs_after(shell_xterm: t
     info, steps = load_run(run.history, "latest")
     assert info.outcome == "stopped"
     assert all(not a.performed for s in steps[1:] for a in s.actions)
-    # Give a would-be typed command every chance to land, then check it never did.
-    xdotool("mousemove", "960", "540")
+    # A marker command typed into the same terminal after the run: the shell runs its
+    # input in order, so once the marker exists a command typed before it would have run.
+    marker = tmp_path / "marker.txt"
+    xdotool("mousemove", *map(str, shell_xterm))
+    xdotool("key", "ctrl+u")  # the terminal's line kill: drop what the hotkey typed there
+    xdotool("type", "--delay", "5", f"touch {marker}\n")
+    assert wait_until(marker.exists)
     assert not target.exists()
 
 
@@ -138,7 +145,7 @@ def test_three_garbage_replies_exit_1_with_nothing_performed(probe, tmp_path: Pa
     run = Run(tmp_path, ["I think I should click.", "<tool_call>{oops}</tool_call>", '{"action": "warp"}', DONE])
     code, _, err = run.finish()
     assert code == 1 and "3 unusable answers in a row" in err and "Traceback" not in err
-    assert app.events.empty()
+    assert app.events_before_click(710, 310) == []
 
 
 def test_a_denied_chord_is_never_sent(probe, tmp_path: Path) -> None:
@@ -166,8 +173,7 @@ def test_dry_run_performs_nothing(probe, tmp_path: Path) -> None:
     run = Run(tmp_path, replies, "--dry-run")
     code, _, err = run.finish()
     assert code == 0 and "Dry run" in err
-    xdotool("mousemove", "100", "100")  # an event of our own after the run, to flush the queue
-    assert app.events.empty()
+    assert app.events_before_click(710, 310) == []  # the planned click never arrived
     _, steps = load_run(run.history, "latest")
     assert steps[0].actions[0].confirmation == "dry_run"
 
