@@ -11,11 +11,13 @@ extra=""
 
 # xclip: the clipboard route for typing non-ASCII text; xdotool: the tests' input
 # generator; Xvfb and trayer: a virtual screen and tray host for tests and headless
-# use; the libxcb/EGL set is what Qt's xcb platform plugin loads.
+# use; the libxcb/EGL set is what Qt's xcb platform plugin loads; espeak-ng is the
+# offline voice (aplay plays it where no PipeWire/PulseAudio player is) and fonts-noto-cjk draws Chinese text (for OCR tests).
 apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
-  libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0)
+  libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
+  espeak-ng alsa-utils fonts-noto-cjk)
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 
 missing=()
