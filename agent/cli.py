@@ -46,6 +46,7 @@ def _defaults() -> Settings:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from agent.access.commands import add_commands as add_access_commands
     from agent.config import BACKENDS, CONFIRM_MODES, PRECISIONS
 
     parser = _Parser(prog="deskpilot", description="A local-first desktop automation agent.")
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
     p_show.add_argument("--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help)
     p_show.set_defaults(handler=_cmd_history_show)
+    add_access_commands(sub)
     return parser
 
 

@@ -1,0 +1,108 @@
+"""The accessibility subcommands of ``deskpilot``: read, click and describe; registered by agent/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.access.speech import ThreadedSpeech
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--region", metavar="WxH+X+Y", help="only this rectangle of the desktop (default: the whole monitor)"
+    )
+    where.add_argument(
+        "--window",
+        action="store_true",
+        help="only the active window, else the window under the pointer (default: off)",
+    )
+    where.add_argument(
+        "--monitor", type=int, default=1, metavar="N", help="mss monitor index: 1 primary, 0 all (default: 1)"
+    )
+
+
+def _add_speech(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speak", action="store_true", help="also say it aloud, offline (default: off)")
+    parser.add_argument(
+        "--speak-to",
+        type=Path,
+        metavar="FILE.wav",
+        help="write all that would be spoken into one WAV file instead of the speakers (default: none)",
+    )
+
+
+def add_commands(sub: Any) -> None:
+    """Register read, click and describe on the ``deskpilot`` subparsers (an argparse _SubParsersAction)."""
+    p_read = sub.add_parser(
+        "read",
+        help="read the text on screen in reading order (offline OCR, no model)",
+        description="Print the text on screen, one line per line, in reading order, through offline "
+        "OCR; no model is loaded. With --speak each line is spoken as soon as it is read.",
+    )
+    _add_target(p_read)
+    _add_speech(p_read)
+    p_read.set_defaults(handler=_cmd_read)
+
+
+def _speech(args: argparse.Namespace, stop: threading.Event) -> ThreadedSpeech | None:
+    if not (args.speak or args.speak_to):
+        return None
+    from agent.access.speech import SpeechSettings, open_speech
+    from agent.config import load_settings
+
+    settings = load_settings()
+    return open_speech(args.speak_to, SpeechSettings(settings.speech_rate, settings.speech_voice), stop)
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def _cmd_read(args: argparse.Namespace) -> int:
+    from agent.access.ocr import RapidReader
+    from agent.access.reading import BLANK, capture, read_frame
+    from agent.access.targets import TargetChoice, resolve
+
+    started = time.perf_counter()
+    target = resolve(TargetChoice(args.region, args.window, args.monitor))
+    stop = threading.Event()
+    speech = _speech(args, stop)
+    try:
+        if speech is not None:
+            speech.say("Reading")  # at once: OCR takes a second or two before the first line
+        frame = capture(target)
+        region = frame.region
+        _say(f"reading {region.width}x{region.height}+{region.left}+{region.top}…")
+
+        def line_out(line: str) -> None:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+        result = read_frame(frame, RapidReader(), line_out, speech, started)
+        if result.blank:
+            _say(f"deskpilot: {BLANK}; nothing to read")
+            if speech is not None:
+                speech.say(f"Nothing to read: {BLANK}")
+            return EXIT_FAILED
+        if not result.lines:
+            _say("deskpilot: no text found")
+            if speech is not None:
+                speech.say("No text found")
+            return EXIT_FAILED
+        return EXIT_OK
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    finally:
+        if speech is not None:
+            speech.close()
