@@ -67,7 +67,9 @@ from agent.scaling import FrameKind
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
 if TYPE_CHECKING:
+    from agent.access.clicking import ClickRequest, ClickResult
     from agent.backends.base import Backend
+    from agent.ports import Speech, TextReader
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,7 @@ __all__ = [
     "StoppedError",
     "Verdict",
     "check_settings",
+    "click_by_name",
     "clip",
     "default_history_dir",
     "default_config_path",
@@ -279,3 +282,87 @@ class Session:
                 pause=pause,
             )
             return loop.run(task)
+
+
+# -- accessibility: click by name (agent/access) ----------------------------------------
+
+
+def click_by_name(
+    settings: Settings,
+    request: ClickRequest,
+    operator: Operator,
+    *,
+    stop: threading.Event,
+    pause: PauseGate | None = None,
+    speech: Speech | None = None,
+    reader: TextReader | None = None,
+    observers: Sequence[Observer] = (),
+    on_line: Callable[[str], None] | None = None,
+    on_list: Callable[[str], None] | None = None,
+    dry_run: bool = False,
+) -> ClickResult:
+    """Click the on-screen text ``request.name`` means, as one guarded, recorded action; no model.
+
+    Checked first, as for a run: the settings, the name, the display and monitor, the
+    history folder. Then one frame is read by OCR and the match clicked through the
+    guarded executor under the kill hotkey and takeover detection.
+    """
+    from agent.access.clicking import ClickByName
+    from agent.access.ocr import RapidReader
+    from agent.computers.windows import X11Windows
+    from agent.records.history import RunRecorder
+    from agent.run.capture import Capture
+    from agent.run.executor import GuardedExecutor
+    from agent.run.harness import RunHarness
+    from agent.run.session import desktop_session
+
+    require_valid(settings)
+    if not request.name.strip():
+        raise ConfigError("the name to click is empty")
+    if request.pick is not None and request.pick < 1:
+        raise ConfigError(f"--pick: {request.pick} is not a match number (they start at 1)")
+    check_display(settings.monitor)
+    root = history_root(settings)
+    ensure_history_root(root)
+    reader = reader or RapidReader()
+    pause = pause or PauseGate()
+    with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
+        prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
+        recorder = RunRecorder.start(
+            root,
+            RunInfo(
+                id="",
+                task=f"click {request.name}",
+                backend="ocr",
+                model="rapidocr",
+                settings={k: v for k, v in settings.model_dump().items() if k != "api_key"},
+                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                dry_run=dry_run,
+            ),
+        )
+        harness = RunHarness(desk.computer, recorder=recorder, observers=observers)
+        executor = GuardedExecutor(
+            desk.computer,
+            make_policy(settings, X11Windows().title_at),
+            operator,
+            stop,
+            harness.emit,
+            pause=pause,
+            guard=desk.takeover,
+            dry_run=dry_run,
+            confirm_timeout_s=settings.confirm_timeout_s,
+        )
+        clicker = ClickByName(
+            reader,
+            executor,
+            Capture(desk.computer, stop),
+            harness,
+            speech=speech,
+            on_line=on_line or _quiet,
+            on_list=on_list or _quiet,
+        )
+        return clicker.run(request)
+
+
+def _quiet(line: str) -> None:
+    pass

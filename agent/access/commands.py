@@ -52,6 +52,86 @@ def add_commands(sub: Any) -> None:
     _add_speech(p_read)
     p_read.set_defaults(handler=_cmd_read)
 
+    from agent.config import CONFIRM_MODES, Settings
+
+    d = Settings()
+    p_click = sub.add_parser(
+        "click",
+        help="click the on-screen text NAME (offline OCR, through the policy and confirmation)",
+        description="Find on-screen text matching NAME (case, spacing and small OCR errors tolerated) "
+        "and click its centre through the guarded executor. Several matches are listed, numbered in "
+        "reading order, and nothing is clicked (exit 1) unless --pick chooses one.",
+    )
+    p_click.add_argument("name", metavar="NAME", help="the text to click, e.g. OK or 'Save as'")
+    p_click.add_argument(
+        "--pick",
+        type=int,
+        metavar="N",
+        help="click the Nth match in reading order (default: only one may match)",
+    )
+    kind = p_click.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--double", action="store_true", help="double-click instead (default: single left click)"
+    )
+    kind.add_argument("--right", action="store_true", help="right-click instead (default: single left click)")
+    p_click.add_argument(
+        "--confirm", choices=list(CONFIRM_MODES), help=f"when to ask before clicking (default: {d.confirm})"
+    )
+    p_click.add_argument(
+        "--monitor", type=int, metavar="N", help=f"mss monitor index: 1 primary (default: {d.monitor})"
+    )
+    p_click.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="find, check and record the click, but do not click (default: off)",
+    )
+    p_click.add_argument(
+        "--history-dir", metavar="DIR", help="where the click is recorded (default: the user data folder)"
+    )
+    _add_speech(p_click)
+    p_click.set_defaults(handler=_cmd_click)
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _cmd_click(args: argparse.Namespace) -> int:
+    import signal
+
+    from agent.access.clicking import Button, ClickRequest
+    from agent.api import click_by_name
+    from agent.cli import _settings_with
+    from agent.config import require_valid
+    from agent.terminal import TerminalOperator
+
+    settings = _settings_with(args, ("confirm", "monitor", "history_dir"))
+    require_valid(settings)
+    button: Button = "double" if args.double else "right" if args.right else "left"
+    request = ClickRequest(args.name, args.pick, button)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl+C is the kill hotkey's twin
+    speech = _speech(args, stop)
+    try:
+        outcome = click_by_name(
+            settings,
+            request,
+            TerminalOperator(),
+            stop=stop,
+            speech=speech,
+            on_line=_say,
+            on_list=_out,
+            dry_run=args.dry_run,
+        )
+    finally:
+        if speech is not None:
+            speech.close()
+    result = outcome.result
+    if result.outcome != "success":
+        _say(f"deskpilot: {result.outcome}: {result.detail}")
+    return result.exit_code
+
 
 def _speech(args: argparse.Namespace, stop: threading.Event) -> ThreadedSpeech | None:
     if not (args.speak or args.speak_to):
