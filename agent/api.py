@@ -68,7 +68,9 @@ from agent.wording import clip, describe_action, describe_record, describe_step,
 
 if TYPE_CHECKING:
     from agent.access.clicking import ClickRequest, ClickResult
+    from agent.access.describe import Description
     from agent.backends.base import Backend
+    from agent.computers.base import CaptureTarget
     from agent.ports import Speech, TextReader
 
 log = logging.getLogger(__name__)
@@ -118,6 +120,7 @@ __all__ = [
     "click_by_name",
     "clip",
     "default_history_dir",
+    "describe_screen",
     "default_config_path",
     "describe_action",
     "describe_record",
@@ -366,3 +369,42 @@ def click_by_name(
 
 def _quiet(line: str) -> None:
     pass
+
+
+# -- accessibility: describe the screen (agent/access) ---------------------------------
+
+
+def describe_screen(
+    session: Session,
+    settings: Settings,
+    target: CaptureTarget,
+    *,
+    stop: threading.Event,
+    reader: TextReader | None = None,
+    check_quotes: bool = True,
+) -> Description | None:
+    """A conversation about one frame of ``target`` with the model the settings name; None when blank.
+
+    The settings and the display are checked and the frame captured first; a blank
+    frame returns None before any model is loaded or asked.
+    """
+    from agent.access.describe import Description, frame_is_blank
+    from agent.access.ocr import RapidReader
+    from agent.access.reading import capture
+    from agent.computer_use.planner import fit_to_budget
+    from agent.computer_use.prompts import DEFAULT_MIN_PIXELS
+
+    require_valid(settings)
+    frame = capture(target)
+    if frame_is_blank(frame):
+        return None
+    image = fit_to_budget(frame.image, FrameKind(settings.frame), DEFAULT_MIN_PIXELS, settings.max_pixels)
+    backend = session.backend(settings)
+    return Description(
+        backend,
+        frame,
+        stop,
+        image,
+        reader=(reader or RapidReader()) if check_quotes else None,
+        max_pixels=settings.max_pixels,
+    )

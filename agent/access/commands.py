@@ -91,6 +91,48 @@ def add_commands(sub: Any) -> None:
     _add_speech(p_click)
     p_click.set_defaults(handler=_cmd_click)
 
+    from agent.config import BACKENDS, PRECISIONS
+
+    p_desc = sub.add_parser(
+        "describe",
+        help="describe the screen (or answer a question about it) with the model",
+        description="Capture the screen once and have the model describe it concisely, or answer "
+        "--question; --chat then answers follow-up questions typed on stdin until an empty line. "
+        "A blank screen is refused without asking the model. Model options as for run; their "
+        "defaults come from the settings file.",
+    )
+    _add_target(p_desc)
+    p_desc.add_argument(
+        "--question", metavar="TEXT", help="ask this instead of a description (default: none)"
+    )
+    p_desc.add_argument(
+        "--chat",
+        action="store_true",
+        help="then read follow-up questions from stdin, one a line, until an empty line (default: off)",
+    )
+    p_desc.add_argument(
+        "--no-ocr-check",
+        action="store_true",
+        help="do not check quoted text against OCR of the screen (default: check)",
+    )
+    _add_speech(p_desc)
+    p_desc.add_argument(
+        "--backend", choices=list(BACKENDS), help=f"where the model runs (default: {d.backend})"
+    )
+    p_desc.add_argument(
+        "--model", metavar="ID_OR_PATH", help=f"hub id, folder or server model (default: {d.model})"
+    )
+    p_desc.add_argument(
+        "--precision", choices=list(PRECISIONS), help=f"in-process weights (default: {d.precision})"
+    )
+    p_desc.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible server (default: {d.base_url})")
+    p_desc.add_argument("--api-key", metavar="KEY", help="API key for that server (default: none)")
+    p_desc.add_argument("--script", metavar="FILE", help="JSON Lines of replies; implies --backend script")
+    p_desc.add_argument(
+        "--max-pixels", type=int, metavar="N", help=f"image pixel budget (default: {d.max_pixels})"
+    )
+    p_desc.set_defaults(handler=_cmd_describe)
+
 
 def _out(line: str) -> None:
     sys.stdout.write(line + "\n")
@@ -131,6 +173,74 @@ def _cmd_click(args: argparse.Namespace) -> int:
     if result.outcome != "success":
         _say(f"deskpilot: {result.outcome}: {result.detail}")
     return result.exit_code
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    import signal
+
+    from agent.access.describe import BLANK
+    from agent.access.targets import TargetChoice, resolve
+    from agent.api import Session, describe_screen
+    from agent.cli import _settings_with
+    from agent.config import require_valid
+
+    names = ("backend", "model", "precision", "base_url", "api_key", "script", "max_pixels")
+    settings = _settings_with(args, names)
+    if args.script:
+        settings.backend = "script"
+    require_valid(settings)
+    if args.question is not None and not args.question.strip():
+        raise _bad("--question is empty")
+    target = resolve(TargetChoice(args.region, args.window, args.monitor))
+    stop = threading.Event()
+
+    def interrupted(*_: object) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    speech = _speech(args, stop)
+    try:
+        description = describe_screen(
+            Session(progress=_say), settings, target, stop=stop, check_quotes=not args.no_ocr_check
+        )
+        if description is None:
+            _say(f"deskpilot: {BLANK}; nothing to describe (the model was not asked)")
+            if speech is not None:
+                speech.say(BLANK.capitalize())
+            return EXIT_FAILED
+        question: str | None = args.question
+        while True:
+            _say("asking the model…")
+
+            def stream(text: str) -> None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+
+            reply = description.ask(question, stream)
+            sys.stdout.write("\n")
+            for note in reply.notes:
+                _out(note)
+            if speech is not None:
+                speech.say(reply.text)
+                for note in reply.notes:
+                    speech.say(note)
+            if not args.chat:
+                return EXIT_OK
+            _say("question (an empty line ends):")
+            line = sys.stdin.readline()
+            if not line.strip():
+                return EXIT_OK
+            question = line.strip()
+    finally:
+        if speech is not None:
+            speech.close()
+
+
+def _bad(message: str) -> Exception:
+    from agent.errors import ConfigError
+
+    return ConfigError(message)
 
 
 def _speech(args: argparse.Namespace, stop: threading.Event) -> ThreadedSpeech | None:
