@@ -61,7 +61,7 @@ from agent.run.events import (
     StepStarted,
 )
 from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
-from agent.run.ports import ConfirmQuestion, ConfirmResult, Operator, PauseGate
+from agent.run.ports import ConfirmQuestion, ConfirmResult, Operator, PauseGate, Recorder
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
@@ -224,13 +224,16 @@ class Session:
         dry_run: bool = False,
         observers: Sequence[Observer] = (),
         wrap_computer: ComputerWrapper | None = None,
+        narration: Speech | None = None,
     ) -> RunResult:
         """Carry out ``task`` on this desktop with the model the settings name.
 
         Everything that can be checked without a model is checked first, so bad input
         fails in a second with one line: the settings, the task, the display and the
         monitor, the history folder. Then the backend loads (or comes from the cache),
-        and the run starts under the kill hotkey and takeover detection.
+        and the run starts under the kill hotkey and takeover detection. With
+        ``narration``, each action is spoken before it happens and the words are kept
+        in the step's record.
         """
         from agent.computers.windows import X11Windows
         from agent.records.history import RunRecorder
@@ -268,6 +271,13 @@ class Session:
                     model_facts=_model_facts(backend),
                 ),
             )
+            step_recorder: Recorder = recorder
+            if narration is not None:
+                from agent.access.narration import Narrator
+
+                narrator = Narrator(narration)
+                observers = [*observers, narrator]
+                step_recorder = narrator.recording(recorder)
             loop = AgentLoop.on(
                 computer,
                 planner,
@@ -279,7 +289,7 @@ class Session:
                     dry_run=dry_run,
                     confirm_timeout_s=settings.confirm_timeout_s,
                 ),
-                recorder=recorder,
+                recorder=step_recorder,
                 observers=observers,
                 guard=desk.takeover,
                 pause=pause,

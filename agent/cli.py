@@ -135,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument(
         "--kill-hotkey", metavar="CHORD", help=f"the chord that stops everything (default: {d.kill_hotkey})"
     )
+    p_run.add_argument(
+        "--narrate",
+        action="store_true",
+        help="say each action before it happens, then its outcome (default: off)",
+    )
+    p_run.add_argument(
+        "--speak-to",
+        type=Path,
+        metavar="FILE.wav",
+        help="narrate into this WAV file, not the speakers (default: none)",
+    )
     p_run.set_defaults(handler=_cmd_run)
 
     p_tray = sub.add_parser(
@@ -312,14 +323,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 say("Dry run: actions are planned, checked and recorded, never performed")
 
     signal.signal(signal.SIGINT, on_interrupt)
-    result = Session(progress=say).run_task(
-        settings,
-        args.task,
-        TerminalOperator(),
-        stop=stop,
-        dry_run=args.dry_run,
-        observers=[started, TerminalReporter()],
-    )
+    narration = None
+    if args.narrate or args.speak_to:
+        from agent.access.speech import SpeechSettings, open_speech
+
+        voice = SpeechSettings(settings.speech_rate, settings.speech_voice)
+        narration = open_speech(args.speak_to, voice, stop)
+    try:
+        result = Session(progress=say).run_task(
+            settings,
+            args.task,
+            TerminalOperator(),
+            stop=stop,
+            dry_run=args.dry_run,
+            observers=[started, TerminalReporter()],
+            narration=narration,
+        )
+    finally:
+        if narration is not None:
+            narration.close()
     if result.answer is not None:
         sys.stdout.write(result.answer + "\n")
     return result.exit_code
