@@ -12,12 +12,14 @@ extra=""
 # xclip: the clipboard route for typing non-ASCII text; xdotool: the tests' input
 # generator; Xvfb and trayer: a virtual screen and tray host for tests and headless
 # use; the libxcb/EGL set is what Qt's xcb platform plugin loads; espeak-ng is the
-# offline voice (aplay plays it where no PipeWire/PulseAudio player is) and fonts-noto-cjk draws Chinese text (for OCR tests).
+# offline voice (aplay plays it where no PipeWire/PulseAudio player is), fonts-noto-cjk
+# draws Chinese text (for OCR tests), and at-spi2-core with Debian's pyatspi lets the
+# tests read the windows' accessible tree the way Orca does.
 apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
-  espeak-ng alsa-utils fonts-noto-cjk)
+  espeak-ng alsa-utils fonts-noto-cjk at-spi2-core python3-pyatspi dbus-x11)
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 
 missing=()
