@@ -19,7 +19,7 @@ apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
-  espeak-ng alsa-utils fonts-noto-cjk at-spi2-core python3-pyatspi dbus-x11)
+  espeak-ng alsa-utils fonts-noto-cjk at-spi2-core python3-pyatspi)
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 
 missing=()
