@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import wave
@@ -79,3 +80,32 @@ def test_bad_region_is_bad_input(x_display: str) -> None:
     assert result.stderr.count("\n") == 1 and "region" in result.stderr
     off = deskpilot("read", "--region", "100x100+5000+5000")
     assert off.returncode == 2 and "not inside the desktop" in off.stderr
+
+
+def test_the_kill_hotkey_ends_a_read_between_lines(text_page: dict[str, Any]) -> None:
+    lines = [f"Line number {n} of a long page" for n in range(1, 17)]
+    args = [a for line in lines for a in ("--line", line)]
+    page = subprocess.Popen(
+        [sys.executable, str(APPS / "text_page.py"), "--geometry", "800x900+1050+100", "--point-size", "14", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert page.stdout is not None
+        LinePump(page.stdout, json_lines=True).wait_for(lambda e: e["event"] == "ready", 20, "ready")
+        env = {**os.environ, "DESKPILOT_CONFIG": "/nonexistent/deskpilot.toml", "PYTHONUNBUFFERED": "1"}
+        read = subprocess.Popen(
+            [sys.executable, "-m", "agent", "read", "--region", "800x900+1050+100"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        assert read.stdout is not None
+        out = LinePump(read.stdout)
+        out.wait_for(lambda line: line.strip() != "", 60, "a first line")
+        xdotool("key", "ctrl+alt+k")
+        assert read.wait(timeout=60) == 3
+        read_lines = [line for line in out.drain() if line.strip()]
+        assert 1 <= len(read_lines) < len(lines)  # it stopped between lines, well before the end
+    finally:
+        page.terminate()
+        page.wait(timeout=10)

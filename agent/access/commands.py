@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent.access.speech import ThreadedSpeech
+    from agent.computers.base import CaptureTarget
+    from agent.config import Settings
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -178,9 +182,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
 def _cmd_describe(args: argparse.Namespace) -> int:
     import signal
 
-    from agent.access.describe import BLANK
     from agent.access.targets import TargetChoice, resolve
-    from agent.api import Session, describe_screen
     from agent.cli import _settings_with
     from agent.config import require_valid
 
@@ -201,46 +203,81 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, interrupted)
     speech = _speech(args, stop)
     try:
-        description = describe_screen(
-            Session(progress=_say), settings, target, stop=stop, check_quotes=not args.no_ocr_check
-        )
-        if description is None:
-            _say(f"deskpilot: {BLANK}; nothing to describe (the model was not asked)")
-            if speech is not None:
-                speech.say(BLANK.capitalize())
-            return EXIT_FAILED
-        question: str | None = args.question
-        while True:
-            _say("asking the model…")
-
-            def stream(text: str) -> None:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-
-            reply = description.ask(question, stream)
-            sys.stdout.write("\n")
-            for note in reply.notes:
-                _out(note)
-            if speech is not None:
-                speech.say(reply.text)
-                for note in reply.notes:
-                    speech.say(note)
-            if not args.chat:
-                return EXIT_OK
-            _say("question (an empty line ends):")
-            line = sys.stdin.readline()
-            if not line.strip():
-                return EXIT_OK
-            question = line.strip()
+        with _hotkeys(stop, speech):
+            return _converse(args, settings, target, stop, speech)
     finally:
         if speech is not None:
             speech.close()
+
+
+def _converse(
+    args: argparse.Namespace,
+    settings: Settings,
+    target: CaptureTarget,
+    stop: threading.Event,
+    speech: ThreadedSpeech | None,
+) -> int:
+    from agent.access.describe import BLANK
+    from agent.api import Session, describe_screen
+
+    description = describe_screen(
+        Session(progress=_say), settings, target, stop=stop, check_quotes=not args.no_ocr_check
+    )
+    if description is None:
+        _say(f"deskpilot: {BLANK}; nothing to describe (the model was not asked)")
+        if speech is not None:
+            speech.say(BLANK.capitalize())
+        return EXIT_FAILED
+    question: str | None = args.question
+    while True:
+        _say("asking the model…")
+
+        def stream(text: str) -> None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+        reply = description.ask(question, stream)
+        sys.stdout.write("\n")
+        for note in reply.notes:
+            _out(note)
+        if speech is not None:
+            speech.say(reply.text)
+            for note in reply.notes:
+                speech.say(note)
+        if not args.chat:
+            return EXIT_OK
+        _say("question (an empty line ends):")
+        line = sys.stdin.readline()
+        if not line.strip():
+            return EXIT_OK
+        question = line.strip()
 
 
 def _bad(message: str) -> Exception:
     from agent.errors import ConfigError
 
     return ConfigError(message)
+
+
+@contextlib.contextmanager
+def _hotkeys(stop: threading.Event, speech: ThreadedSpeech | None) -> Iterator[None]:
+    """The kill hotkey (stops the command and its speech) and the quiet hotkey (silences speech)."""
+    from agent.config import load_settings
+    from agent.run.hotkey import KillSwitch
+
+    settings = load_settings()
+    switches = [KillSwitch(settings.kill_hotkey, stop.set)]
+    if speech is not None:
+        switches.append(KillSwitch(settings.quiet_hotkey, speech.stop))
+    started: list[KillSwitch] = []
+    try:
+        for switch in switches:
+            switch.start()
+            started.append(switch)
+        yield
+    finally:
+        for switch in started:
+            switch.stop()
 
 
 def _speech(args: argparse.Namespace, stop: threading.Event) -> ThreadedSpeech | None:
@@ -259,26 +296,28 @@ def _say(message: str) -> None:
 
 
 def _cmd_read(args: argparse.Namespace) -> int:
+    import signal
+
     from agent.access.ocr import RapidReader
     from agent.access.reading import BLANK, capture, read_frame
     from agent.access.targets import TargetChoice, resolve
+    from agent.errors import StoppedError
 
     started = time.perf_counter()
     target = resolve(TargetChoice(args.region, args.window, args.monitor))
     stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl+C is the kill hotkey's twin
     speech = _speech(args, stop)
     try:
-        if speech is not None:
-            speech.say("Reading")  # at once: OCR takes a second or two before the first line
-        frame = capture(target)
-        region = frame.region
-        _say(f"reading {region.width}x{region.height}+{region.left}+{region.top}…")
-
-        def line_out(line: str) -> None:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-
-        result = read_frame(frame, RapidReader(), line_out, speech, started)
+        with _hotkeys(stop, speech):
+            if speech is not None:
+                speech.say("Reading")  # at once: OCR takes a second or two before the first line
+            frame = capture(target)
+            region = frame.region
+            _say(f"reading {region.width}x{region.height}+{region.left}+{region.top}…")
+            result = read_frame(frame, RapidReader(), _out, speech, started, stop)
+            if stop.is_set():
+                raise StoppedError("stopped while reading")
         if result.blank:
             _say(f"deskpilot: {BLANK}; nothing to read")
             if speech is not None:
@@ -290,9 +329,6 @@ def _cmd_read(args: argparse.Namespace) -> int:
                 speech.say("No text found")
             return EXIT_FAILED
         return EXIT_OK
-    except KeyboardInterrupt:
-        stop.set()
-        raise
     finally:
         if speech is not None:
             speech.close()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.access.layout import row_text
-from agent.errors import DisplayError
+from agent.errors import DisplayError, StoppedError
 from agent.geometry import Region
 from agent.imaging import is_blank
 
@@ -50,14 +51,20 @@ def read_frame(
     on_line: Callable[[str], None],
     speech: Speech | None = None,
     started: float | None = None,
+    stop: threading.Event | None = None,
 ) -> ReadResult:
-    """OCR ``frame`` in reading order; every line goes to ``on_line`` (and ``speech``) as it is read."""
+    """OCR ``frame`` in reading order; every line goes to ``on_line`` (and ``speech``) as it is read.
+
+    ``stop`` (the kill hotkey, Ctrl+C) is looked at between rows: a stop raises StoppedError.
+    """
     started = time.perf_counter() if started is None else started
     result = ReadResult()
     if is_blank(frame.image):
         result.blank = True
         return result
     for row in reader.rows(frame.image):
+        if stop is not None and stop.is_set():
+            raise StoppedError("stopped while reading")
         line = row_text(row)
         if not result.lines:
             result.timings["first_line_s"] = time.perf_counter() - started
