@@ -61,13 +61,17 @@ from agent.run.events import (
     StepStarted,
 )
 from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
-from agent.run.ports import ConfirmQuestion, ConfirmResult, Operator, PauseGate
+from agent.run.ports import ConfirmQuestion, ConfirmResult, Operator, PauseGate, Recorder
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
 if TYPE_CHECKING:
+    from agent.access.clicking import ClickRequest, ClickResult
+    from agent.access.describe import Description
     from agent.backends.base import Backend
+    from agent.computers.base import CaptureTarget
+    from agent.ports import Speech, TextReader
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +117,10 @@ __all__ = [
     "StoppedError",
     "Verdict",
     "check_settings",
+    "click_by_name",
     "clip",
     "default_history_dir",
+    "describe_screen",
     "default_config_path",
     "describe_action",
     "describe_record",
@@ -240,13 +246,16 @@ class Session:
         dry_run: bool = False,
         observers: Sequence[Observer] = (),
         wrap_computer: ComputerWrapper | None = None,
+        narration: Speech | None = None,
     ) -> RunResult:
         """Carry out ``task`` on this desktop with the model the settings name.
 
         Everything that can be checked without a model is checked first, so bad input
         fails in a second with one line: the settings, the task, the display and the
         monitor, the history folder. Then the backend loads (or comes from the cache),
-        and the run starts under the kill hotkey and takeover detection.
+        and the run starts under the kill hotkey and takeover detection. With
+        ``narration``, each action is spoken before it happens and the words are kept
+        in the step's record.
         """
         from agent.computers.windows import X11Windows
         from agent.records.history import RunRecorder
@@ -284,6 +293,13 @@ class Session:
                     model_facts=_model_facts(backend),
                 ),
             )
+            step_recorder: Recorder = recorder
+            if narration is not None:
+                from agent.access.narration import Narrator
+
+                narrator = Narrator(narration)
+                observers = [*observers, narrator]
+                step_recorder = narrator.recording(recorder)
             loop = AgentLoop.on(
                 computer,
                 planner,
@@ -295,9 +311,132 @@ class Session:
                     dry_run=dry_run,
                     confirm_timeout_s=settings.confirm_timeout_s,
                 ),
-                recorder=recorder,
+                recorder=step_recorder,
                 observers=observers,
                 guard=desk.takeover,
                 pause=pause,
             )
             return loop.run(task)
+
+
+# -- accessibility: click by name (agent/access) ----------------------------------------
+
+
+def click_by_name(
+    settings: Settings,
+    request: ClickRequest,
+    operator: Operator,
+    *,
+    stop: threading.Event,
+    pause: PauseGate | None = None,
+    speech: Speech | None = None,
+    reader: TextReader | None = None,
+    observers: Sequence[Observer] = (),
+    on_line: Callable[[str], None] | None = None,
+    on_list: Callable[[str], None] | None = None,
+    dry_run: bool = False,
+) -> ClickResult:
+    """Click the on-screen text ``request.name`` means, as one guarded, recorded action; no model.
+
+    Checked first, as for a run: the settings, the name, the display and monitor, the
+    history folder. Then one frame is read by OCR and the match clicked through the
+    guarded executor under the kill hotkey and takeover detection.
+    """
+    from agent.access.clicking import ClickByName
+    from agent.access.ocr import RapidReader
+    from agent.computers.windows import X11Windows
+    from agent.records.history import RunRecorder
+    from agent.run.capture import Capture
+    from agent.run.executor import GuardedExecutor
+    from agent.run.harness import RunHarness
+    from agent.run.session import desktop_session
+
+    require_valid(settings)
+    if not request.name.strip():
+        raise ConfigError("the name to click is empty")
+    if request.pick is not None and request.pick < 1:
+        raise ConfigError(f"--pick: {request.pick} is not a match number (they start at 1)")
+    check_display(settings.monitor)
+    root = history_root(settings)
+    ensure_history_root(root)
+    reader = reader or RapidReader()
+    pause = pause or PauseGate()
+    with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
+        prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
+        recorder = RunRecorder.start(
+            root,
+            RunInfo(
+                id="",
+                task=f"click {request.name}",
+                backend="ocr",
+                model="rapidocr",
+                settings={k: v for k, v in settings.model_dump().items() if k != "api_key"},
+                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                dry_run=dry_run,
+            ),
+        )
+        harness = RunHarness(desk.computer, recorder=recorder, observers=observers)
+        executor = GuardedExecutor(
+            desk.computer,
+            make_policy(settings, X11Windows().title_at),
+            operator,
+            stop,
+            harness.emit,
+            pause=pause,
+            guard=desk.takeover,
+            dry_run=dry_run,
+            confirm_timeout_s=settings.confirm_timeout_s,
+        )
+        clicker = ClickByName(
+            reader,
+            executor,
+            Capture(desk.computer, stop),
+            harness,
+            speech=speech,
+            on_line=on_line or _quiet,
+            on_list=on_list or _quiet,
+        )
+        return clicker.run(request)
+
+
+def _quiet(line: str) -> None:
+    pass
+
+
+# -- accessibility: describe the screen (agent/access) ---------------------------------
+
+
+def describe_screen(
+    session: Session,
+    settings: Settings,
+    target: CaptureTarget,
+    *,
+    stop: threading.Event,
+    reader: TextReader | None = None,
+    check_quotes: bool = True,
+) -> Description | None:
+    """A conversation about one frame of ``target`` with the model the settings name; None when blank.
+
+    The settings and the display are checked and the frame captured first; a blank
+    frame returns None before any model is loaded or asked.
+    """
+    from agent.access.describe import Description, frame_is_blank
+    from agent.access.ocr import RapidReader
+    from agent.access.reading import capture
+    from agent.computer_use.planner import fit_to_budget
+    from agent.computer_use.prompts import DEFAULT_MIN_PIXELS
+
+    require_valid(settings)
+    frame = capture(target)
+    if frame_is_blank(frame):
+        return None
+    image = fit_to_budget(frame.image, FrameKind(settings.frame), DEFAULT_MIN_PIXELS, settings.max_pixels)
+    backend = session.backend(settings)
+    return Description(
+        backend,
+        frame,
+        stop,
+        image,
+        reader=(reader or RapidReader()) if check_quotes else None,
+        max_pixels=settings.max_pixels,
+    )

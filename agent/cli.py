@@ -46,6 +46,7 @@ def _defaults() -> Settings:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from agent.access.commands import add_commands as add_access_commands
     from agent.config import BACKENDS, CONFIRM_MODES, PRECISIONS
 
     parser = _Parser(prog="deskpilot", description="A local-first desktop automation agent.")
@@ -134,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument(
         "--kill-hotkey", metavar="CHORD", help=f"the chord that stops everything (default: {d.kill_hotkey})"
     )
+    p_run.add_argument(
+        "--narrate",
+        action="store_true",
+        help="say each action before it happens, then its outcome (default: off)",
+    )
+    p_run.add_argument(
+        "--speak-to",
+        type=Path,
+        metavar="FILE.wav",
+        help="narrate into this WAV file, not the speakers (default: none)",
+    )
     p_run.set_defaults(handler=_cmd_run)
 
     p_tray = sub.add_parser(
@@ -191,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
     p_show.add_argument("--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help)
     p_show.set_defaults(handler=_cmd_history_show)
+    add_access_commands(sub)
     return parser
 
 
@@ -312,14 +325,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 say("Dry run: actions are planned, checked and recorded, never performed")
 
     signal.signal(signal.SIGINT, on_interrupt)
-    result = Session(progress=say).run_task(
-        settings,
-        args.task,
-        TerminalOperator(),
-        stop=stop,
-        dry_run=args.dry_run,
-        observers=[started, TerminalReporter()],
-    )
+    narration = None
+    if args.narrate or args.speak_to:
+        from agent.access.speech import SpeechSettings, open_speech
+
+        voice = SpeechSettings(settings.speech_rate, settings.speech_voice)
+        narration = open_speech(args.speak_to, voice, stop)
+    try:
+        result = Session(progress=say).run_task(
+            settings,
+            args.task,
+            TerminalOperator(),
+            stop=stop,
+            dry_run=args.dry_run,
+            observers=[started, TerminalReporter()],
+            narration=narration,
+        )
+    finally:
+        if narration is not None:
+            narration.close()
     if result.answer is not None:
         sys.stdout.write(result.answer + "\n")
     return result.exit_code

@@ -97,6 +97,9 @@ class Settings(BaseModel):
     denied_chords: list[str] = Field(default_factory=lambda: list(DEFAULT_DENIED_CHORDS))
     risky_regions: list[str] = Field(default_factory=list)  # "WIDTHxHEIGHT+X+Y"
     risky_windows: list[str] = Field(default_factory=list)  # regular expressions on window titles
+    speech_rate: int = Field(default=175, ge=80, le=450)  # words a minute (espeak-ng)
+    speech_voice: str = ""  # an espeak-ng voice ("en-us", "de"); "" is English; Chinese lines get Mandarin
+    quiet_hotkey: str = "ctrl+alt+q"  # silences speech at once (the kill hotkey stops everything)
 
     _backend_known = field_validator("backend")(_one_of(BACKENDS, "backend"))
     _precision_known = field_validator("precision")(_one_of(PRECISIONS, "precision"))

@@ -1,4 +1,4 @@
-"""Pure image maths on PIL images: thumbnails and how much of a screen changed.
+"""Pure image maths on PIL images: thumbnails, how much of a screen changed, whether it is blank.
 
 No screen, no disk: every function takes images and returns values, so it is tested
 on synthetic pictures. (Later: crops and template matching for macros.)
@@ -55,3 +55,23 @@ def changed_fraction(before: Image, after: Image, pixel_threshold: int = PIXEL_T
         return 1.0
     counts = ImageChops.difference(thumbnail(before, before.size), thumbnail(after, after.size)).histogram()
     return sum(counts[pixel_threshold + 1 :]) / (after.width * after.height)
+
+
+# A frame is blank (a locked screen, a screen curtain, a black Xvfb) when almost none of
+# its pixels stand out from its most common grey: fewer than BLANK_DETAIL of them by more
+# than BLANK_LEVEL grey levels, after a 4x box reduction. A lone 14-pixel "OK" on 1080p
+# leaves 13 such pixels of 129,600 (0.0001); the limit is half that. JPEG or dithering
+# noise on a flat screen moves pixels by a few levels, far below BLANK_LEVEL.
+BLANK_LEVEL = 24
+BLANK_DETAIL = 0.00005
+_BLANK_SIZE = (480, 270)  # a 4x box reduction of 1080p keeps a text stroke visible
+
+
+def is_blank(image: Image, level: int = BLANK_LEVEL, detail: float = BLANK_DETAIL) -> bool:
+    """Whether ``image`` shows nothing: near-uniform, whatever its colour (pure; no model needed)."""
+    small = box_reduce(image, _BLANK_SIZE).convert("L")
+    counts = small.histogram()
+    mode = max(range(256), key=counts.__getitem__)
+    near = sum(counts[max(0, mode - level) : min(256, mode + level + 1)])
+    total = small.width * small.height
+    return (total - near) / total < detail

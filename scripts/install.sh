@@ -13,15 +13,21 @@ extra=""
 # the tests' input generator; Xvfb and trayer: a virtual screen and tray host for tests
 # and headless use; Xorg's dummy driver and xrandr: the two-monitor test display
 # (scripts/xorg_dummy.sh); the libxcb/EGL set is what Qt's xcb platform plugin loads.
+# espeak-ng is the offline voice (aplay plays it where no PipeWire/PulseAudio player
+# is), fonts-noto-cjk draws Chinese text (for OCR tests), and at-spi2-core with
+# Debian's pyatspi lets the tests read the windows' accessible tree the way Orca does.
 apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
-  xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
-  libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0)
+  libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
+  espeak-ng alsa-utils)
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 # Only the tests need these: real Chromium, GTK (through Debian's python3-gi, run with
 # /usr/bin/python3) and CJK fonts for the windows that typing is checked against.
-[ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0)
+# Only the tests need these: real browser and GTK windows, CJK fonts to draw test
+# pages, the two-monitor server, and the accessibility bus with Debian's pyatspi.
+[ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
+  xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi)
 
 missing=()
 for p in "${apt_packages[@]}"; do

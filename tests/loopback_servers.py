@@ -22,6 +22,7 @@ class StubServer:
     models: list[str] = field(default_factory=lambda: ["qwen3-vl:8b"])
     refuse_tools: bool = False
     not_openai: bool = False  # answer every request with an HTML page instead
+    reply: str = "OK"  # the assistant's text for every chat request
     port: int = 0
     # (method, path, JSON body, headers with lower-case names) of each request
     requests: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = field(default_factory=list)
@@ -56,7 +57,7 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
                     400, {"object": "error", "message": VLLM_NO_TOOLS, "type": "BadRequestError", "code": 400}
                 )
             else:
-                message = {"role": "assistant", "content": "OK"}
+                message = {"role": "assistant", "content": stub.reply}
                 self._json(200, {"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
 
         def _headers(self) -> dict[str, str]:

@@ -39,6 +39,7 @@ class StepRecord(BaseModel):
     error: str = ""  # an unusable answer or a failure, as fed back to the model
     screenshot: str = ""  # file name inside the run directory, "" when not kept
     timings: dict[str, float] = Field(default_factory=dict)
+    spoken: list[str] = Field(default_factory=list)  # what narration said during the step, in order
 
 
 class RunInfo(BaseModel):

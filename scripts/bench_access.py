@@ -1,0 +1,209 @@
+"""Benchmark the accessibility paths: OCR of a 1080p frame and of a window, and time to first speech.
+
+A synthetic desktop (a grey background with a 900x600 white "window" of 12 lines, one of
+them Chinese) is rendered with PIL, so the numbers need no X server. Measured in one
+process, after warming each engine once, median of ``--rounds``:
+
+- OCR baseline: rapidocr as shipped (detection's short side scaled to 736, angle
+  classifier on) on the full frame: the ratio's denominator.
+- Deskpilot's reader (detection on a 960-pixel long side, no classifier, recognition
+  box by box) on the full frame, and on the window-sized region only.
+- First recognised line: from the start of a read to the first row out.
+- First spoken word: from ``say("Reading")`` on a fresh speech thread to espeak-ng's
+  first audio chunk (written to a WAV: this machine has no speakers).
+
+Usage: .venv/bin/python scripts/bench_access.py [--rounds 3] [--out bench-out/access.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchlib import ROOT, machine, median, table, write_json, write_section  # noqa: E402
+
+LINES = [
+    "Quarterly report for the garden club",
+    "Meeting moved to Thursday at seven",
+    "Bring your own gloves and seeds",
+    "Contact Maria for the key",
+    "Total members this year: 42",
+    "打开浏览器查看天气",
+    "Save changes before closing?",
+    "The library opens at nine on Saturday",
+    "Tickets are available at the front desk",
+    "Remember to water the tomatoes daily",
+    "New members receive a welcome pack",
+    "Questions go to the secretary",
+]
+WINDOW = (100, 100, 900, 600)  # left, top, width, height
+FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+def desktop() -> Any:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1920, 1080), (58, 64, 76))
+    draw = ImageDraw.Draw(image)
+    left, top, width, height = WINDOW
+    draw.rectangle((left, top, left + width, top + height), fill=(255, 255, 255))
+    font = ImageFont.truetype(FONT, 24)
+    for i, line in enumerate(LINES):
+        draw.text((left + 20, top + 20 + i * 46), line, fill=(20, 20, 20), font=font)
+    return image
+
+
+class FirstAudio:
+    """When the first audio of a line arrived."""
+
+    def __init__(self) -> None:
+        self.heard = threading.Event()
+        self.at = 0.0
+
+
+def _timed_utterer() -> Any:
+    from agent.access.speech import WavUtterer
+
+    class Timed(WavUtterer):
+        """Notes when espeak-ng's first samples arrive."""
+
+        def __init__(self, path: Path, first: FirstAudio) -> None:
+            super().__init__(path)
+            self.first = first
+
+        def _write(self, samples: bytes) -> None:
+            if not self.first.heard.is_set():
+                self.first.at = time.perf_counter()
+                self.first.heard.set()
+            super()._write(samples)
+
+    return Timed
+
+
+def timed(fn: Any, rounds: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return median(times), result
+
+
+def matched(lines: list[str]) -> int:
+    from agent.access.matching import closeness
+
+    return sum(any(closeness(want, got) is not None for got in lines) for want in LINES)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per case (default: 3)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "access.json", help="JSON results")
+    args = parser.parse_args()
+
+    import numpy as np
+    from rapidocr import RapidOCR
+
+    from agent.access.layout import row_text
+    from agent.access.ocr import RapidReader
+    from agent.access.speech import SpeechSettings, ThreadedSpeech
+
+    Timed = _timed_utterer()  # noqa: N806 (a class)
+
+    import os
+
+    load = os.getloadavg()[0]
+    frame = desktop()
+    left, top, width, height = WINDOW
+    window = frame.crop((left, top, left + width, top + height))
+    bgr = np.ascontiguousarray(np.asarray(frame)[:, :, ::-1])
+
+    sys.stderr.write("warming the OCR engines…\n")
+    baseline = RapidOCR(params={"Global.log_level": "error"})
+    baseline(bgr)
+    reader = RapidReader()
+    reader.read(window)
+
+    sys.stderr.write("OCR: baseline, full frame…\n")
+    base_s, base_out = timed(lambda: baseline(bgr), args.rounds)
+    sys.stderr.write("OCR: Deskpilot's reader, full frame…\n")
+    full_s, full_rows = timed(lambda: list(reader.rows(frame)), args.rounds)
+    sys.stderr.write("OCR: Deskpilot's reader, window region…\n")
+    win_s, win_rows = timed(lambda: list(reader.rows(window)), args.rounds)
+
+    firsts = []
+    for _ in range(args.rounds):
+        started = time.perf_counter()
+        next(iter(reader.rows(frame)))
+        firsts.append(time.perf_counter() - started)
+    first_line_s = median(firsts)
+
+    sys.stderr.write("speech: time to the first audio…\n")
+    speech_firsts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            path = Path(tmp) / f"r{i}.wav"
+            started = time.perf_counter()
+            first = FirstAudio()
+            speech = ThreadedSpeech(lambda p=path, f=first: Timed(p, f), SpeechSettings())
+            speech.say("Reading")
+            first.heard.wait(10)
+            speech.close()
+            speech_firsts.append(first.at - started)
+    speak_s = median(speech_firsts)
+
+    base_lines = list(base_out.txts or ())
+    full_lines = [row_text(r) for r in full_rows]
+    win_lines = [row_text(r) for r in win_rows]
+    rows = [
+        ["rapidocr as shipped, full 1920x1080", base_s * 1000, 1.0, f"{matched(base_lines)}/{len(LINES)}"],
+        ["Deskpilot reader, full 1920x1080", full_s * 1000, full_s / base_s, f"{matched(full_lines)}/{len(LINES)}"],
+        ["Deskpilot reader, 900x600 window region", win_s * 1000, win_s / base_s, f"{matched(win_lines)}/{len(LINES)}"],
+        ["first recognised line, full frame", first_line_s * 1000, first_line_s / base_s, "-"],
+        ["say('Reading') to first audio", speak_s * 1000, "-", "goal <= 500 ms"],
+    ]
+    text = table(["case", "median ms", "ratio to baseline", "lines read"], rows) + "\n"
+    sys.stdout.write(text)
+    write_json(
+        args.out,
+        {
+            "rounds": args.rounds,
+            "baseline_full_ms": base_s * 1000,
+            "reader_full_ms": full_s * 1000,
+            "reader_window_ms": win_s * 1000,
+            "first_line_ms": first_line_s * 1000,
+            "FirstAudio_ms": speak_s * 1000,
+            "lines": {"baseline": matched(base_lines), "full": matched(full_lines), "window": matched(win_lines)},
+        },
+    )
+    write_section(
+        "bench_access",
+        "\n".join(
+            [
+                "## Accessibility: OCR and time to speech (`scripts/bench_access.py`)",
+                f"Command: `.venv/bin/python scripts/bench_access.py --rounds {args.rounds}` on {machine()};"
+                " a synthetic 1920x1080 desktop with a 900x600 window of 12 lines (one Chinese), rendered"
+                " with PIL (no X server); median of the rounds after one warm-up. The ratio is against"
+                " rapidocr as shipped (detection short side 736, angle classifier on) in the same run."
+                " First audio is espeak-ng's first chunk into a WAV (no speakers on CI)."
+                f" Load average at the start: {load:.1f} (a shared machine: absolute times vary, ratios less).",
+                "",
+                text,
+                "Recognition dominates (about 0.2 s a line here), so a window-sized region saves mainly the"
+                " detection of the rest of the frame; the first line is out after one detection and one"
+                " recognition, which is what `read --speak` speaks first.",
+            ]
+        ),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

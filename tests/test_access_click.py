@@ -1,0 +1,206 @@
+"""Click by name: on the run core with fakes (what is clicked, what is recorded), then on real Qt buttons."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.access.clicking import ClickByName, ClickRequest
+from agent.actions import DoubleClick, LeftClick, RightClick
+from agent.geometry import Region
+from agent.ports import TextBox
+from agent.records.schema import StepRecord
+from agent.run.capture import Capture, SettleSettings
+from agent.run.events import RunEvent
+from agent.run.executor import GuardedExecutor
+from agent.run.harness import RunHarness
+from agent.run.policy import ConfirmMode, Policy, PolicyConfig
+from agent.run.ports import ConfirmQuestion, ConfirmResult
+from agent.testing.fake import FakeComputer
+from agent.testing.reader import FakeReader
+from agent.testing.speech import FakeSpeech
+from tests.conftest import APPS, xdotool
+from tests.support import LinePump, deskpilot
+
+
+@dataclass
+class Rejecting:
+    questions: list[ConfirmQuestion] = field(default_factory=list)
+
+    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
+        self.questions.append(question)
+        return ConfirmResult("rejected")
+
+    def resume(self, reason: str, stop: threading.Event) -> bool:
+        return False
+
+
+@dataclass
+class Recorded:
+    steps: list[StepRecord] = field(default_factory=list)
+    finished: list[tuple[str, str]] = field(default_factory=list)
+
+    def record_step(self, record: StepRecord, image: object) -> StepRecord:
+        self.steps.append(record)
+        return record
+
+    def finish(self, outcome: str, detail: str) -> None:
+        self.finished.append((outcome, detail))
+
+
+BOXES = [
+    TextBox("Save", 100, 100, 160, 120),
+    TextBox("Delete", 300, 100, 380, 120),
+    TextBox("Cancel", 500, 100, 580, 120),
+    TextBox("Delete", 300, 400, 380, 420),
+]
+
+
+def clicker(boxes: list[TextBox], confirm: str = "never", scale: float = 1.0) -> tuple[ClickByName, Any]:
+    computer = FakeComputer(region=Region(0, 0, 960, 540), scale=scale)
+    recorder = Recorded()
+    events: list[RunEvent] = []
+    harness = RunHarness(computer, recorder=recorder, observers=[events.append])
+    operator = Rejecting()
+    executor = GuardedExecutor(
+        computer, Policy(PolicyConfig(confirm=ConfirmMode(confirm))), operator, computer.cancel, harness.emit
+    )
+    capture = Capture(computer, computer.cancel, SettleSettings(quiet_s=0.0, timeout_s=0.1))
+    listed: list[str] = []
+    speech = FakeSpeech()
+    click = ClickByName(FakeReader(boxes), executor, capture, harness, speech=speech, on_list=listed.append)
+    return click, {"computer": computer, "recorder": recorder, "listed": listed, "speech": speech, "operator": operator}
+
+
+def test_one_match_is_clicked_at_its_centre_and_recorded() -> None:
+    click, seen = clicker(BOXES)
+    outcome = click.run(ClickRequest("cancel"))
+    assert outcome.exit_code == 0
+    (action,) = seen["computer"].performed
+    assert isinstance(action.action, LeftClick) and action.screen_xy == (540, 110)
+    assert not action.from_model
+    (step,) = seen["recorder"].steps
+    assert step.actions[0].performed and step.actions[0].model is None  # no model coordinate recorded
+    assert step.screenshot == "" and step.timings["ocr_s"] >= 0
+    assert seen["recorder"].finished[0][0] == "success"
+    assert seen["speech"].texts[0].startswith("Clicking Cancel")
+
+
+def test_several_matches_are_listed_in_reading_order_and_nothing_is_clicked() -> None:
+    click, seen = clicker(BOXES)
+    outcome = click.run(ClickRequest("Delete"))
+    assert outcome.exit_code == 1
+    assert seen["computer"].performed == []
+    assert seen["listed"][0] == "2 matches for Delete:"
+    assert seen["listed"][1].startswith("1. Delete") and seen["listed"][2].startswith("2. Delete")
+    assert [m.box.top for m in outcome.found.matches] == [100, 400]
+    assert seen["speech"].texts[:3] == seen["listed"]  # spoken too
+    assert seen["recorder"].steps[0].actions == []
+
+
+@pytest.mark.parametrize(("button", "kind"), [("left", LeftClick), ("double", DoubleClick), ("right", RightClick)])
+def test_pick_clicks_the_nth_match(button: str, kind: type) -> None:
+    click, seen = clicker(BOXES)
+    outcome = click.run(ClickRequest("Delete", pick=2, button=button))  # type: ignore[arg-type]
+    assert outcome.exit_code == 0
+    (action,) = seen["computer"].performed
+    assert isinstance(action.action, kind) and action.screen_xy == (340, 410)
+
+
+def test_pick_beyond_the_matches_clicks_nothing() -> None:
+    click, seen = clicker(BOXES)
+    assert click.run(ClickRequest("Delete", pick=3)).exit_code == 1
+    assert seen["computer"].performed == []
+
+
+def test_nothing_found_is_a_failure_not_a_guess() -> None:
+    click, seen = clicker(BOXES)
+    outcome = click.run(ClickRequest("Submit"))
+    assert outcome.exit_code == 1 and "no text matching 'Submit'" in outcome.result.detail
+    assert seen["computer"].performed == []
+
+
+def test_the_click_goes_through_the_confirmation() -> None:
+    click, seen = clicker(BOXES, confirm="always")
+    outcome = click.run(ClickRequest("Save"))
+    assert outcome.exit_code == 1 and "rejected" in outcome.result.detail
+    assert seen["computer"].performed == []
+    (question,) = seen["operator"].questions
+    assert question.action.screen_xy == (130, 110)
+
+
+def test_hidpi_image_points_map_to_input_units() -> None:
+    # A 2x capture: the image is 1920x1080 for a 960x540 monitor.
+    click, seen = clicker([TextBox("OK", 1000, 600, 1040, 640)], scale=2.0)
+    assert click.run(ClickRequest("OK")).exit_code == 0
+    assert seen["computer"].performed[0].screen_xy == (510, 310)
+
+
+# -- real buttons under Xvfb ------------------------------------------------------------------
+
+LABELS = ["Save", "Cancel", "Delete", "Open", "Delete"]
+
+
+@pytest.fixture(scope="module")
+def buttons(x_display: str) -> Iterator[tuple[LinePump, list[dict[str, Any]]]]:
+    args = [a for label in LABELS for a in ("--button", label)]
+    proc = subprocess.Popen(
+        [sys.executable, str(APPS / "button_window.py"), "--geometry", "800x240+100+100", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    pump = LinePump(proc.stdout, json_lines=True)
+    ready = pump.wait_for(lambda e: e["event"] == "ready", 20, "ready")
+    yield pump, ready["buttons"]
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def clicks_until_sync(pump: LinePump, sync: dict[str, Any]) -> list[int]:
+    """Every button clicked before the test's own click on Sync (X delivers input in order)."""
+    xdotool("mousemove", str(sync["x"]), str(sync["y"]), "click", "1")
+    indices: list[int] = []
+    while True:
+        event = pump.wait_for(lambda e: e["event"] == "clicked", 10, "click")
+        if event["label"] == "Sync":
+            return indices
+        indices.append(event["index"])
+
+
+def test_click_by_name_clicks_the_right_button(buttons: tuple[LinePump, list[dict[str, Any]]], tmp_path: Path) -> None:
+    pump, centres = buttons
+    result = deskpilot("click", "cancel", "--history-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert clicks_until_sync(pump, centres[-1]) == [1]
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    (step,) = [json.loads(line) for line in (run / "steps.jsonl").read_text().splitlines()]
+    action = step["actions"][0]
+    assert action["performed"] and action["screen"]["action"] == "left_click"
+    assert abs(action["screen"]["x"] - centres[1]["x"]) <= 10 and abs(action["screen"]["y"] - centres[1]["y"]) <= 10
+
+
+def test_two_buttons_with_one_label_are_listed_and_none_is_clicked(
+    buttons: tuple[LinePump, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    pump, centres = buttons
+    result = deskpilot("click", "Delete", "--history-dir", str(tmp_path))
+    assert result.returncode == 1
+    listed = result.stdout.splitlines()
+    assert listed[0] == "2 matches for Delete:"
+    assert listed[1].startswith("1. Delete") and listed[2].startswith("2. Delete")
+    assert "--pick" in result.stderr
+    assert clicks_until_sync(pump, centres[-1]) == []  # nothing arrived before the sync click
+
+    picked = deskpilot("click", "Delete", "--pick", "2", "--history-dir", str(tmp_path))
+    assert picked.returncode == 0, picked.stderr
+    assert clicks_until_sync(pump, centres[-1]) == [4]  # the second in reading order
