@@ -28,6 +28,14 @@ def _version() -> str:
         return "unknown"
 
 
+# One image token per 32x32 pixels; the numbers are what a 1920x1080 screenshot costs.
+_MAX_PIXELS_HELP = (
+    "image pixel budget per screenshot (default 12845056, native resolution: a 1920x1080 screen "
+    "is 2040 image tokens; 1048576 shrinks it to 1344x768, 1008 tokens, about half the prefill, "
+    "at some cost in reading small text)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
@@ -81,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="plan, validate and record, but perform nothing"
     )
     p_run.add_argument("--monitor", type=int, metavar="N", help="mss monitor index (1 = primary)")
-    p_run.add_argument("--max-pixels", type=int, metavar="N", help="image pixel budget per screenshot")
+    p_run.add_argument("--max-pixels", type=int, metavar="N", help=_MAX_PIXELS_HELP)
     p_run.add_argument("--history-dir", metavar="DIR")
     p_run.add_argument("--kill-hotkey", metavar="CHORD", help="e.g. ctrl+alt+k")
     p_run.set_defaults(handler=_cmd_run)

@@ -48,7 +48,10 @@ class Settings(BaseModel):
     confirm: str = Field(default="risky", pattern="^(always|risky|never)$")
     confirm_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     monitor: int = Field(default=1, ge=0)
-    max_pixels: int = Field(default=1024 * 32 * 32, ge=64 * 32 * 32, le=16384 * 32 * 32)
+    # Native resolution by default (agent.computer_use.prompts.DEFAULT_MAX_PIXELS, the
+    # cookbook's budget); 1048576 (1080p at 1008 image tokens instead of 2040) is the cheap option.
+    # The upper bound is the checkpoint processor's own maximum.
+    max_pixels: int = Field(default=12845056, ge=64 * 32 * 32, le=16384 * 32 * 32)
     screenshots_in_prompt: int = Field(default=1, ge=1, le=8)
     history_dir: str = ""
     history_keep_runs: int = Field(default=200, ge=0)

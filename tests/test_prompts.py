@@ -5,8 +5,19 @@ from __future__ import annotations
 from PIL import Image
 
 from agent.actions import ACTION_NAMES, Key, LeftClick, Wait
-from agent.computer_use.prompts import PromptSettings, StepNote, action_text, build_request, computer_use_tool
-from agent.scaling import ModelFrame
+from agent.backends.base import ChatRequest
+from agent.computer_use.prompts import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_PIXELS,
+    SMALL_MAX_PIXELS,
+    PromptSettings,
+    StepNote,
+    action_text,
+    build_request,
+    computer_use_tool,
+)
+from agent.config import Settings
+from agent.scaling import ModelFrame, smart_resize
 
 
 def frame(kind: str = "rel1000") -> ModelFrame:
@@ -47,7 +58,7 @@ def test_request_holds_task_history_feedback_and_only_the_newest_screenshot() ->
     assert request.images == [images[-1]]
     assert request.messages[0]["role"] == "system"
     assert request.tools[0]["function"]["name"] == "computer_use"
-    assert request.max_pixels == 1024 * 32 * 32
+    assert request.max_pixels == DEFAULT_MAX_PIXELS
 
 
 def test_keeping_k_screenshots_keeps_the_newest_k_in_order() -> None:
@@ -73,3 +84,23 @@ def test_long_notes_are_clipped() -> None:
     steps = [StepNote(1, (action_text(LeftClick(coordinate=(1, 1))),), "failed: " + "x" * 5000)]
     text = user_text(build_request("t", steps, shots(1), frame(), settings=PromptSettings(max_note_chars=100)))
     assert "x" * 101 not in text and "…" in text
+
+
+def test_the_default_budget_is_native_resolution_for_common_screens() -> None:
+    assert DEFAULT_MAX_PIXELS == 12845056  # the computer-use cookbook's max_pixels
+    assert build_request("t", [], shots(1), frame()).max_pixels == DEFAULT_MAX_PIXELS
+    assert ChatRequest(messages=[], tools=[]).max_pixels == DEFAULT_MAX_PIXELS
+    assert Settings().max_pixels == DEFAULT_MAX_PIXELS
+    budget = {"min_pixels": DEFAULT_MIN_PIXELS, "max_pixels": DEFAULT_MAX_PIXELS}
+    # Each side only rounded to a multiple of 32: the model sees every pixel.
+    for (width, height), resized in [
+        ((1920, 1080), (1088, 1920)),
+        ((2560, 1440), (1440, 2560)),
+        ((3440, 1440), (1440, 3456)),
+        ((3840, 2160), (2176, 3840)),
+        ((4096, 2160), (2176, 4096)),
+    ]:
+        assert smart_resize(height, width, 32, **budget) == resized
+    # 1920x1080 becomes 1920x1088: 60x34 = 2040 image tokens, against 42x24 = 1008 at 1 MP.
+    assert smart_resize(1080, 1920, 32, min_pixels=DEFAULT_MIN_PIXELS, max_pixels=DEFAULT_MAX_PIXELS) == (1088, 1920)
+    assert smart_resize(1080, 1920, 32, min_pixels=DEFAULT_MIN_PIXELS, max_pixels=SMALL_MAX_PIXELS) == (768, 1344)

@@ -27,8 +27,9 @@ class ChatRequest:
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]]
     max_new_tokens: int = 256
-    # Pixel budget for each image (a pixel count, not an edge length).
-    max_pixels: int = 1024 * 32 * 32
+    # Pixel budget for each image (a pixel count, not an edge length); the default is
+    # agent.computer_use.prompts.DEFAULT_MAX_PIXELS, native resolution (that module imports this one).
+    max_pixels: int = 12845056
     min_pixels: int = 64 * 32 * 32
     stop: tuple[str, ...] = ("</tool_call>",)
 

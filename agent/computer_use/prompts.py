@@ -21,9 +21,16 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 SYSTEM_TEXT = "You are a helpful assistant."
-# One image token per 32x32 pixels: 1024 tokens' worth of pixels keeps a 1920x1080
-# screenshot at 1008 tokens instead of the processor default's 2040.
-DEFAULT_MAX_PIXELS = 1024 * 32 * 32
+# Native resolution: the computer-use cookbook runs Qwen3-VL with max_pixels=12845056
+# (Qwen's OSWorld agent with 13.1 MP, the checkpoint's processor allows 16.7 MP), and the
+# model was evaluated on full-resolution screenshots. Every common screen up to
+# 4096x2160 keeps its pixels (a 1920x1080 screen becomes 1920x1088, 2040 image tokens);
+# a 5K screen is shrunk to fit. One image token per 32x32 pixels.
+DEFAULT_MAX_PIXELS = 12845056
+# The old default, kept as the documented cheaper option (settings ``max_pixels``,
+# ``--max-pixels``): 1024 tokens' worth of pixels, a 1920x1080 screen at 1344x768 and
+# 1008 image tokens, about half the prefill of native, at a cost in small-text accuracy.
+SMALL_MAX_PIXELS = 1024 * 32 * 32
 DEFAULT_MIN_PIXELS = 64 * 32 * 32
 
 _ACTION_HELP = """\
