@@ -1,8 +1,10 @@
 """Which actions run freely, which wait for the user's yes, and which never run.
 
-Denied outright (reported to the model as refused): chords on the denylist (by
-default the ones that reboot, log out or kill the session, plus the kill hotkey
-itself) and any point outside the captured monitor. Risky (confirmed in ``risky``
+Denied outright (reported to the model as refused): chords that contain a chord on
+the denylist (by default the ones that reboot, log out or kill the session, plus the
+kill hotkey itself; modifier order and extra modifiers do not matter, so
+shift+ctrl+alt+delete is refused like ctrl+alt+delete) and any point outside the
+captured monitor. Risky (confirmed in ``risky``
 mode): a key chord with a modifier, Enter, typed text with a newline, a drag, and
 anything aimed inside a user-listed screen region or a window whose title matches a
 user-listed pattern. "Approve for this session" approves every later action with the
@@ -51,6 +53,7 @@ def parse_confirm_mode(value: str) -> ConfirmMode:
 
 
 def parse_chords(chords: Iterable[str]) -> frozenset[frozenset[str]]:
+    """Denied chords as sets of canonical key names ("Alt+Ctrl+Del" == "ctrl+alt+delete")."""
     parsed = set()
     for chord in chords:
         try:
@@ -58,6 +61,25 @@ def parse_chords(chords: Iterable[str]) -> frozenset[frozenset[str]]:
         except UnknownKeyError as err:
             raise ConfigError(f"bad chord {chord!r} in the denylist: {err}") from None
     return frozenset(parsed)
+
+
+def denied_chord(pressed: Iterable[str], denied: Iterable[frozenset[str]]) -> frozenset[str] | None:
+    """The denied chord that pressing ``pressed`` (canonical names) would send, if any.
+
+    Keys are held down in order and released in reverse, so every key pressed is held
+    together with all the keys before it: a chord is sent whenever the pressed keys
+    include all of its keys, whatever their order and whatever else is held with them
+    (shift+ctrl+alt+delete sends ctrl+alt+delete).
+    """
+    held = frozenset(pressed)
+    matches = [chord for chord in denied if chord and chord <= held]
+    return max(matches, key=lambda c: (len(c), sorted(c))) if matches else None
+
+
+def chord_text(keys: Iterable[str]) -> str:
+    """A chord in its usual spelling: modifiers first (ctrl, alt, shift, super), then the rest."""
+    order = {"ctrl": 0, "alt": 1, "shift": 2, "super": 3}
+    return "+".join(sorted(keys, key=lambda k: (order.get(k, 4), k)))
 
 
 @dataclass(frozen=True)
@@ -115,8 +137,13 @@ class Policy:
         if point is not None and not monitor.contains(*point):
             return f"the point {point} is outside the captured monitor {monitor}"
         inner = action.action
-        if isinstance(inner, Key) and frozenset(inner.keys) in self._denied:
-            return f"the chord {'+'.join(inner.keys)} is on the denylist"
+        if isinstance(inner, Key):
+            chord = denied_chord(inner.keys, self._denied)
+            if chord is not None:
+                pressed = "+".join(inner.keys)
+                if chord == frozenset(inner.keys):
+                    return f"the chord {chord_text(chord)} is on the denylist"
+                return f"the chord {pressed} sends {chord_text(chord)}, which is on the denylist"
         return ""
 
     def _risk(self, action: ScreenAction) -> str:
