@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_parse = sub.add_parser(
         "parse",
-        help="validate model text from stdin and print its actions in screen coordinates",
-        description="Read a model reply on stdin; print one JSON object per action.",
+        help="validate model text from stdin and print its action in screen coordinates",
+        description="Read a model reply on stdin; print its action as one JSON object, as a run would "
+        "carry it out (only the first tool call of a reply is).",
     )
     p_parse.add_argument(
         "--screen",
@@ -57,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="rel1000",
         choices=["rel1000", "rel999", "qwen25"],
         help="the model's coordinate frame (default: rel1000, Qwen3-VL)",
+    )
+    p_parse.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help="the pixel budget the reply's screenshot was sent with; only the qwen25 frame depends "
+        "on it (default: max_pixels from the settings file, as for run)",
     )
     p_parse.set_defaults(handler=_cmd_parse)
 
@@ -119,10 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from agent.computer_use.parsing import parse_reply
+    from agent.computer_use.prompts import DEFAULT_MIN_PIXELS
+    from agent.config import load_settings
+    from agent.errors import ConfigError
     from agent.geometry import CaptureGeometry, parse_region
     from agent.scaling import ModelFrame, to_screen_action
 
+    # The same budget as `run`, so a reply maps to the pixels a run would have acted on
+    # (the qwen25 frame is in pixels of the image resized to that budget).
+    settings = load_settings()
+    if args.max_pixels is not None:
+        try:
+            settings.max_pixels = args.max_pixels
+        except ValidationError as err:
+            raise ConfigError(f"--max-pixels: {err.errors()[0]['msg']}") from None
     if args.screen:
         region = parse_region(args.screen)
     else:
@@ -138,13 +159,24 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     if not reply.actions:
         raise _BadInput(f"no action: {reply.no_action_reason}")
     capture = CaptureGeometry.unscaled(region)
-    frame = ModelFrame.for_image(args.frame, capture.image_width, capture.image_height)
+    frame = ModelFrame.for_image(
+        args.frame,
+        capture.image_width,
+        capture.image_height,
+        min_pixels=DEFAULT_MIN_PIXELS,
+        max_pixels=settings.max_pixels,
+    )
     # Scale every action before printing any, so bad input prints nothing but the error.
     lines = [
         json.dumps(to_screen_action(a, frame, capture).to_json_dict(), ensure_ascii=False)
         for a in reply.actions
     ]
     sys.stdout.write("".join(line + "\n" for line in lines))
+    if reply.ignored_calls:
+        # One call per answer, as in a run: say so instead of dropping the rest silently.
+        sys.stderr.write(
+            f"note: {reply.ignored_calls} more tool call(s) ignored; a run carries out only the first\n"
+        )
     return EXIT_OK
 
 
