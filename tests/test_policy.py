@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from agent.actions import Answer, Key, LeftClick, LeftClickDrag, MouseMove, ScreenAction, Type, Wait
+from agent.actions import (
+    Answer,
+    DoubleClick,
+    Key,
+    LeftClick,
+    LeftClickDrag,
+    MiddleClick,
+    MouseMove,
+    RightClick,
+    ScreenAction,
+    Scroll,
+    TripleClick,
+    Type,
+    Wait,
+)
 from agent.errors import ConfigError
 from agent.geometry import Region
-from agent.run.policy import DEFAULT_DENIED_CHORDS, ConfirmMode, Policy, PolicyConfig, parse_confirm_mode
+from agent.run.policy import (
+    DEFAULT_DENIED_CHORDS,
+    ConfirmMode,
+    Policy,
+    PolicyConfig,
+    Verdict,
+    parse_confirm_mode,
+)
 
 MONITOR = Region(0, 0, 1920, 1080)
 
@@ -147,3 +168,36 @@ def test_a_denylist_entry_is_normalised_like_the_pressed_keys() -> None:
     assert policy.decide(at(Key(keys=("ctrl", "shift", "alt", "t"))), MONITOR).decision == "deny"
     kill = Policy(PolicyConfig(confirm=ConfirmMode.NEVER), extra_denied=("ctrl+alt+k",))
     assert kill.decide(at(Key(keys=("super", "alt", "ctrl", "k"))), MONITOR).decision == "deny"
+
+
+POINTER_CLICKS = [LeftClick(), RightClick(), MiddleClick(), DoubleClick(), TripleClick()]
+
+
+@pytest.mark.parametrize("click", POINTER_CLICKS)
+def test_a_click_at_the_pointer_is_judged_where_the_pointer_is(click: object) -> None:
+    pointer = {"at": (100, 100)}
+    policy = Policy(
+        PolicyConfig(confirm=ConfirmMode.NEVER, risky_regions=(Region(1800, 0, 120, 40),)),
+        pointer_at=lambda: pointer["at"],
+    )
+    assert policy.decide(at(click), MONITOR).decision == "allow"
+    pointer["at"] = (2500, 100)  # on another monitor
+    verdict = policy.decide(at(click), MONITOR)
+    assert verdict.decision == "deny" and "the pointer is at (2500, 100), outside the captured monitor" in verdict.reason
+    pointer["at"] = (1850, 10)
+    risky = Policy(PolicyConfig(risky_regions=(Region(1800, 0, 120, 40),)), pointer_at=lambda: pointer["at"])
+    assert risky.decide(at(click), MONITOR) == Verdict("confirm", "acts inside the protected region 120x40+1800+0")
+
+
+def test_a_click_at_an_unknown_pointer_is_confirmed_when_places_are_protected() -> None:
+    plain = Policy(PolicyConfig())
+    assert plain.decide(at(LeftClick()), MONITOR).decision == "allow"
+    guarded = Policy(PolicyConfig(risky_windows=("bank",)))
+    verdict = guarded.decide(at(LeftClick()), MONITOR)
+    assert verdict.decision == "confirm" and "pointer" in verdict.reason
+
+
+def test_a_pointerless_scroll_is_not_moved_to_the_pointer_check() -> None:
+    # Scroll without a point scrolls where the pointer is too, but only clicks are refused off-monitor.
+    policy = Policy(PolicyConfig(confirm=ConfirmMode.NEVER), pointer_at=lambda: (5000, 5000))
+    assert policy.decide(at(Scroll(pixels=3)), MONITOR).decision == "allow"

@@ -4,11 +4,16 @@ Denied outright (reported to the model as refused): chords that contain a chord 
 the denylist (by default the ones that reboot, log out or kill the session, plus the
 kill hotkey itself; modifier order and extra modifiers do not matter, so
 shift+ctrl+alt+delete is refused like ctrl+alt+delete) and any point outside the
-captured monitor. Risky (confirmed in ``risky``
-mode): a key chord with a modifier, Enter, typed text with a newline, a drag, and
-anything aimed inside a user-listed screen region or a window whose title matches a
-user-listed pattern. "Approve for this session" approves every later action with the
-same risk reason (e.g. "presses Enter") for the rest of the run.
+captured monitor. Risky (confirmed in ``risky`` mode): a key chord with a modifier,
+Enter, typed text with a newline, a drag, and anything aimed inside a user-listed
+screen region or a window whose title matches a user-listed pattern. "Approve for
+this session" approves every later action with the same risk reason (e.g. "presses
+Enter") for the rest of the run.
+
+A click without a coordinate lands where the pointer is. With ``pointer_at`` (the
+desktop's ``cursor_position``) the policy judges it at that point like any other; the
+desktop computer checks the pointer against the captured monitor again right before
+it clicks, because the pointer can move while a confirmation is open.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from agent.actions import Key, LeftClickDrag, ScreenAction, Type
+from agent.actions import Key, LeftClickDrag, ScreenAction, Type, is_pointer_click
 from agent.errors import ConfigError
 from agent.geometry import Region
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_keys, split_chord
@@ -37,6 +42,7 @@ DEFAULT_DENIED_CHORDS: tuple[str, ...] = (
 )
 
 WindowTitleAt = Callable[[int, int], str | None]
+PointerAt = Callable[[], tuple[int, int]]
 
 
 class ConfirmMode(StrEnum):
@@ -105,6 +111,8 @@ class Policy:
     window_title_at: WindowTitleAt | None = None
     extra_denied: tuple[str, ...] = ()  # e.g. the kill hotkey
     approved_reasons: set[str] = field(default_factory=set)
+    # Where the pointer is now, for clicks that come without a coordinate.
+    pointer_at: PointerAt | None = None
 
     def __post_init__(self) -> None:
         self._denied = parse_chords((*self.config.denied_chords, *self.extra_denied))
@@ -114,12 +122,13 @@ class Policy:
             raise ConfigError(f"bad window pattern in risky_windows: {err}") from None
 
     def decide(self, action: ScreenAction, monitor: Region) -> Verdict:
-        denied = self._denial(action, monitor)
+        point = self._target(action)
+        denied = self._denial(action, point, monitor)
         if denied:
             return Verdict("deny", denied)
         if action.name in ("wait", "terminate", "answer"):
             return Verdict("allow")
-        risk = self._risk(action)
+        risk = self._risk(action, point)
         if self.config.confirm is ConfirmMode.NEVER:
             return Verdict("allow", risk)
         if self.config.confirm is ConfirmMode.ALWAYS:
@@ -132,9 +141,18 @@ class Policy:
         if verdict.reason:
             self.approved_reasons.add(verdict.reason)
 
-    def _denial(self, action: ScreenAction, monitor: Region) -> str:
-        point = action.screen_xy
+    def _target(self, action: ScreenAction) -> tuple[int, int] | None:
+        """The screen point the action acts on: its own, or the pointer for a pointer click."""
+        if action.screen_xy is not None:
+            return action.screen_xy
+        if is_pointer_click(action.action) and self.pointer_at is not None:
+            return self.pointer_at()
+        return None
+
+    def _denial(self, action: ScreenAction, point: tuple[int, int] | None, monitor: Region) -> str:
         if point is not None and not monitor.contains(*point):
+            if action.screen_xy is None:
+                return f"the pointer is at {point}, outside the captured monitor {monitor}"
             return f"the point {point} is outside the captured monitor {monitor}"
         inner = action.action
         if isinstance(inner, Key):
@@ -146,7 +164,7 @@ class Policy:
                 return f"the chord {pressed} sends {chord_text(chord)}, which is on the denylist"
         return ""
 
-    def _risk(self, action: ScreenAction) -> str:
+    def _risk(self, action: ScreenAction, point: tuple[int, int] | None) -> str:
         inner = action.action
         if isinstance(inner, Key):
             if any(k in MODIFIERS for k in inner.keys):
@@ -157,7 +175,9 @@ class Policy:
             return "types a line break (Enter)"
         if isinstance(inner, LeftClickDrag):
             return "drags with the mouse"
-        point = action.screen_xy
+        if point is None and is_pointer_click(inner) and (self.config.risky_regions or self._windows):
+            # Protected places are configured but this click's place is unknown here.
+            return "clicks at the pointer, whose position the policy cannot see"
         if point is not None:
             for region in self.config.risky_regions:
                 if region.contains(*point):
