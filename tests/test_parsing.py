@@ -218,6 +218,7 @@ def test_fractional_scroll_amounts_are_rounded(pixels: str, expected: int) -> No
         '{"bbox_2d": [10, 20, 30, 40], "label": "Save"}',
         'The button:\n```json\n{"bbox_2d": [10, 20, 30, 40]}\n```',
         'Found it: {"point_2d": [512, 300]} there.',
+        '{"result": {"action": "left_click", "coordinate": [1, 2]}}',  # a call is never dug out of other JSON
         '[{"bbox_2d": [1, 2, 3, 4]}]',
     ],
 )

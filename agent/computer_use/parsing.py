@@ -131,8 +131,12 @@ def _extract_blocks(text: str) -> tuple[list[str], str, str | None]:
     repaired = _strip_trailing_commas(text)
     decoder = json.JSONDecoder(parse_constant=_reject_constant)
     found_json = bool(fenced)
-    for tried, match in enumerate(re.finditer(r"\{", repaired)):
-        if tried >= _MAX_BARE_STARTS:
+    tried = skip_until = 0
+    for match in re.finditer(r"\{", repaired):
+        if match.start() < skip_until:
+            continue  # inside JSON that is not a call: a call is never dug out of one
+        tried += 1
+        if tried > _MAX_BARE_STARTS:
             break
         try:
             obj, end = decoder.raw_decode(repaired, match.start())
@@ -142,7 +146,7 @@ def _extract_blocks(text: str) -> tuple[list[str], str, str | None]:
             if _looks_like_call(obj):
                 around = repaired[: match.start()] + repaired[end:]
                 return [repaired[match.start() : end]], _clean_prose(around), None
-            found_json = True
+            found_json, skip_until = True, end
     stripped = text.strip()
     if stripped.startswith("{") and _classify(stripped) == "attempt":
         return [stripped], "", None  # meant as a call but broken: report what is wrong with it
