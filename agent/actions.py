@@ -20,6 +20,7 @@ MAX_WAIT_SECONDS = 60.0
 # notches on X11; we do the same and bound it so one action cannot scroll forever.
 MAX_SCROLL = 1000
 MAX_KEYS = 8
+MAX_DESCRIPTION_CHARS = 200
 
 ModelPoint = tuple[float, float]
 
@@ -30,8 +31,29 @@ def _finite_point(value: tuple[float, float]) -> tuple[float, float]:
     return value
 
 
+def _round_half_away(value: Any) -> Any:
+    """A fractional wheel amount rounded to whole notches (2.5 -> 3, -2.5 -> -3)."""
+    if isinstance(value, bool):
+        raise ValueError("pixels must be a number")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError("pixels must be a number") from None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("pixels must be a finite number")
+        return int(math.copysign(math.floor(abs(value) + 0.5), value))
+    return value
+
+
 class _Action(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    # What the model said it aims at ("Save button"), when its answer names it: the
+    # seed guide's answer shape carries it. Shown in the action's words and recorded;
+    # never used to find anything on screen.
+    element_description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
 
     @property
     def point(self) -> ModelPoint | None:
@@ -39,14 +61,31 @@ class _Action(BaseModel):
         return getattr(self, "coordinate", None)
 
     def arguments(self) -> dict[str, Any]:
-        """The tool-call arguments, as the model would write them."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The tool-call arguments, as the model would write them: ``action`` first."""
+        dumped = self.model_dump(mode="json", exclude_none=True)
+        description = dumped.pop("element_description", None)
+        args = {"action": dumped.pop("action"), **dumped}
+        if description is not None:
+            args["element_description"] = description
+        return args
 
 
 class _PointerAction(_Action):
     coordinate: ModelPoint
 
     _check_coordinate = field_validator("coordinate")(_finite_point)
+
+
+class _ClickAction(_Action):
+    """A click at ``coordinate``, or where the pointer is when it has none.
+
+    The cookbook's executor and Qwen's OSWorld agent click at the current pointer when a
+    click comes without a coordinate (typically right after a ``mouse_move``).
+    """
+
+    coordinate: ModelPoint | None = None
+
+    _check_coordinate = field_validator("coordinate")(lambda v: None if v is None else _finite_point(v))
 
 
 class Key(_Action):
@@ -79,23 +118,23 @@ class MouseMove(_PointerAction):
     action: Literal["mouse_move"] = "mouse_move"
 
 
-class LeftClick(_PointerAction):
+class LeftClick(_ClickAction):
     action: Literal["left_click"] = "left_click"
 
 
-class RightClick(_PointerAction):
+class RightClick(_ClickAction):
     action: Literal["right_click"] = "right_click"
 
 
-class MiddleClick(_PointerAction):
+class MiddleClick(_ClickAction):
     action: Literal["middle_click"] = "middle_click"
 
 
-class DoubleClick(_PointerAction):
+class DoubleClick(_ClickAction):
     action: Literal["double_click"] = "double_click"
 
 
-class TripleClick(_PointerAction):
+class TripleClick(_ClickAction):
     action: Literal["triple_click"] = "triple_click"
 
 
@@ -106,8 +145,11 @@ class LeftClickDrag(_PointerAction):
 
 
 class _ScrollAction(_Action):
+    # Advertised to the model as a number: a fractional amount is rounded, not refused.
     pixels: int = Field(ge=-MAX_SCROLL, le=MAX_SCROLL)
     coordinate: ModelPoint | None = None
+
+    _round_pixels = field_validator("pixels", mode="before")(_round_half_away)
 
     _check_coordinate = field_validator("coordinate")(lambda v: None if v is None else _finite_point(v))
 
@@ -163,6 +205,29 @@ Action = Annotated[
 
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
 
+ACTION_MODELS: dict[str, type[_Action]] = {
+    model.model_fields["action"].default: model
+    for model in (
+        Key,
+        Type,
+        MouseMove,
+        LeftClick,
+        RightClick,
+        MiddleClick,
+        DoubleClick,
+        TripleClick,
+        LeftClickDrag,
+        Scroll,
+        HScroll,
+        Wait,
+        Terminate,
+        Answer,
+    )
+}
+CLICK_NAMES: frozenset[str] = frozenset(
+    {"left_click", "right_click", "middle_click", "double_click", "triple_click"}
+)
+
 ACTION_NAMES: tuple[str, ...] = (
     "key",
     "type",
@@ -181,12 +246,19 @@ ACTION_NAMES: tuple[str, ...] = (
 )
 
 
+def is_pointer_click(action: Action) -> bool:
+    """A click that comes without a coordinate: it lands wherever the pointer is."""
+    return action.action in CLICK_NAMES and action.point is None
+
+
 class ScreenAction(BaseModel):
     """An action with its target mapped to a screen pixel (virtual-desktop input units)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: Action
+    # None for actions without a point, including a click at the pointer: where that
+    # lands is only known when it is performed (agent.computers.desktop checks it then).
     x: int | None = None
     y: int | None = None
     # False when the point came from the screen itself (a macro, OCR), not from a model:

@@ -45,9 +45,18 @@ def _defaults() -> Settings:
     return Settings()
 
 
+def _max_pixels_help(default: int) -> str:
+    # One image token per 32x32 pixels; the numbers are what a 1920x1080 screenshot costs.
+    return (
+        f"image pixel budget per screenshot (default: {default}, native resolution: a 1920x1080 screen "
+        "is 2040 image tokens; 1048576 shrinks it to 1344x768, 1008 tokens, about half the prefill, "
+        "at some cost in reading small text)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from agent.access.commands import add_commands as add_access_commands
-    from agent.config import BACKENDS, CONFIRM_MODES, PRECISIONS
+    from agent.config import BACKENDS, CONFIRM_MODES, FRAMES, PRECISIONS
 
     parser = _Parser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
@@ -56,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_parse = sub.add_parser(
         "parse",
-        help="validate model text from stdin and print its actions in screen coordinates",
-        description="Read a model reply on stdin; print one JSON object per action.",
+        help="validate model text from stdin and print its action in screen coordinates",
+        description="Read a model reply on stdin; print its action as one JSON object, as a run would "
+        "carry it out (only the first tool call of a reply is).",
     )
     p_parse.add_argument(
         "--screen",
@@ -67,8 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_parse.add_argument(
         "--frame",
         default="rel1000",
-        choices=["rel1000", "rel999", "qwen25"],
+        choices=list(FRAMES),
         help="the model's coordinate frame (default: rel1000, Qwen3-VL)",
+    )
+    p_parse.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="N",
+        help="the pixel budget the reply's screenshot was sent with; only the qwen25 frame depends "
+        "on it (default: max_pixels from the settings file, as for run)",
     )
     p_parse.set_defaults(handler=_cmd_parse)
 
@@ -125,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-pixels",
         type=int,
         metavar="N",
-        help=f"image pixel budget per screenshot; one image token per 32x32 pixels (default: {d.max_pixels})",
+        help=_max_pixels_help(d.max_pixels),
     )
     p_run.add_argument(
         "--history-dir",
@@ -208,10 +225,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from agent.computer_use.parsing import parse_reply
+    from agent.computer_use.prompts import DEFAULT_MIN_PIXELS
+    from agent.config import load_settings
+    from agent.errors import ConfigError
     from agent.geometry import CaptureGeometry, parse_region
     from agent.scaling import ModelFrame, to_screen_action
 
+    # The same budget as `run`, so a reply maps to the pixels a run would have acted on
+    # (the qwen25 frame is in pixels of the image resized to that budget).
+    settings = load_settings()
+    if args.max_pixels is not None:
+        try:
+            settings.max_pixels = args.max_pixels
+        except ValidationError as err:
+            raise ConfigError(f"--max-pixels: {err.errors()[0]['msg']}") from None
     if args.screen:
         region = parse_region(args.screen)
     else:
@@ -227,13 +257,24 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     if not reply.actions:
         raise _BadInput(f"no action: {reply.no_action_reason}")
     capture = CaptureGeometry.unscaled(region)
-    frame = ModelFrame.for_image(args.frame, capture.image_width, capture.image_height)
+    frame = ModelFrame.for_image(
+        args.frame,
+        capture.image_width,
+        capture.image_height,
+        min_pixels=DEFAULT_MIN_PIXELS,
+        max_pixels=settings.max_pixels,
+    )
     # Scale every action before printing any, so bad input prints nothing but the error.
     lines = [
         json.dumps(to_screen_action(a, frame, capture).to_json_dict(), ensure_ascii=False)
         for a in reply.actions
     ]
     sys.stdout.write("".join(line + "\n" for line in lines))
+    if reply.ignored_calls:
+        # One call per answer, as in a run: say so instead of dropping the rest silently.
+        sys.stderr.write(
+            f"note: {reply.ignored_calls} more tool call(s) ignored; a run carries out only the first\n"
+        )
     return EXIT_OK
 
 

@@ -89,6 +89,9 @@ class Settings(BaseModel):
     confirm: str = "risky"
     confirm_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     monitor: int = Field(default=1, ge=0)
+    # Native resolution by default (the cookbook's budget); 1048576 (1080p at 1008 image
+    # tokens instead of 2040) is the cheap option. The upper bound is the checkpoint
+    # processor's own maximum.
     max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=DEFAULT_MIN_PIXELS, le=16384 * 32 * 32)
     screenshots_in_prompt: int = Field(default=1, ge=1, le=8)
     history_dir: str = ""

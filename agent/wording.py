@@ -50,27 +50,33 @@ def clip(text: str, limit: int) -> str:
 
 
 def describe_action(screen: dict[str, Any]) -> str:
-    """One action (``ScreenAction.to_json_dict()``) as a short imperative sentence."""
+    """One action (``ScreenAction.to_json_dict()``) as a short imperative sentence.
+
+    When the model named its target (``element_description``), the words carry the name:
+    "Click 'Save button' at (480, 810)". A click without a point lands where the pointer is.
+    """
     name = str(screen.get("action", "?"))
     at = _at(screen)
+    target = _target(screen)
     if name in _CLICKS:
-        return _CLICKS[name] + at
+        return _CLICKS[name] + target + (at or " at the pointer")
     match name:
         case "mouse_move":
-            return "Move the pointer" + _point(screen, " to ")
+            return "Move the pointer" + _point(screen, " to ") + (f" over{target}" if target else "")
         case "left_click_drag":
-            return "Drag" + _point(screen, " to ")
+            return "Drag" + (f" to{target}" if target else "") + _point(screen, " at " if target else " to ")
         case "type":
-            return f"Type '{clip(str(screen.get('text', '')), TYPED_TEXT_CHARS)}'"
+            typed = f"Type '{clip(str(screen.get('text', '')), TYPED_TEXT_CHARS)}'"
+            return typed + (f" into{target}" if target else "")
         case "key":
             keys = screen.get("keys", [])
             if isinstance(keys, list | tuple):
                 return "Press " + "+".join(printable(str(k)) for k in keys)
             return "Press " + printable(str(keys))
         case "scroll":
-            return _scroll(screen, "up", "down") + at
+            return _scroll(screen, "up", "down") + (f" over{target}" if target else "") + at
         case "hscroll":
-            return _scroll(screen, "right", "left") + at
+            return _scroll(screen, "right", "left") + (f" over{target}" if target else "") + at
         case "wait":
             return f"Wait {_number(screen.get('time', 0))} s"
         case "terminate":
@@ -80,6 +86,13 @@ def describe_action(screen: dict[str, Any]) -> str:
     # An action this version does not know (a newer history file): show it as recorded.
     args = {k: v for k, v in screen.items() if k != "action"}
     return clip(f"{name} {json.dumps(args, ensure_ascii=False)}" if args else name, 2 * TYPED_TEXT_CHARS)
+
+
+def _target(screen: dict[str, Any]) -> str:
+    description = screen.get("element_description")
+    if not isinstance(description, str) or not description.strip():
+        return ""
+    return f" '{clip(description, TYPED_TEXT_CHARS)}'"
 
 
 def _point(screen: dict[str, Any], joiner: str) -> str:

@@ -15,7 +15,7 @@ from PIL import Image
 from tests.support import call, deskpilot, display_size
 
 
-def test_parse_prints_screen_actions_one_json_per_line() -> None:
+def test_parse_prints_the_first_call_as_screen_json_and_notes_the_rest() -> None:
     reply = (
         "Thought: type the name, then save.\n"
         + call('{"action": "left_click", "coordinate": [500, 500]}')
@@ -24,12 +24,39 @@ def test_parse_prints_screen_actions_one_json_per_line() -> None:
     )
     result = deskpilot("parse", "--screen", "1920x1080+-1920+0", stdin=reply)
     assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines == [
-        {"action": "left_click", "x": -960, "y": 540},
-        {"action": "type", "text": "你好 world"},
-        {"action": "key", "keys": ["ctrl", "s"]},
-    ]
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"action": "left_click", "x": -960, "y": 540}]
+    assert result.stderr == "note: 2 more tool call(s) ignored; a run carries out only the first\n"
+    single = deskpilot("parse", "--screen", "1920x1080", stdin=call('{"action": "type", "text": "你好 world"}'))
+    assert (single.returncode, single.stderr) == (0, "")
+    assert json.loads(single.stdout) == {"action": "type", "text": "你好 world"}
+
+
+@pytest.mark.parametrize(
+    ("config", "options", "expected"),
+    [
+        ("", [], (667, 373)),  # default budget: native, the 1932x1092 frame Qwen2.5 would see
+        ("max_pixels = 1048576\n", [], (960, 540)),  # the settings file's budget: a 1344x756 frame
+        ("max_pixels = 1048576\n", ["--max-pixels", "12845056"], (667, 373)),  # the option wins
+        ("", ["--max-pixels", "1048576"], (960, 540)),
+    ],
+)
+def test_parse_maps_qwen25_replies_with_the_run_budget(tmp_path: Path, config: str, options: list[str], expected: tuple[int, int]) -> None:
+    settings = tmp_path / "config.toml"
+    settings.write_text(config, encoding="utf-8")
+    env = {**os.environ, "DESKPILOT_CONFIG": str(settings)}
+    reply = call('{"action": "left_click", "coordinate": [672, 378]}')
+    result = deskpilot("parse", "--screen", "1920x1080", "--frame", "qwen25", *options, stdin=reply, env=env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["x"], out["y"]) == expected
+
+
+def test_parse_rejects_a_budget_out_of_range_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DESKPILOT_CONFIG": str(tmp_path / "none.toml")}
+    result = deskpilot("parse", "--screen", "1920x1080", "--max-pixels", "5", stdin=call('{"action": "wait", "time": 1}'), env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("deskpilot: error: --max-pixels: ")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -72,10 +99,13 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], stdin
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_bad_second_action_prints_nothing() -> None:
+def test_a_bad_call_after_the_first_is_not_carried_out_nor_checked() -> None:
+    # One call per answer: a run would click (0, 0) and never look at the second call.
     reply = call('{"action": "left_click", "coordinate": [1, 1]}') + call('{"action": "left_click", "coordinate": [1, 1001]}')
     result = deskpilot("parse", "--screen", "800x600", stdin=reply)
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == {"action": "left_click", "x": 0, "y": 0}
+    assert "1 more tool call(s) ignored" in result.stderr
 
 
 def test_parse_without_display_and_without_screen_says_what_to_do() -> None:

@@ -52,12 +52,12 @@ def test_a_tiny_model_step_goes_from_screenshot_to_screen_actions(tiny_model_dir
     assert plan.completion.text == CLICK
     assert plan.usable
     assert [a.to_json_dict() for a in plan.actions] == [middle_click()]
-    # A 1920x1080 screenshot costs at most 1024 image tokens at the default budget.
+    # The default budget is native resolution: 1920x1080 is sent as 1920x1088, 2040 image tokens.
     image = screenshot.image.resize((1920, 1080))  # the display under test may have another size
     request = build_request("t", [], [image], ModelFrame.for_image("rel1000", 1920, 1080))
     inputs = local.encode(request)
     image_tokens = int((inputs["input_ids"] == local.processor.image_token_id).sum())
-    assert image_tokens == 1008
+    assert image_tokens == 2040
     assert "mm_token_type_ids" in inputs
 
 

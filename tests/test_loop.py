@@ -87,16 +87,16 @@ def performed(computer: FakeComputer) -> list[dict]:
 
 def test_scripted_task_runs_to_success_and_settles_after_acting() -> None:
     operator = FakeOperator(answers=[ConfirmResult("approved")])
-    loop, computer, backend, events, settled = make_loop([CLICK, TYPE + ENTER, DONE], operator=operator)
+    loop, computer, backend, events, settled = make_loop([CLICK, TYPE, ENTER, DONE], operator=operator)
     result = loop.run("type hello")
-    assert (result.outcome, result.exit_code, result.steps) == ("success", 0, 3)
+    assert (result.outcome, result.exit_code, result.steps) == ("success", 0, 4)
     assert performed(computer) == [
         {"action": "left_click", "x": 960, "y": 540},
         {"action": "type", "text": "hello"},
         {"action": "key", "keys": ["enter"]},
     ]
     assert operator.asked == ["presses Enter"]
-    assert len(settled) == 2
+    assert len(settled) == 3
     # the model saw its own history in the third prompt
     third = "".join(p.get("text", "") for p in backend.requests[2].messages[1]["content"])
     assert 'Step 1: left_click {"coordinate": [500.0, 500.0]} -> done' in third

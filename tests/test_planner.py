@@ -30,8 +30,9 @@ def test_a_scripted_step_becomes_validated_screen_actions() -> None:
     # The backend received the real prompt: tool schema, task and one screenshot.
     request = backend.requests[0]
     assert request.tools[0]["function"]["name"] == "computer_use"
-    # ... already resized to the pixel budget's size, which the processor then keeps.
-    assert len(request.images) == 1 and request.images[0].size == (1344, 768)
+    # ... already resized to the pixel budget's size, which the processor then keeps: at the
+    # default (native) budget 1920x1080 only rounds to multiples of 32.
+    assert len(request.images) == 1 and request.images[0].size == (1920, 1088)
 
 
 @pytest.mark.parametrize(

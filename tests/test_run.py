@@ -96,8 +96,8 @@ def test_scripted_run_types_a_command_into_a_real_xterm(shell_xterm: tuple[int, 
     target = tmp_path / "made-by-deskpilot.txt"
     replies = [
         call('{"action": "left_click", "coordinate": ' + model_point(*shell_xterm) + "}"),
-        call('{"action": "type", "text": "echo hello from deskpilot > ' + str(target) + '"}')
-        + call('{"action": "key", "keys": ["Return"]}'),
+        call('{"action": "type", "text": "echo hello from deskpilot > ' + str(target) + '"}'),
+        call('{"action": "key", "keys": ["Return"]}'),  # one call per answer
         DONE,
     ]
     run = Run(tmp_path, replies)
@@ -108,8 +108,8 @@ def test_scripted_run_types_a_command_into_a_real_xterm(shell_xterm: tuple[int, 
     assert code == 0, err
     assert wait_until(lambda: target.exists() and target.read_text() == "hello from deskpilot\n")
     info, steps = load_run(run.history, "latest")
-    assert info.outcome == "success" and [len(s.actions) for s in steps] == [1, 2, 1]
-    assert steps[1].actions[1].confirmation == "approved" and steps[1].actions[1].performed
+    assert info.outcome == "success" and [len(s.actions) for s in steps] == [1, 1, 1, 1]
+    assert steps[2].actions[0].confirmation == "approved" and steps[2].actions[0].performed
 
 
 def test_kill_hotkey_during_a_wait_exits_3_and_nothing_runs_after(shell_xterm: tuple[int, int], tmp_path: Path) -> None:

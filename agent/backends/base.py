@@ -10,6 +10,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+# Native resolution: the computer-use cookbook runs Qwen3-VL with max_pixels=12845056
+# (Qwen's OSWorld agent with 13.1 MP, the checkpoint's processor allows 16.7 MP), and the
+# model was evaluated on full-resolution screenshots. Every common screen up to
+# 4096x2160 keeps its pixels (a 1920x1080 screen becomes 1920x1088, 2040 image tokens);
+# a 5K screen is shrunk to fit. One image token per 32x32 pixels. Written once, here:
+# the prompt, the settings file and the CLI's help take it from this module.
+NATIVE_MAX_PIXELS = 12845056
+MIN_PIXELS = 64 * 32 * 32
+
 # Streamed text fragments go to this callback while the model generates.
 TextSink = Callable[[str], None]
 
@@ -28,8 +37,8 @@ class ChatRequest:
     tools: list[dict[str, Any]]
     max_new_tokens: int = 256
     # Pixel budget for each image (a pixel count, not an edge length).
-    max_pixels: int = 1024 * 32 * 32
-    min_pixels: int = 64 * 32 * 32
+    max_pixels: int = NATIVE_MAX_PIXELS
+    min_pixels: int = MIN_PIXELS
     stop: tuple[str, ...] = ("</tool_call>",)
 
     @property

@@ -342,6 +342,8 @@ class LocalBackend:
             **inputs,
             max_new_tokens=request.max_new_tokens,
             do_sample=False,
+            # The first </tool_call> ends the answer: only the first call of any reply is
+            # carried out (one call per answer, for every backend), so nothing usable is cut.
             stop_strings=list(request.stop) or None,
             tokenizer=self.processor.tokenizer,
             stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]),

@@ -1,8 +1,12 @@
 """The chat Qwen3-VL expects for one step: the ``computer_use`` tool, task, history, screenshots.
 
-The tool's function name, action enum and parameter names are the ones the model was
-tuned on; the description tells it the size of its coordinate space. Past steps are
-short text lines and only the newest screenshots are images, both capped, so a step's
+The tool is the one the model was tuned on, as QwenLM's computer-use cookbook
+(``cookbooks/utils/agent_function_call.py``) writes it: same function name, action
+enum, parameter names, description texts and key order, so the rendered ``# Tools``
+block is the cookbook's byte for byte. Deskpilot's own advice (the coordinate grid,
+one call per answer) goes into the user message instead, after the screenshot, as the
+cookbook and Qwen's OSWorld agent place image and instruction. Past steps are short
+text lines and only the newest screenshots are images, both capped, so a step's
 prompt stays the same size however long the task runs.
 """
 
@@ -14,92 +18,119 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agent.actions import ACTION_NAMES, Action
-from agent.backends.base import ChatRequest
+from agent.backends.base import MIN_PIXELS, NATIVE_MAX_PIXELS, ChatRequest
 from agent.scaling import ModelFrame
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 SYSTEM_TEXT = "You are a helpful assistant."
-# One image token per 32x32 pixels: 1024 tokens' worth of pixels keeps a 1920x1080
-# screenshot at 1008 tokens instead of the processor default's 2040.
-DEFAULT_MAX_PIXELS = 1024 * 32 * 32
-DEFAULT_MIN_PIXELS = 64 * 32 * 32
+# Native resolution by default (see agent.backends.base).
+DEFAULT_MAX_PIXELS = NATIVE_MAX_PIXELS
+# The old default, kept as the documented cheaper option (settings ``max_pixels``,
+# ``--max-pixels``): 1024 tokens' worth of pixels, a 1920x1080 screen at 1344x768 and
+# 1008 image tokens, about half the prefill of native, at a cost in small-text accuracy.
+SMALL_MAX_PIXELS = 1024 * 32 * 32
+DEFAULT_MIN_PIXELS = MIN_PIXELS
 
-_ACTION_HELP = """\
-* `key`: Press keys in order and release them in reverse (a shortcut such as ["ctrl", "s"]).
-* `type`: Type a string of text at the keyboard focus; a newline presses Enter.
-* `mouse_move`: Move the cursor to `coordinate`.
-* `left_click`: Click the left mouse button at `coordinate`.
-* `left_click_drag`: Press the left button at the cursor, drag to `coordinate`, release.
-* `right_click`: Click the right mouse button at `coordinate`.
-* `middle_click`: Click the middle mouse button at `coordinate`.
-* `double_click`: Double-click the left mouse button at `coordinate`.
-* `triple_click`: Triple-click the left mouse button at `coordinate` (selects a line).
-* `scroll`: Scroll vertically by `pixels` wheel steps (positive scrolls up), at `coordinate` if given.
-* `hscroll`: Scroll horizontally by `pixels` wheel steps (positive scrolls right).
-* `wait`: Wait `time` seconds for something to change.
-* `terminate`: End the task, with `status` success or failure.
-* `answer`: Answer the user's question with `text` instead of acting."""
+# The cookbook's texts, word for word (the interface the model was tuned on).
+_DESCRIPTION = """\
+Use a mouse and keyboard to interact with a computer, and take screenshots.
+* This is an interface to a desktop GUI. You do not have access to a terminal or applications menu. \
+You must click on desktop icons to start applications.
+* Some applications may take time to start or process actions, so you may need to wait and take \
+successive screenshots to see the results of your actions. E.g. if you click on Firefox and a window \
+doesn't open, try wait and taking another screenshot.
+* The screen's resolution is {width}x{height}.
+* Whenever you intend to move the cursor to click on an element like an icon, you should consult a \
+screenshot to determine the coordinates of the element before moving the cursor.
+* If you tried clicking on a program or link but it failed to load, even after waiting, try adjusting \
+your cursor position so that the tip of the cursor visually falls on the element that you want to click.
+* Make sure to click any buttons, links, icons, etc with the cursor tip in the center of the element. \
+Don't click boxes on their edges."""
+
+_ACTION_DESCRIPTION = """\
+The action to perform. The available actions are:
+* `key`: Performs key down presses on the arguments passed in order, then performs key releases in \
+reverse order.
+* `type`: Type a string of text on the keyboard.
+* `mouse_move`: Move the cursor to a specified (x, y) pixel coordinate on the screen.
+* `left_click`: Click the left mouse button at a specified (x, y) pixel coordinate on the screen.
+* `left_click_drag`: Click and drag the cursor to a specified (x, y) pixel coordinate on the screen.
+* `right_click`: Click the right mouse button at a specified (x, y) pixel coordinate on the screen.
+* `middle_click`: Click the middle mouse button at a specified (x, y) pixel coordinate on the screen.
+* `double_click`: Double-click the left mouse button at a specified (x, y) pixel coordinate on the screen.
+* `triple_click`: Triple-click the left mouse button at a specified (x, y) pixel coordinate on the screen \
+(simulated as double-click since it's the closest action).
+* `scroll`: Performs a scroll of the mouse scroll wheel.
+* `hscroll`: Performs a horizontal scroll (mapped to regular scroll).
+* `wait`: Wait specified seconds for the change to happen.
+* `terminate`: Terminate the current task and report its completion status.
+* `answer`: Answer a question."""
 
 
 def computer_use_tool(frame: ModelFrame) -> dict[str, Any]:
-    """The OpenAI-style function schema of the tool, sized for ``frame``."""
+    """The tool's function schema, sized for ``frame``; dict order is the rendered JSON's order."""
     width, height = int(frame.extent_x), int(frame.extent_y)
-    description = (
-        "Operate this computer's mouse and keyboard. You see the screen as a screenshot.\n"
-        f"* The screen's resolution is {width}x{height}: x runs from 0 at the left edge to "
-        f"{width} at the right edge, y from 0 at the top to {height} at the bottom.\n"
-        "* Aim at the centre of the element you want to use, as you see it in the latest "
-        "screenshot.\n"
-        "* Programs can take a moment to react: after an action, look at the next screenshot "
-        "(or use wait) before deciding that it failed.\n"
-        "* Prefer one action per answer; a few may go together when they clearly belong "
-        "together, such as typing a line and pressing Enter."
-    )
     return {
         "type": "function",
         "function": {
             "name": "computer_use",
-            "description": description,
+            "description": _DESCRIPTION.format(width=width, height=height),
             "parameters": {
-                "type": "object",
                 "properties": {
                     "action": {
-                        "type": "string",
-                        "description": "The action to perform. The available actions are:\n" + _ACTION_HELP,
+                        "description": _ACTION_DESCRIPTION,
                         "enum": list(ACTION_NAMES),
-                    },
-                    "keys": {"type": "array", "description": "Required only by `action=key`."},
-                    "text": {
                         "type": "string",
+                    },
+                    "keys": {"description": "Required only by `action=key`.", "type": "array"},
+                    "text": {
                         "description": "Required only by `action=type` and `action=answer`.",
+                        "type": "string",
                     },
                     "coordinate": {
+                        "description": "(x, y): The x (pixels from the left edge) and y (pixels from "
+                        "the top edge) coordinates to move the mouse to.",
                         "type": "array",
-                        "description": f"(x, y): the x (pixels from the left edge, 0..{width}) "
-                        f"and y (pixels from the top edge, 0..{height}) coordinates to move the "
-                        "mouse to. Required by the click, move and drag actions.",
                     },
                     "pixels": {
+                        "description": "The amount of scrolling to perform. Positive values scroll up, "
+                        "negative values scroll down. Required only by `action=scroll` and `action=hscroll`.",
                         "type": "number",
-                        "description": "The amount of scrolling. Required only by "
-                        "`action=scroll` and `action=hscroll`.",
                     },
                     "time": {
-                        "type": "number",
                         "description": "The seconds to wait. Required only by `action=wait`.",
+                        "type": "number",
                     },
                     "status": {
-                        "type": "string",
                         "description": "The status of the task. Required only by `action=terminate`.",
+                        "type": "string",
                         "enum": ["success", "failure"],
                     },
                 },
                 "required": ["action"],
+                "type": "object",
             },
         },
     }
+
+
+def guidance(frame: ModelFrame) -> str:
+    """Deskpilot's own rules for the model, stated in every step's user message.
+
+    One call per answer is what every backend does: the local backend stops generating
+    at the first ``</tool_call>`` and the parser carries out only the first call of any
+    reply, so a server that returns several acts exactly like the local model.
+    """
+    width, height = int(frame.extent_x), int(frame.extent_y)
+    return (
+        f"Coordinates are on a {width}x{height} grid laid over the screenshot: x runs from 0 at the "
+        f"left edge to {width} at the right edge, y from 0 at the top to {height} at the bottom.\n"
+        "Answer with exactly one tool call. Only the first call of an answer is carried out; you then "
+        "get a new screenshot to decide the next one. When the task is done, call computer_use with "
+        "action=terminate."
+    )
 
 
 def action_text(action: Action) -> str:
@@ -160,26 +191,22 @@ def build_request(
     settings = settings or PromptSettings()
     if not screenshots:
         raise ValueError("a step needs at least the current screenshot")
-    parts: list[dict[str, Any]] = [{"type": "text", "text": f"The user's task: {task}\n"}]
+    # Screenshots first, then the words about them, as in the cookbook and Qwen's OSWorld agent.
+    kept = list(screenshots)[-max(1, settings.screenshots) :]
+    parts: list[dict[str, Any]] = [{"type": "image", "image": image} for image in kept]
+    shown = (
+        "The screenshot shows the screen now."
+        if len(kept) == 1
+        else f"The {len(kept)} screenshots are oldest first; the last one shows the screen now."
+    )
+    text = f"The user's task: {task}\n"
     lines = history_lines(steps, settings)
     if lines:
-        parts.append(
-            {"type": "text", "text": "Task progress (steps you have taken):\n" + "\n".join(lines) + "\n"}
-        )
+        text += "\nTask progress (steps you have taken):\n" + "\n".join(lines) + "\n"
     if feedback:
-        parts.append({"type": "text", "text": f"Note: {_clip(feedback, settings.max_note_chars)}\n"})
-    kept = list(screenshots)[-max(1, settings.screenshots) :]
-    for age, image in enumerate(kept):
-        label = "Current screenshot:" if age == len(kept) - 1 else "An earlier screenshot:"
-        parts.append({"type": "text", "text": label})
-        parts.append({"type": "image", "image": image})
-    parts.append(
-        {
-            "type": "text",
-            "text": "\nDecide the next action and call computer_use. When the task is done, "
-            "call it with action=terminate.",
-        }
-    )
+        text += f"\nNote: {_clip(feedback, settings.max_note_chars)}\n"
+    text += f"\n{shown}\n{guidance(frame)}"
+    parts.append({"type": "text", "text": text})
     messages = [
         {"role": "system", "content": [{"type": "text", "text": SYSTEM_TEXT}]},
         {"role": "user", "content": parts},

@@ -73,13 +73,17 @@ class DesktopComputer:
         self._paste_chord = paste_chord
         self.screen = MssScreen(target, pointer=self.cursor_position)
         self._poll: Callable[[], Image] | None = None
+        # The region of the latest capture: what the model saw, and where clicks must land.
+        self._captured: Region | None = None
 
     # -- capture ---------------------------------------------------------------
     def monitors(self) -> list[Region]:
         return self.screen.monitors()
 
     def capture(self) -> Frame:
-        return self.screen.capture()
+        frame = self.screen.capture()
+        self._captured = frame.region
+        return frame
 
     def poll_image(self) -> Image:
         if self._poll is None:
@@ -106,15 +110,15 @@ class DesktopComputer:
             case MouseMove():
                 self._move(self._need(point))
             case LeftClick():
-                self._click(self._need(point), "left", 1)
+                self._click(point, "left", 1)
             case DoubleClick():
-                self._click(self._need(point), "left", 2)
+                self._click(point, "left", 2)
             case TripleClick():
-                self._click(self._need(point), "left", 3)
+                self._click(point, "left", 3)
             case RightClick():
-                self._click(self._need(point), "right", 1)
+                self._click(point, "right", 1)
             case MiddleClick():
-                self._click(self._need(point), "middle", 1)
+                self._click(point, "middle", 1)
             case LeftClickDrag():
                 self._drag(self._need(point))
             case Scroll(pixels=pixels):
@@ -171,10 +175,21 @@ class DesktopComputer:
                 f"the pointer is at {actual}, not at {point} where it was sent; not clicking"
             )
 
-    def _click(self, point: tuple[int, int], button: str, clicks: int) -> None:
-        self._move(point)
+    def _click(self, point: tuple[int, int] | None, button: str, clicks: int) -> None:
+        if point is None:
+            # A click without a coordinate lands where the pointer is; that must still be
+            # on the monitor the model was shown (the policy could not know the position).
+            point = self.cursor_position()
+            region = self._captured or self.screen.capture_region()
+            if not region.contains(*point):
+                raise OffScreenError(
+                    f"the pointer is at {point}, outside the captured monitor {region}; not clicking there"
+                )
+        else:
+            self._move(point)
         self._check_stop()
-        self._gui.click(button=button, clicks=clicks, interval=0.0)
+        # Always at an explicit position: the one just checked, even if the pointer moves now.
+        self._gui.click(*point, button=button, clicks=clicks, interval=0.0)
 
     def _drag(self, end: tuple[int, int]) -> None:
         start = self.cursor_position()

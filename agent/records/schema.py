@@ -24,6 +24,9 @@ class ActionRecord(BaseModel):
     note: str = ""  # the user's note when rejecting, for the model
     performed: bool = False
     error: str = ""
+    # What the model said it aimed at ("Save button"), when it named it; the action's
+    # ``element_description`` (``screen_action.action.element_description or ""``).
+    element_description: str = ""
 
 
 class StepRecord(BaseModel):

@@ -1,12 +1,19 @@
 """Which actions run freely, which wait for the user's yes, and which never run.
 
-Denied outright (reported to the model as refused): chords on the denylist (by
-default the ones that reboot, log out or kill the session, plus the kill hotkey
-itself) and any point outside the captured monitor. Risky (confirmed in ``risky``
-mode): a key chord with a modifier, Enter, typed text with a newline, a drag, and
-anything aimed inside a user-listed screen region or a window whose title matches a
-user-listed pattern. "Approve for this session" approves every later action with the
-same risk reason (e.g. "presses Enter") for the rest of the run.
+Denied outright (reported to the model as refused): chords that contain a chord on
+the denylist (by default the ones that reboot, log out or kill the session, plus the
+kill hotkey itself; modifier order and extra modifiers do not matter, so
+shift+ctrl+alt+delete is refused like ctrl+alt+delete) and any point outside the
+captured monitor. Risky (confirmed in ``risky`` mode): a key chord with a modifier,
+Enter, typed text with a newline, a drag, and anything aimed inside a user-listed
+screen region or a window whose title matches a user-listed pattern. "Approve for
+this session" approves every later action with the same risk reason (e.g. "presses
+Enter") for the rest of the run.
+
+A click without a coordinate lands where the pointer is. With ``pointer_at`` (the
+desktop's ``cursor_position``) the policy judges it at that point like any other; the
+desktop computer checks the pointer against the captured monitor again right before
+it clicks, because the pointer can move while a confirmation is open.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from agent.actions import Key, LeftClickDrag, ScreenAction, Type
+from agent.actions import Key, LeftClickDrag, ScreenAction, Type, is_pointer_click
 from agent.errors import ConfigError
 from agent.geometry import Region
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_keys, split_chord
@@ -35,6 +42,7 @@ DEFAULT_DENIED_CHORDS: tuple[str, ...] = (
 )
 
 WindowTitleAt = Callable[[int, int], str | None]
+PointerAt = Callable[[], tuple[int, int]]
 
 
 class ConfirmMode(StrEnum):
@@ -51,6 +59,7 @@ def parse_confirm_mode(value: str) -> ConfirmMode:
 
 
 def parse_chords(chords: Iterable[str]) -> frozenset[frozenset[str]]:
+    """Denied chords as sets of canonical key names ("Alt+Ctrl+Del" == "ctrl+alt+delete")."""
     parsed = set()
     for chord in chords:
         try:
@@ -58,6 +67,25 @@ def parse_chords(chords: Iterable[str]) -> frozenset[frozenset[str]]:
         except UnknownKeyError as err:
             raise ConfigError(f"bad chord {chord!r} in the denylist: {err}") from None
     return frozenset(parsed)
+
+
+def denied_chord(pressed: Iterable[str], denied: Iterable[frozenset[str]]) -> frozenset[str] | None:
+    """The denied chord that pressing ``pressed`` (canonical names) would send, if any.
+
+    Keys are held down in order and released in reverse, so every key pressed is held
+    together with all the keys before it: a chord is sent whenever the pressed keys
+    include all of its keys, whatever their order and whatever else is held with them
+    (shift+ctrl+alt+delete sends ctrl+alt+delete).
+    """
+    held = frozenset(pressed)
+    matches = [chord for chord in denied if chord and chord <= held]
+    return max(matches, key=lambda c: (len(c), sorted(c))) if matches else None
+
+
+def chord_text(keys: Iterable[str]) -> str:
+    """A chord in its usual spelling: modifiers first (ctrl, alt, shift, super), then the rest."""
+    order = {"ctrl": 0, "alt": 1, "shift": 2, "super": 3}
+    return "+".join(sorted(keys, key=lambda k: (order.get(k, 4), k)))
 
 
 @dataclass(frozen=True)
@@ -83,6 +111,8 @@ class Policy:
     window_title_at: WindowTitleAt | None = None
     extra_denied: tuple[str, ...] = ()  # e.g. the kill hotkey
     approved_reasons: set[str] = field(default_factory=set)
+    # Where the pointer is now, for clicks that come without a coordinate.
+    pointer_at: PointerAt | None = None
 
     def __post_init__(self) -> None:
         self._denied = parse_chords((*self.config.denied_chords, *self.extra_denied))
@@ -92,12 +122,13 @@ class Policy:
             raise ConfigError(f"bad window pattern in risky_windows: {err}") from None
 
     def decide(self, action: ScreenAction, monitor: Region) -> Verdict:
-        denied = self._denial(action, monitor)
+        point = self._target(action)
+        denied = self._denial(action, point, monitor)
         if denied:
             return Verdict("deny", denied)
         if action.name in ("wait", "terminate", "answer"):
             return Verdict("allow")
-        risk = self._risk(action)
+        risk = self._risk(action, point)
         if self.config.confirm is ConfirmMode.NEVER:
             return Verdict("allow", risk)
         if self.config.confirm is ConfirmMode.ALWAYS:
@@ -110,16 +141,30 @@ class Policy:
         if verdict.reason:
             self.approved_reasons.add(verdict.reason)
 
-    def _denial(self, action: ScreenAction, monitor: Region) -> str:
-        point = action.screen_xy
+    def _target(self, action: ScreenAction) -> tuple[int, int] | None:
+        """The screen point the action acts on: its own, or the pointer for a pointer click."""
+        if action.screen_xy is not None:
+            return action.screen_xy
+        if is_pointer_click(action.action) and self.pointer_at is not None:
+            return self.pointer_at()
+        return None
+
+    def _denial(self, action: ScreenAction, point: tuple[int, int] | None, monitor: Region) -> str:
         if point is not None and not monitor.contains(*point):
+            if action.screen_xy is None:
+                return f"the pointer is at {point}, outside the captured monitor {monitor}"
             return f"the point {point} is outside the captured monitor {monitor}"
         inner = action.action
-        if isinstance(inner, Key) and frozenset(inner.keys) in self._denied:
-            return f"the chord {'+'.join(inner.keys)} is on the denylist"
+        if isinstance(inner, Key):
+            chord = denied_chord(inner.keys, self._denied)
+            if chord is not None:
+                pressed = "+".join(inner.keys)
+                if chord == frozenset(inner.keys):
+                    return f"the chord {chord_text(chord)} is on the denylist"
+                return f"the chord {pressed} sends {chord_text(chord)}, which is on the denylist"
         return ""
 
-    def _risk(self, action: ScreenAction) -> str:
+    def _risk(self, action: ScreenAction, point: tuple[int, int] | None) -> str:
         inner = action.action
         if isinstance(inner, Key):
             if any(k in MODIFIERS for k in inner.keys):
@@ -130,7 +175,9 @@ class Policy:
             return "types a line break (Enter)"
         if isinstance(inner, LeftClickDrag):
             return "drags with the mouse"
-        point = action.screen_xy
+        if point is None and is_pointer_click(inner) and (self.config.risky_regions or self._windows):
+            # Protected places are configured but this click's place is unknown here.
+            return "clicks at the pointer, whose position the policy cannot see"
         if point is not None:
             for region in self.config.risky_regions:
                 if region.contains(*point):

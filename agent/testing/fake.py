@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.actions import ScreenAction, Type
+from agent.actions import CLICK_NAMES, ScreenAction, Type
 from agent.computers.base import Frame
 from agent.errors import ClipboardError, OffScreenError, StoppedError
 from agent.geometry import CaptureGeometry, Region
@@ -33,6 +33,8 @@ class FakeComputer:
     typed: list[str] = field(default_factory=list)
     cursor: tuple[int, int] = (0, 0)
     releases: int = 0
+    # Where each click landed, in screen pixels (a click without a point lands at the cursor).
+    clicked: list[tuple[int, int]] = field(default_factory=list)
 
     def capture(self) -> Frame:
         from PIL import Image
@@ -46,10 +48,14 @@ class FakeComputer:
         if self.cancel.is_set():
             raise StoppedError("stopped before the action was performed")
         point = action.screen_xy
+        if point is None and action.name in CLICK_NAMES:
+            point = self.cursor  # a click at the pointer, checked like the real one
         if point is not None:
             if not self.region.contains(*point):
                 raise OffScreenError(f"point {point} is outside the screen {self.region}")
             self.cursor = point
+            if action.name in CLICK_NAMES:
+                self.clicked.append(point)
         if isinstance(action.action, Type):
             self.typed.append(action.action.text)
         self.performed.append(action)

@@ -51,77 +51,18 @@ _TRAINING_TEXT = (
     "打开浏览器，搜索天气。你好，世界！",
 )
 
-# Same layout as Qwen3-VL's own template (system + "# Tools" block, vision placeholders,
-# Hermes-style <tool_call> turns, tool responses folded into a user turn), written
-# compactly. Every output is an explicit string so whitespace is never accidental.
-CHAT_TEMPLATE = r"""{%- set image_count = namespace(value=0) -%}
-{%- set video_count = namespace(value=0) -%}
-{%- macro render(content, count_vision) -%}
-    {%- if content is string -%}
-        {{- content -}}
-    {%- elif content is not none -%}
-        {%- for part in content -%}
-            {%- if part.type == 'image' or 'image' in part or 'image_url' in part -%}
-                {%- if count_vision -%}
-                    {%- set image_count.value = image_count.value + 1 -%}
-                    {%- if add_vision_id -%}{{- 'Picture ' ~ image_count.value ~ ': ' -}}{%- endif -%}
-                    {{- '<|vision_start|><|image_pad|><|vision_end|>' -}}
-                {%- endif -%}
-            {%- elif part.type == 'video' or 'video' in part -%}
-                {%- if count_vision -%}
-                    {%- set video_count.value = video_count.value + 1 -%}
-                    {%- if add_vision_id -%}{{- 'Video ' ~ video_count.value ~ ': ' -}}{%- endif -%}
-                    {{- '<|vision_start|><|video_pad|><|vision_end|>' -}}
-                {%- endif -%}
-            {%- elif 'text' in part -%}
-                {{- part.text -}}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endif -%}
-{%- endmacro -%}
-{%- if tools -%}
-    {{- '<|im_start|>system\n' -}}
-    {%- if messages[0].role == 'system' -%}
-        {{- render(messages[0].content, false) ~ '\n\n' -}}
-    {%- endif -%}
-    {{- '# Tools\n\nYou may call one or more functions to assist with the user query.\n\n' -}}
-    {{- 'You are provided with function signatures within <tools></tools> XML tags:\n<tools>' -}}
-    {%- for tool in tools -%}
-        {{- '\n' ~ (tool | tojson) -}}
-    {%- endfor -%}
-    {{- '\n</tools>\n\nFor each function call, return a json object with function name and ' -}}
-    {{- 'arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n' -}}
-    {{- '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call><|im_end|>\n' -}}
-{%- elif messages[0].role == 'system' -%}
-    {{- '<|im_start|>system\n' ~ render(messages[0].content, false) ~ '<|im_end|>\n' -}}
-{%- endif -%}
-{%- for message in messages -%}
-    {%- if message.role == 'user' -%}
-        {{- '<|im_start|>user\n' ~ render(message.content, true) ~ '<|im_end|>\n' -}}
-    {%- elif message.role == 'assistant' -%}
-        {{- '<|im_start|>assistant\n' ~ render(message.content, false) -}}
-        {%- for call in message.tool_calls or [] -%}
-            {%- if not loop.first or message.content -%}{{- '\n' -}}{%- endif -%}
-            {%- set call = call.function if call.function else call -%}
-            {{- '<tool_call>\n{"name": "' ~ call.name ~ '", "arguments": ' -}}
-            {{- call.arguments if call.arguments is string else (call.arguments | tojson) -}}
-            {{- '}\n</tool_call>' -}}
-        {%- endfor -%}
-        {{- '<|im_end|>\n' -}}
-    {%- elif message.role == 'tool' -%}
-        {%- if loop.first or messages[loop.index0 - 1].role != 'tool' -%}
-            {{- '<|im_start|>user' -}}
-        {%- endif -%}
-        {{- '\n<tool_response>\n' ~ render(message.content, true) ~ '\n</tool_response>' -}}
-        {%- if loop.last or messages[loop.index0 + 1].role != 'tool' -%}
-            {{- '<|im_end|>\n' -}}
-        {%- endif -%}
-    {%- endif -%}
-{%- endfor -%}
-{%- if add_generation_prompt -%}
-    {{- '<|im_start|>assistant\n' -}}
-{%- endif -%}
-"""
+# Qwen3-VL-8B-Instruct's own chat template, byte for byte, kept beside this module as the
+# hub checkpoint keeps it (its sha256 is pinned in tests/test_chat_template.py): prompts
+# rendered for the tiny model are then the prompts the real model reads.
+CHAT_TEMPLATE_FILE = "qwen3vl_chat_template.jinja"
+
+
+def chat_template() -> str:
+    """The text of Qwen3-VL-8B-Instruct's chat template."""
+    from importlib.resources import files
+
+    return files(__package__).joinpath(CHAT_TEMPLATE_FILE).read_text(encoding="utf-8")
+
 
 # The real checkpoint's image budget: 1920x1080 becomes 1920x1088 = 2040 tokens.
 _IMAGE_SIZE = {"shortest_edge": 64 * 32 * 32, "longest_edge": 16384 * 32 * 32}
@@ -198,7 +139,7 @@ def _build_tokenizer() -> Any:
     specials = [AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS]
     tokenizer.add_tokens(specials, special_tokens=True)
     tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in TOOL_CALL_TOKENS])
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = chat_template()
     return tokenizer
 
 
@@ -303,7 +244,7 @@ def build_tiny_qwen3vl(directory: Path, *, seed: int = 0) -> Path:
     (directory / "video_preprocessor_config.json").write_text(
         json.dumps(_VIDEO_PREPROCESSOR_CONFIG, indent=2) + "\n", encoding="utf-8"
     )
-    (directory / "chat_template.jinja").write_text(CHAT_TEMPLATE, encoding="utf-8")
+    (directory / "chat_template.jinja").write_text(chat_template(), encoding="utf-8")
     logger.info("tiny Qwen3-VL written to %s", directory)
     return directory
 
