@@ -177,7 +177,12 @@ def check_display(monitor: int) -> Region:
     return MssScreen(monitor).capture_region()
 
 
-def make_policy(settings: Settings, window_title_at: Callable[[int, int], str | None] | None) -> Policy:
+def make_policy(
+    settings: Settings,
+    window_title_at: Callable[[int, int], str | None] | None,
+    pointer_at: Callable[[], tuple[int, int]] | None = None,
+) -> Policy:
+    """The policy the settings describe; ``pointer_at`` lets it judge clicks that come without a point."""
     return Policy(
         PolicyConfig(
             confirm=parse_confirm_mode(settings.confirm),
@@ -187,6 +192,7 @@ def make_policy(settings: Settings, window_title_at: Callable[[int, int], str | 
         ),
         window_title_at=window_title_at,
         extra_denied=(settings.kill_hotkey,),
+        pointer_at=pointer_at,
     )
 
 
@@ -303,7 +309,7 @@ class Session:
             loop = AgentLoop.on(
                 computer,
                 planner,
-                make_policy(settings, X11Windows().title_at),
+                make_policy(settings, X11Windows().title_at, desk.computer.cursor_position),
                 operator,
                 stop,
                 settings=LoopSettings(

@@ -22,7 +22,7 @@ def pointer_of(computer: Any) -> tuple[int, int]:
     return computer.cursor_position() if hasattr(computer, "cursor_position") else computer.cursor
 
 
-@pytest.fixture(params=["fake", "desktop"])
+@pytest.fixture(params=["fake", pytest.param("desktop", marks=pytest.mark.x11)])
 def computer(request: pytest.FixtureRequest) -> Iterator[Any]:
     if request.param == "fake":
         yield FakeComputer()

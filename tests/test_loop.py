@@ -225,3 +225,22 @@ def test_confirm_always_asks_for_clicks(confirm: str) -> None:
     loop, computer, _, _, _ = make_loop([CLICK, DONE], operator=operator, confirm=confirm)
     loop.run("t")
     assert len(operator.asked) == 1 and len(computer.performed) == 1
+
+
+def test_extra_calls_in_one_answer_are_not_performed_and_the_model_is_told() -> None:
+    loop, computer, backend, _, _ = make_loop([CLICK + TYPE, DONE])
+    assert loop.run("t").outcome == "success"
+    assert [a.name for a in computer.performed] == ["left_click"]
+    second = "".join(p.get("text", "") for p in backend.requests[1].messages[1]["content"])
+    assert "Only your first tool call was carried out; 1 more were ignored" in second
+
+
+def test_the_seed_guides_element_description_is_kept_in_the_record(tmp_path: Path) -> None:
+    from agent.records.history import RunRecorder
+
+    recorder = RunRecorder.start(tmp_path, RunInfo(id="", task="t", backend="script", model="s", started_at=""))
+    reply = '{"action_type": "click", "element_description": "Save button", "coordinates": [500, 500]}'
+    loop, computer, _, _, _ = make_loop([reply, DONE], recorder=recorder, confirm="never")
+    assert loop.run("t").outcome == "success"
+    _, steps = load_run(tmp_path, "latest")
+    assert steps[0].actions[0].element_description == "Save button" and steps[0].actions[0].performed

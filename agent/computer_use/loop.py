@@ -136,6 +136,11 @@ class AgentLoop:
                 continue
             unusable = 0
             feedback, outcome, end = self._act(number, plan, frame, record)
+            ignored = plan.reply.ignored_calls if plan.reply else 0
+            if ignored and end is None:
+                # One call per answer: say so, or the model expects the rest to have happened.
+                extra = f"Only your first tool call was carried out; {ignored} more were ignored."
+                feedback = f"{feedback} {extra}" if feedback else extra
             notes.append(StepNote(number, tuple(action_text(a.action) for a in plan.actions), outcome))
             if end is None and any(a.performed for a in record.actions):
                 settled = time.perf_counter()

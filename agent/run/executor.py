@@ -109,6 +109,7 @@ class GuardedExecutor:
             screen=action.to_json_dict(),
             decision=verdict.decision,
             reason=verdict.reason,
+            element_description=getattr(action.action, "element_description", None) or "",
         )
         return verdict, record
 
