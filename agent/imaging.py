@@ -1,7 +1,7 @@
 """Pure image maths on PIL images: thumbnails and how much of a screen changed.
 
 No screen, no disk: every function takes images and returns values, so it is tested
-on synthetic pictures. (Later: crops and template matching for macros.)
+on synthetic pictures. (Later: template matching for macros.)
 """
 
 from __future__ import annotations
@@ -55,3 +55,49 @@ def changed_fraction(before: Image, after: Image, pixel_threshold: int = PIXEL_T
         return 1.0
     counts = ImageChops.difference(thumbnail(before, before.size), thumbnail(after, after.size)).histogram()
     return sum(counts[pixel_threshold + 1 :]) / (after.width * after.height)
+
+
+# Grey levels (of 255) a pixel must differ from its neighbourhood's median to count as
+# part of some structure (a glyph, an icon, a border) rather than background.
+STRUCTURE_CONTRAST = 32
+
+
+def structure_size_near(image: Image, xy: tuple[float, float], radius: int) -> int:
+    """The longer side, in pixels, of the structure nearest ``xy`` within ``radius``.
+
+    Structure is the 4-connected set of pixels that stand out from the median grey of
+    the ``2*radius+1`` square around the point; the one whose pixel is nearest the point
+    is measured. 0 means nothing stands out there: a uniform area at least the square's
+    size (background, or the inside of a large button or panel); a structure that
+    reaches the square's border reports the square's side (at least that big).
+    """
+    import numpy as np
+
+    x, y = int(xy[0]), int(xy[1])
+    left, top = max(0, x - radius), max(0, y - radius)
+    right, bottom = min(image.width, x + radius + 1), min(image.height, y + radius + 1)
+    if right <= left or bottom <= top:
+        return 0
+    grey = np.asarray(image.crop((left, top, right, bottom)).convert("L"), dtype=np.int16)
+    mask = np.abs(grey - int(np.median(grey))) > STRUCTURE_CONTRAST
+    if not mask.any():
+        return 0
+    rows, cols = np.nonzero(mask)
+    nearest = int(np.argmin((rows - (y - top)) ** 2 + (cols - (x - left)) ** 2))
+    seed = (int(rows[nearest]), int(cols[nearest]))
+    height, width = mask.shape
+    seen = np.zeros_like(mask)
+    seen[seed] = True
+    stack = [seed]
+    min_r = max_r = seed[0]
+    min_c = max_c = seed[1]
+    while stack:  # flood fill of one component: at most the square's pixels
+        r, c = stack.pop()
+        min_r, max_r, min_c, max_c = min(min_r, r), max(max_r, r), min(min_c, c), max(max_c, c)
+        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if 0 <= nr < height and 0 <= nc < width and mask[nr, nc] and not seen[nr, nc]:
+                seen[nr, nc] = True
+                stack.append((nr, nc))
+    if min_r == 0 or min_c == 0 or max_r == height - 1 or max_c == width - 1:
+        return max(height, width)
+    return int(max(max_r - min_r + 1, max_c - min_c + 1))
