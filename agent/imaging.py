@@ -85,7 +85,7 @@ def structure_size_near(image: Image, xy: tuple[float, float], radius: int) -> i
     rows, cols = np.nonzero(mask)
     nearest = int(np.argmin((rows - (y - top)) ** 2 + (cols - (x - left)) ** 2))
     seed = (int(rows[nearest]), int(cols[nearest]))
-    height, width = mask.shape
+    height, width = int(mask.shape[0]), int(mask.shape[1])
     seen = np.zeros_like(mask)
     seen[seed] = True
     stack = [seed]
