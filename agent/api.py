@@ -38,6 +38,7 @@ from agent.config import (
 )
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
 from agent.geometry import Region, parse_region
+from agent.grounding.locate import GroundingAsker, Located
 from agent.records.history import (
     default_history_dir,
     ensure_history_root,
@@ -127,6 +128,10 @@ __all__ = [
     "parse_region",
     "save_settings",
     "wait_until_settled",
+    # grounding (agent/grounding)
+    "Located",
+    "grounding_asker",
+    "grounding_refiner",
 ]
 
 
@@ -267,6 +272,7 @@ class Session:
                 settings=PromptSettings(
                     max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
                 ),
+                refiner=_run_refiner(settings, backend),
             )
             # Keep one slot for the run about to start.
             prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
@@ -300,3 +306,85 @@ class Session:
                 pause=pause,
             )
             return loop.run(task)
+
+    def locate(
+        self,
+        settings: Settings,
+        description: str,
+        *,
+        stop: threading.Event,
+        refine: str | None = None,
+        show: Path | None = None,
+    ) -> Located:
+        """Where ``description`` is on the settings' monitor, as a screen point; nothing is clicked.
+
+        Checked before a model loads: the settings, the description, the refine mode, the
+        display and monitor, and the --show file's folder and suffix.
+        """
+        from agent.computers.screen import MssScreen
+        from agent.grounding.grounder import locate
+        from agent.grounding.refine import parse_refine_mode
+        from agent.imaging import mark_point
+        from agent.records.files import save_image_private
+
+        require_valid(settings)
+        if not description.strip():
+            raise ConfigError("the description is empty")
+        if refine is not None:
+            parse_refine_mode(refine)
+        if show is not None:
+            _check_image_path(show)
+        check_display(settings.monitor)
+        backend = self.backend(settings)
+        frame = MssScreen(settings.monitor).capture()
+        if self._progress is not None:
+            self._progress(
+                f"asking {backend.name} where it is on a {frame.image.width}x{frame.image.height} capture"
+            )
+        located = locate(
+            grounding_asker(settings, backend),
+            grounding_refiner(settings, backend, refine),
+            description,
+            frame.image,
+            frame.geometry,
+            stop,
+        )
+        if show is not None:
+            save_image_private(mark_point(frame.image, located.image_xy), show)
+        return located
+
+
+# --- grounding: locate and zoom-then-ground (agent/grounding) ---
+
+if TYPE_CHECKING:
+    from agent.grounding.refine import Refiner
+
+
+def grounding_asker(settings: Settings, backend: Backend) -> GroundingAsker:
+    """The grounding call with the same frame and pixel budget a run's steps use."""
+    return GroundingAsker(backend, FrameKind(settings.frame), PromptSettings(max_pixels=settings.max_pixels))
+
+
+def grounding_refiner(settings: Settings, backend: Backend, mode: str | None = None) -> Refiner | None:
+    """The zoom-then-ground step for ``mode`` (default: the setting); None when off."""
+    from agent.grounding.refine import RefineMode, Refiner, parse_refine_mode
+
+    chosen = parse_refine_mode(mode or settings.refine)
+    if chosen is RefineMode.OFF:
+        return None
+    return Refiner(grounding_asker(settings, backend), chosen)
+
+
+def _run_refiner(settings: Settings, backend: Backend) -> Refiner | None:
+    # A recording holds one reply per step and no answers on crops: replaying it through
+    # a refinement would hand the next step's reply to the crop.
+    if settings.backend == "script":
+        return None
+    return grounding_refiner(settings, backend)
+
+
+def _check_image_path(path: Path) -> None:
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise ConfigError(f"cannot save {path.name!r}: use a .png, .jpg or .webp file")
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")

@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument(
         "--kill-hotkey", metavar="CHORD", help=f"the chord that stops everything (default: {d.kill_hotkey})"
     )
+    p_run.add_argument(
+        "--refine",
+        choices=["off", "auto", "always"],
+        help=f"zoom-then-ground for clicks: a second look on a crop around the point (default: {d.refine})",
+    )
     p_run.set_defaults(handler=_cmd_run)
 
     p_tray = sub.add_parser(
@@ -191,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
     p_show.add_argument("--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help)
     p_show.set_defaults(handler=_cmd_history_show)
+    from agent.grounding.commands import add_commands as add_grounding_commands
+
+    add_grounding_commands(sub)
     return parser
 
 
@@ -250,6 +258,7 @@ _RUN_OVERRIDES = (
     "max_pixels",
     "history_dir",
     "kill_hotkey",
+    "refine",
 )
 
 

@@ -101,3 +101,17 @@ def structure_size_near(image: Image, xy: tuple[float, float], radius: int) -> i
     if min_r == 0 or min_c == 0 or max_r == height - 1 or max_c == width - 1:
         return max(height, width)
     return int(max(max_r - min_r + 1, max_c - min_c + 1))
+
+
+def mark_point(image: Image, xy: tuple[float, float], radius: int = 12) -> Image:
+    """A copy of ``image`` with a ring and crosshair at ``xy``, in red on a white halo."""
+    from PIL import ImageDraw
+
+    marked = image.convert("RGB")
+    draw = ImageDraw.Draw(marked)
+    x, y = xy
+    for colour, width in (((255, 255, 255), 5), ((230, 0, 0), 2)):
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), outline=colour, width=width)
+        draw.line((x - 2 * radius, y, x + 2 * radius, y), fill=colour, width=width - 2 or 1)
+        draw.line((x, y - 2 * radius, x, y + 2 * radius), fill=colour, width=width - 2 or 1)
+    return marked

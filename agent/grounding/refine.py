@@ -41,18 +41,12 @@ class RefineMode(StrEnum):
     ALWAYS = "always"
 
 
-REFINE_MODES: dict[str, str] = {
-    "off": "off: one pass, the model's point as it is",
-    "auto": "auto: zoom in when the point is near small structure",
-    "always": "always: zoom in for every click",
-}
-
-
 def parse_refine_mode(value: str) -> RefineMode:
     try:
         return RefineMode(value)
     except ValueError:
-        raise ConfigError(f"unknown refine mode {value!r}; choose one of {', '.join(REFINE_MODES)}") from None
+        choices = ", ".join(mode.value for mode in RefineMode)
+        raise ConfigError(f"unknown refine mode {value!r}; choose one of {choices}") from None
 
 
 def crop_feedback(action_name: str) -> str:

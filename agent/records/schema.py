@@ -39,6 +39,8 @@ class StepRecord(BaseModel):
     error: str = ""  # an unusable answer or a failure, as fed back to the model
     screenshot: str = ""  # file name inside the run directory, "" when not kept
     timings: dict[str, float] = Field(default_factory=dict)
+    # zoom-then-ground: the crop asked about and the model's answer on it (None: not refined)
+    refinement: dict[str, Any] | None = None
 
 
 class RunInfo(BaseModel):
