@@ -353,10 +353,69 @@ class Session:
             save_image_private(mark_point(frame.image, located.image_xy), show)
         return located
 
+    def eval_grounding(
+        self,
+        settings: Settings,
+        dataset: Path,
+        *,
+        stop: threading.Event,
+        limit: int | None = None,
+        compare: Sequence[str] | None = None,
+        out: Path | None = None,
+        resume: bool = False,
+    ) -> EvalReport:
+        """Pointing accuracy on a local ScreenSpot-v2 or -Pro copy, per variant in ``compare``.
+
+        A variant is a precision name (the settings' model at that precision) or a model
+        id. The dataset, the limit, the variants and the --out file are checked before
+        any model loads; variants load one after another (one model in memory at a time).
+        """
+        from agent.grounding.dataset import load_dataset
+        from agent.grounding.evaluate import evaluate
+
+        require_valid(settings)
+        if limit is not None and limit < 1:
+            raise ConfigError(f"--limit must be at least 1, got {limit}")
+        samples = load_dataset(dataset)[:limit]
+        if not samples:
+            raise ConfigError(f"{dataset} holds no samples")
+        missing = [s for s in samples if not s.image.is_file()]
+        if missing:
+            raise ConfigError(f"{len(missing)} sample images are missing, e.g. {missing[0].image}")
+        if out is not None and not out.parent.is_dir():
+            raise ConfigError(f"cannot write {out}: the folder {out.parent} does not exist")
+        variants = [(name, self._variant(settings, name)) for name in self._variant_names(settings, compare)]
+        return evaluate(samples, variants, stop, out=out, resume=resume, progress=self._progress)
+
+    def _variant_names(self, settings: Settings, compare: Sequence[str] | None) -> list[str]:
+        if not compare:
+            default = {"script": "script", "openai": settings.model}.get(settings.backend, settings.precision)
+            return [default]
+        if len(set(compare)) != len(compare):
+            raise ConfigError(f"--compare names a variant twice: {','.join(compare)}")
+        if settings.backend == "script":
+            raise ConfigError("--compare needs a model backend, not recorded replies")
+        return list(compare)
+
+    def _variant(self, settings: Settings, name: str) -> Callable[[], tuple[GroundingAsker, Refiner | None]]:
+        """How to make variant ``name``: a precision of the settings' model, else a model id."""
+        chosen = settings.model_copy()
+        if settings.backend == "local" and name in PRECISIONS:
+            chosen.precision = name
+        elif name not in ("script", settings.model, settings.precision):
+            chosen.model = name
+
+        def make() -> tuple[GroundingAsker, Refiner | None]:
+            backend = self.backend(chosen)
+            return grounding_asker(chosen, backend), grounding_refiner(chosen, backend)
+
+        return make
+
 
 # --- grounding: locate and zoom-then-ground (agent/grounding) ---
 
 if TYPE_CHECKING:
+    from agent.grounding.evaluate import EvalReport
     from agent.grounding.refine import Refiner
 
 

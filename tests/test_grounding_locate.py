@@ -47,7 +47,9 @@ def _shifted(box: tuple[int, int, int, int], region: Region) -> tuple[int, int, 
     return (box[0] + region.left, box[1] + region.top, box[2] + region.left, box[3] + region.top)
 
 
-@pytest.mark.parametrize(("mode", "hit"), [(RefineMode.OFF, False), (RefineMode.ALWAYS, True), (RefineMode.AUTO, True)])
+@pytest.mark.parametrize(
+    ("mode", "hit"), [(RefineMode.OFF, False), (RefineMode.ALWAYS, True), (RefineMode.AUTO, True)]
+)
 def test_refinement_hits_the_icon_one_pass_misses(mode: RefineMode, hit: bool) -> None:
     fake = FakeGroundingBackend({"the pink icon": ICON}, error=(10, 0))
     asker = GroundingAsker(fake)
@@ -68,8 +70,12 @@ def test_auto_leaves_a_point_on_large_structure_alone() -> None:
     fake = FakeGroundingBackend({"the green panel": PANEL}, error=(10, 0))
     asker = GroundingAsker(fake)
     located = locate(
-        asker, Refiner(asker, RefineMode.AUTO), "the green panel", _screen(ICON_BOX),
-        CaptureGeometry.unscaled(Region(0, 0, 1920, 1080)), threading.Event(),
+        asker,
+        Refiner(asker, RefineMode.AUTO),
+        "the green panel",
+        _screen(ICON_BOX),
+        CaptureGeometry.unscaled(Region(0, 0, 1920, 1080)),
+        threading.Event(),
     )
     assert located.refinement is None
     assert len(fake.requests) == 1
@@ -82,15 +88,23 @@ def test_hidpi_capture_maps_the_refined_point_to_input_units() -> None:
     fake = FakeGroundingBackend({"the pink icon": ICON}, error=(10, 0))
     asker = GroundingAsker(fake)
     geometry = CaptureGeometry(Region(0, 0, 1920, 1080), 3840, 2160)
-    located = locate(asker, Refiner(asker, RefineMode.ALWAYS), "the pink icon", image, geometry, threading.Event())
+    located = locate(
+        asker, Refiner(asker, RefineMode.ALWAYS), "the pink icon", image, geometry, threading.Event()
+    )
     assert _inside(located.screen_xy, ICON_BOX)
 
 
 def test_a_reply_without_a_point_is_not_found_never_a_guess() -> None:
     backend = ScriptedBackend([call('{"action": "terminate", "status": "failure"}')])
     with pytest.raises(TargetNotFoundError, match="did not point"):
-        locate(GroundingAsker(backend), None, "the moon", _screen(ICON_BOX),
-               CaptureGeometry.unscaled(Region(0, 0, 1920, 1080)), threading.Event())
+        locate(
+            GroundingAsker(backend),
+            None,
+            "the moon",
+            _screen(ICON_BOX),
+            CaptureGeometry.unscaled(Region(0, 0, 1920, 1080)),
+            threading.Event(),
+        )
 
 
 def test_the_planner_refines_a_click_and_keeps_the_crop_request() -> None:
@@ -127,8 +141,14 @@ def test_tiny_model_answers_on_the_full_frame_then_on_the_crop(tiny_model_dir: P
         )
     )
     asker = GroundingAsker(local)
-    located = locate(asker, Refiner(asker, RefineMode.ALWAYS), "the pink icon", _screen(ICON_BOX),
-                     CaptureGeometry.unscaled(OFFSET), threading.Event())
+    located = locate(
+        asker,
+        Refiner(asker, RefineMode.ALWAYS),
+        "the pink icon",
+        _screen(ICON_BOX),
+        CaptureGeometry.unscaled(OFFSET),
+        threading.Event(),
+    )
     # First point (1891.2, 48.6) → crop 1440..1920 x 0..270; 750/1000 of 480 = 360, 100/1000 of 270 = 27.
     assert located.refinement is not None and located.refinement["crop"]["left"] == 1440
     assert located.screen_xy == (1440 + 360 + OFFSET.left, 27 + OFFSET.top)
@@ -144,8 +164,18 @@ def test_locate_on_a_real_window_through_a_loopback_server(probe, tmp_path: Path
     shown = tmp_path / "where.png"
     with serving(StubServer(models=["qwen3-vl:8b"], replies=[first, second])) as stub:
         result = deskpilot(
-            "locate", "the blue window", "--backend", "openai", "--base-url", stub.url,
-            "--model", "qwen3-vl:8b", "--show", str(shown), "--refine", "always",
+            "locate",
+            "the blue window",
+            "--backend",
+            "openai",
+            "--base-url",
+            stub.url,
+            "--model",
+            "qwen3-vl:8b",
+            "--show",
+            str(shown),
+            "--refine",
+            "always",
         )
     assert result.returncode == 0, result.stderr
     x, y = (int(v) for v in result.stdout.split())
@@ -161,7 +191,15 @@ def test_locate_on_a_real_window_through_a_loopback_server(probe, tmp_path: Path
 
 
 def test_locate_bad_input_is_one_line_before_any_model(tmp_path: Path) -> None:
-    result = deskpilot("locate", "the icon", "--show", str(tmp_path / "nowhere" / "x.png"), "--backend", "openai",
-                       "--base-url", "http://127.0.0.1:9/v1")
+    result = deskpilot(
+        "locate",
+        "the icon",
+        "--show",
+        str(tmp_path / "nowhere" / "x.png"),
+        "--backend",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr

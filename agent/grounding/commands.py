@@ -9,7 +9,17 @@ from typing import Any
 
 from agent.cli import EXIT_FAILED, EXIT_OK
 
-_MODEL_OPTIONS = ("backend", "model", "precision", "base_url", "api_key", "script", "max_pixels", "monitor")
+_MODEL_OPTIONS = (
+    "backend",
+    "model",
+    "precision",
+    "base_url",
+    "api_key",
+    "script",
+    "max_pixels",
+    "monitor",
+    "refine",
+)
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +78,43 @@ def add_commands(sub: Any) -> None:
     _add_model_options(p_locate)
     p_locate.set_defaults(handler=_cmd_locate)
 
+    p_eval = sub.add_parser(
+        "eval",
+        help="measure the model: 'eval grounding DATASET' on a ScreenSpot-v2 or ScreenSpot-Pro copy",
+        description="Evaluate the model on a benchmark kept on this machine.",
+    )
+    eval_sub = p_eval.add_subparsers(dest="eval_command", metavar="grounding", required=True)
+    p_ground = eval_sub.add_parser(
+        "grounding",
+        help="pointing accuracy on ScreenSpot-v2 or ScreenSpot-Pro (a hit is a point inside the box)",
+        description="Ask the model for a click on each sample's instruction, through the agent's own "
+        "prompt, parser and scaling, and count the points inside the target box: overall, per data "
+        "type (text, icon) and per platform or application.",
+    )
+    p_ground.add_argument(
+        "dataset", type=Path, help="a local ScreenSpot-v2 or ScreenSpot-Pro folder (see README)"
+    )
+    p_ground.add_argument("--limit", type=int, metavar="N", help="only the first N samples (default: all)")
+    p_ground.add_argument(
+        "--compare",
+        metavar="A,B,...",
+        help="run the same samples per precision (nf4,int8,bf16,...) or per model id, side by side "
+        "(default: the settings' one model)",
+    )
+    p_ground.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="one JSON line per sample and variant (0600; default: none)",
+    )
+    p_ground.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted --out file, skipping done samples (default: off)",
+    )
+    _add_model_options(p_ground)
+    p_ground.set_defaults(handler=_cmd_eval_grounding)
+
 
 def _settings(args: argparse.Namespace) -> object:
     from agent.cli import _settings_with
@@ -106,4 +153,31 @@ def _cmd_locate(args: argparse.Namespace) -> int:
     if args.show is not None:
         say(f"saved the capture with the point marked to {args.show}")
     sys.stdout.write(f"{located.screen_xy[0]} {located.screen_xy[1]}\n")
+    return EXIT_OK
+
+
+def _cmd_eval_grounding(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from agent.api import Session
+    from agent.config import Settings
+
+    settings = _settings(args)
+    assert isinstance(settings, Settings)
+    stop = threading.Event()
+
+    def say(message: str) -> None:
+        sys.stderr.write(message + "\n")
+
+    def on_interrupt(*_: object) -> None:
+        stop.set()  # the sample in flight finishes; its line is written; --resume goes on from there
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    compare = [v.strip() for v in args.compare.split(",") if v.strip()] if args.compare else None
+    report = Session(progress=say).eval_grounding(
+        settings, args.dataset, stop=stop, limit=args.limit, compare=compare, out=args.out, resume=args.resume
+    )
+    sys.stdout.write(report.text())
     return EXIT_OK
