@@ -411,10 +411,29 @@ class Session:
 
         return make
 
+    def export_finetune(
+        self,
+        settings: Settings,
+        runs: Sequence[str],
+        out: Path,
+        *,
+        include_all: bool = False,
+        model: str | None = None,
+    ) -> ExportSummary:
+        """Recorded runs (ids, 'latest' or folders) as a LLaMA-Factory dataset in ``out``."""
+        from agent.finetune.export import export_runs, load_recorded_run
+
+        if not runs:
+            raise ConfigError("name at least one run")
+        root = history_root(settings)
+        recorded = [load_recorded_run(root, name) for name in runs]
+        return export_runs(recorded, out, include_all=include_all, base_model=model)
+
 
 # --- grounding: locate and zoom-then-ground (agent/grounding) ---
 
 if TYPE_CHECKING:
+    from agent.finetune.export import ExportSummary
     from agent.grounding.evaluate import EvalReport
     from agent.grounding.refine import Refiner
 

@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.grounding.commands import add_commands as add_grounding_commands
 
     add_grounding_commands(sub)
+    from agent.finetune.commands import add_commands as add_finetune_commands
+
+    add_finetune_commands(sub)
     return parser
 
 
