@@ -6,6 +6,7 @@ on synthetic pictures. (Later: template matching for macros.)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -62,7 +63,20 @@ def changed_fraction(before: Image, after: Image, pixel_threshold: int = PIXEL_T
 STRUCTURE_CONTRAST = 32
 
 
+@dataclass(frozen=True)
+class Structure:
+    """The structure nearest a point: its longer side and how far the point is from it (pixels)."""
+
+    side: int  # 0: nothing stands out within the radius
+    distance: float  # 0 when the point is on it
+
+
 def structure_size_near(image: Image, xy: tuple[float, float], radius: int) -> int:
+    """The longer side of the structure nearest ``xy`` within ``radius`` (see ``structure_near``)."""
+    return structure_near(image, xy, radius).side
+
+
+def structure_near(image: Image, xy: tuple[float, float], radius: int) -> Structure:
     """The longer side, in pixels, of the structure nearest ``xy`` within ``radius``.
 
     Structure is the 4-connected set of pixels that stand out from the median grey of
@@ -77,13 +91,15 @@ def structure_size_near(image: Image, xy: tuple[float, float], radius: int) -> i
     left, top = max(0, x - radius), max(0, y - radius)
     right, bottom = min(image.width, x + radius + 1), min(image.height, y + radius + 1)
     if right <= left or bottom <= top:
-        return 0
+        return Structure(0, 0.0)
     grey = np.asarray(image.crop((left, top, right, bottom)).convert("L"), dtype=np.int16)
     mask = np.abs(grey - int(np.median(grey))) > STRUCTURE_CONTRAST
     if not mask.any():
-        return 0
+        return Structure(0, 0.0)
     rows, cols = np.nonzero(mask)
-    nearest = int(np.argmin((rows - (y - top)) ** 2 + (cols - (x - left)) ** 2))
+    squared = (rows - (y - top)) ** 2 + (cols - (x - left)) ** 2
+    nearest = int(np.argmin(squared))
+    distance = float(np.sqrt(squared[nearest]))
     seed = (int(rows[nearest]), int(cols[nearest]))
     height, width = int(mask.shape[0]), int(mask.shape[1])
     seen = np.zeros_like(mask)
@@ -99,8 +115,8 @@ def structure_size_near(image: Image, xy: tuple[float, float], radius: int) -> i
                 seen[nr, nc] = True
                 stack.append((nr, nc))
     if min_r == 0 or min_c == 0 or max_r == height - 1 or max_c == width - 1:
-        return max(height, width)
-    return int(max(max_r - min_r + 1, max_c - min_c + 1))
+        return Structure(max(height, width), distance)
+    return Structure(int(max(max_r - min_r + 1, max_c - min_c + 1)), distance)
 
 
 def mark_point(image: Image, xy: tuple[float, float], radius: int = 12) -> Image:

@@ -125,3 +125,34 @@ def _picture() -> Image.Image:
 )
 def test_structure_size_near(point: tuple[int, int], side: int) -> None:
     assert structure_size_near(_picture(), point, 48) == side
+
+
+def _widgets() -> Image.Image:
+    image = Image.new("RGB", (600, 400), (235, 235, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((100, 100, 111, 111), fill=(20, 20, 20))  # a 12 px icon
+    draw.rectangle((300, 100, 359, 159), fill=(40, 90, 200))  # a 60 px button
+    draw.rectangle((0, 250, 599, 399), fill=(40, 160, 90))  # a panel wider than the window
+    return image
+
+
+@pytest.mark.parametrize(
+    ("point", "refine", "why"),
+    [
+        ((105, 105), True, "small structure (12 px)"),
+        ((125, 105), True, "small structure (12 px)"),  # a miss beside the icon
+        ((330, 130), False, "large structure (60 px) at the point"),
+        ((370, 130), False, "large structure (97 px)"),  # beside the button: auto leaves it (measured limit)
+        ((30, 30), False, "a uniform area"),
+        ((300, 330), False, "a uniform area"),  # deep inside the panel
+        ((300, 245), False, "large structure (97 px)"),  # beside the panel: not a whole structure
+    ],
+)
+def test_auto_decides_by_the_structure_near_the_point(point: tuple[int, int], refine: bool, why: str) -> None:
+    from agent.grounding.locate import GroundingAsker
+    from agent.grounding.refine import RefineMode, Refiner
+    from agent.testing.grounding import FakeGroundingBackend
+
+    refiner = Refiner(GroundingAsker(FakeGroundingBackend({})), RefineMode.AUTO)
+    decided, words = refiner.decide(_widgets(), point, 1.0)
+    assert (decided, why in words) == (refine, True), words
