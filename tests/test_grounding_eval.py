@@ -151,3 +151,22 @@ def test_cli_eval_bad_dataset_is_one_line(tmp_path: Path) -> None:
     result = deskpilot("eval", "grounding", str(tmp_path), "--script", str(tmp_path / "x.jsonl"))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "neither ScreenSpot-Pro" in result.stderr
+
+
+def test_cli_compare_runs_the_same_samples_per_model_side_by_side(tmp_path: Path) -> None:
+    from tests.loopback_servers import StubServer, serving
+
+    root = tmp_path / "ss"
+    write_synthetic_screenspot(root, "v2")
+    hit = call('{"action": "left_click", "coordinate": [886, 500]}')  # the first sample's box centre
+    miss = call('{"action": "left_click", "coordinate": [10, 10]}')
+    # Model a answers both samples (hit, miss), then model b (miss, miss); refinement off.
+    with serving(StubServer(models=["a", "b"], replies=[hit, miss, miss, miss])) as stub:
+        result = deskpilot("eval", "grounding", str(root), "--limit", "2", "--backend", "openai",
+                           "--base-url", stub.url, "--model", "a", "--compare", "a,b", "--refine", "off")
+    assert result.returncode == 0, result.stderr
+    header, overall = result.stdout.splitlines()[:2]
+    assert header.split() == ["a", "b"]
+    assert overall.split() == ["overall", "1/2", "50.0%", "0/2", "0.0%"]
+    models = [body["model"] for method, _, body, _ in stub.requests if method == "POST"]
+    assert models == ["a", "a", "b", "b"]
