@@ -203,3 +203,25 @@ def test_locate_bad_input_is_one_line_before_any_model(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr
+
+
+def test_run_clicks_the_refined_point_on_a_real_window_and_records_the_crop(probe, tmp_path: Path) -> None:
+    window = probe("--geometry", "300x200+600+400", "--colour", "#2060a0")
+    target = (window.ready["x"] + 150, window.ready["y"] + 100)
+    first = call(f'{{"action": "left_click", "coordinate": {model_point(*target)}}}')
+    on_crop = f"[{(240 + 20 + 0.5) * 1000 / 480:.2f}, {(135 - 10 + 0.5) * 1000 / 270:.2f}]"
+    second = call(f'{{"action": "left_click", "coordinate": {on_crop}}}')
+    done = call('{"action": "terminate", "status": "success"}')
+    history = tmp_path / "runs"
+    with serving(StubServer(models=["qwen3-vl:8b"], replies=[first, second, done])) as stub:
+        result = deskpilot(
+            "run", "click the blue window", "--backend", "openai", "--base-url", stub.url, "--model", "qwen3-vl:8b",
+            "--refine", "always", "--confirm", "never", "--history-dir", str(history),
+        )
+    assert result.returncode == 0, result.stderr
+    press = window.wait_for("press")
+    assert (press["x"], press["y"]) == (target[0] + 20, target[1] - 10)  # the refined point, not the first
+    (run_dir,) = history.iterdir()
+    step = json.loads((run_dir / "steps.jsonl").read_text().splitlines()[0])
+    assert step["refinement"]["used"] and tuple(step["refinement"]["screen"]) == (press["x"], press["y"])
+    assert step["actions"][0]["screen"]["x"] == press["x"]
