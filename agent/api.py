@@ -38,6 +38,7 @@ from agent.config import (
 )
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
 from agent.geometry import Region, parse_region
+from agent.grounding.locate import GroundingAsker, Located
 from agent.records.history import (
     default_history_dir,
     ensure_history_root,
@@ -133,6 +134,10 @@ __all__ = [
     "parse_region",
     "save_settings",
     "wait_until_settled",
+    # grounding (agent/grounding)
+    "Located",
+    "grounding_asker",
+    "grounding_refiner",
 ]
 
 
@@ -283,6 +288,7 @@ class Session:
                 settings=PromptSettings(
                     max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
                 ),
+                refiner=_run_refiner(settings, backend),
             )
             # Keep one slot for the run about to start.
             prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
@@ -323,6 +329,128 @@ class Session:
                 pause=pause,
             )
             return loop.run(task)
+
+    def locate(
+        self,
+        settings: Settings,
+        description: str,
+        *,
+        stop: threading.Event,
+        refine: str | None = None,
+        show: Path | None = None,
+    ) -> Located:
+        """Where ``description`` is on the settings' monitor, as a screen point; nothing is clicked.
+
+        Checked before a model loads: the settings, the description, the refine mode, the
+        display and monitor, and the --show file's folder and suffix.
+        """
+        from agent.computers.screen import MssScreen
+        from agent.grounding.grounder import locate
+        from agent.grounding.refine import parse_refine_mode
+        from agent.imaging import mark_point
+        from agent.records.files import save_image_private
+
+        require_valid(settings)
+        if not description.strip():
+            raise ConfigError("the description is empty")
+        if refine is not None:
+            parse_refine_mode(refine)
+        if show is not None:
+            _check_image_path(show)
+        check_display(settings.monitor)
+        backend = self.backend(settings)
+        frame = MssScreen(settings.monitor).capture()
+        if self._progress is not None:
+            self._progress(
+                f"asking {backend.name} where it is on a {frame.image.width}x{frame.image.height} capture"
+            )
+        located = locate(
+            grounding_asker(settings, backend),
+            grounding_refiner(settings, backend, refine),
+            description,
+            frame.image,
+            frame.geometry,
+            stop,
+        )
+        if show is not None:
+            save_image_private(mark_point(frame.image, located.image_xy), show)
+        return located
+
+    def eval_grounding(
+        self,
+        settings: Settings,
+        dataset: Path,
+        *,
+        stop: threading.Event,
+        limit: int | None = None,
+        compare: Sequence[str] | None = None,
+        out: Path | None = None,
+        resume: bool = False,
+    ) -> EvalReport:
+        """Pointing accuracy on a local ScreenSpot-v2 or -Pro copy, per variant in ``compare``.
+
+        A variant is a precision name (the settings' model at that precision) or a model
+        id. The dataset, the limit, the variants and the --out file are checked before
+        any model loads; variants load one after another (one model in memory at a time).
+        """
+        from agent.grounding.dataset import load_dataset
+        from agent.grounding.evaluate import evaluate
+
+        require_valid(settings)
+        if limit is not None and limit < 1:
+            raise ConfigError(f"--limit must be at least 1, got {limit}")
+        samples = load_dataset(dataset)[:limit]
+        if not samples:
+            raise ConfigError(f"{dataset} holds no samples")
+        missing = [s for s in samples if not s.image.is_file()]
+        if missing:
+            raise ConfigError(f"{len(missing)} sample images are missing, e.g. {missing[0].image}")
+        if out is not None and not out.parent.is_dir():
+            raise ConfigError(f"cannot write {out}: the folder {out.parent} does not exist")
+        variants = [(name, self._variant(settings, name)) for name in self._variant_names(settings, compare)]
+        return evaluate(samples, variants, stop, out=out, resume=resume, progress=self._progress)
+
+    def _variant_names(self, settings: Settings, compare: Sequence[str] | None) -> list[str]:
+        if not compare:
+            default = {"script": "script", "openai": settings.model}.get(settings.backend, settings.precision)
+            return [default]
+        if len(set(compare)) != len(compare):
+            raise ConfigError(f"--compare names a variant twice: {','.join(compare)}")
+        if settings.backend == "script":
+            raise ConfigError("--compare needs a model backend, not recorded replies")
+        return list(compare)
+
+    def _variant(self, settings: Settings, name: str) -> Callable[[], tuple[GroundingAsker, Refiner | None]]:
+        """How to make variant ``name``: a precision of the settings' model, else a model id."""
+        chosen = settings.model_copy()
+        if settings.backend == "local" and name in PRECISIONS:
+            chosen.precision = name
+        elif name not in ("script", settings.model, settings.precision):
+            chosen.model = name
+
+        def make() -> tuple[GroundingAsker, Refiner | None]:
+            backend = self.backend(chosen)
+            return grounding_asker(chosen, backend), grounding_refiner(chosen, backend)
+
+        return make
+
+    def export_finetune(
+        self,
+        settings: Settings,
+        runs: Sequence[str],
+        out: Path,
+        *,
+        include_all: bool = False,
+        model: str | None = None,
+    ) -> ExportSummary:
+        """Recorded runs (ids, 'latest' or folders) as a LLaMA-Factory dataset in ``out``."""
+        from agent.finetune.export import export_runs, load_recorded_run
+
+        if not runs:
+            raise ConfigError("name at least one run")
+        root = history_root(settings)
+        recorded = [load_recorded_run(root, name) for name in runs]
+        return export_runs(recorded, out, include_all=include_all, base_model=model)
 
 
 # -- accessibility: click by name (agent/access) ----------------------------------------
@@ -446,3 +574,41 @@ def describe_screen(
         reader=(reader or RapidReader()) if check_quotes else None,
         max_pixels=settings.max_pixels,
     )
+
+
+# --- grounding: locate and zoom-then-ground (agent/grounding) ---
+
+if TYPE_CHECKING:
+    from agent.finetune.export import ExportSummary
+    from agent.grounding.evaluate import EvalReport
+    from agent.grounding.refine import Refiner
+
+
+def grounding_asker(settings: Settings, backend: Backend) -> GroundingAsker:
+    """The grounding call with the same frame and pixel budget a run's steps use."""
+    return GroundingAsker(backend, FrameKind(settings.frame), PromptSettings(max_pixels=settings.max_pixels))
+
+
+def grounding_refiner(settings: Settings, backend: Backend, mode: str | None = None) -> Refiner | None:
+    """The zoom-then-ground step for ``mode`` (default: the setting); None when off."""
+    from agent.grounding.refine import RefineMode, Refiner, parse_refine_mode
+
+    chosen = parse_refine_mode(mode or settings.refine)
+    if chosen is RefineMode.OFF:
+        return None
+    return Refiner(grounding_asker(settings, backend), chosen)
+
+
+def _run_refiner(settings: Settings, backend: Backend) -> Refiner | None:
+    # A recording holds one reply per step and no answers on crops: replaying it through
+    # a refinement would hand the next step's reply to the crop.
+    if settings.backend == "script":
+        return None
+    return grounding_refiner(settings, backend)
+
+
+def _check_image_path(path: Path) -> None:
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise ConfigError(f"cannot save {path.name!r}: use a .png, .jpg or .webp file")
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")

@@ -56,7 +56,7 @@ def _max_pixels_help(default: int) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from agent.access.commands import add_commands as add_access_commands
-    from agent.config import BACKENDS, CONFIRM_MODES, FRAMES, PRECISIONS
+    from agent.config import BACKENDS, CONFIRM_MODES, FRAMES, PRECISIONS, REFINE_MODES
 
     parser = _Parser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.wav",
         help="narrate into this WAV file, not the speakers (default: none)",
     )
+    p_run.add_argument(
+        "--refine",
+        choices=list(REFINE_MODES),
+        help=f"zoom-then-ground for clicks: a second look on a crop around the point (default: {d.refine})",
+    )
     p_run.set_defaults(handler=_cmd_run)
 
     p_tray = sub.add_parser(
@@ -221,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_show.add_argument("--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help)
     p_show.set_defaults(handler=_cmd_history_show)
     add_access_commands(sub)
+
+    from agent.grounding.commands import add_commands as add_grounding_commands
+
+    add_grounding_commands(sub)
+    from agent.finetune.commands import add_commands as add_finetune_commands
+
+    add_finetune_commands(sub)
     return parser
 
 
@@ -304,6 +316,7 @@ _RUN_OVERRIDES = (
     "max_pixels",
     "history_dir",
     "kill_hotkey",
+    "refine",
 )
 
 

@@ -48,6 +48,11 @@ CONFIRM_MODES: dict[str, str] = {
     "risky": "Risky actions: ask before shortcuts, Enter, drags and protected places",
     "never": "Never: run every allowed action without asking",
 }
+REFINE_MODES: dict[str, str] = {
+    "off": "off: one pass, the model's point as it is",
+    "auto": "auto: zoom in when the point is near small structure",
+    "always": "always: zoom in for every click",
+}
 FRAMES: dict[str, str] = {
     "rel1000": "rel1000: 0–1000 relative (Qwen3-VL)",
     "rel999": "rel999: 0–999 relative",
@@ -94,6 +99,7 @@ class Settings(BaseModel):
     # processor's own maximum.
     max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=DEFAULT_MIN_PIXELS, le=16384 * 32 * 32)
     screenshots_in_prompt: int = Field(default=1, ge=1, le=8)
+    refine: str = "auto"  # zoom-then-ground for clicks: off, auto, always
     history_dir: str = ""
     history_keep_runs: int = Field(default=200, ge=0)
     kill_hotkey: str = DEFAULT_KILL_HOTKEY
@@ -108,6 +114,7 @@ class Settings(BaseModel):
     _precision_known = field_validator("precision")(_one_of(PRECISIONS, "precision"))
     _frame_known = field_validator("frame")(_one_of(FRAMES, "frame"))
     _confirm_known = field_validator("confirm")(_one_of(CONFIRM_MODES, "confirm mode"))
+    _refine_known = field_validator("refine")(_one_of(REFINE_MODES, "refine mode"))
 
     @field_validator("risky_regions")
     @classmethod

@@ -68,3 +68,7 @@ class CursorMismatchError(DisplayError):
 
 class StoppedError(DeskpilotError):
     """The user stopped the agent; nothing more may be performed."""
+
+
+class TargetNotFoundError(ActionError):
+    """The model did not point at the described element: a failure, never a guessed click."""

@@ -1,11 +1,12 @@
 """Pure image maths on PIL images: thumbnails, how much of a screen changed, whether it is blank.
 
 No screen, no disk: every function takes images and returns values, so it is tested
-on synthetic pictures. (Later: crops and template matching for macros.)
+on synthetic pictures. (Later: template matching for macros.)
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -75,3 +76,78 @@ def is_blank(image: Image, level: int = BLANK_LEVEL, detail: float = BLANK_DETAI
     near = sum(counts[max(0, mode - level) : min(256, mode + level + 1)])
     total = small.width * small.height
     return (total - near) / total < detail
+
+
+# Grey levels (of 255) a pixel must differ from its neighbourhood's median to count as
+# part of some structure (a glyph, an icon, a border) rather than background.
+STRUCTURE_CONTRAST = 32
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The structure nearest a point: its longer side and how far the point is from it (pixels)."""
+
+    side: int  # 0: nothing stands out within the radius
+    distance: float  # 0 when the point is on it
+
+
+def structure_size_near(image: Image, xy: tuple[float, float], radius: int) -> int:
+    """The longer side of the structure nearest ``xy`` within ``radius`` (see ``structure_near``)."""
+    return structure_near(image, xy, radius).side
+
+
+def structure_near(image: Image, xy: tuple[float, float], radius: int) -> Structure:
+    """The longer side, in pixels, of the structure nearest ``xy`` within ``radius``.
+
+    Structure is the 4-connected set of pixels that stand out from the median grey of
+    the ``2*radius+1`` square around the point; the one whose pixel is nearest the point
+    is measured. 0 means nothing stands out there: a uniform area at least the square's
+    size (background, or the inside of a large button or panel); a structure that
+    reaches the square's border reports the square's side (at least that big).
+    """
+    import numpy as np
+
+    x, y = int(xy[0]), int(xy[1])
+    left, top = max(0, x - radius), max(0, y - radius)
+    right, bottom = min(image.width, x + radius + 1), min(image.height, y + radius + 1)
+    if right <= left or bottom <= top:
+        return Structure(0, 0.0)
+    grey = np.asarray(image.crop((left, top, right, bottom)).convert("L"), dtype=np.int16)
+    mask = np.abs(grey - int(np.median(grey))) > STRUCTURE_CONTRAST
+    if not mask.any():
+        return Structure(0, 0.0)
+    rows, cols = np.nonzero(mask)
+    squared = (rows - (y - top)) ** 2 + (cols - (x - left)) ** 2
+    nearest = int(np.argmin(squared))
+    distance = float(np.sqrt(squared[nearest]))
+    seed = (int(rows[nearest]), int(cols[nearest]))
+    height, width = int(mask.shape[0]), int(mask.shape[1])
+    seen = np.zeros_like(mask)
+    seen[seed] = True
+    stack = [seed]
+    min_r = max_r = seed[0]
+    min_c = max_c = seed[1]
+    while stack:  # flood fill of one component: at most the square's pixels
+        r, c = stack.pop()
+        min_r, max_r, min_c, max_c = min(min_r, r), max(max_r, r), min(min_c, c), max(max_c, c)
+        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if 0 <= nr < height and 0 <= nc < width and mask[nr, nc] and not seen[nr, nc]:
+                seen[nr, nc] = True
+                stack.append((nr, nc))
+    if min_r == 0 or min_c == 0 or max_r == height - 1 or max_c == width - 1:
+        return Structure(max(height, width), distance)
+    return Structure(int(max(max_r - min_r + 1, max_c - min_c + 1)), distance)
+
+
+def mark_point(image: Image, xy: tuple[float, float], radius: int = 12) -> Image:
+    """A copy of ``image`` with a ring and crosshair at ``xy``, in red on a white halo."""
+    from PIL import ImageDraw
+
+    marked = image.convert("RGB")
+    draw = ImageDraw.Draw(marked)
+    x, y = xy
+    for colour, width in (((255, 255, 255), 5), ((230, 0, 0), 2)):
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), outline=colour, width=width)
+        draw.line((x - 2 * radius, y, x + 2 * radius, y), fill=colour, width=width - 2 or 1)
+        draw.line((x, y - 2 * radius, x, y + 2 * radius), fill=colour, width=width - 2 or 1)
+    return marked

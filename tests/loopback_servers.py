@@ -24,6 +24,8 @@ class StubServer:
     not_openai: bool = False  # answer every request with an HTML page instead
     reply: str = "OK"  # the assistant's text for every chat request
     port: int = 0
+    reply: str = "OK"  # the assistant's content in every chat answer (e.g. a <tool_call> block)
+    replies: list[str] = field(default_factory=list)  # answered first, one per chat request, in order
     # (method, path, JSON body, headers with lower-case names) of each request
     requests: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = field(default_factory=list)
 
@@ -57,7 +59,8 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
                     400, {"object": "error", "message": VLLM_NO_TOOLS, "type": "BadRequestError", "code": 400}
                 )
             else:
-                message = {"role": "assistant", "content": stub.reply}
+                content = stub.replies.pop(0) if stub.replies else stub.reply
+                message = {"role": "assistant", "content": content}
                 self._json(200, {"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
 
         def _headers(self) -> dict[str, str]:

@@ -76,6 +76,7 @@ FIELD_LABELS: dict[str, str] = {
     "denied_chords": "Denied key chords",
     "risky_regions": "Risky screen regions",
     "risky_windows": "Risky window titles",
+    "refine": "Zoom-then-ground",
 }
 
 
@@ -597,6 +598,7 @@ class SettingsDialog(QDialog):
             "denied_chords": _lines(self.denied_chords_edit),
             "risky_regions": _lines(self.risky_regions_edit),
             "risky_windows": _lines(self.risky_windows_edit),
+            "refine": self._shown.refine,  # no control for it yet: keep what the file says
         }
 
     def _check(self, settings: Settings) -> None:

@@ -122,6 +122,7 @@ class AgentLoop:
             record.timings.update(plan.timings)
             record.raw_text = plan.completion.text
             record.thought = plan.reply.thought if plan.reply else ""
+            record.refinement = plan.refinement
             harness.emit(Planned(number, plan))
             executor.check_stop()
 

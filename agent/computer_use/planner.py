@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.actions import ScreenAction
 from agent.backends.base import Backend, Completion, TextSink
@@ -19,10 +19,24 @@ from agent.computer_use.parsing import ParsedReply, parse_reply
 from agent.computer_use.prompts import PromptSettings, StepNote, build_request
 from agent.computers.base import Frame
 from agent.errors import ActionError, ReplyError
+from agent.geometry import CaptureGeometry
 from agent.scaling import FrameKind, ModelFrame, model_image_size, to_screen_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+
+class ActionRefiner(Protocol):
+    """Second look at a plan's click (zoom-then-ground, agent.grounding.refine.Refiner)."""
+
+    def refine_actions(
+        self,
+        task: str,
+        actions: tuple[ScreenAction, ...],
+        image: Image,
+        geometry: CaptureGeometry,
+        cancel: threading.Event,
+    ) -> tuple[tuple[ScreenAction, ...], dict[str, Any] | None]: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,7 @@ class Plan:
     actions: tuple[ScreenAction, ...]
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    refinement: dict[str, Any] | None = None  # the crop request and answer, when a click was refined
 
     @property
     def usable(self) -> bool:
@@ -65,10 +80,12 @@ class Planner:
         *,
         frame_kind: FrameKind = FrameKind.REL1000,
         settings: PromptSettings | None = None,
+        refiner: ActionRefiner | None = None,
     ) -> None:
         self.backend = backend
         self.frame_kind = frame_kind
         self.settings = settings or PromptSettings()
+        self.refiner = refiner
 
     def model_frame(self, frame: Frame) -> ModelFrame:
         return ModelFrame.for_image(
@@ -116,4 +133,11 @@ class Planner:
         timings["parse_s"] = time.perf_counter() - model_done
         if not actions:
             return Plan(completion, reply, (), error=reply.no_action_reason, timings=timings)
-        return Plan(completion, reply, actions, timings=timings)
+        refinement = None
+        if self.refiner is not None:
+            refine_started = time.perf_counter()
+            actions, refinement = self.refiner.refine_actions(
+                task, actions, current.image, current.geometry, cancel
+            )
+            timings["refine_s"] = time.perf_counter() - refine_started
+        return Plan(completion, reply, actions, timings=timings, refinement=refinement)

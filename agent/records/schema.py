@@ -43,6 +43,8 @@ class StepRecord(BaseModel):
     screenshot: str = ""  # file name inside the run directory, "" when not kept
     timings: dict[str, float] = Field(default_factory=dict)
     spoken: list[str] = Field(default_factory=list)  # what narration said during the step, in order
+    # zoom-then-ground: the crop asked about and the model's answer on it (None: not refined)
+    refinement: dict[str, Any] | None = None
 
 
 class RunInfo(BaseModel):
