@@ -67,7 +67,13 @@ from agent.scaling import FrameKind
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
 if TYPE_CHECKING:
+    from PIL.Image import Image
+
     from agent.backends.base import Backend
+    from agent.computers.base import CaptureTarget
+    from agent.skills.batch import BatchSpec, BatchSummary
+    from agent.skills.progress import Tally
+    from agent.skills.runner import SkillJob, SkillResult
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +133,8 @@ __all__ = [
     "parse_region",
     "save_settings",
     "wait_until_settled",
+    "capture_for_skill",
+    "skill_names",
 ]
 
 
@@ -279,3 +287,47 @@ class Session:
                 pause=pause,
             )
             return loop.run(task)
+
+    # -- screen skills ------------------------------------------------------------------
+
+    def run_skill(
+        self,
+        settings: Settings,
+        job: SkillJob,
+        *,
+        stop: threading.Event,
+        on_text: Callable[[str], None] | None = None,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> SkillResult:
+        """One skill on its images with the backend the settings name (from this session's cache)."""
+        from agent.skills.runner import run_skill
+
+        require_valid(settings)
+        return run_skill(self.backend(settings), job, stop, on_text, on_retry)
+
+    def run_batch(
+        self,
+        settings: Settings,
+        spec: BatchSpec,
+        *,
+        stop: threading.Event,
+        on_tally: Callable[[Tally], None] | None = None,
+    ) -> BatchSummary:
+        """A skill over a folder of images, one JSON line each (see ``agent.skills.batch``)."""
+        from agent.skills.batch import run_batch
+
+        require_valid(settings)
+        return run_batch(spec, self.backend(settings), stop, on_tally)
+
+
+def capture_for_skill(target: CaptureTarget, stop: threading.Event) -> Image:
+    """A frame for a skill from the run core's capture service (the tray's computer hides its overlay)."""
+    from agent.skills.targets import capture_image
+
+    return capture_image(target, stop)
+
+
+def skill_names() -> list[str]:
+    from agent.skills.registry import skills
+
+    return list(skills())

@@ -191,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
     p_show.add_argument("--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help)
     p_show.set_defaults(handler=_cmd_history_show)
+    __import__("agent.skills.commands", fromlist=["add_commands"]).add_commands(sub)
     return parser
 
 
