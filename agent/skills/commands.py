@@ -193,7 +193,7 @@ def cmd_skill(args: argparse.Namespace) -> int:
 
     if args.list:
         for skill in skills().values():
-            flags = " ".join(f"[--{o.name} {'|'.join(o.choices) or o.default!r}]" for o in skill.flags)
+            flags = " ".join(f"[--{o.name} {'|'.join(o.choices) or o.default!r}]" for o in skill.options)
             sys.stdout.write(
                 f"{skill.name:<20} {skill.summary}" + (f"\n{'':<21}{flags}" if flags else "") + "\n"
             )
