@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +16,10 @@ from agent.errors import ConfigError, DisplayError, StoppedError
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+# Chromium's own switch for this (--blink-settings=scriptEnabled=false) stops
+# --screenshot from writing anything (measured, Chromium 156), so the page says it.
+_NO_SCRIPTS = '<meta http-equiv="Content-Security-Policy" content="script-src \'none\'">'
+_HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 GAP = 16
 
@@ -25,6 +30,14 @@ def find_browser() -> str:
         if path:
             return path
     raise ConfigError("--preview needs Chromium (apt-get install chromium); none found on PATH")
+
+
+def without_scripts(html: str) -> str:
+    """The page for rendering only, with scripts forbidden by a policy in its head."""
+    head = _HEAD.search(html)
+    if head is None:
+        return _NO_SCRIPTS + html
+    return html[: head.end()] + _NO_SCRIPTS + html[head.end() :]
 
 
 def render_html(
@@ -41,7 +54,7 @@ def render_html(
     command = browser or find_browser()
     with tempfile.TemporaryDirectory(prefix="deskpilot-preview-") as folder:
         page = Path(folder) / "page.html"
-        page.write_text(html, encoding="utf-8")
+        page.write_text(without_scripts(html), encoding="utf-8")
         shot = Path(folder) / "render.png"
         args = [
             command,
@@ -50,7 +63,6 @@ def render_html(
             "--hide-scrollbars",
             "--no-first-run",
             f"--user-data-dir={folder}/profile",
-            "--blink-settings=scriptEnabled=false",
             "--host-resolver-rules=MAP * ~NOTFOUND",
             f"--window-size={size[0]},{size[1]}",
             f"--screenshot={shot}",
