@@ -289,7 +289,7 @@ def test_batch_bad_input(canned: Any, tmp_path: Path, folder: Path) -> None:
 def test_design_to_html_preview_puts_chromium_render_beside_the_design(canned: Any, design: Path, tmp_path: Path) -> None:
     page = PAGE.replace("body { display: flex; color: #333; }", "html, body { margin: 0; background: #00c000; }")
     # The page is the model's output: shown, never run (the script would turn it red).
-    page = page.replace("</body>", "<script>document.body.style.background = 'red';</script></body>")
+    page = page.replace("</body>", "<script>document.documentElement.style.background = 'red';</script></body>")
     server = canned(page)
     preview = tmp_path / "preview.png"
     result = skill(server, "design-to-html", "--image", str(design), "--out", str(tmp_path / "p.html"), "--preview", str(preview))
