@@ -306,6 +306,20 @@ def test_design_to_html_preview_puts_chromium_render_beside_the_design(canned: A
 
 def test_a_region_capture_is_what_the_model_is_shown(canned: Any, x_display: str, tmp_path: Path) -> None:
     server = canned(ALT)
-    result = skill(server, "alt-text", "--region", "256x128+32+16", "--out", str(tmp_path / "alt.txt"))
+    result = skill(server, "alt-text", "--region", "384x256+32+16", "--out", str(tmp_path / "alt.txt"))
     assert result.returncode == 0, result.stderr
-    assert request_images(server.requests[0])[0].size == (256, 128)
+    assert request_images(server.requests[0])[0].size == (384, 256)
+
+
+def test_the_active_window_capture_is_that_window(canned: Any, probe: Any, tmp_path: Path) -> None:
+    from tests.conftest import xdotool
+
+    app = probe("--geometry", "384x256+400+300", "--colour", "#12c034")
+    xdotool("mousemove", "450", "350")  # no window manager: the window under the pointer is active
+    server = canned(ALT)
+    result = skill(server, "alt-text", "--window", "--out", str(tmp_path / "alt.txt"))
+    assert result.returncode == 0, result.stderr
+    shown = request_images(server.requests[0])[0]
+    assert shown.size == (app.ready["width"], app.ready["height"])
+    r, g, b = shown.getpixel((190, 128))
+    assert abs(r - 0x12) < 12 and abs(g - 0xC0) < 12 and abs(b - 0x34) < 12

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def active_window_region() -> Region:
-    """The active top-level window's rectangle on the root window (EWMH, else the input focus)."""
+    """The active top-level window's rectangle (EWMH, else the input focus, else under the pointer)."""
     try:
         from Xlib import X, display
         from Xlib.error import XError
@@ -35,6 +35,11 @@ def active_window_region() -> Region:
             focus = conn.get_input_focus().focus
             if not isinstance(focus, int) and focus != root:
                 window = focus
+        if window is None:
+            # No window manager: focus follows the pointer, so the active window is the one under it.
+            child = root.query_pointer().child
+            if child and not isinstance(child, int):
+                window = child
         if window is None:
             raise DisplayError("no active window (focus the window to capture, or use --region)")
         # Walk up to the child of the root: the frame a window manager drew around the client.
