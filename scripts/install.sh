@@ -17,6 +17,8 @@ apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0)
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
+# chromium: renders `deskpilot skill design-to-html --preview`, and its test.
+apt_packages+=(chromium)
 
 missing=()
 for p in "${apt_packages[@]}"; do
