@@ -18,9 +18,9 @@ from agent.skills.batch import BatchSpec, run_batch
 from agent.skills.registry import get_skill
 from agent.skills.runner import SkillJob, SkillOutputError, build_request, run_skill
 from agent.testing.tiny import forced_replies_fn
-from tests.test_skill_validators import ALT
 
 # Short answers: every forced token is one forward pass of the model.
+ALT = "A white page with a blue band along the top and a grey panel below it, holding three small grey icons."
 PAGE = "<!DOCTYPE html><html><head></head><body><p>Hi</p></body></html>"
 QUIZ = "## 测验题目\n### 选择题\n1. 哪个?\nA. 甲\nB. 乙\nC. 丙\nD. 丁\n正确答案: B\n### 简答题\n1. 为何?\n参考答案: 因为光。"
 
@@ -84,6 +84,7 @@ def test_a_rejected_answer_is_retried_once_with_the_problem(local: LocalBackend)
     result = run_skill(local, job("alt-text"), threading.Event(), on_retry=problems.append)
     assert result.attempts == 2 and result.validated.text == ALT + "\n"
     assert problems == ["the description is 18 characters; it must be 100-200"]
+    assert len(ALT) == 102
 
 
 def test_two_rejections_fail_with_both_raw_answers(local: LocalBackend) -> None:
@@ -103,7 +104,7 @@ def test_the_quiz_from_the_model_in_the_seed_layout(local: LocalBackend) -> None
 
 def test_batched_generation_gives_each_row_its_own_answer(local: LocalBackend) -> None:
     tokenizer = local.processor.tokenizer
-    rows = [ALT, ALT.replace("four", "five"), ALT.replace("blue", "green")]
+    rows = [ALT, ALT.replace("three", "seven"), ALT.replace("blue", "green")]
     force(local, rows_fn(tokenizer, rows))
     jobs = [job("alt-text") for _ in rows]
     completions = local.complete_batch([build_request(j) for j in jobs], threading.Event())
