@@ -123,6 +123,10 @@ def add_commands(sub: Any) -> None:
     p_batch.add_argument("skill", metavar="SKILL", help="the skill (deskpilot skill --list)")
     p_batch.add_argument("dir", type=Path, metavar="DIR", help="the folder of images")
     p_batch.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE.jsonl",
         help="the JSON Lines file, replaced unless --resume (required)",
     )
     p_batch.add_argument(
