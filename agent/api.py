@@ -320,11 +320,14 @@ class Session:
         return run_batch(spec, self.backend(settings), stop, on_tally)
 
 
-def capture_for_skill(target: CaptureTarget, stop: threading.Event) -> Image:
-    """A frame for a skill from the run core's capture service (the tray's computer hides its overlay)."""
+def capture_for_skill(
+    target: CaptureTarget, stop: threading.Event, wrap_computer: ComputerWrapper | None = None
+) -> Image:
+    """A frame for a skill from the run core's capture service; the tray passes the same
+    ``wrap_computer`` as for runs, so its overlay is hidden around the grab."""
     from agent.skills.targets import capture_image
 
-    return capture_image(target, stop)
+    return capture_image(target, stop, wrap_computer)
 
 
 def skill_names() -> list[str]:

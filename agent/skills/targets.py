@@ -9,9 +9,11 @@ from agent.errors import DisplayError
 from agent.geometry import Region
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PIL.Image import Image
 
-    from agent.computers.base import CaptureTarget
+    from agent.computers.base import CaptureTarget, Computer
 
 
 def active_window_region() -> Region:
@@ -57,9 +59,17 @@ def active_window_region() -> Region:
         conn.close()
 
 
-def capture_image(target: CaptureTarget, stop: threading.Event) -> Image:
-    """One overlay-free frame of ``target`` through the run core's Capture service."""
+def capture_image(
+    target: CaptureTarget,
+    stop: threading.Event,
+    wrap_computer: Callable[[Computer], Computer] | None = None,
+) -> Image:
+    """One frame of ``target`` through the run core's Capture service; a front end with windows
+    of its own passes ``wrap_computer`` (the tray's hides the overlay around the grab)."""
     from agent.computers.desktop import DesktopComputer
     from agent.run.capture import Capture
 
-    return Capture(DesktopComputer(target, cancel=stop), stop).frame().image
+    computer: Computer = DesktopComputer(target, cancel=stop)
+    if wrap_computer is not None:
+        computer = wrap_computer(computer)
+    return Capture(computer, stop).frame().image
