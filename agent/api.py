@@ -64,6 +64,7 @@ from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
 from agent.run.ports import ConfirmQuestion, ConfirmResult, Operator, PauseGate
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
+from agent.skills.runner import SkillOutputError
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
 if TYPE_CHECKING:
@@ -134,7 +135,12 @@ __all__ = [
     "save_settings",
     "wait_until_settled",
     "capture_for_skill",
+    "default_lang",
+    "render_preview",
+    "save_private_text",
+    "skill_job",
     "skill_names",
+    "SkillOutputError",
 ]
 
 
@@ -334,3 +340,37 @@ def skill_names() -> list[str]:
     from agent.skills.registry import skills
 
     return list(skills())
+
+
+def skill_job(
+    name: str, images: Sequence[Image], options: dict[str, str | None], lang: str, max_pixels: int
+) -> SkillJob:
+    """A skill's job with its options checked (ConfigError names a bad one)."""
+    from agent.skills.registry import get_skill
+    from agent.skills.runner import SkillJob
+
+    skill = get_skill(name)
+    if lang not in ("zh", "en"):
+        raise ConfigError(f"language {lang!r} is not zh or en")
+    return SkillJob(skill, tuple(images), skill.resolve(options), lang, max_pixels)  # type: ignore[arg-type]
+
+
+def default_lang() -> str:
+    """The prompt language the user's locale asks for (zh or en)."""
+    from agent.skills.unit import default_lang as from_locale
+
+    return from_locale()
+
+
+def render_preview(html: str, size: tuple[int, int], stop: threading.Event) -> Image:
+    """``html`` rendered by headless Chromium (scripts off); ConfigError when none is installed."""
+    from agent.skills.preview import render_html
+
+    return render_html(html, size, stop)
+
+
+def save_private_text(path: Path, text: str) -> None:
+    """Write a skill's result with mode 0600 (it describes the user's screen)."""
+    from agent.skills.output import write_private
+
+    write_private(path, text)

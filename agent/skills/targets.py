@@ -72,4 +72,8 @@ def capture_image(
     computer: Computer = DesktopComputer(target, cancel=stop)
     if wrap_computer is not None:
         computer = wrap_computer(computer)
-    return Capture(computer, stop).frame().image
+    capture = Capture(computer, stop)
+    # A front end may just have hidden its own window, and a terminal just printed:
+    # grab a still screen, not one half repainted.
+    capture.settle()
+    return capture.frame().image
