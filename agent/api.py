@@ -65,14 +65,20 @@ from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
 from agent.run.ports import ConfirmQuestion, ConfirmResult, Operator, PauseGate, Recorder
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
+from agent.skills.runner import SkillOutputError
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
 if TYPE_CHECKING:
+    from PIL.Image import Image
+
     from agent.access.clicking import ClickRequest, ClickResult
     from agent.access.describe import Description
     from agent.backends.base import Backend
     from agent.computers.base import CaptureTarget
     from agent.ports import Speech, TextReader
+    from agent.skills.batch import BatchSpec, BatchSummary
+    from agent.skills.progress import Tally
+    from agent.skills.runner import SkillJob, SkillResult
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +144,13 @@ __all__ = [
     "Located",
     "grounding_asker",
     "grounding_refiner",
+    "capture_for_skill",
+    "default_lang",
+    "render_preview",
+    "save_private_text",
+    "skill_job",
+    "skill_names",
+    "SkillOutputError",
 ]
 
 
@@ -452,6 +465,37 @@ class Session:
         recorded = [load_recorded_run(root, name) for name in runs]
         return export_runs(recorded, out, include_all=include_all, base_model=model)
 
+    # -- screen skills ------------------------------------------------------------------
+
+    def run_skill(
+        self,
+        settings: Settings,
+        job: SkillJob,
+        *,
+        stop: threading.Event,
+        on_text: Callable[[str], None] | None = None,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> SkillResult:
+        """One skill on its images with the backend the settings name (from this session's cache)."""
+        from agent.skills.runner import run_skill
+
+        require_valid(settings)
+        return run_skill(self.backend(settings), job, stop, on_text, on_retry)
+
+    def run_batch(
+        self,
+        settings: Settings,
+        spec: BatchSpec,
+        *,
+        stop: threading.Event,
+        on_tally: Callable[[Tally], None] | None = None,
+    ) -> BatchSummary:
+        """A skill over a folder of images, one JSON line each (see ``agent.skills.batch``)."""
+        from agent.skills.batch import run_batch
+
+        require_valid(settings)
+        return run_batch(spec, self.backend(settings), stop, on_tally)
+
 
 # -- accessibility: click by name (agent/access) ----------------------------------------
 
@@ -612,3 +656,53 @@ def _check_image_path(path: Path) -> None:
         raise ConfigError(f"cannot save {path.name!r}: use a .png, .jpg or .webp file")
     if not path.parent.is_dir():
         raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")
+
+
+def capture_for_skill(
+    target: CaptureTarget, stop: threading.Event, wrap_computer: ComputerWrapper | None = None
+) -> Image:
+    """A frame for a skill from the run core's capture service; the tray passes the same
+    ``wrap_computer`` as for runs, so its overlay is hidden around the grab."""
+    from agent.skills.targets import capture_image
+
+    return capture_image(target, stop, wrap_computer)
+
+
+def skill_names() -> list[str]:
+    from agent.skills.registry import skills
+
+    return list(skills())
+
+
+def skill_job(
+    name: str, images: Sequence[Image], options: dict[str, str | None], lang: str, max_pixels: int
+) -> SkillJob:
+    """A skill's job with its options checked (ConfigError names a bad one)."""
+    from agent.skills.registry import get_skill
+    from agent.skills.runner import SkillJob
+
+    skill = get_skill(name)
+    if lang not in ("zh", "en"):
+        raise ConfigError(f"language {lang!r} is not zh or en")
+    return SkillJob(skill, tuple(images), skill.resolve(options), lang, max_pixels)  # type: ignore[arg-type]
+
+
+def default_lang() -> str:
+    """The prompt language the user's locale asks for (zh or en)."""
+    from agent.skills.unit import default_lang as from_locale
+
+    return from_locale()
+
+
+def render_preview(html: str, size: tuple[int, int], stop: threading.Event) -> Image:
+    """``html`` rendered by headless Chromium (scripts off); ConfigError when none is installed."""
+    from agent.skills.preview import render_html
+
+    return render_html(html, size, stop)
+
+
+def save_private_text(path: Path, text: str) -> None:
+    """Write a skill's result with mode 0600 (it describes the user's screen)."""
+    from agent.skills.output import write_private
+
+    write_private(path, text)

@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.finetune.commands import add_commands as add_finetune_commands
 
     add_finetune_commands(sub)
+    from agent.skills.commands import add_commands as add_skill_commands
+
+    add_skill_commands(sub)
     return parser
 
 

@@ -22,10 +22,10 @@ apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
   espeak-ng alsa-utils)
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
-# Only the tests need these: real Chromium, GTK (through Debian's python3-gi, run with
-# /usr/bin/python3) and CJK fonts for the windows that typing is checked against.
-# Only the tests need these: real browser and GTK windows, CJK fonts to draw test
-# pages, the two-monitor server, and the accessibility bus with Debian's pyatspi.
+# Only the tests need these: real Chromium and GTK windows (GTK through Debian's
+# python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
+# server, and the accessibility bus with Debian's pyatspi. Chromium also renders
+# `deskpilot skill design-to-html --preview` where a user installs it.
 [ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi)
 

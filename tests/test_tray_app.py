@@ -184,7 +184,7 @@ def test_tray_state_shows_in_icon_and_tooltip(qtbot, x_display: str) -> None:
     tray = Tray(Menu())
     tray.set_state("waiting for you", "presses Enter")
     assert tray.icon.toolTip() == "Deskpilot: waiting for you — presses Enter"
-    assert [a.text() for a in tray.menu.actions()] == ["New command…", "Stop", "Pause/Resume", "History", "Settings", "Quit"]
+    assert [a.text() for a in tray.menu.actions()] == ["New command…", "Stop", "Pause/Resume", "Skills…", "History", "Settings", "Quit"]
     assert all(a.toolTip() for a in tray.menu.actions())
 
 

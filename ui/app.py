@@ -50,6 +50,8 @@ class DeskpilotApp:
         self.menu.triggered.connect(self._menu)
         self.history_window: Any = None
         self.settings_dialog: Any = None
+        self.skills_window: Any = None
+        self.skill_runner: Any = None
 
         self.tray: Tray | None = None
         self.window: FallbackWindow | None = None
@@ -91,6 +93,7 @@ class DeskpilotApp:
             "new": self.open_command,
             "stop": self.controller.stop,
             "pause": self.controller.toggle_pause,
+            "skills": self.open_skills,
             "history": self.open_history,
             "settings": self.open_settings,
             "quit": self.quit,
@@ -110,6 +113,25 @@ class DeskpilotApp:
         self.command.raise_()
         self.command.activateWindow()
         self.command.task.setFocus()
+
+    def open_skills(self) -> None:
+        from ui.capture_guard import OverlayHidingComputer
+        from ui.skills_window import SkillRunner, SkillsWindow
+        from ui.style import apply_style
+
+        if self.skills_window is None:
+            self.skills_window = SkillsWindow()
+            apply_style(self.skills_window)
+            # The controller's session: a skill and a run share one loaded model.
+            self.skill_runner = SkillRunner(
+                self.skills_window,
+                self.controller.session,
+                self._settings,
+                lambda computer: OverlayHidingComputer(computer, self.overlay),
+            )
+        self.skills_window.show()
+        self.skills_window.raise_()
+        self.skills_window.activateWindow()
 
     def open_history(self) -> None:
         from agent.api import history_root
@@ -169,8 +191,11 @@ class DeskpilotApp:
     def close(self) -> None:
         """Stop any run and close every window (quit without ending the event loop)."""
         self.controller.shutdown()
+        if self.skill_runner is not None:
+            self.skill_runner.shutdown()
         self.overlay.hide_now()
-        for widget in (self.command, self.window, self.history_window, self.settings_dialog):
+        windows = (self.command, self.window, self.history_window, self.settings_dialog, self.skills_window)
+        for widget in windows:
             if widget is not None:
                 widget.close()
         if self.tray is not None:

@@ -61,6 +61,11 @@ class RunController(QObject):
         self.last_result: RunResult | None = None
 
     @property
+    def session(self) -> Session:
+        """The app's one session (its loaded model), shared with the Skills window."""
+        return self._session
+
+    @property
     def running(self) -> bool:
         return self._thread is not None
 

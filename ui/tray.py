@@ -28,6 +28,7 @@ MENU_ENTRIES = (
     ("new", "New command…", "Open the command window to give Deskpilot a task"),
     ("stop", "Stop", "Stop the running task now"),
     ("pause", "Pause/Resume", "Pause the running task before its next action, or resume it"),
+    ("skills", "Skills…", "Capture a region and run a screen skill on it (HTML, alt text, quiz...)"),
     ("history", "History", "Show past runs and their steps"),
     ("settings", "Settings", "Model, safety rules, kill hotkey and history location"),
     ("quit", "Quit", "Stop any task and quit Deskpilot"),
@@ -54,7 +55,7 @@ def state_icon(state: str, size: int = 64) -> QIcon:
 
 
 class Menu(QObject):
-    """The six entries, shared by the tray menu and the fallback window."""
+    """The menu entries, shared by the tray menu and the fallback window."""
 
     triggered = Signal(str)
 

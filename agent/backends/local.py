@@ -365,3 +365,50 @@ class LocalBackend:
             completion_tokens=int(new_tokens.shape[0]),
             timings=timings,
         )
+
+    def complete_batch(self, requests: list[ChatRequest], cancel: threading.Event) -> list[Completion]:
+        """Several requests in one ``generate`` call (left-padded), for batch runs of a skill.
+
+        Every request must share the decoding limits of the first; a stop ends them all.
+        """
+        if cancel.is_set():
+            raise StoppedError("stopped before the model was asked")
+        if not requests:
+            return []
+        from transformers import StoppingCriteriaList
+
+        first = requests[0]
+        tokenizer = self.processor.tokenizer
+        images = [image for request in requests for image in request.images]
+        side = tokenizer.padding_side
+        tokenizer.padding_side = "left"  # generation continues from the right end of every row
+        try:
+            inputs = self.processor(
+                text=[self.render(request) for request in requests],
+                images=images or None,
+                size={"shortest_edge": first.min_pixels, "longest_edge": first.max_pixels},
+                padding=True,
+                return_tensors="pt",
+            ).to(self.model.device)
+        finally:
+            tokenizer.padding_side = side
+        started = time.perf_counter()
+        output = self.model.generate(
+            **inputs,
+            max_new_tokens=max(r.max_new_tokens for r in requests),
+            do_sample=False,
+            stop_strings=list(first.stop) or None,
+            tokenizer=tokenizer,
+            stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]),
+            pad_token_id=tokenizer.pad_token_id,
+            **self.settings.generate_kwargs,
+        )
+        if cancel.is_set():
+            raise StoppedError("stopped while the model was generating")
+        seconds = time.perf_counter() - started
+        prompt_len = int(inputs["input_ids"].shape[1])
+        texts = tokenizer.batch_decode(output[:, prompt_len:], skip_special_tokens=True)
+        return [
+            Completion(text=str(text), prompt_tokens=prompt_len, timings={"generate_s": seconds})
+            for text in texts
+        ]

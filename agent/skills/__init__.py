@@ -1,0 +1,1 @@
+"""Screen skills: one model call over images (design to HTML, Draw.io, alt text...), validated."""
