@@ -68,6 +68,7 @@ from agent.wording import clip, describe_action, describe_record, describe_step,
 
 if TYPE_CHECKING:
     from agent.backends.base import Backend
+    from agent.macros.player import PlaySettings
 
 log = logging.getLogger(__name__)
 
@@ -279,3 +280,36 @@ class Session:
                 pause=pause,
             )
             return loop.run(task)
+
+    def play_macro(
+        self,
+        settings: Settings,
+        path: Path,
+        operator: Operator,
+        *,
+        stop: threading.Event,
+        play: PlaySettings,
+        rows: Sequence[dict[str, str]] = ({},),
+        pause: PauseGate | None = None,
+        report: Path | None = None,
+        update_anchors: bool = False,
+        observers: Sequence[Observer] = (),
+        wrap_computer: ComputerWrapper | None = None,
+    ) -> RunResult:
+        """Replay the macro in ``path`` on this desktop: no model, the same guarded core as a task."""
+        from agent.macros.playback import play_macro
+
+        return play_macro(
+            settings,
+            path,
+            operator,
+            stop=stop,
+            play=play,
+            rows=rows,
+            pause=pause,
+            report=report,
+            update_anchors=update_anchors,
+            observers=observers,
+            say=self._progress,
+            wrap_computer=wrap_computer,
+        )

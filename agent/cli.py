@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps a --history-dir given before "show" from being reset by this default.
     p_show.add_argument("--history-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=dir_help)
     p_show.set_defaults(handler=_cmd_history_show)
+    from agent.macros.commands import add_commands as add_macro_commands
+
+    add_macro_commands(sub)
     return parser
 
 
