@@ -346,8 +346,9 @@ def search(
     refined.sort(key=lambda m: m.score, reverse=True)
     unique: list[Match] = []
     for m in refined:
+        # Refining can pull two rough peaks onto one place: keep that place once.
         if all(
-            abs(m.box.left - u.box.left) > tw // 2 or abs(m.box.top - u.box.top) > th // 2 for u in unique
+            abs(m.box.left - u.box.left) > tw // 4 or abs(m.box.top - u.box.top) > th // 4 for u in unique
         ):
             unique.append(m)
     return unique[:candidates]
@@ -440,3 +441,32 @@ def distinctive_crop(
             return AnchorCrop(box, False, runner_up)
         last = AnchorCrop(box, True, runner_up)
     return last
+
+
+def core_box(crop_size: tuple[int, int], offset: tuple[int, int], half: int = 20) -> Box:
+    """The part of an anchor crop right around its point: what must really be there to act."""
+    return crop_box(crop_size, offset, half)
+
+
+def verify_core(
+    haystack: Haystack | np.ndarray, template: np.ndarray, core: Box, match: Match, *, slack: int = 3
+) -> float:
+    """How well ``core`` (a box of ``template``) matches where ``match`` puts it, within ``slack`` pixels.
+
+    A large crop is found by its context, which a screen can keep while the target itself
+    is gone (a removed button leaves its window around it). Checking the small core at
+    the matched place, at the match's scale and kind, tells the two apart.
+    """
+    import numpy as np
+
+    gray = haystack.gray if isinstance(haystack, Haystack) else haystack
+    piece = template[core.top : core.top + core.height, core.left : core.left + core.width]
+    piece = resize_gray(piece, match.scale)
+    left = match.box.left + round(core.left * match.scale) - slack
+    top = match.box.top + round(core.top * match.scale) - slack
+    x0, y0 = max(0, left), max(0, top)
+    window = gray[y0 : top + piece.shape[0] + 2 * slack, x0 : left + piece.shape[1] + 2 * slack]
+    if window.shape[0] < piece.shape[0] or window.shape[1] < piece.shape[1]:
+        return -1.0
+    scores = ncc_map(_represent(window, match.kind), _represent(piece, match.kind))
+    return float(np.max(scores)) if scores.size else -1.0

@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from agent.imaging import Box, Haystack, Match, find_template, gray_array, resize_gray, search
+from agent.imaging import (
+    Box,
+    Haystack,
+    Match,
+    core_box,
+    find_template,
+    gray_array,
+    resize_gray,
+    search,
+    verify_core,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,6 +56,10 @@ class HealSettings:
     scaled: float = 0.80  # tier (b): grey at another scale
     edges: float = 0.60  # tier (b): edge maps (colour or theme changed)
     scales: Sequence[float] = (1.25, 0.8, 1.1, 0.9, 1.5, 0.67)
+    # The small core around the point must be there too, at the matched place: a big
+    # crop is found by its context even when the target itself is gone.
+    core_gray: float = 0.80
+    core_edges: float = 0.60
 
 
 @dataclass(frozen=True)
@@ -123,34 +137,50 @@ class Healer:
             if match is not None and (best is None or match.score > best.score):
                 best = match
 
+        def confident(match: Match | None, threshold: float, core_of: np.ndarray = template) -> bool:
+            if match is None or match.score < threshold:
+                return False
+            core = core_box((core_of.shape[1], core_of.shape[0]), _offset_in(anchor, core_of))
+            needed = s.core_gray if match.kind == "gray" else s.core_edges
+            return verify_core(haystack, core_of, core, match) >= needed
+
         # (a) near the recorded place, then the whole monitor.
         match = find_template(haystack, template, scales=base, within=near)
         keep(match)
-        if match is not None and match.score >= s.exact:
+        if confident(match, s.exact):
+            assert match is not None
             return found(match, "a-near")
         scaled_template = _scaled(template, ratio)
-        ranked = search(haystack, scaled_template, candidates=2)
+        ranked = [
+            m
+            for m in (Match(r.box, r.score, ratio) for r in search(haystack, scaled_template, candidates=3))
+            if confident(m, s.exact)
+        ]
         if ranked:
-            keep(Match(ranked[0].box, ranked[0].score, ratio))
             first = ranked[0]
             second = ranked[1].score if len(ranked) > 1 else -1.0
-            if first.score >= s.exact and (second < s.exact or first.score - second >= s.unique_gap):
-                return found(Match(first.box, first.score, ratio), "a-screen")
+            # Two places that both look right: acting on either would be a guess.
+            if second < s.exact or first.score - second >= s.unique_gap:
+                return found(first, "a-screen")
         # Looks saved by --update-anchors: the same tier, other pictures of the target.
         for variant in anchor.variants:
-            match = find_template(haystack, self._variant(variant), scales=(1.0,))
+            look = self._variant(variant)
+            match = find_template(haystack, look, scales=(1.0,))
             keep(match)
-            if match is not None and match.score >= s.exact:
+            if confident(match, s.exact, look):
+                assert match is not None
                 return found(match, "a-variant")
         # (b) other scales (grey), then edge maps at every scale.
         scales = [ratio * f for f in s.scales]
         match = find_template(haystack, template, scales=scales, kinds=("gray",), good_enough=0.95)
         keep(match)
-        if match is not None and match.score >= s.scaled:
+        if confident(match, s.scaled):
+            assert match is not None
             return found(match, "b-scale")
         match = find_template(haystack, template, scales=[ratio, *scales], kinds=("edges",), good_enough=0.9)
         keep(match)
-        if match is not None and match.score >= s.edges:
+        if confident(match, s.edges):
+            assert match is not None
             return found(match, "b-edges")
         # (c) the text under the point, (d) the model: only when plugged in.
         if self.reader is not None and anchor.text:
@@ -178,6 +208,13 @@ class Healer:
         return Found(
             _to_screen(frame, image_point), box, tier, match.score, time.perf_counter() - started, match.scale
         )
+
+
+def _offset_in(anchor: Anchor, picture: np.ndarray) -> tuple[int, int]:
+    """The anchor's point inside ``picture`` (the crop, or a variant of another size)."""
+    sx = picture.shape[1] / max(1, anchor.box[2])
+    sy = picture.shape[0] / max(1, anchor.box[3])
+    return (round(anchor.offset[0] * sx), round(anchor.offset[1] * sy))
 
 
 def _scaled(template: np.ndarray, scale: float) -> np.ndarray:
