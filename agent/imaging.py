@@ -468,5 +468,12 @@ def verify_core(
     window = gray[y0 : top + piece.shape[0] + 2 * slack, x0 : left + piece.shape[1] + 2 * slack]
     if window.shape[0] < piece.shape[0] or window.shape[1] < piece.shape[1]:
         return -1.0
+    if float(piece.std()) < _FLAT_STD:
+        # A plain core (a blank text area): it is "there" when the place is just as plain,
+        # in the same grey for a grey match (an edge match allows a new colour).
+        spot = window[slack : slack + piece.shape[0], slack : slack + piece.shape[1]]
+        plain = float(spot.std()) < _FLAT_STD
+        same = match.kind == "edges" or abs(float(spot.mean()) - float(piece.mean())) < 12
+        return 1.0 if plain and same else 0.0
     scores = ncc_map(_represent(window, match.kind), _represent(piece, match.kind))
     return float(np.max(scores)) if scores.size else -1.0

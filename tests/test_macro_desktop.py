@@ -23,7 +23,8 @@ import pytest
 from agent.macros.anchors import make_anchor
 from agent.macros.schema import Macro, MacroStep, Monitor, save_macro
 from tests.conftest import APPS, xdotool
-from tests.support import ROOT, LinePump
+from tests.support import ROOT, LinePump, wait_until
+from tests.test_run import shell_xterm  # noqa: F401 (a fixture)
 
 
 class ButtonApp:
@@ -192,3 +193,37 @@ def test_the_kill_hotkey_ends_playback_with_no_later_step(app: Callable[..., But
     xdotool("key", "ctrl+alt+k")
     assert proc.wait(timeout=20) == 3, "".join(lines.drain())
     assert clicks(window.events_until_sync()) == []
+
+
+def test_a_macro_made_from_a_scripted_run_replays_in_a_real_xterm_with_no_model(
+    shell_xterm: tuple[int, int], tmp_path: Path  # noqa: F811 (the fixture imported above)
+) -> None:
+    from tests.support import call, model_point, write_script
+
+    target = tmp_path / "lines.txt"
+    script = write_script(tmp_path / "script.jsonl", [
+        call('{"action": "left_click", "coordinate": ' + model_point(*shell_xterm) + "}"),
+        call('{"action": "type", "text": "echo one >> ' + str(target) + '\\n"}'),
+        call('{"action": "terminate", "status": "success"}'),
+    ])
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"))
+    history = tmp_path / "history"
+    run = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "append a line", "--script", str(script), "--history-dir",
+         str(history), "--confirm", "never"], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert wait_until(lambda: target.exists() and target.read_text() == "one\n")
+    macro = tmp_path / "from-run.json"
+    made = subprocess.run(
+        [sys.executable, "-m", "agent", "macro", "from-run", "latest", str(macro), "--history-dir", str(history)],
+        capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "2 steps, 1 with anchors" in made.stderr
+    replay = play(tmp_path, macro)
+    assert replay.returncode == 0, replay.stderr
+    assert wait_until(lambda: target.read_text() == "one\none\n")
+    # The replay ran no model: its run record says so.
+    info = json.loads((sorted((tmp_path / "history").iterdir())[-1] / "run.json").read_text())
+    assert info["backend"] == "macro" and info["model"] == "none"
