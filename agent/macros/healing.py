@@ -170,18 +170,23 @@ class Healer:
             if confident(match, s.exact, look):
                 assert match is not None
                 return found(match, "a-variant")
-        # (b) other scales (grey), then edge maps at every scale.
+        # (b) other scales (grey), then edge maps at every scale: near first, then anywhere.
         scales = [ratio * f for f in s.scales]
-        match = find_template(haystack, template, scales=scales, kinds=("gray",), good_enough=0.95)
-        keep(match)
-        if confident(match, s.scaled):
-            assert match is not None
-            return found(match, "b-scale")
-        match = find_template(haystack, template, scales=[ratio, *scales], kinds=("edges",), good_enough=0.9)
-        keep(match)
-        if confident(match, s.edges):
-            assert match is not None
-            return found(match, "b-edges")
+        for within in (near, None):
+            match = find_template(
+                haystack, template, scales=scales, kinds=("gray",), within=within, good_enough=0.95
+            )
+            keep(match)
+            if confident(match, s.scaled):
+                assert match is not None
+                return found(match, "b-scale")
+            match = find_template(
+                haystack, template, scales=[ratio, *scales], kinds=("edges",), within=within, good_enough=0.9
+            )
+            keep(match)
+            if confident(match, s.edges):
+                assert match is not None
+                return found(match, "b-edges")
         # (c) the text under the point, (d) the model: only when plugged in.
         if self.reader is not None and anchor.text:
             box = self.reader.locate_text(frame.image, anchor.text)

@@ -91,6 +91,9 @@ class MacroPlayer:
         self.on_found = on_found
         self.say = say or (lambda _line: None)
         self.log = PlayLog()
+        # When the previous step's action began: recorded pauses are kept from there, so
+        # the time an action itself takes does not add up over a macro.
+        self._last_start: float | None = None
 
     @property
     def stop(self) -> threading.Event:
@@ -121,8 +124,9 @@ class MacroPlayer:
         executor = self.executor
         executor.check_stop()
         executor.honour_pause()
-        if self.settings.speed is not None and step.delay_s > 0:
-            executor.wait(step.delay_s / self.settings.speed)
+        if self.settings.speed is not None and step.delay_s > 0 and self._last_start is not None:
+            due = self._last_start + step.delay_s / self.settings.speed
+            executor.wait(max(0.0, due - time.monotonic()))
         record = self.harness.begin_step(number)
         report = StepReport(number, describe_action(step.action), step.anchor.crop if step.anchor else "")
         self.log.steps.append(report)
@@ -168,6 +172,7 @@ class MacroPlayer:
             if self.on_found is not None:
                 self.on_found(number, step, result, frame)
         action = screen_action(step, point, row)
+        self._last_start = time.monotonic()
         outcome = executor.execute(number, action, frame.region if frame is not None else region)
         record.actions.append(outcome.record)
         record.timings["step_s"] = time.perf_counter() - started
