@@ -128,6 +128,7 @@ def add_commands(sub: Any) -> None:
         help="where runs are kept (default: the user data folder, deskpilot/runs)",
     )
     p_from.set_defaults(handler=_cmd_from_run)
+    add_record_command(msub)
 
 
 # -- play -------------------------------------------------------------------------------
@@ -294,4 +295,71 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
     save_macro(macro, args.file)
     anchored = sum(1 for s in macro.steps if s.anchor is not None)
     sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps, {anchored} with anchors\n")
+    return EXIT_OK
+
+
+def add_record_command(msub: Any) -> None:
+    from agent.config import Settings
+
+    d = Settings()
+    p_rec = msub.add_parser(
+        "record",
+        help="record your mouse and keyboard into a macro, until the kill hotkey or Ctrl+C",
+        description="Record real input into FILE: clicks, drags, scrolls, key chords and typed text, "
+        "each pointer step with a visual anchor. The kill hotkey ends recording and is not recorded.",
+    )
+    p_rec.add_argument("file", type=Path, metavar="FILE", help="the macro file to write (0600)")
+    p_rec.add_argument(
+        "--monitor",
+        type=int,
+        metavar="N",
+        help=f"mss monitor index to anchor on: 1 primary (default: {d.monitor})",
+    )
+    p_rec.add_argument(
+        "--kill-hotkey", metavar="CHORD", help=f"the chord that ends recording (default: {d.kill_hotkey})"
+    )
+    p_rec.set_defaults(handler=_cmd_record)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from agent.api import check_display
+    from agent.cli import _settings_with
+    from agent.macros.recorder import Recorder
+    from agent.macros.schema import save_macro
+    from agent.run.hotkey import KillSwitch, parse_hotkey
+
+    settings = _settings_with(args, ("monitor", "kill_hotkey"))
+    chord = parse_hotkey(settings.kill_hotkey)
+    if not args.file.parent.is_dir() and str(args.file.parent):
+        raise ConfigError(f"cannot save {args.file}: the folder {args.file.parent} does not exist")
+    check_display(settings.monitor)
+    stop = threading.Event()
+    interrupted = threading.Event()
+
+    def on_interrupt(*_: object) -> None:
+        interrupted.set()
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    recorder = Recorder(settings.monitor, chord, stop)
+    kill = KillSwitch(settings.kill_hotkey, stop.set)
+    kill.start()
+    try:
+        recorder.start()
+        sys.stderr.write(f"recording: press {settings.kill_hotkey} (or Ctrl+C here) to stop\n")
+        sys.stderr.flush()
+        recorder.run()
+    finally:
+        recorder.close()
+        kill.stop()
+
+    def say(line: str) -> None:
+        sys.stderr.write(line + "\n")
+
+    macro = recorder.finish(args.file.stem, progress=say, interrupted=interrupted.is_set())
+    save_macro(macro, args.file)
+    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps\n")
     return EXIT_OK
