@@ -38,6 +38,7 @@ from agent.config import (
 )
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
 from agent.geometry import Region, parse_region
+from agent.macros.player import PlaySettings
 from agent.records.history import (
     default_history_dir,
     ensure_history_root,
@@ -68,7 +69,6 @@ from agent.wording import clip, describe_action, describe_record, describe_step,
 
 if TYPE_CHECKING:
     from agent.backends.base import Backend
-    from agent.macros.player import PlaySettings
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ __all__ = [
     "PauseGate",
     "Paused",
     "Planned",
+    "PlaySettings",
     "Region",
     "Resumed",
     "RunEvent",

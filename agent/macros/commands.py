@@ -291,7 +291,11 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
     from agent.macros.schema import save_macro
 
     root = Path(args.history_dir).expanduser() if args.history_dir else history_root(load_settings())
-    macro = macro_from_run(root, args.run)
+
+    def say(line: str) -> None:
+        sys.stderr.write(line + "\n")
+
+    macro = macro_from_run(root, args.run, progress=say)
     save_macro(macro, args.file)
     anchored = sum(1 for s in macro.steps if s.anchor is not None)
     sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps, {anchored} with anchors\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 _NOT_REPLAYED = ("terminate", "answer")
 
 
-def macro_from_run(root: Path, run_id: str) -> Macro:
+def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | None = None) -> Macro:
     """The macro of run ``run_id`` under ``root``.
 
     Each step's screenshot shows the screen the action was aimed at, so the anchor is
@@ -60,6 +61,8 @@ def macro_from_run(root: Path, run_id: str) -> Macro:
                 point = (int(screen["x"]), int(screen["y"]))
                 if not (0 <= point[0] < image.width and 0 <= point[1] < image.height):
                     raise ConfigError(f"step {step.number}: the point {point} is outside its screenshot")
+                if progress is not None:
+                    progress(f"cutting the anchor of step {step.number} of {len(steps)}")
                 anchor = make_anchor(image, point, haystack=haystack)
             out.append(MacroStep(action=screen, delay_s=round(delay, 3), anchor=anchor))
             delay = 0.0
