@@ -121,3 +121,23 @@ def test_edits_that_make_no_sense_are_refused(macro: Macro, edit, message: str) 
 )
 def test_variables_fill_plain_names_only(text: str, values: dict[str, str], out: str) -> None:
     assert fill_variables(text, values) == out
+
+
+def test_every_macro_option_says_its_default() -> None:
+    import argparse
+
+    from agent.cli import build_parser
+
+    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    macro = subparsers(build_parser())["macro"]
+    commands = subparsers(macro)
+    assert set(commands) == {"play", "show", "edit", "from-run", "record"}
+    for name, parser in commands.items():
+        for action in parser._actions:
+            if action.option_strings and action.help != argparse.SUPPRESS and "-h" not in action.option_strings:
+                assert "(default:" in (action.help or ""), (name, action.option_strings)
