@@ -88,3 +88,32 @@ def test_record_real_xdotool_input_until_the_kill_hotkey(app: Callable[..., Butt
     assert steps[0].anchor is not None and steps[3].anchor is not None
     assert steps[3].anchor.window_title == "deskpilot-buttons"
     assert oct(macro.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_recorder_leaves_out_what_the_player_injects(app: Callable[..., ButtonApp], tmp_path: Path) -> None:  # noqa: F811
+    from tests.test_macro_desktop import clicks, macro_from_screen, play
+
+    window = app("--at", "300,200")
+    sx, sy = window.center("button")
+    x, y, w, h = window.ready["window"]
+    cancel = macro_from_screen(tmp_path / "cancel.json", [{"action": "left_click", "x": x + w - 60, "y": sy}])
+    macro = tmp_path / "rec.json"
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "macro", "record", str(macro)],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+    )
+    assert proc.stderr is not None
+    lines = LinePump(proc.stderr)
+    lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
+    played = play(tmp_path, cancel)  # Deskpilot's own click, while the recorder listens
+    assert played.returncode == 0, played.stderr
+    window.pump.wait_for(lambda e: e["event"] == "click" and e["button"] == "cancel", 10, "the player's click")
+    xdotool("mousemove", str(sx), str(sy))
+    xdotool("click", "1")  # the user's click
+    window.pump.wait_for(lambda e: e["event"] == "click" and e["button"] == "save", 10, "the user's click")
+    xdotool("key", "ctrl+alt+k")
+    assert proc.wait(timeout=60) == 0, "".join(lines.drain())
+    assert [s.action for s in load_macro(macro).steps] == [{"action": "left_click", "x": sx, "y": sy}]
+    assert "events Deskpilot injected were left out" in "".join(lines.drain())
+    assert clicks(window.pump.seen) == ["cancel", "save"]

@@ -365,5 +365,6 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     macro = recorder.finish(args.file.stem, progress=say, interrupted=interrupted.is_set())
     save_macro(macro, args.file)
-    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps\n")
+    ignored = f" ({recorder.ignored} events Deskpilot injected were left out)" if recorder.ignored else ""
+    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps{ignored}\n")
     return EXIT_OK

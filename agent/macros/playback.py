@@ -78,7 +78,12 @@ def play_macro(
     new_looks: dict[int, str] = {}
 
     with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
-        computer: Computer = wrap_computer(desk.computer) if wrap_computer else desk.computer
+        from agent.macros.marker import ActingMark, MarkedComputer
+
+        # A recorder running meanwhile must not take the replay's input for the user's.
+        mark = ActingMark()
+        marked = MarkedComputer(desk.computer, mark)
+        computer: Computer = wrap_computer(marked) if wrap_computer else marked
         prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
         recorder = RunRecorder.start(
             root,
@@ -142,7 +147,10 @@ def play_macro(
             on_found=keep_look,
             say=say,
         )
-        result = player.play(macro, rows, f"macro {path.name}")
+        try:
+            result = player.play(macro, rows, f"macro {path.name}")
+        finally:
+            mark.close()
     if report is not None:
         from agent.macros.report import write_report
 

@@ -39,20 +39,31 @@ class Recorder:
         self._queue: queue.Queue[RawEvent] = queue.Queue()
         self._listeners: list[Any] = []
         self.events: list[RawEvent] = []
+        from agent.macros.marker import ActingMark
+
+        self._mark: ActingMark | None = ActingMark()
+        self.ignored = 0  # events Deskpilot itself injected (a player or agent acting meanwhile)
+
+    def _put(self, event: RawEvent) -> None:
+        # Checked at once, on the listener thread: the mark's grace covers the delivery delay.
+        if self._mark is not None and self._mark.active():
+            self.ignored += 1
+            return
+        self._queue.put(event)
 
     # -- listener callbacks (pynput threads): only enqueue -----------------------------
     def _on_click(self, x: int, y: int, button: Any, pressed: bool) -> None:
         name = _BUTTONS.get(getattr(button, "name", ""), "")
         if name:
             kind: EventKind = "button_down" if pressed else "button_up"
-            self._queue.put(RawEvent(time.monotonic(), kind, int(x), int(y), button=name))
+            self._put(RawEvent(time.monotonic(), kind, int(x), int(y), button=name))
 
     def _on_scroll(self, x: int, y: int, dx: int, dy: int) -> None:
-        self._queue.put(RawEvent(time.monotonic(), "scroll", int(x), int(y), dx=int(dx), dy=int(dy)))
+        self._put(RawEvent(time.monotonic(), "scroll", int(x), int(y), dx=int(dx), dy=int(dy)))
 
     def _key(self, key: Any, kind: EventKind) -> None:
         char = getattr(key, "char", None)
-        self._queue.put(RawEvent(time.monotonic(), kind, key=canonical_key(key) or "", char=char or ""))
+        self._put(RawEvent(time.monotonic(), kind, key=canonical_key(key) or "", char=char or ""))
 
     # -- the recording thread ----------------------------------------------------------
     def start(self) -> None:
@@ -93,6 +104,9 @@ class Recorder:
         for listener in self._listeners:
             stop_listener(listener)
         self._listeners = []
+        if self._mark is not None:
+            self._mark.close()
+            self._mark = None
 
     # -- the macro ---------------------------------------------------------------------
     def finish(
