@@ -141,3 +141,17 @@ def test_every_macro_option_says_its_default() -> None:
         for action in parser._actions:
             if action.option_strings and action.help != argparse.SUPPRESS and "-h" not in action.option_strings:
                 assert "(default:" in (action.help or ""), (name, action.option_strings)
+
+
+def test_play_and_record_without_a_display_are_one_line_and_exit_2(
+    macro: Macro, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.json"
+    save_macro(macro, path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("DESKPILOT_CONFIG", str(tmp_path / "none.toml"))
+    for args in (["play", str(path), "--vars", "name=x"], ["record", str(tmp_path / "new.json")]):
+        assert main(["macro", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "display" in err.lower(), err
+    assert not (tmp_path / "new.json").exists()
