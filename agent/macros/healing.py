@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from agent.imaging import (
     Box,
@@ -137,7 +137,9 @@ class Healer:
             if match is not None and (best is None or match.score > best.score):
                 best = match
 
-        def confident(match: Match | None, threshold: float, core_of: np.ndarray = template) -> bool:
+        def confident(
+            match: Match | None, threshold: float, core_of: np.ndarray = template
+        ) -> TypeGuard[Match]:
             if match is None or match.score < threshold:
                 return False
             core = core_box((core_of.shape[1], core_of.shape[0]), _offset_in(anchor, core_of))
@@ -148,7 +150,6 @@ class Healer:
         match = find_template(haystack, template, scales=base, within=near)
         keep(match)
         if confident(match, s.exact):
-            assert match is not None
             return found(match, "a-near")
         scaled_template = _scaled(template, ratio)
         ranked = [
@@ -168,7 +169,6 @@ class Healer:
             match = find_template(haystack, look, scales=(1.0,))
             keep(match)
             if confident(match, s.exact, look):
-                assert match is not None
                 return found(match, "a-variant")
         # (b) other scales (grey), then edge maps at every scale: near first, then anywhere.
         scales = [ratio * f for f in s.scales]
@@ -178,14 +178,12 @@ class Healer:
             )
             keep(match)
             if confident(match, s.scaled):
-                assert match is not None
                 return found(match, "b-scale")
             match = find_template(
                 haystack, template, scales=[ratio, *scales], kinds=("edges",), within=within, good_enough=0.9
             )
             keep(match)
             if confident(match, s.edges):
-                assert match is not None
                 return found(match, "b-edges")
         # (c) the text under the point, (d) the model: only when plugged in.
         if self.reader is not None and anchor.text:
