@@ -38,7 +38,10 @@ from agent.config import (
 )
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
 from agent.geometry import Region, parse_region
+from agent.macros.commands import describe_macro_step
+from agent.macros.editing import delete_step, move_step
 from agent.macros.player import PlaySettings
+from agent.macros.schema import Macro, load_macro, save_macro
 from agent.records.history import (
     default_history_dir,
     ensure_history_root,
@@ -98,6 +101,7 @@ __all__ = [
     "PauseGate",
     "Paused",
     "Planned",
+    "Macro",
     "PlaySettings",
     "Region",
     "Resumed",
@@ -118,15 +122,20 @@ __all__ = [
     "clip",
     "default_history_dir",
     "default_config_path",
+    "delete_step",
+    "describe_macro_step",
     "describe_action",
     "describe_record",
     "describe_step",
     "history_root",
     "list_runs",
+    "load_macro",
     "load_run",
     "load_settings",
     "local_time",
+    "move_step",
     "parse_region",
+    "save_macro",
     "save_settings",
     "wait_until_settled",
 ]
