@@ -37,10 +37,14 @@ def test_steps_show_in_words_with_thumbnails_and_edit_by_keyboard(qtbot: QtBot, 
     window.steps.setFocus()
     window.steps.setCurrentRow(2)
     QTest.keyClick(window.steps, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    words = [window.steps.item(i).text() for i in range(window.steps.count())]
+    assert "Press ctrl+s" in words[1] and "Type 'hello'" in words[2] and window.steps.currentRow() == 1
     QTest.keyClick(window.steps, Qt.Key.Key_Delete)  # deletes the moved step, now step 2
+    QTest.keyClick(window.steps, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)  # the last: stays
     assert "(changed)" in window.title.text()
     window.save_button.click()
     assert [s.name for s in load_macro(path).steps] == ["left_click", "type"]
+    assert [s.action.get("text") for s in load_macro(path).steps] == [None, "hello"]
     assert "saved" in window.message.text()
 
 
