@@ -180,7 +180,7 @@ class _Plane:
         t_norm = float(np.sqrt((t.astype(np.float64) ** 2).sum()))
         if t_norm < 1e-6:
             return np.zeros((ih - th + 1, iw - tw + 1), dtype=np.float32)
-        if th * tw <= 64 or ih * iw <= 4 * th * tw:
+        if th * tw <= 64:  # tiny templates only: a sliding view copies every window
             corr = _direct_correlation(self.values, t)
         else:
             spectrum = self.spectrum * np.conj(np.fft.rfft2(t, self.shape))

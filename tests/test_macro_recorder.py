@@ -109,6 +109,14 @@ def test_the_recorder_leaves_out_what_the_player_injects(app: Callable[..., Butt
     played = play(tmp_path, cancel)  # Deskpilot's own click, while the recorder listens
     assert played.returncode == 0, played.stderr
     window.pump.wait_for(lambda e: e["event"] == "click" and e["button"] == "cancel", 10, "the player's click")
+    # Input right after Deskpilot acted is taken for its own (the mark's short grace):
+    # the user acts once the mark has lapsed.
+    from agent.macros.marker import ActingMark
+    from tests.support import wait_until
+
+    mark = ActingMark()
+    assert wait_until(lambda: not mark.active(), 5)
+    mark.close()
     xdotool("mousemove", str(sx), str(sy))
     xdotool("click", "1")  # the user's click
     window.pump.wait_for(lambda e: e["event"] == "click" and e["button"] == "save", 10, "the user's click")

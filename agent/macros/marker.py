@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 PROPERTY = "_DESKPILOT_ACTING"
 # How long after an action its input may still be reaching other clients' listeners.
-GRACE_S = 0.3
+GRACE_S = 0.2
 _ACTING_S = 3600.0
 
 
