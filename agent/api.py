@@ -39,6 +39,10 @@ from agent.config import (
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
 from agent.geometry import Region, parse_region
 from agent.grounding.locate import GroundingAsker, Located
+from agent.macros.commands import describe_macro_step
+from agent.macros.editing import delete_step, move_step
+from agent.macros.player import PlaySettings
+from agent.macros.schema import Macro, load_macro, save_macro
 from agent.records.history import (
     default_history_dir,
     ensure_history_root,
@@ -108,6 +112,8 @@ __all__ = [
     "PauseGate",
     "Paused",
     "Planned",
+    "Macro",
+    "PlaySettings",
     "Region",
     "Resumed",
     "RunEvent",
@@ -129,15 +135,20 @@ __all__ = [
     "default_history_dir",
     "describe_screen",
     "default_config_path",
+    "delete_step",
+    "describe_macro_step",
     "describe_action",
     "describe_record",
     "describe_step",
     "history_root",
     "list_runs",
+    "load_macro",
     "load_run",
     "load_settings",
     "local_time",
+    "move_step",
     "parse_region",
+    "save_macro",
     "save_settings",
     "wait_until_settled",
     # grounding (agent/grounding)
@@ -495,6 +506,39 @@ class Session:
 
         require_valid(settings)
         return run_batch(spec, self.backend(settings), stop, on_tally)
+
+    def play_macro(
+        self,
+        settings: Settings,
+        path: Path,
+        operator: Operator,
+        *,
+        stop: threading.Event,
+        play: PlaySettings,
+        rows: Sequence[dict[str, str]] = ({},),
+        pause: PauseGate | None = None,
+        report: Path | None = None,
+        update_anchors: bool = False,
+        observers: Sequence[Observer] = (),
+        wrap_computer: ComputerWrapper | None = None,
+    ) -> RunResult:
+        """Replay the macro in ``path`` on this desktop: no model, the same guarded core as a task."""
+        from agent.macros.playback import play_macro
+
+        return play_macro(
+            settings,
+            path,
+            operator,
+            stop=stop,
+            play=play,
+            rows=rows,
+            pause=pause,
+            report=report,
+            update_anchors=update_anchors,
+            observers=observers,
+            say=self._progress,
+            wrap_computer=wrap_computer,
+        )
 
 
 # -- accessibility: click by name (agent/access) ----------------------------------------

@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     from agent.skills.commands import add_commands as add_skill_commands
 
     add_skill_commands(sub)
+    from agent.macros.commands import add_commands as add_macro_commands
+
+    add_macro_commands(sub)
     return parser
 
 

@@ -142,4 +142,4 @@ def test_cli_export_and_bad_input(recorded, tmp_path: Path) -> None:
     macro = tmp_path / "m.json"
     macro.write_text("{}")
     missing = deskpilot("export-finetune", str(macro), "--history-dir", str(root), "--out", str(tmp_path / "x"))
-    assert missing.returncode == 2 and "no macros" in missing.stderr
+    assert missing.returncode == 2 and "a macro keeps only crops" in missing.stderr

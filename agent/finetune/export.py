@@ -212,14 +212,13 @@ def load_recorded_run(root: Path, name: str) -> RecordedRun:
 
 
 def _macro_support(path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("agent.macros") is None:
-        raise ConfigError(
-            f"{path} looks like a macro file, but this Deskpilot has no macros (agent.macros); "
-            "export runs by id or folder"
-        )
-    raise ConfigError(f"{path}: exporting macro files is not wired up yet; export the run that recorded it")
+    # A macro keeps crops around its targets, not the whole screens the model is shown at
+    # each step, so it cannot become training samples that look like what the agent sends.
+    # The run it was recorded from (deskpilot macro from-run) has them.
+    raise ConfigError(
+        f"{path} is a file, not a run: a macro keeps only crops around its targets, not the "
+        "screens the model sees; export the run it came from (a run id or folder)"
+    )
 
 
 def export_runs(

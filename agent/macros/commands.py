@@ -1,0 +1,370 @@
+"""``deskpilot macro ...``: play, show, edit, from-run and record, registered from here."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent.errors import ConfigError
+
+EXIT_OK = 0
+
+
+def add_commands(sub: Any) -> None:
+    """Add the ``macro`` command and its subcommands to the CLI's subparsers."""
+    from agent.config import CONFIRM_MODES, Settings
+
+    d = Settings()
+    p_macro = sub.add_parser(
+        "macro",
+        help="record, replay, show and edit macros (no model in the loop)",
+        description="Macros: recorded steps with visual anchors, replayed through the same policy, "
+        "confirmation and kill hotkey as a run.",
+    )
+    msub = p_macro.add_subparsers(dest="macro_command", metavar="SUBCOMMAND", required=True)
+
+    p_play = msub.add_parser("play", help="replay a macro file on this desktop")
+    p_play.add_argument("file", type=Path, metavar="FILE", help="the macro file (JSON, version 1)")
+    p_play.add_argument(
+        "--speed",
+        default="max",
+        metavar="N|max",
+        help="recorded pauses divided by N; max skips them and only waits for the screen (default: max)",
+    )
+    p_play.add_argument("--repeat", type=int, default=1, metavar="N", help="play N times over (default: 1)")
+    p_play.add_argument(
+        "--vars",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for {NAME} in typed text; repeatable; a --data column of that name wins "
+        "(default: none)",
+    )
+    p_play.add_argument(
+        "--data",
+        type=Path,
+        metavar="FILE.csv",
+        help="a CSV file with a header row: one replay per row, its columns as {names} (default: none)",
+    )
+    p_play.add_argument(
+        "--confirm", choices=list(CONFIRM_MODES), help=f"when to ask before acting (default: {d.confirm})"
+    )
+    p_play.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="find every anchor once and record, but perform nothing (default: off)",
+    )
+    p_play.add_argument(
+        "--wait",
+        choices=["screen", "recorded"],
+        default="screen",
+        help="screen: settle and wait for each anchor to appear; recorded: replay the recorded "
+        "pauses (at --speed, 1 when max) and look once (default: screen)",
+    )
+    p_play.add_argument(
+        "--update-anchors",
+        action="store_true",
+        help="save the look of each target found by healing as a new variant in FILE (default: off)",
+    )
+    p_play.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.html",
+        help="write a replay report: each step's recorded anchor beside where it was found (default: none)",
+    )
+    p_play.add_argument(
+        "--monitor", type=int, metavar="N", help=f"mss monitor index: 1 primary (default: {d.monitor})"
+    )
+    p_play.add_argument(
+        "--history-dir",
+        metavar="DIR",
+        help="where the replay is recorded (default: the user data folder, deskpilot/runs)",
+    )
+    p_play.add_argument(
+        "--kill-hotkey", metavar="CHORD", help=f"the chord that stops playback (default: {d.kill_hotkey})"
+    )
+    p_play.set_defaults(handler=_cmd_play)
+
+    p_show = msub.add_parser("show", help="list a macro's steps in words, numbered")
+    p_show.add_argument("file", type=Path, metavar="FILE", help="the macro file")
+    p_show.set_defaults(handler=_cmd_show)
+
+    p_edit = msub.add_parser("edit", help="delete, move or insert steps and waits, or change a step's text")
+    p_edit.add_argument("file", type=Path, metavar="FILE", help="the macro file, rewritten in place (0600)")
+    esub = p_edit.add_subparsers(dest="edit_command", metavar="EDIT", required=True)
+    e = esub.add_parser("delete", help="delete step N")
+    e.add_argument("number", type=int, metavar="N", help="the step's number as 'macro show' lists it")
+    e = esub.add_parser("move", help="move step N so it becomes step TO")
+    e.add_argument("number", type=int, metavar="N", help="the step to move")
+    e.add_argument("to", type=int, metavar="TO", help="its new number")
+    e = esub.add_parser(
+        "insert-wait", help="insert a wait of SECONDS before step N (N = count+1: at the end)"
+    )
+    e.add_argument("number", type=int, metavar="N", help="the new step's number")
+    e.add_argument("seconds", type=float, metavar="SECONDS", help="how long to wait (0..60)")
+    e = esub.add_parser("insert", help="insert a key, type or wait step, given as JSON, before step N")
+    e.add_argument("number", type=int, metavar="N", help="the new step's number")
+    e.add_argument("action", metavar="JSON", help='e.g. \'{"action": "key", "keys": ["enter"]}\'')
+    e = esub.add_parser("set-text", help="change the text a type step types")
+    e.add_argument("number", type=int, metavar="N", help="the type step")
+    e.add_argument("text", metavar="TEXT", help="the new text; {name} is filled from --vars or --data")
+    p_edit.set_defaults(handler=_cmd_edit)
+
+    p_from = msub.add_parser(
+        "from-run", help="turn a recorded agent run into a macro (replayable with no model)"
+    )
+    p_from.add_argument(
+        "run", metavar="RUN", help="a run id as 'deskpilot history' lists it, a unique start, or 'latest'"
+    )
+    p_from.add_argument("file", type=Path, metavar="FILE", help="the macro file to write (0600)")
+    p_from.add_argument(
+        "--history-dir",
+        type=Path,
+        metavar="DIR",
+        help="where runs are kept (default: the user data folder, deskpilot/runs)",
+    )
+    p_from.set_defaults(handler=_cmd_from_run)
+    add_record_command(msub)
+
+
+# -- play -------------------------------------------------------------------------------
+
+
+def parse_speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        raise ConfigError(f"--speed: expected a number or 'max', got {text!r}") from None
+    if not 0 < speed <= 1000:
+        raise ConfigError(f"--speed: expected a number in (0, 1000] or 'max', got {text!r}")
+    return speed
+
+
+def parse_vars(items: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ConfigError(f"--vars: expected NAME=VALUE, got {item!r}")
+        values[name] = value
+    return values
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file with a header, each as {column: value}."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames:
+                raise ConfigError(f"--data: {path} has no header row")
+            bad = [name for name in reader.fieldnames if not name.isidentifier()]
+            if bad:
+                raise ConfigError(f"--data: column {bad[0]!r} in {path} is not a usable {{name}}")
+            rows = [{k: v for k, v in row.items() if k is not None} for row in reader]
+    except FileNotFoundError:
+        raise ConfigError(f"--data: no file {path}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ConfigError(f"--data: cannot read {path}: {err}") from None
+    if not rows:
+        raise ConfigError(f"--data: {path} has a header but no rows")
+    return rows
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from agent.api import RunStarted, Session
+    from agent.cli import _settings_with
+    from agent.macros.player import PlaySettings
+    from agent.terminal import TerminalOperator, TerminalReporter
+
+    speed = parse_speed(args.speed)
+    if args.repeat < 1:
+        raise ConfigError(f"--repeat: expected at least 1, got {args.repeat}")
+    values = parse_vars(args.vars)
+    rows = [{**values, **row} for row in read_rows(args.data)] if args.data else [values]
+    settings = _settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey"))
+    if args.wait == "recorded" and speed is None:
+        speed = 1.0  # "replay the recorded pauses" at the recorded pace
+    play = PlaySettings(speed=speed, wait=args.wait, repeat=args.repeat, dry_run=args.dry_run)
+    stop = threading.Event()
+
+    def say(message: str) -> None:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+    def started(event: object) -> None:
+        if isinstance(event, RunStarted):
+            say(f"Kill hotkey: {settings.kill_hotkey} (or Ctrl+C here)")
+            if args.dry_run:
+                say("Dry run: anchors are looked for and steps recorded, nothing is performed")
+
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    result = Session(progress=say).play_macro(
+        settings,
+        args.file,
+        TerminalOperator(),
+        stop=stop,
+        play=play,
+        rows=rows,
+        report=args.report,
+        update_anchors=args.update_anchors,
+        observers=[started, TerminalReporter()],
+    )
+    return result.exit_code
+
+
+# -- show, edit, from-run ---------------------------------------------------------------
+
+
+def describe_macro_step(number: int, step: Any) -> str:
+    from agent.wording import describe_action
+
+    line = f"{number:>3}  {describe_action(step.action)}"
+    notes: list[str] = []
+    if step.delay_s >= 0.05:
+        notes.append(f"after {step.delay_s:.1f} s")
+    if step.anchor is not None:
+        notes.append(
+            f"anchor {step.anchor.box[2]}x{step.anchor.box[3]}"
+            + (", ambiguous" if step.anchor.ambiguous else "")
+        )
+        if step.anchor.variants:
+            notes.append(f"{len(step.anchor.variants)} more look(s)")
+    return line + (f"  ({'; '.join(notes)})" if notes else "")
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from agent.macros.schema import load_macro
+    from agent.wording import clip
+
+    macro = load_macro(args.file)
+    lines = [
+        f"Macro {clip(macro.name, 80) or args.file.name} ({len(macro.steps)} steps, "
+        f"from a {macro.source} run)"
+        if macro.source == "run"
+        else f"Macro {clip(macro.name, 80) or args.file.name} ({len(macro.steps)} steps)"
+    ]
+    lines += [describe_macro_step(i, step) for i, step in enumerate(macro.steps, start=1)]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return EXIT_OK
+
+
+def _cmd_edit(args: argparse.Namespace) -> int:
+    from agent.macros import editing
+    from agent.macros.schema import load_macro, save_macro
+
+    macro = load_macro(args.file)
+    match args.edit_command:
+        case "delete":
+            macro = editing.delete_step(macro, args.number)
+        case "move":
+            macro = editing.move_step(macro, args.number, args.to)
+        case "insert-wait":
+            macro = editing.insert_wait(macro, args.number, args.seconds)
+        case "insert":
+            try:
+                action = json.loads(args.action)
+            except json.JSONDecodeError:
+                raise ConfigError(f"insert: {args.action!r} is not JSON") from None
+            if not isinstance(action, dict):
+                raise ConfigError("insert: the step must be a JSON object with an 'action'")
+            macro = editing.insert_step(macro, args.number, action)
+        case "set-text":
+            macro = editing.set_text(macro, args.number, args.text)
+    save_macro(macro, args.file)
+    sys.stderr.write(f"saved {args.file} ({len(macro.steps)} steps)\n")
+    return EXIT_OK
+
+
+def _cmd_from_run(args: argparse.Namespace) -> int:
+    from agent.api import history_root
+    from agent.config import load_settings
+    from agent.macros.from_run import macro_from_run
+    from agent.macros.schema import save_macro
+
+    root = Path(args.history_dir).expanduser() if args.history_dir else history_root(load_settings())
+
+    def say(line: str) -> None:
+        sys.stderr.write(line + "\n")
+
+    macro = macro_from_run(root, args.run, progress=say)
+    save_macro(macro, args.file)
+    anchored = sum(1 for s in macro.steps if s.anchor is not None)
+    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps, {anchored} with anchors\n")
+    return EXIT_OK
+
+
+def add_record_command(msub: Any) -> None:
+    from agent.config import Settings
+
+    d = Settings()
+    p_rec = msub.add_parser(
+        "record",
+        help="record your mouse and keyboard into a macro, until the kill hotkey or Ctrl+C",
+        description="Record real input into FILE: clicks, drags, scrolls, key chords and typed text, "
+        "each pointer step with a visual anchor. The kill hotkey ends recording and is not recorded.",
+    )
+    p_rec.add_argument("file", type=Path, metavar="FILE", help="the macro file to write (0600)")
+    p_rec.add_argument(
+        "--monitor",
+        type=int,
+        metavar="N",
+        help=f"mss monitor index to anchor on: 1 primary (default: {d.monitor})",
+    )
+    p_rec.add_argument(
+        "--kill-hotkey", metavar="CHORD", help=f"the chord that ends recording (default: {d.kill_hotkey})"
+    )
+    p_rec.set_defaults(handler=_cmd_record)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from agent.api import check_display
+    from agent.cli import _settings_with
+    from agent.macros.recorder import Recorder
+    from agent.macros.schema import save_macro
+    from agent.run.hotkey import KillSwitch, parse_hotkey
+
+    settings = _settings_with(args, ("monitor", "kill_hotkey"))
+    chord = parse_hotkey(settings.kill_hotkey)
+    if not args.file.parent.is_dir() and str(args.file.parent):
+        raise ConfigError(f"cannot save {args.file}: the folder {args.file.parent} does not exist")
+    check_display(settings.monitor)
+    stop = threading.Event()
+    interrupted = threading.Event()
+
+    def on_interrupt(*_: object) -> None:
+        interrupted.set()
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    recorder = Recorder(settings.monitor, chord, stop)
+    kill = KillSwitch(settings.kill_hotkey, stop.set)
+    kill.start()
+    try:
+        recorder.start()
+        sys.stderr.write(f"recording: press {settings.kill_hotkey} (or Ctrl+C here) to stop\n")
+        sys.stderr.flush()
+        recorder.run()
+    finally:
+        recorder.close()
+        kill.stop()
+
+    def say(line: str) -> None:
+        sys.stderr.write(line + "\n")
+
+    macro = recorder.finish(args.file.stem, progress=say, interrupted=interrupted.is_set())
+    save_macro(macro, args.file)
+    ignored = f" ({recorder.ignored} events Deskpilot injected were left out)" if recorder.ignored else ""
+    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps{ignored}\n")
+    return EXIT_OK

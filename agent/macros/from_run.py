@@ -1,0 +1,80 @@
+"""An agent run's performed actions as a macro: anchors cut from the run's own step screenshots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.errors import ConfigError
+from agent.imaging import Haystack
+from agent.macros.anchors import make_anchor
+from agent.macros.schema import Macro, MacroStep, Monitor
+from agent.records.history import load_run
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+# Actions that end or answer a task touch nothing; a macro has no use for them.
+_NOT_REPLAYED = ("terminate", "answer")
+
+
+def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | None = None) -> Macro:
+    """The macro of run ``run_id`` under ``root``.
+
+    Each step's screenshot shows the screen the action was aimed at, so the anchor is
+    cut there. The run records screen points, not the monitor's origin: the screenshots
+    are taken to cover the monitor from (0, 0) at one pixel per input unit, which is
+    what a run on the primary monitor records.
+    """
+    from PIL import Image as PILImage
+
+    info, steps = load_run(root, run_id)
+    run_dir = root / info.id
+    out: list[MacroStep] = []
+    monitor: Monitor | None = None
+    previous: datetime | None = None
+    for step in steps:
+        started = _time(step.started_at)
+        delay = max(0.0, (started - previous).total_seconds()) if previous and started else 0.0
+        previous = started or previous
+        image: Image | None = None
+        haystack: Haystack | None = None
+        for record in step.actions:
+            if not record.performed or record.screen.get("action") in _NOT_REPLAYED:
+                continue
+            screen = dict(record.screen)
+            anchor = None
+            if screen.get("x") is not None and screen.get("y") is not None:
+                if image is None:
+                    if not step.screenshot:
+                        raise ConfigError(
+                            f"step {step.number} of run {info.id} has no screenshot to cut its anchor from"
+                        )
+                    try:
+                        image = PILImage.open(run_dir / step.screenshot).convert("RGB")
+                    except OSError as err:
+                        raise ConfigError(f"cannot read {run_dir / step.screenshot}: {err}") from None
+                    haystack = Haystack.of(image)
+                    monitor = monitor or Monitor(width=image.width, height=image.height)
+                point = (int(screen["x"]), int(screen["y"]))
+                if not (0 <= point[0] < image.width and 0 <= point[1] < image.height):
+                    raise ConfigError(f"step {step.number}: the point {point} is outside its screenshot")
+                if progress is not None:
+                    progress(f"cutting the anchor of step {step.number} of {len(steps)}")
+                anchor = make_anchor(image, point, haystack=haystack)
+            out.append(MacroStep(action=screen, delay_s=round(delay, 3), anchor=anchor))
+            delay = 0.0
+    if not out:
+        raise ConfigError(f"run {info.id} performed no actions to make a macro of")
+    if monitor is None:
+        monitor = Monitor(width=1920, height=1080)  # no pointer step: the monitor is never used
+    return Macro(name=info.task, created_at=info.started_at, source="run", monitor=monitor, steps=out)
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None

@@ -1,0 +1,214 @@
+"""Replaying a macro on the run core: each step settles, finds its anchor, then goes through the executor.
+
+No model is involved. A pointer step runs only where its anchor was found on the
+current screen (``healing``); a step whose anchor no tier finds ends the run as a
+failure, with the step, its crop and the best candidate kept. Keys, typing and waits
+need no anchor. Every action goes through ``GuardedExecutor.execute``, so the policy,
+the confirmation, the stop token and the dry run apply to macros as to the agent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent.errors import ConfigError
+from agent.macros.healing import Found, Healer, Miss
+from agent.macros.schema import Macro, MacroStep, Monitor, screen_action
+from agent.records.schema import StepRecord
+from agent.run.capture import Capture
+from agent.run.events import RunResult
+from agent.run.executor import GuardedExecutor
+from agent.run.harness import RunEnd, RunHarness
+from agent.wording import describe_action
+
+if TYPE_CHECKING:
+    from agent.computers.base import Frame
+    from agent.geometry import Region
+
+# "At least a few seconds" for an anchor to appear, however fast the recording was.
+MIN_ANCHOR_TIMEOUT_S = 3.0
+# The timeout is this many times the recorded pause before the step.
+PACE_FACTOR = 3.0
+# How often the screen is looked at again while waiting for an anchor.
+_RETRY_S = 0.1
+
+
+@dataclass(frozen=True)
+class PlaySettings:
+    speed: float | None = None  # recorded delays divided by this; None: no recorded delays ("max")
+    wait: str = "screen"  # "screen": settle and wait for anchors; "recorded": recorded delays only
+    repeat: int = 1
+    dry_run: bool = False
+    anchor_timeout_s: float | None = None  # None: from the recorded pace
+
+
+@dataclass
+class StepReport:
+    """What the replay report shows for one step."""
+
+    number: int
+    words: str
+    anchor_png: str = ""  # the recorded crop (base64 PNG)
+    found: Found | None = None
+    miss: Miss | None = None
+    frame: Frame | None = None
+    status: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class PlayLog:
+    steps: list[StepReport] = field(default_factory=list)
+    healed: list[StepReport] = field(default_factory=list)
+
+
+MissSaver = Callable[[int, MacroStep, Miss, "Frame"], None]
+
+
+class MacroPlayer:
+    def __init__(
+        self,
+        executor: GuardedExecutor,
+        capture: Capture,
+        harness: RunHarness,
+        healer: Healer,
+        settings: PlaySettings,
+        *,
+        on_miss: MissSaver | None = None,
+        on_found: Callable[[int, MacroStep, Found, Frame], None] | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.executor = executor
+        self.capture = capture
+        self.harness = harness
+        self.healer = healer
+        self.settings = settings
+        self.on_miss = on_miss
+        self.on_found = on_found
+        self.say = say or (lambda _line: None)
+        self.log = PlayLog()
+        # When the previous step's action began: recorded pauses are kept from there, so
+        # the time an action itself takes does not add up over a macro.
+        self._last_start: float | None = None
+
+    @property
+    def stop(self) -> threading.Event:
+        return self.executor.stop
+
+    def play(self, macro: Macro, rows: Sequence[dict[str, str]], task: str) -> RunResult:
+        """Play ``macro`` once per row of variables, ``repeat`` times over; one recorded run."""
+        if not rows:
+            raise ConfigError("no rows to play: the data file has a header but no rows")
+        return self.harness.run(task, lambda: self._all(macro, rows))
+
+    def _all(self, macro: Macro, rows: Sequence[dict[str, str]]) -> RunEnd:
+        region = self.capture.frame().region
+        number = 0
+        for _ in range(self.settings.repeat):
+            for row in rows:
+                for step in macro.steps:
+                    number += 1
+                    end = self._step(number, macro, step, row, region)
+                    if end is not None:
+                        return end
+        performed = "checked (dry run)" if self.settings.dry_run else "played"
+        return RunEnd("success", f"{performed} {number} steps")
+
+    def _step(
+        self, number: int, macro: Macro, step: MacroStep, row: dict[str, str], region: Region
+    ) -> RunEnd | None:
+        executor = self.executor
+        executor.check_stop()
+        executor.honour_pause()
+        if self.settings.speed is not None and step.delay_s > 0 and self._last_start is not None:
+            due = self._last_start + step.delay_s / self.settings.speed
+            executor.wait(max(0.0, due - time.monotonic()))
+        record = self.harness.begin_step(number)
+        report = StepReport(number, describe_action(step.action), step.anchor.crop if step.anchor else "")
+        self.log.steps.append(report)
+        started = time.perf_counter()
+        frame: Frame | None = None
+        point: tuple[int, int] | None = None
+        if step.needs_anchor:
+            if step.anchor is None:
+                # Never click blind: without an anchor the recorded point may be anything now.
+                return self._fail(
+                    record, report, None, f"step {number} has no anchor; not acting at recorded coordinates"
+                )
+            if self.settings.wait == "screen":
+                self.capture.settle()
+            frame, result = self._find(step, macro.monitor)
+            self.harness.attach_frame(record, frame)
+            report.frame = frame
+            record.timings["find_s"] = time.perf_counter() - started
+            if isinstance(result, Miss):
+                report.miss = result
+                if self.on_miss is not None:
+                    self.on_miss(number, step, result, frame)
+                if self.settings.dry_run:
+                    report.status = "not found (dry run)"
+                    record.error = f"anchor not found: {result.reason}"
+                    self.say(f"step {number}: {report.words}: anchor not found ({result.reason})")
+                    self.harness.finish_step(record, frame)
+                    return None
+                return self._fail(
+                    record,
+                    report,
+                    frame,
+                    f"step {number} ({report.words}): {result.reason}; stopped, nothing clicked",
+                )
+            report.found = result
+            point = result.point
+            if result.tier != "a-near":
+                self.log.healed.append(report)
+                self.say(
+                    f"step {number}: healed by tier {result.tier} "
+                    f"(score {result.score:.2f}, {result.seconds * 1000:.0f} ms)"
+                )
+            if self.on_found is not None:
+                self.on_found(number, step, result, frame)
+        action = screen_action(step, point, row)
+        self._last_start = time.monotonic()
+        outcome = executor.execute(number, action, frame.region if frame is not None else region)
+        record.actions.append(outcome.record)
+        record.timings["step_s"] = time.perf_counter() - started
+        report.seconds = time.perf_counter() - started
+        report.status = outcome.status
+        if outcome.performed:
+            record.timings["perform_s"] = outcome.perform_s
+        elif outcome.status != "dry_run":
+            why = f": {outcome.reason}" if outcome.reason else ""
+            record.error = f"{outcome.status}{why}"
+            self.harness.finish_step(record, frame)
+            return RunEnd("failure", f"step {number} ({report.words}) was {outcome.status}{why}")
+        self.harness.finish_step(record, frame)
+        return None
+
+    def _find(self, step: MacroStep, monitor: Monitor) -> tuple[Frame, Found | Miss]:
+        """Look for the anchor until it appears or the timeout passes; a stop ends the wait."""
+        if step.anchor is None:
+            raise ConfigError("a step without an anchor cannot be looked for")
+        timeout = self.settings.anchor_timeout_s
+        if timeout is None:
+            timeout = max(MIN_ANCHOR_TIMEOUT_S, PACE_FACTOR * step.delay_s)
+        if self.settings.wait != "screen" or self.settings.dry_run:
+            timeout = 0.0  # one look: nothing performed in a dry run will make it appear
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.capture.frame()
+            result = self.healer.locate(frame, step.anchor, monitor)
+            if isinstance(result, Found) or time.monotonic() >= deadline:
+                return frame, result
+            self.executor.check_stop()
+            if self.stop.wait(_RETRY_S):
+                self.executor.check_stop()
+
+    def _fail(self, record: StepRecord, report: StepReport, frame: Frame | None, detail: str) -> RunEnd:
+        record.error = detail
+        report.status = "failed"
+        self.harness.finish_step(record, frame)
+        return RunEnd("failure", detail)

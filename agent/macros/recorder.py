@@ -1,0 +1,154 @@
+"""Recording the user's real mouse and keyboard into a macro, until the kill hotkey or Ctrl+C.
+
+pynput listeners (through ``agent.computers.listeners``, which waits for X to really
+record and stops cleanly) put raw events on a queue; this thread takes a capture and
+the window title the moment a button goes down or the wheel turns, so each pointer
+step gets the screen it was aimed at. When recording ends, the events become steps
+(``agent.macros.steps``) and each pointer step gets its anchor bundle.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
+from agent.macros.anchors import make_anchor
+from agent.macros.schema import Macro, MacroStep, Monitor
+from agent.macros.steps import EventKind, PendingStep, RawEvent, build_steps, strip_kill_chord
+from agent.run.takeover import canonical_key
+
+_BUTTONS = {"left": "left", "right": "right", "middle": "middle"}
+
+
+class Recorder:
+    """Records input on ``monitor`` until ``stop`` is set; ``finish()`` returns the macro."""
+
+    def __init__(self, monitor: int, kill_chord: tuple[str, ...], stop: threading.Event) -> None:
+        from agent.computers.screen import MssScreen
+        from agent.computers.windows import X11Windows
+
+        self.screen = MssScreen(monitor)
+        self.windows = X11Windows()
+        self.kill_chord = kill_chord
+        self.stop = stop
+        self._queue: queue.Queue[RawEvent] = queue.Queue()
+        self._listeners: list[Any] = []
+        self.events: list[RawEvent] = []
+        from agent.macros.marker import ActingMark
+
+        self._mark: ActingMark | None = ActingMark()
+        self.ignored = 0  # events Deskpilot itself injected (a player or agent acting meanwhile)
+
+    def _put(self, event: RawEvent) -> None:
+        # Checked at once, on the listener thread: the mark's grace covers the delivery delay.
+        if self._mark is not None and self._mark.active():
+            self.ignored += 1
+            return
+        self._queue.put(event)
+
+    # -- listener callbacks (pynput threads): only enqueue -----------------------------
+    def _on_click(self, x: int, y: int, button: Any, pressed: bool) -> None:
+        name = _BUTTONS.get(getattr(button, "name", ""), "")
+        if name:
+            kind: EventKind = "button_down" if pressed else "button_up"
+            self._put(RawEvent(time.monotonic(), kind, int(x), int(y), button=name))
+
+    def _on_scroll(self, x: int, y: int, dx: int, dy: int) -> None:
+        self._put(RawEvent(time.monotonic(), "scroll", int(x), int(y), dx=int(dx), dy=int(dy)))
+
+    def _key(self, key: Any, kind: EventKind) -> None:
+        char = getattr(key, "char", None)
+        self._put(RawEvent(time.monotonic(), kind, key=canonical_key(key) or "", char=char or ""))
+
+    # -- the recording thread ----------------------------------------------------------
+    def start(self) -> None:
+        keyboard, mouse = import_pynput("recording")
+        self._listeners = [
+            recording_listener(mouse.Listener)(on_click=self._on_click, on_scroll=self._on_scroll),
+            recording_listener(keyboard.Listener)(
+                on_press=lambda k: self._key(k, "key_down"), on_release=lambda k: self._key(k, "key_up")
+            ),
+        ]
+        try:
+            for listener in self._listeners:
+                start_listener(listener, "recording")
+        except Exception:
+            self.close()
+            raise
+
+    def run(self) -> None:
+        """Take events until the stop token is set; pointer events get their capture here, at once."""
+        while not self.stop.is_set():
+            try:
+                event = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self._take(event)
+        self.close()
+        while not self._queue.empty():
+            self._take(self._queue.get())
+
+    def _take(self, event: RawEvent) -> None:
+        if event.kind in ("button_down", "scroll") and not self.stop.is_set():
+            frame = self.screen.capture()
+            title = self.windows.title_at(event.x, event.y)
+            event = RawEvent(**{**event.__dict__, "frame": frame, "title": title})
+        self.events.append(event)
+
+    def close(self) -> None:
+        for listener in self._listeners:
+            stop_listener(listener)
+        self._listeners = []
+        if self._mark is not None:
+            self._mark.close()
+            self._mark = None
+
+    # -- the macro ---------------------------------------------------------------------
+    def finish(
+        self, name: str, progress: Callable[[str], None] | None = None, *, interrupted: bool = False
+    ) -> Macro:
+        """The recorded macro; after Ctrl+C in this terminal that chord is dropped from the end too."""
+        events = strip_kill_chord(self.events, self.kill_chord)
+        if interrupted:
+            events = strip_kill_chord(events, ("ctrl", "c"))
+        pending = build_steps(events)
+        region = self.screen.capture_region()
+        first_frame = next((p.frame for p in pending if p.frame is not None), None)
+        scale = first_frame.geometry.scale_x if first_frame is not None else 1.0
+        monitor = Monitor(
+            left=region.left, top=region.top, width=region.width, height=region.height, scale=scale
+        )
+        steps: list[MacroStep] = []
+        previous: float | None = None
+        for number, item in enumerate(pending, start=1):
+            if progress is not None and item.frame is not None:
+                progress(f"cutting the anchor of step {number} of {len(pending)}")
+            delay = 0.0 if previous is None else max(0.0, item.t - previous)
+            previous = item.t
+            steps.append(MacroStep(action=item.action, delay_s=round(delay, 3), anchor=_anchor(item)))
+        return Macro(
+            name=name,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            source="recorded",
+            monitor=monitor,
+            steps=steps,
+        )
+
+
+def _anchor(item: PendingStep) -> Any:
+    if item.frame is None or "x" not in item.action:
+        return None
+    frame = item.frame
+    g = frame.geometry
+    point = (
+        round((item.action["x"] - g.region.left) * g.scale_x),
+        round((item.action["y"] - g.region.top) * g.scale_y),
+    )
+    if not (0 <= point[0] < frame.image.width and 0 <= point[1] < frame.image.height):
+        return None  # a step off the recorded monitor cannot be anchored (and will not replay)
+    return make_anchor(frame.image, point, window_title=item.title)

@@ -1,0 +1,265 @@
+"""The macro file: one versioned JSON document, steps in the agent's action vocabulary, anchors inside.
+
+Format (``"version": 1``), chosen over a zip so a person can read and diff it::
+
+    {"version": 1, "name": "...", "created_at": "...", "source": "recorded" | "run",
+     "monitor": {"left": 0, "top": 0, "width": 1920, "height": 1080, "scale": 1.0},
+     "steps": [{"action": {"action": "left_click", "x": 460, "y": 320}, "delay_s": 0.8,
+                "anchor": {"crop": "<base64 PNG>", "box": [436, 296, 48, 48], "offset": [24, 24], ...}},
+               {"action": {"action": "type", "text": "hello {name}"}, "delay_s": 0.3}]}
+
+``action`` is ``ScreenAction.to_json_dict()``: the action name, the screen point (x, y)
+it was recorded at, and the other arguments. Anchor crops are PNGs in base64, in
+captured pixels of the recording monitor. The file holds typed text: it is written 0600.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent.actions import ACTION_ADAPTER, MAX_WAIT_SECONDS, Action, ScreenAction, Type
+from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+MACRO_VERSION: Literal[1] = 1
+POINTER_ACTIONS = frozenset(
+    {
+        "mouse_move",
+        "left_click",
+        "right_click",
+        "middle_click",
+        "double_click",
+        "triple_click",
+        "left_click_drag",
+    }
+)
+_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class Monitor(BaseModel):
+    """The monitor a macro was recorded on, in input units, and its captured pixels per unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    left: int = 0
+    top: int = 0
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    scale: float = Field(default=1.0, gt=0)
+
+
+class Anchor(BaseModel):
+    """What the target looked like: a distinctive crop, where the point sits in it, and context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    crop: str  # base64 PNG, captured pixels
+    box: tuple[int, int, int, int]  # the crop's left, top, width, height on the recorded capture
+    offset: tuple[int, int]  # the point inside the crop
+    ambiguous: bool = False  # the largest crop tried still matched elsewhere on the screen
+    context: str = ""  # a wider base64 PNG around the point, for people and later tiers
+    text: str = ""  # text under and near the point (OCR), "" when none was read
+    window_title: str | None = None
+    description: str = ""  # a one-line description of the target, for model grounding
+    variants: list[str] = Field(default_factory=list)  # other looks (base64 PNG), from --update-anchors
+
+    @field_validator("crop")
+    @classmethod
+    def _is_base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ValueError("the anchor crop is not base64") from None
+        return value
+
+
+class MacroStep(BaseModel):
+    """One action, how long after the previous one it was done, and its anchor (pointer steps)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: dict[str, Any]
+    delay_s: float = Field(default=0.0, ge=0.0, le=3600.0)
+    anchor: Anchor | None = None
+
+    @field_validator("action")
+    @classmethod
+    def _valid_action(cls, value: dict[str, Any]) -> dict[str, Any]:
+        build_action(value)  # raises ValueError with the reason
+        return value
+
+    @property
+    def name(self) -> str:
+        return str(self.action.get("action", "?"))
+
+    @property
+    def point(self) -> tuple[int, int] | None:
+        x, y = self.action.get("x"), self.action.get("y")
+        if x is None or y is None:
+            return None
+        return (int(x), int(y))
+
+    @property
+    def needs_anchor(self) -> bool:
+        """Pointer steps (and scrolls aimed at a point) must be found on screen before they run."""
+        return self.name in POINTER_ACTIONS or self.point is not None
+
+
+class Macro(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = MACRO_VERSION
+    name: str = ""
+    created_at: str = ""
+    source: Literal["recorded", "run", "edited"] = "recorded"
+    monitor: Monitor
+    steps: list[MacroStep] = Field(default_factory=list)
+
+
+def build_action(flat: dict[str, Any]) -> Action:
+    """The typed action of a step's flat form; ValueError with the reason when it is none."""
+    if not isinstance(flat.get("action"), str):
+        raise ValueError("a step's action needs an 'action' name")
+    args = {k: v for k, v in flat.items() if k not in ("x", "y")}
+    x, y = flat.get("x"), flat.get("y")
+    has_point = x is not None and y is not None
+    if has_point and not (isinstance(x, int) and isinstance(y, int)):
+        raise ValueError("x and y must be whole screen pixels")
+    if flat["action"] in POINTER_ACTIONS:
+        if not has_point:
+            raise ValueError(f"a {flat['action']} step needs x and y")
+        # The typed action needs a coordinate; for a screen-point action it means nothing.
+        args["coordinate"] = (x, y)
+    elif has_point and flat["action"] in ("scroll", "hscroll"):
+        args["coordinate"] = (x, y)
+    try:
+        return ACTION_ADAPTER.validate_python(args)
+    except ValidationError as err:
+        raise ValueError(_one_line(err)) from None
+
+
+def screen_action(step: MacroStep, point: tuple[int, int] | None, variables: dict[str, str]) -> ScreenAction:
+    """The step as an action aimed at ``point`` (where its anchor was found), text filled in."""
+    action = build_action(step.action)
+    if isinstance(action, Type):
+        action = Type(text=fill_variables(action.text, variables))
+    x, y = point if point is not None else (None, None)
+    return ScreenAction.at_screen_point(action, x, y)
+
+
+def fill_variables(text: str, variables: dict[str, str]) -> str:
+    """``{name}`` replaced by its value; a name no value is given for is bad input (ConfigError)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in variables:
+            raise ConfigError(f"the macro types {{{name}}} but no value is given for it (--vars {name}=...)")
+        return variables[name]
+
+    return _VARIABLE.sub(value, text)
+
+
+def variable_names(macro: Macro) -> set[str]:
+    names: set[str] = set()
+    for step in macro.steps:
+        if step.name == "type":
+            names.update(_VARIABLE.findall(str(step.action.get("text", ""))))
+    return names
+
+
+def check_wait(seconds: float) -> float:
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise ConfigError(f"a wait must be 0..{MAX_WAIT_SECONDS:g} s, got {seconds:g}")
+    return seconds
+
+
+# -- images -----------------------------------------------------------------------------
+
+
+def encode_png(image: Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def decode_png(data: str) -> Image:
+    from PIL import Image as PILImage
+
+    try:
+        image = PILImage.open(io.BytesIO(base64.b64decode(data)))
+        image.load()
+    except (ValueError, OSError) as err:
+        raise ConfigError(f"an anchor image in the macro cannot be read: {err}") from None
+    return image.convert("RGB")
+
+
+# -- the file ---------------------------------------------------------------------------
+
+
+def load_macro(path: Path) -> Macro:
+    """The macro in ``path``; one-line ConfigError for a missing, corrupt or newer file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"no macro file {path}") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        where = f" (line {err.lineno})" if isinstance(err, json.JSONDecodeError) else ""
+        raise ConfigError(f"{path} is not a macro file: it is not valid JSON{where}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a macro file: expected a JSON object")
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > MACRO_VERSION:
+        raise ConfigError(
+            f"{path} is a version {version} macro, made by a newer Deskpilot; "
+            f"this one reads version {MACRO_VERSION}"
+        )
+    try:
+        return Macro.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{path} is not a valid macro: {_one_line(err)}") from None
+
+
+def save_macro(macro: Macro, path: Path) -> None:
+    """Write ``macro`` to ``path`` atomically, mode 0600 (it holds typed text and screen crops)."""
+    data = (macro.model_dump_json(indent=1) + "\n").encode("utf-8")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"cannot save {path}: the folder {folder} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return (f"{where}: " if where else "") + message + more

@@ -1,0 +1,229 @@
+"""``deskpilot macro play`` on a real X display: a real Qt window, xdotool as the user's hands.
+
+Macros are made here from real captures of the window (anchors cut by the same code
+the recorder and from-run use), then the window is moved, rescaled, recoloured or
+stripped of its button, and the replay must find the button or stop without clicking.
+"No click" is checked against a sync point: after the replay, xdotool clicks the
+window's background, and X delivers input in order, so every click the replay sent
+has been reported by then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.macros.anchors import make_anchor
+from agent.macros.schema import Macro, MacroStep, Monitor, save_macro
+from tests.conftest import APPS, xdotool
+from tests.support import ROOT, LinePump, wait_until
+from tests.test_run import shell_xterm  # noqa: F401 (a fixture)
+
+
+class ButtonApp:
+    def __init__(self, *args: str, scale: float = 1.0) -> None:
+        env = dict(os.environ, QT_SCALE_FACTOR=str(scale))
+        self.proc = subprocess.Popen(
+            [sys.executable, str(APPS / "macro_button_window.py"), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        )
+        assert self.proc.stdout is not None
+        self.pump = LinePump(self.proc.stdout, json_lines=True)
+        self.ready: dict[str, Any] = self.pump.wait_for(lambda e: e["event"] == "ready", 20, "ready event")
+
+    def center(self, what: str) -> tuple[int, int]:
+        x, y, w, h = self.ready[what]
+        return (x + w // 2, y + h // 2)
+
+    def events_until_sync(self) -> list[dict[str, Any]]:
+        """Every event up to a press xdotool makes on the window's background now."""
+        x, y, _, h = self.ready["window"]
+        xdotool("mousemove", str(x + 4), str(y + h - 4))
+        xdotool("click", "1")
+        start = len(self.pump.seen)
+        self.pump.wait_for(lambda e: e["event"] == "press", 10, "sync press")
+        return self.pump.seen[:start] + self.pump.seen[start:-1]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def app(x_display: str) -> Iterator[Callable[..., ButtonApp]]:
+    started: list[ButtonApp] = []
+
+    def start(*args: str, scale: float = 1.0) -> ButtonApp:
+        for old in started:
+            old.close()
+        started.clear()
+        started.append(ButtonApp(*args, scale=scale))
+        return started[-1]
+
+    yield start
+    for old in started:
+        old.close()
+    xdotool("mousemove", "960", "540")
+
+
+def macro_from_screen(path: Path, steps: list[dict[str, Any]]) -> Path:
+    """A macro of ``steps`` whose pointer steps get anchors cut from a capture of the screen now."""
+    from agent.computers.screen import MssScreen
+
+    frame = MssScreen(1).capture()
+    out = []
+    for action in steps:
+        anchor = make_anchor(frame.image, (action["x"], action["y"])) if "x" in action else None
+        out.append(MacroStep(action=action, anchor=anchor))
+    save_macro(Macro(monitor=Monitor(width=frame.image.width, height=frame.image.height), steps=out), path)
+    return path
+
+
+def play(tmp: Path, macro: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp / "no-config.toml"), PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "macro", "play", str(macro), "--history-dir", str(tmp / "history"),
+         "--confirm", "never", *args],
+        capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT,
+    )
+
+
+def clicks(events: list[dict[str, Any]]) -> list[str]:
+    return [e["button"] for e in events if e["event"] == "click"]
+
+
+def tiers(report: Path) -> list[str]:
+    text = report.read_text(encoding="utf-8")
+    return [chunk.split("<", 1)[0] for chunk in text.split('<td class="tier">')[1:]]
+
+
+def test_replay_into_a_moved_window_clicks_the_moved_button(app: Callable[..., ButtonApp], tmp_path: Path) -> None:
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [{"action": "left_click", "x": x, "y": y}])
+    moved = app("--at", f"{300 + 137},{200 + 91}")
+    report = tmp_path / "report.html"
+    result = play(tmp_path, macro, "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    assert clicks(moved.events_until_sync()) == ["save"]
+    assert oct(report.stat().st_mode & 0o777) == "0o600"
+    assert tiers(report) == ["a-near"] and "data:image/png;base64," in report.read_text()
+
+
+def test_a_rescaled_and_recoloured_button_is_still_found_by_the_tier_the_report_names(
+    app: Callable[..., ButtonApp], tmp_path: Path
+) -> None:
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [{"action": "left_click", "x": x, "y": y}])
+    changed = app("--at", "700,400", "--theme", "dark", scale=1.25)
+    report = tmp_path / "report.html"
+    result = play(tmp_path, macro, "--report", str(report), "--update-anchors")
+    assert result.returncode == 0, result.stderr
+    assert clicks(changed.events_until_sync()) == ["save"]
+    (tier,) = tiers(report)
+    assert tier.startswith("b-"), tier
+    assert f"healed by tier {tier}" in result.stderr
+    # The new look is kept: the next replay finds it at tier (a).
+    data = json.loads(macro.read_text())
+    assert len(data["steps"][0]["anchor"]["variants"]) == 1
+    again = play(tmp_path, macro, "--report", str(report))
+    assert again.returncode == 0, again.stderr
+    assert tiers(report)[0].startswith("a-")
+
+
+def test_a_gone_button_stops_with_exit_1_and_no_click(app: Callable[..., ButtonApp], tmp_path: Path) -> None:
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [
+        {"action": "left_click", "x": x, "y": y},
+        {"action": "type", "text": "never typed"},
+    ])
+    gone = app("--at", "300,200", "--no-save")
+    result = play(tmp_path, macro)
+    assert result.returncode == 1, result.stderr
+    assert "not on the screen" in result.stderr
+    events = gone.events_until_sync()
+    assert clicks(events) == [] and not [e for e in events if e["event"] == "text"]
+    run = next((tmp_path / "history").iterdir())
+    assert (run / "miss-0001-anchor.png").exists() and (run / "miss-0001-best.png").exists()
+
+
+def test_data_rows_type_three_values_and_dry_run_types_none(app: Callable[..., ButtonApp], tmp_path: Path) -> None:
+    window = app("--at", "300,200")
+    x, y = window.center("field")
+    macro = macro_from_screen(tmp_path / "m.json", [
+        {"action": "left_click", "x": x, "y": y},
+        {"action": "type", "text": "{customer}\n"},
+    ])
+    data = tmp_path / "rows.csv"
+    data.write_text("customer\nAda Lovelace\nGrace Hopper\nKatherine Johnson\n", encoding="utf-8")
+    dry = play(tmp_path, macro, "--data", str(data), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert [e for e in window.events_until_sync() if e["event"] in ("text", "click")] == []
+    result = play(tmp_path, macro, "--data", str(data))
+    assert result.returncode == 0, result.stderr
+    texts = [window.pump.wait_for(lambda e: e["event"] == "text", 10, "typed row")["text"] for _ in range(3)]
+    assert texts == ["Ada Lovelace", "Grace Hopper", "Katherine Johnson"]
+
+
+def test_the_kill_hotkey_ends_playback_with_no_later_step(app: Callable[..., ButtonApp], tmp_path: Path) -> None:
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [
+        {"action": "wait", "time": 30},
+        {"action": "left_click", "x": x, "y": y},
+    ])
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "macro", "play", str(macro), "--history-dir", str(tmp_path / "h"),
+         "--confirm", "never"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+    )
+    assert proc.stderr is not None
+    lines = LinePump(proc.stderr)
+    lines.wait_for(lambda line: "Wait 30 s" in line, 30, "the wait step")
+    xdotool("key", "ctrl+alt+k")
+    assert proc.wait(timeout=20) == 3, "".join(lines.drain())
+    assert clicks(window.events_until_sync()) == []
+
+
+def test_a_macro_made_from_a_scripted_run_replays_in_a_real_xterm_with_no_model(
+    shell_xterm: tuple[int, int], tmp_path: Path  # noqa: F811 (the fixture imported above)
+) -> None:
+    from tests.support import call, model_point, write_script
+
+    target = tmp_path / "lines.txt"
+    script = write_script(tmp_path / "script.jsonl", [
+        call('{"action": "left_click", "coordinate": ' + model_point(*shell_xterm) + "}"),
+        call('{"action": "type", "text": "echo one >> ' + str(target) + '\\n"}'),
+        call('{"action": "terminate", "status": "success"}'),
+    ])
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"))
+    history = tmp_path / "history"
+    run = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "append a line", "--script", str(script), "--history-dir",
+         str(history), "--confirm", "never"], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert wait_until(lambda: target.exists() and target.read_text() == "one\n")
+    macro = tmp_path / "from-run.json"
+    made = subprocess.run(
+        [sys.executable, "-m", "agent", "macro", "from-run", "latest", str(macro), "--history-dir", str(history)],
+        capture_output=True, text=True, env=env, timeout=60, cwd=ROOT,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "2 steps, 1 with anchors" in made.stderr
+    replay = play(tmp_path, macro)
+    assert replay.returncode == 0, replay.stderr
+    assert wait_until(lambda: target.read_text() == "one\none\n")
+    # The replay ran no model: its run record says so.
+    info = json.loads((sorted((tmp_path / "history").iterdir())[-1] / "run.json").read_text())
+    assert info["backend"] == "macro" and info["model"] == "none"

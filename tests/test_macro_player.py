@@ -1,0 +1,159 @@
+"""The macro player on the fake computer: healing tiers, never clicking blind, variables, dry run, stop."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from agent.actions import LeftClick, Type
+from agent.errors import ConfigError
+from agent.macros.anchors import make_anchor
+from agent.macros.healing import Found, Healer, Miss
+from agent.macros.player import MacroPlayer, PlaySettings
+from agent.macros.schema import Macro, MacroStep, Monitor
+from agent.records.history import RunRecorder, load_run
+from agent.records.schema import RunInfo
+from agent.run.capture import Capture, SettleSettings
+from agent.run.events import RunResult
+from agent.run.executor import GuardedExecutor
+from agent.run.harness import RunHarness
+from agent.run.policy import ConfirmMode, Policy, PolicyConfig
+from agent.testing.fake import FakeComputer
+from tests.macro_images import screen
+from tests.test_run_core import Operator
+
+POINT = (460, 320)
+MOVED = (400 + 137, 300 + 91)
+RECOLOURED = dict(fg=(200, 60, 40), bg=(30, 30, 30))
+
+
+@pytest.fixture(scope="module")
+def recorded_macro() -> Macro:
+    image = screen()
+    anchor = make_anchor(image, POINT)
+    return Macro(
+        monitor=Monitor(width=1920, height=1080),
+        steps=[
+            MacroStep(action={"action": "left_click", "x": POINT[0], "y": POINT[1]}, anchor=anchor),
+            MacroStep(action={"action": "type", "text": "hello {name}"}, delay_s=0.2),
+        ],
+    )
+
+
+def player(
+    image: Image.Image | None,
+    *,
+    tmp: Path | None = None,
+    settings: PlaySettings | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[MacroPlayer, FakeComputer]:
+    computer = FakeComputer(image=image)
+    if stop is not None:
+        computer.cancel = stop
+    recorder = RunRecorder.start(tmp, RunInfo(id="", task="macro", backend="macro", model="none", started_at="")) if tmp else None
+    harness = RunHarness(computer, recorder=recorder)
+    executor = GuardedExecutor(
+        computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), Operator(), computer.cancel, harness.emit,
+        dry_run=settings.dry_run if settings else False,
+    )
+    capture = Capture(computer, computer.cancel, SettleSettings(quiet_s=0.0, timeout_s=0.1))
+    return MacroPlayer(executor, capture, harness, Healer(), settings or PlaySettings(anchor_timeout_s=0.0)), computer
+
+
+@pytest.mark.parametrize(
+    ("name", "now", "tier"),
+    [
+        ("unchanged", dict(), "a-near"),
+        ("moved by (137, 91)", dict(at=MOVED), "a-near"),
+        ("moved far", dict(at=(1500, 900)), "a-screen"),
+        ("rescaled 1.25x", dict(at=MOVED, scale=1.25), "b-scale"),
+        ("rescaled and recoloured", dict(at=MOVED, scale=1.25, **RECOLOURED), "b-edges"),
+    ],
+)
+def test_each_change_is_healed_by_the_tier_that_should(recorded_macro: Macro, name: str, now: dict, tier: str) -> None:
+    frame = FakeComputer(image=screen(**now)).capture()
+    found = Healer().locate(frame, recorded_macro.steps[0].anchor, recorded_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(found, Found), found
+    assert found.tier == tier
+    at, scale = now.get("at", (400, 300)), now.get("scale", 1.0)
+    expected = (at[0] + (POINT[0] - 400) * scale, at[1] + (POINT[1] - 300) * scale)
+    assert abs(found.point[0] - expected[0]) <= 4 and abs(found.point[1] - expected[1]) <= 4
+
+
+def test_a_gone_anchor_is_a_miss_with_its_best_candidate(recorded_macro: Macro) -> None:
+    frame = FakeComputer(image=screen(at=None)).capture()
+    miss = Healer().locate(frame, recorded_macro.steps[0].anchor, recorded_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(miss, Miss) and miss.best is not None and miss.best.score < 0.6
+
+
+def test_replay_clicks_the_moved_button_and_types_the_variable(recorded_macro: Macro, tmp_path: Path) -> None:
+    play, computer = player(screen(at=MOVED), tmp=tmp_path)
+    result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
+    assert result.outcome == "success", result
+    click, typed = computer.performed
+    assert isinstance(click.action, LeftClick) and not click.from_model
+    assert click.screen_xy == (POINT[0] + 137, POINT[1] + 91)
+    assert isinstance(typed.action, Type) and typed.action.text == "hello Ada"
+    info, steps = load_run(tmp_path, "latest")
+    assert info.outcome == "success" and [s.actions[0].performed for s in steps] == [True, True]
+    assert steps[0].screenshot  # the frame the anchor was found on is kept
+
+
+def test_one_run_per_row(recorded_macro: Macro) -> None:
+    play, computer = player(screen())
+    result = play.play(recorded_macro, [{"name": "a"}, {"name": "b"}, {"name": "c"}], "macro")
+    assert result.outcome == "success" and result.steps == 6
+    assert computer.typed == ["hello a", "hello b", "hello c"]
+
+
+def test_a_gone_button_stops_with_failure_and_nothing_performed(recorded_macro: Macro) -> None:
+    play, computer = player(screen(at=None))
+    result = play.play(recorded_macro, [{"name": "x"}], "macro")
+    assert result.outcome == "failure" and result.exit_code == 1
+    assert "not on the screen" in result.detail
+    assert computer.performed == []  # no click at the recorded point, and no later step
+
+
+def test_a_pointer_step_without_an_anchor_is_never_clicked_blind() -> None:
+    macro = Macro(monitor=Monitor(width=1920, height=1080),
+                  steps=[MacroStep(action={"action": "left_click", "x": 10, "y": 10})])
+    play, computer = player(screen())
+    result = play.play(macro, [{}], "macro")
+    assert result.outcome == "failure" and computer.performed == []
+
+
+def test_dry_run_performs_nothing(recorded_macro: Macro) -> None:
+    play, computer = player(screen(at=MOVED), settings=PlaySettings(dry_run=True))
+    result = play.play(recorded_macro, [{"name": "x"}], "macro")
+    assert result.outcome == "success" and computer.performed == []
+    assert play.log.steps[0].found is not None  # the anchor was still looked for
+
+
+def test_a_stop_ends_playback_before_the_next_step(recorded_macro: Macro) -> None:
+    stop = threading.Event()
+    play, computer = player(screen(), stop=stop)
+    play.on_found = lambda *_: stop.set()  # the kill hotkey fires while step 1 is being aimed
+    result = play.play(recorded_macro, [{"name": "x"}], "macro")
+    assert isinstance(result, RunResult) and result.outcome == "stopped" and result.exit_code == 3
+    assert computer.performed == []
+
+
+def test_waiting_for_an_anchor_is_interrupted_by_a_stop(recorded_macro: Macro) -> None:
+    stop = threading.Event()
+    play, computer = player(screen(at=None), stop=stop, settings=PlaySettings(anchor_timeout_s=30.0))
+    timer = threading.Timer(0.3, stop.set)
+    timer.start()
+    result = play.play(recorded_macro, [{"name": "x"}], "macro")
+    timer.cancel()
+    assert result.outcome == "stopped" and computer.performed == []
+
+
+def test_a_missing_variable_is_bad_input(recorded_macro: Macro) -> None:
+    from agent.macros.playback import check_rows
+    from agent.macros.schema import variable_names
+
+    with pytest.raises(ConfigError, match=r"\{name\}"):
+        check_rows(variable_names(recorded_macro), [{"name": "a"}, {"other": "b"}])
