@@ -240,16 +240,30 @@ def test_finish_replaces_run_json_atomically(tmp_path: Path) -> None:
     assert [p.name for p in recorder.run_dir.iterdir()] == ["run.json"]
 
 
-def test_a_failed_finish_keeps_the_old_run_json_and_no_temp_file(
+def test_a_finish_that_cannot_rename_rewrites_run_json_in_place_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = RunRecorder.start(tmp_path, run_info())
-    old_text = (recorder.run_dir / "run.json").read_text()
 
     def full_disk(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", full_disk)
+    recorder.finish("error", "the disk is full")
+    info = json.loads((recorder.run_dir / "run.json").read_text())
+    assert (info["outcome"], info["detail"]) == ("error", "the disk is full")
+    assert [p.name for p in recorder.run_dir.iterdir()] == ["run.json"]
+
+
+def test_a_finish_that_cannot_write_at_all_is_a_history_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = RunRecorder.start(tmp_path, run_info())
+    old_text = (recorder.run_dir / "run.json").read_text()
+
+    def full_disk(*args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    monkeypatch.setattr("agent.records.history.open_private", full_disk)
     with pytest.raises(HistoryError, match="No space left on device"):
         recorder.finish("success")
     assert (recorder.run_dir / "run.json").read_text() == old_text

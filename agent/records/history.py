@@ -137,7 +137,24 @@ class RunRecorder:
         self._info = self._info.model_copy(
             update={"ended_at": _now(), "outcome": outcome, "detail": detail, "steps": self._steps}
         )
-        self._write_info()
+        try:
+            self._write_info()
+        except HistoryError:
+            # A full disk has no room for the temporary copy an atomic rewrite needs, but
+            # run.json's own blocks hold the new header: without this, a run that ended
+            # because the disk filled up would say "running" for ever.
+            self._write_info_in_place()
+
+    def _write_info_in_place(self) -> None:
+        path = self._run_dir / RUN_FILE
+        try:
+            fd = open_private(path)
+        except OSError as err:
+            raise HistoryError(f"cannot write {path}: {err.strerror}") from None
+        try:
+            _append_line(fd, (self._info.model_dump_json(indent=2) + "\n").encode(), path)
+        finally:
+            os.close(fd)
 
     def _write_info(self) -> None:
         _write_atomic(self._run_dir / RUN_FILE, (self._info.model_dump_json(indent=2) + "\n").encode())
