@@ -9,12 +9,13 @@ session (kill hotkey, takeover detection), the policy, the recorder and the loop
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.actions import ScreenAction
 from agent.computer_use.events import ModelText, Planned
@@ -225,6 +226,18 @@ def make_policy(
     )
 
 
+@contextlib.contextmanager
+def _acting_mark() -> Iterator[Any]:
+    """The X root-window mark that tells a macro recorder Deskpilot itself is acting."""
+    from agent.macros.marker import ActingMark
+
+    mark = ActingMark()
+    try:
+        yield mark
+    finally:
+        mark.close()
+
+
 def _model_facts(backend: Backend) -> dict[str, str]:
     """What the backend says about the model it runs: where from, the precision ``auto`` chose and why."""
     info = getattr(backend, "info", None)
@@ -304,8 +317,15 @@ class Session:
         ensure_history_root(root)
         backend = self.backend(settings, cancel=stop)
         pause = pause or PauseGate()
-        with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
-            computer: Computer = wrap_computer(desk.computer) if wrap_computer else desk.computer
+        with (
+            desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk,
+            _acting_mark() as mark,
+        ):
+            from agent.macros.marker import MarkedComputer
+
+            # A macro recorder running meanwhile must not take the agent's input for the user's.
+            marked = MarkedComputer(desk.computer, mark)
+            computer: Computer = wrap_computer(marked) if wrap_computer else marked
             planner = Planner(
                 backend,
                 frame_kind=FrameKind(settings.frame),

@@ -90,7 +90,9 @@ def test_record_real_xdotool_input_until_the_kill_hotkey(app: Callable[..., Butt
     assert oct(macro.stat().st_mode & 0o777) == "0o600"
 
 
-def test_the_recorder_leaves_out_what_the_player_injects(app: Callable[..., ButtonApp], tmp_path: Path) -> None:  # noqa: F811
+@pytest.mark.parametrize("source", ["player", "agent"])
+def test_the_recorder_leaves_out_what_deskpilot_injects(app: Callable[..., ButtonApp], tmp_path: Path, source: str) -> None:  # noqa: F811
+    from tests.support import call, deskpilot, model_point, write_script
     from tests.test_macro_desktop import clicks, macro_from_screen, play
 
     window = app("--at", "300,200")
@@ -106,7 +108,17 @@ def test_the_recorder_leaves_out_what_the_player_injects(app: Callable[..., Butt
     assert proc.stderr is not None
     lines = LinePump(proc.stderr)
     lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
-    played = play(tmp_path, cancel)  # Deskpilot's own click, while the recorder listens
+    # Deskpilot's own click, while the recorder listens: a macro's, or an agent run's.
+    if source == "player":
+        played = play(tmp_path, cancel)
+    else:
+        script = write_script(tmp_path / "s.jsonl", [
+            call('{"action": "left_click", "coordinate": ' + model_point(x + w - 60, sy) + "}"),
+            call('{"action": "terminate", "status": "success"}'),
+        ])
+        played = deskpilot("run", "press cancel", "--script", str(script), "--confirm", "never",
+                           "--history-dir", str(tmp_path / "runs"),
+                           env=dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml")))
     assert played.returncode == 0, played.stderr
     window.pump.wait_for(lambda e: e["event"] == "click" and e["button"] == "cancel", 10, "the player's click")
     # Input right after Deskpilot acted is taken for its own (the mark's short grace):
