@@ -577,12 +577,16 @@ def click_by_name(
     on_line: Callable[[str], None] | None = None,
     on_list: Callable[[str], None] | None = None,
     dry_run: bool = False,
+    session: Session | None = None,
 ) -> ClickResult:
-    """Click the on-screen text ``request.name`` means, as one guarded, recorded action; no model.
+    """Click the on-screen text ``request.name`` means, as one guarded, recorded action.
 
     Checked first, as for a run: the settings, the name, the display and monitor, the
     history folder. Then one frame is read by OCR and the match clicked through the
-    guarded executor under the kill hotkey and takeover detection.
+    guarded executor under the kill hotkey and takeover detection. When OCR finds no
+    such text and a ``session`` is given, the settings' model is asked to point at the
+    element (loaded only then), and that point is confirmed before the click unless
+    the confirm mode is never.
     """
     from agent.access.clicking import ClickByName
     from agent.access.ocr import RapidReader
@@ -634,11 +638,37 @@ def click_by_name(
             executor,
             Capture(desk.computer, stop),
             harness,
+            locator=_ModelLocator(session, settings, stop) if session is not None else None,
             speech=speech,
             on_line=on_line or _quiet,
             on_list=on_list or _quiet,
         )
         return clicker.run(request)
+
+
+class _ModelLocator:
+    """Click-by-name's fallback when OCR finds nothing: the model points at the element (locate)."""
+
+    def __init__(self, session: Session, settings: Settings, stop: threading.Event) -> None:
+        self._session, self._settings, self._stop = session, settings, stop
+
+    def locate(self, name: str, frame: Frame) -> tuple[int, int] | None:
+        from agent.errors import TargetNotFoundError
+        from agent.grounding.grounder import locate
+
+        backend = self._session.backend(self._settings, cancel=self._stop)  # loaded only now
+        try:
+            located = locate(
+                grounding_asker(self._settings, backend),
+                grounding_refiner(self._settings, backend),
+                name,
+                frame.image,
+                frame.geometry,
+                self._stop,
+            )
+        except TargetNotFoundError:
+            return None
+        return located.screen_xy
 
 
 def _quiet(line: str) -> None:

@@ -204,3 +204,51 @@ def test_two_buttons_with_one_label_are_listed_and_none_is_clicked(
     picked = deskpilot("click", "Delete", "--pick", "2", "--history-dir", str(tmp_path))
     assert picked.returncode == 0, picked.stderr
     assert clicks_until_sync(pump, centres[-1]) == [4]  # the second in reading order
+
+
+class PointingLocator:
+    """A stand-in for the model's locate: it points where it is told and counts the calls."""
+
+    def __init__(self, point: tuple[int, int] | None) -> None:
+        self.point = point
+        self.asked: list[str] = []
+
+    def locate(self, name: str, frame: object) -> tuple[int, int] | None:
+        self.asked.append(name)
+        return self.point
+
+
+@pytest.mark.parametrize(("confirm", "asked", "clicked"), [("risky", True, False), ("never", False, True)])
+def test_when_ocr_finds_nothing_the_models_point_is_confirmed_first(confirm: str, asked: bool, clicked: bool) -> None:
+    click, seen = clicker(BOXES, confirm=confirm)
+    click.locator = PointingLocator((700, 300))
+    outcome = click.run(ClickRequest("the gear icon"))
+    questions = seen["operator"].questions
+    assert bool(questions) is asked
+    if asked:
+        assert "the model located 'the gear icon'; OCR did not" == questions[0].verdict.reason
+        assert questions[0].action.screen_xy == (700, 300)
+    assert [a.screen_xy for a in seen["computer"].performed] == ([(700, 300)] if clicked else [])
+    assert outcome.exit_code == (0 if clicked else 1)
+
+
+def test_a_model_that_points_nowhere_clicks_nothing() -> None:
+    click, seen = clicker(BOXES, confirm="never")
+    click.locator = PointingLocator(None)
+    outcome = click.run(ClickRequest("the gear icon"))
+    assert outcome.exit_code == 1 and seen["computer"].performed == []
+
+
+def test_the_model_locator_asks_the_settings_backend_and_maps_its_point() -> None:
+    from agent.api import Session, _ModelLocator
+    from agent.config import Settings
+    from tests.loopback_servers import StubServer, serving
+
+    reply = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [750, 500]}}\n</tool_call>'
+    with serving(StubServer(models=["qwen3-vl"], reply=reply)) as stub:
+        settings = Settings(backend="openai", base_url=stub.url, model="qwen3-vl")
+        frame = FakeComputer(region=Region(100, 0, 800, 600)).capture()
+        point = _ModelLocator(Session(), settings, threading.Event()).locate("the gear icon", frame)
+        posts = [r for r in stub.requests if r[0] == "POST"]
+    assert point == (100 + 600, 300)
+    assert len(posts) == 1 and "the gear icon" in json.dumps(posts[0][2])

@@ -133,7 +133,10 @@ class ClickByName:
                 harness.finish_step(record, frame)
                 self._say(f"Not found: {name}")
                 return RunEnd("failure", f"{record.error} (OCR read {len(boxes)} text boxes)")
-            return self._click(request, frame, record, point, name)
+            # A point a model guessed is confirmed before the click (unless --confirm never).
+            return self._click(
+                request, frame, record, point, name, ask=f"the model located {name!r}; OCR did not"
+            )
         if request.pick is None and len(matches) > 1:
             self._list(f"{len(matches)} matches for {name}:")
             for number, match in enumerate(matches, 1):
@@ -151,13 +154,19 @@ class ClickByName:
         return self._click(request, frame, record, point, f"{clip(chosen.text, 60)}, {_where(chosen, frame)}")
 
     def _click(
-        self, request: ClickRequest, frame: Frame, record: StepRecord, point: tuple[int, int], words: str
+        self,
+        request: ClickRequest,
+        frame: Frame,
+        record: StepRecord,
+        point: tuple[int, int],
+        words: str,
+        ask: str = "",
     ) -> RunEnd:
         x, y = point
         kinds = {"left": LeftClick, "double": DoubleClick, "right": RightClick}
         action = ScreenAction.at_screen_point(kinds[request.button](coordinate=(x, y)), x, y)
         self._say(f"{_WORDS[request.button]} {words}")
-        result = self.executor.execute(1, action, frame.region)
+        result = self.executor.execute(1, action, frame.region, ask=ask)
         record.actions.append(result.record)
         if result.performed:
             record.timings["perform_s"] = result.perform_s

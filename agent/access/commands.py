@@ -147,7 +147,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
     import signal
 
     from agent.access.clicking import Button, ClickRequest
-    from agent.api import click_by_name
+    from agent.api import Session, click_by_name
     from agent.cli import _settings_with
     from agent.config import require_valid
     from agent.terminal import TerminalOperator
@@ -169,6 +169,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
             on_line=_say,
             on_list=_out,
             dry_run=args.dry_run,
+            session=Session(progress=_say),  # the model, only if OCR finds nothing
         )
     finally:
         if speech is not None:

@@ -21,7 +21,7 @@ from agent.errors import DeskpilotError, StoppedError
 from agent.geometry import Region
 from agent.records.schema import ActionRecord
 from agent.run.events import ActionDecided, ActionDone, Paused, Resumed, RunEvent
-from agent.run.policy import Policy, Verdict
+from agent.run.policy import ConfirmMode, Policy, Verdict
 from agent.run.ports import ActingGuard, ConfirmQuestion, NoGuard, Operator, PauseGate
 
 Status = Literal["performed", "dry_run", "refused", "rejected", "timed_out", "failed"]
@@ -100,9 +100,17 @@ class GuardedExecutor:
                 self.honour_pause()
 
     # -- actions ---------------------------------------------------------------------
-    def decide(self, number: int, action: ScreenAction, region: Region) -> tuple[Verdict, ActionRecord]:
-        """The policy's verdict, announced, and the record the action will be kept as."""
+    def decide(
+        self, number: int, action: ScreenAction, region: Region, *, ask: str = ""
+    ) -> tuple[Verdict, ActionRecord]:
+        """The policy's verdict, announced, and the record the action will be kept as.
+
+        ``ask`` makes an allowed action one to confirm, for that reason (a point a model
+        guessed, say), unless the user chose never to be asked.
+        """
         verdict = self.policy.decide(action, region)
+        if ask and verdict.decision == "allow" and self.policy.config.confirm is not ConfirmMode.NEVER:
+            verdict = Verdict("confirm", ask)
         self._emit(ActionDecided(number, action, verdict))
         record = ActionRecord(
             model=action.model_arguments(),
@@ -113,9 +121,9 @@ class GuardedExecutor:
         )
         return verdict, record
 
-    def execute(self, number: int, action: ScreenAction, region: Region) -> ActionOutcome:
+    def execute(self, number: int, action: ScreenAction, region: Region, *, ask: str = "") -> ActionOutcome:
         """Decide, confirm, check, then perform ``action`` aimed inside ``region`` (the captured monitor)."""
-        verdict, record = self.decide(number, action, region)
+        verdict, record = self.decide(number, action, region, ask=ask)
         if verdict.decision == "deny":
             record.error = f"refused: {verdict.reason}"
             self._emit(ActionDone(number, action, False, record.error))
