@@ -38,7 +38,7 @@ from agent.config import (
     save_settings,
 )
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
-from agent.geometry import Region, parse_region
+from agent.geometry import CaptureGeometry, Region, parse_region
 from agent.grounding.locate import GroundingAsker, Located
 from agent.macros.commands import describe_macro_step
 from agent.macros.editing import delete_step, move_step
@@ -333,6 +333,7 @@ class Session:
                     max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
                 ),
                 refiner=_run_refiner(settings, backend),
+                locator=_run_locator(settings, backend),
             )
             # Keep one slot for the run about to start.
             prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
@@ -735,6 +736,29 @@ def grounding_refiner(settings: Settings, backend: Backend, mode: str | None = N
     if chosen is RefineMode.OFF:
         return None
     return Refiner(grounding_asker(settings, backend), chosen)
+
+
+class _GroundingLocator:
+    """Grounds the seed guide's description-only clicks with the run's own model (one more call)."""
+
+    def __init__(self, settings: Settings, backend: Backend) -> None:
+        self._asker = grounding_asker(settings, backend)
+
+    def locate_point(
+        self, description: str, image: Image, geometry: CaptureGeometry, cancel: threading.Event
+    ) -> tuple[int, int] | None:
+        from agent.errors import TargetNotFoundError
+        from agent.grounding.grounder import locate
+
+        try:
+            return locate(self._asker, None, description, image, geometry, cancel).screen_xy
+        except TargetNotFoundError:
+            return None
+
+
+def _run_locator(settings: Settings, backend: Backend) -> _GroundingLocator | None:
+    # As for refinement: a recording has no answers for the extra grounding call.
+    return None if settings.backend == "script" else _GroundingLocator(settings, backend)
 
 
 def _run_refiner(settings: Settings, backend: Backend) -> Refiner | None:

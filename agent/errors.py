@@ -2,6 +2,7 @@
 
     DeskpilotError                  base; ``str(err)`` is a one-line message for users
     ├── ReplyError                  the model's text is not a usable tool call
+    │   └── DescriptionOnlyError    a click named by description only (resolved by locate)
     ├── ActionError                 a well-formed call that cannot be done as asked
     │   ├── OffGridError            coordinates outside the model's coordinate frame
     │   └── OffScreenError          a point outside the captured monitor
@@ -28,6 +29,19 @@ class DeskpilotError(Exception):
 
 class ReplyError(DeskpilotError):
     """The model's reply holds a tool call that cannot be turned into actions."""
+
+
+class DescriptionOnlyError(ReplyError):
+    """A click named its target only by description (the seed guide's shape, no coordinates).
+
+    Callers that can ground a description (the planner with a locator) resolve it; to
+    everyone else it is an ordinary unusable reply.
+    """
+
+    def __init__(self, message: str, action: str, description: str) -> None:
+        super().__init__(message)
+        self.action = action
+        self.description = description
 
 
 class ActionError(DeskpilotError):

@@ -152,3 +152,33 @@ def test_the_image_sent_is_the_size_the_prompt_states(kind: str, screen: tuple[i
                                      max_pixels=settings.max_pixels)
         assert image.size == (width, height)
         assert f"{int(stated.extent_x)}x{int(stated.extent_y)}" in description
+
+
+SEED_DESCRIPTION_ONLY = '{"action_type": "click", "element_description": "the Save button"}'
+
+
+class PointingLocator:
+    def __init__(self, point: tuple[int, int] | None) -> None:
+        self.point = point
+        self.asked: list[str] = []
+
+    def locate_point(self, description, image, geometry, cancel):  # type: ignore[no-untyped-def]
+        self.asked.append(description)
+        return self.point
+
+
+def test_a_description_only_click_is_grounded_by_the_locator() -> None:
+    locator = PointingLocator((640, 360))
+    planner = Planner(ScriptedBackend([SEED_DESCRIPTION_ONLY]), locator=locator)
+    plan = planner.plan("save", [], [FakeComputer().capture()], threading.Event())
+    assert plan.usable and locator.asked == ["the Save button"]
+    (action,) = plan.actions
+    assert (action.name, action.screen_xy, action.action.element_description) == ("left_click", (640, 360), "the Save button")
+
+
+@pytest.mark.parametrize("locator", [None, PointingLocator(None)])
+def test_a_description_only_click_nobody_can_ground_is_unusable_never_a_pointer_click(locator) -> None:  # type: ignore[no-untyped-def]
+    planner = Planner(ScriptedBackend([SEED_DESCRIPTION_ONLY]), locator=locator)
+    plan = planner.plan("save", [], [FakeComputer().capture()], threading.Event())
+    assert not plan.usable and plan.actions == ()
+    assert "needs 'coordinates' [x, y] of 'the Save button'" in (plan.error or "")

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from agent.actions import ACTION_ADAPTER, ACTION_MODELS, ACTION_NAMES, CLICK_NAMES, Action
-from agent.errors import ReplyError
+from agent.errors import DescriptionOnlyError, ReplyError
 
 TOOL_NAME = "computer_use"
 _OPEN, _CLOSE = "<tool_call>", "</tool_call>"
@@ -308,10 +308,11 @@ def _from_action_type(call: dict[str, Any], where: str) -> dict[str, Any]:
     if mapped in _POINTED and args.get("coordinate") is None:
         about = args.get("element_description")
         named = f" of {_shown(about)}" if isinstance(about, str) and about else ""
-        raise ReplyError(
-            f"{where}: {kind} needs 'coordinates' [x, y]{named}; "
-            "an element is never looked for by its description alone"
-        )
+        message = f"{where}: {kind} needs 'coordinates' [x, y]{named}"
+        if isinstance(about, str) and about.strip():
+            # Never clicked blind at the pointer: a planner with a locator grounds it.
+            raise DescriptionOnlyError(message, mapped, about.strip())
+        raise ReplyError(f"{message}; an element is never looked for by its description alone")
     if mapped == "type" and args.get("coordinate") is not None:
         raise ReplyError(
             f"{where}: type takes no 'coordinates'; click the field first (one action), then type"

@@ -13,17 +13,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agent.actions import ScreenAction
+from agent.actions import ACTION_ADAPTER, ScreenAction
 from agent.backends.base import Backend, Completion, TextSink
 from agent.computer_use.parsing import ParsedReply, parse_reply
 from agent.computer_use.prompts import PromptSettings, StepNote, build_request
 from agent.computers.base import Frame
-from agent.errors import ActionError, ReplyError
+from agent.errors import ActionError, DescriptionOnlyError, ReplyError
 from agent.geometry import CaptureGeometry
 from agent.scaling import FrameKind, ModelFrame, model_image_size, to_screen_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+
+class DescriptionLocator(Protocol):
+    """Grounds a target named only by description to a screen point (agent.grounding's locate)."""
+
+    def locate_point(
+        self, description: str, image: Image, geometry: CaptureGeometry, cancel: threading.Event
+    ) -> tuple[int, int] | None: ...
 
 
 class ActionRefiner(Protocol):
@@ -81,11 +89,13 @@ class Planner:
         frame_kind: FrameKind = FrameKind.REL1000,
         settings: PromptSettings | None = None,
         refiner: ActionRefiner | None = None,
+        locator: DescriptionLocator | None = None,
     ) -> None:
         self.backend = backend
         self.frame_kind = frame_kind
         self.settings = settings or PromptSettings()
         self.refiner = refiner
+        self.locator = locator
 
     def model_frame(self, frame: Frame) -> ModelFrame:
         return ModelFrame.for_image(
@@ -127,6 +137,20 @@ class Planner:
         try:
             reply = parse_reply(completion.text)
             actions = tuple(to_screen_action(a, model_frame, current.geometry) for a in reply.actions)
+        except DescriptionOnlyError as err:
+            located = self._locate(err, current, cancel)
+            timings["parse_s"] = time.perf_counter() - model_done
+            if located is None:
+                return Plan(
+                    completion,
+                    None,
+                    (),
+                    error=f"{err}; it could not be found by that description",
+                    timings=timings,
+                )
+            return Plan(
+                completion, ParsedReply(actions=(located.action,), thought=""), (located,), timings=timings
+            )
         except (ReplyError, ActionError) as err:
             timings["parse_s"] = time.perf_counter() - model_done
             return Plan(completion, None, (), error=str(err), timings=timings)
@@ -141,3 +165,17 @@ class Planner:
             )
             timings["refine_s"] = time.perf_counter() - refine_started
         return Plan(completion, reply, actions, timings=timings, refinement=refinement)
+
+    def _locate(
+        self, err: DescriptionOnlyError, frame: Frame, cancel: threading.Event
+    ) -> ScreenAction | None:
+        """The seed guide's description-only click, aimed where the locator finds its target."""
+        if self.locator is None:
+            return None
+        point = self.locator.locate_point(err.description, frame.image, frame.geometry, cancel)
+        if point is None:
+            return None
+        action = ACTION_ADAPTER.validate_python(
+            {"action": err.action, "element_description": err.description}
+        )
+        return ScreenAction.at_screen_point(action, *point)
