@@ -71,7 +71,7 @@ class Listening(FakeComputer):
         super().perform(action)
 
 
-def test_each_action_is_spoken_before_it_happens_and_kept_in_the_record(tmp_path: Path) -> None:
+def test_each_action_is_spoken_before_it_happens_and_kept_in_the_record(tmp_path: Path, x_display: str) -> None:
     computer = Listening()
     speech = computer.speech
     replies = [

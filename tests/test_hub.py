@@ -251,7 +251,7 @@ def _run_cli(tmp_path: Path, model: str, **env: str) -> subprocess.CompletedProc
         ({"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:{port}"}, "the Hub cannot be reached"),
     ],
 )
-def test_deskpilot_run_with_a_model_not_here_fails_with_one_line(tmp_path: Path, env: dict[str, str], why: str) -> None:
+def test_deskpilot_run_with_a_model_not_here_fails_with_one_line(tmp_path: Path, env: dict[str, str], why: str, x_display: str) -> None:
     env = {k: v.format(port=_closed_port()) for k, v in env.items()}
     result = _run_cli(tmp_path, "someone/not-here", **env)
     assert result.returncode == 2

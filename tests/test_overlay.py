@@ -115,7 +115,7 @@ def overlay(qtbot: QtBot, x_display: str) -> Iterator[ConfirmOverlay]:
 # -- requests, wording and pure geometry -------------------------------------------------
 
 
-def test_request_from_actions_uses_the_shared_wording() -> None:
+def test_request_from_actions_uses_the_shared_wording(x_display: str) -> None:
     req = request()
     assert (req.words, req.action, req.point, req.drag_from) == ("Click at (812, 440)", "left_click", (812, 440), None)
 
