@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agent.errors import DeskpilotError, HistoryError, StoppedError
 
@@ -39,6 +39,38 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def add_model_options(parser: Any, *, backends: Sequence[str] | None = None, script: bool = True) -> None:
+    """The model options every model-using command takes, with their defaults, written once.
+
+    ``parser`` may be an argument group; ``backends`` narrows the choices (skills take no
+    script backend); ``script`` adds ``--script``.
+    """
+    from agent.config import BACKENDS, PRECISIONS
+
+    d = _defaults()
+    choices = list(backends) if backends is not None else list(BACKENDS)
+    parser.add_argument("--backend", choices=choices, help=f"where the model runs (default: {d.backend})")
+    parser.add_argument(
+        "--model",
+        metavar="ID_OR_PATH",
+        help=f"hub id or local folder, or the server's model name (default: {d.model})",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        help=f"in-process weights; auto fits free memory (default: {d.precision})",
+    )
+    parser.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible server (default: {d.base_url})")
+    parser.add_argument("--api-key", metavar="KEY", help="API key for that server (default: none)")
+    if script:
+        parser.add_argument(
+            "--script",
+            metavar="FILE",
+            help="JSON Lines of recorded replies; implies --backend script (default: none)",
+        )
+    parser.add_argument("--max-pixels", type=int, metavar="N", help=_max_pixels_help(d.max_pixels))
+
+
 def _defaults() -> Settings:
     from agent.config import Settings
 
@@ -56,7 +88,7 @@ def _max_pixels_help(default: int) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from agent.access.commands import add_commands as add_access_commands
-    from agent.config import BACKENDS, CONFIRM_MODES, FRAMES, PRECISIONS, REFINE_MODES
+    from agent.config import BACKENDS, CONFIRM_MODES, FRAMES, REFINE_MODES
 
     parser = _Parser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
@@ -104,28 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the settings file (~/.config/deskpilot/config.toml or $DESKPILOT_CONFIG), else the value shown.",
     )
     p_run.add_argument("task", help="what to do, in plain words")
-    p_run.add_argument(
-        "--backend",
-        choices=list(BACKENDS),
-        help=f"where the model runs (default: {d.backend}; --script implies script)",
-    )
-    p_run.add_argument(
-        "--model",
-        metavar="ID_OR_PATH",
-        help=f"hub id or local folder, or the server's model name (default: {d.model})",
-    )
-    p_run.add_argument(
-        "--precision",
-        choices=list(PRECISIONS),
-        help=f"in-process weights; auto fits free memory (default: {d.precision})",
-    )
-    p_run.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible server (default: {d.base_url})")
-    p_run.add_argument("--api-key", metavar="KEY", help="API key for that server (default: none)")
-    p_run.add_argument(
-        "--script",
-        metavar="FILE",
-        help="JSON Lines of recorded replies; implies --backend script (default: none)",
-    )
+    add_model_options(p_run)
     p_run.add_argument(
         "--max-steps", type=int, metavar="N", help=f"give up after N steps (default: {d.max_steps})"
     )
@@ -137,12 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_run.add_argument(
         "--monitor", type=int, metavar="N", help=f"mss monitor index: 1 primary, 0 all (default: {d.monitor})"
-    )
-    p_run.add_argument(
-        "--max-pixels",
-        type=int,
-        metavar="N",
-        help=_max_pixels_help(d.max_pixels),
     )
     p_run.add_argument(
         "--history-dir",

@@ -95,8 +95,6 @@ def add_commands(sub: Any) -> None:
     _add_speech(p_click)
     p_click.set_defaults(handler=_cmd_click)
 
-    from agent.config import BACKENDS, PRECISIONS
-
     p_desc = sub.add_parser(
         "describe",
         help="describe the screen (or answer a question about it) with the model",
@@ -120,21 +118,9 @@ def add_commands(sub: Any) -> None:
         help="do not check quoted text against OCR of the screen (default: check)",
     )
     _add_speech(p_desc)
-    p_desc.add_argument(
-        "--backend", choices=list(BACKENDS), help=f"where the model runs (default: {d.backend})"
-    )
-    p_desc.add_argument(
-        "--model", metavar="ID_OR_PATH", help=f"hub id, folder or server model (default: {d.model})"
-    )
-    p_desc.add_argument(
-        "--precision", choices=list(PRECISIONS), help=f"in-process weights (default: {d.precision})"
-    )
-    p_desc.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible server (default: {d.base_url})")
-    p_desc.add_argument("--api-key", metavar="KEY", help="API key for that server (default: none)")
-    p_desc.add_argument("--script", metavar="FILE", help="JSON Lines of replies; implies --backend script")
-    p_desc.add_argument(
-        "--max-pixels", type=int, metavar="N", help=f"image pixel budget (default: {d.max_pixels})"
-    )
+    from agent.cli import add_model_options
+
+    add_model_options(p_desc)
     p_desc.set_defaults(handler=_cmd_describe)
 
 

@@ -23,33 +23,14 @@ _MODEL_OPTIONS = (
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    from agent.config import BACKENDS, PRECISIONS, Settings
+    from agent.cli import add_model_options
+    from agent.config import REFINE_MODES, Settings
 
     d = Settings()
-    parser.add_argument(
-        "--backend", choices=list(BACKENDS), help=f"where the model runs (default: {d.backend})"
-    )
-    parser.add_argument(
-        "--model",
-        metavar="ID_OR_PATH",
-        help=f"hub id, local folder or server model name (default: {d.model})",
-    )
-    parser.add_argument(
-        "--precision", choices=list(PRECISIONS), help=f"in-process weights (default: {d.precision})"
-    )
-    parser.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible server (default: {d.base_url})")
-    parser.add_argument("--api-key", metavar="KEY", help="API key for that server (default: none)")
-    parser.add_argument(
-        "--script",
-        metavar="FILE",
-        help="JSON Lines of recorded replies; implies --backend script (default: none)",
-    )
-    parser.add_argument(
-        "--max-pixels", type=int, metavar="N", help=f"image pixel budget per image (default: {d.max_pixels})"
-    )
+    add_model_options(parser)
     parser.add_argument(
         "--refine",
-        choices=["off", "auto", "always"],
+        choices=list(REFINE_MODES),
         help=f"zoom-then-ground: ask again on a crop around the first point (default: {d.refine})",
     )
 

@@ -47,26 +47,10 @@ def _skill_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _backend_options(parser: argparse.ArgumentParser) -> None:
-    from agent.config import PRECISIONS, Settings
+    from agent.cli import add_model_options
 
-    d = Settings()
     group = parser.add_argument_group("model options (defaults from the settings file, else shown)")
-    group.add_argument(
-        "--backend", choices=["local", "openai"], help=f"where the model runs (default: {d.backend})"
-    )
-    group.add_argument(
-        "--model",
-        metavar="ID_OR_PATH",
-        help=f"hub id, local folder or server model name (default: {d.model})",
-    )
-    group.add_argument(
-        "--precision", choices=list(PRECISIONS), help=f"in-process weights (default: {d.precision})"
-    )
-    group.add_argument("--base-url", metavar="URL", help=f"OpenAI-compatible server (default: {d.base_url})")
-    group.add_argument("--api-key", metavar="KEY", help="API key for that server (default: none)")
-    group.add_argument(
-        "--max-pixels", type=int, metavar="N", help=f"pixel budget per image (default: {d.max_pixels})"
-    )
+    add_model_options(group, backends=("local", "openai"), script=False)
     group.add_argument(
         "--lang",
         choices=list(LANGS),
