@@ -142,4 +142,21 @@ def test_cli_export_and_bad_input(recorded, tmp_path: Path) -> None:
     macro = tmp_path / "m.json"
     macro.write_text("{}")
     missing = deskpilot("export-finetune", str(macro), "--history-dir", str(root), "--out", str(tmp_path / "x"))
-    assert missing.returncode == 2 and "a macro keeps only crops" in missing.stderr
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+
+
+def test_a_macro_made_from_a_run_exports_that_run_and_a_recorded_one_is_refused(recorded, tmp_path: Path) -> None:
+    from agent.macros.from_run import macro_from_run
+    from agent.macros.schema import save_macro
+
+    root, run_id, _ = recorded
+    macro = macro_from_run(root, run_id)
+    assert macro.run_id == run_id
+    path = tmp_path / "from-run.json"
+    save_macro(macro, path)
+    summary = export_runs([load_recorded_run(root, str(path))], tmp_path / "ds")
+    assert (summary.samples, summary.skipped) == (3, 1)  # the same steps as exporting the run itself
+    recorded_macro = macro.model_copy(update={"source": "recorded", "run_id": ""})
+    save_macro(recorded_macro, tmp_path / "recorded.json")
+    with pytest.raises(ConfigError, match="keeps only crops around its targets"):
+        load_recorded_run(root, str(tmp_path / "recorded.json"))

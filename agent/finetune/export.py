@@ -206,18 +206,27 @@ def load_recorded_run(root: Path, name: str) -> RecordedRun:
         info, steps = load_run(folder.parent, folder.name)
         return RecordedRun(folder, info, steps)
     if folder.suffix in (".json", ".jsonl", ".toml", ".yaml") or folder.is_file():
-        _macro_support(folder)
+        name = _macro_run(folder)
     info, steps = load_run(root, name)
     return RecordedRun(root / info.id, info, steps)
 
 
-def _macro_support(path: Path) -> None:
-    # A macro keeps crops around its targets, not the whole screens the model is shown at
-    # each step, so it cannot become training samples that look like what the agent sends.
-    # The run it was recorded from (deskpilot macro from-run) has them.
+def _macro_run(path: Path) -> str:
+    """The run a macro file was made from, whose steps are exported in its place.
+
+    A macro keeps crops around its targets, not the whole screens the model is shown at
+    each step, so its own content cannot become samples that look like what the agent
+    sends. A macro made with ``deskpilot macro from-run`` names its run; a recorded one
+    has none and is refused with the reason.
+    """
+    from agent.macros.schema import load_macro
+
+    macro = load_macro(path)
+    if macro.source == "run" and macro.run_id:
+        return macro.run_id
     raise ConfigError(
-        f"{path} is a file, not a run: a macro keeps only crops around its targets, not the "
-        "screens the model sees; export the run it came from (a run id or folder)"
+        f"{path} is a recorded macro: it keeps only crops around its targets, not the screens "
+        "the model sees; export runs (macros made with 'deskpilot macro from-run' are exported as their run)"
     )
 
 

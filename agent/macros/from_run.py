@@ -70,7 +70,9 @@ def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | No
         raise ConfigError(f"run {info.id} performed no actions to make a macro of")
     if monitor is None:
         monitor = Monitor(width=1920, height=1080)  # no pointer step: the monitor is never used
-    return Macro(name=info.task, created_at=info.started_at, source="run", monitor=monitor, steps=out)
+    return Macro(
+        name=info.task, created_at=info.started_at, source="run", run_id=info.id, monitor=monitor, steps=out
+    )
 
 
 def _time(text: str) -> datetime | None:

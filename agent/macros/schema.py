@@ -123,6 +123,9 @@ class Macro(BaseModel):
     name: str = ""
     created_at: str = ""
     source: Literal["recorded", "run", "edited"] = "recorded"
+    # The run a "run" macro was made from (its id in the history): its screens are the
+    # training data a macro's crops cannot be (deskpilot export-finetune).
+    run_id: str = ""
     monitor: Monitor
     steps: list[MacroStep] = Field(default_factory=list)
 
