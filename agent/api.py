@@ -152,6 +152,10 @@ __all__ = [
     "save_macro",
     "save_settings",
     "wait_until_settled",
+    "open_speech",
+    "chord_triggers",
+    "read_screen_aloud",
+    "describe_screen_aloud",
     # grounding (agent/grounding)
     "Located",
     "grounding_asker",
@@ -824,3 +828,71 @@ def save_private_text(path: Path, text: str) -> None:
     from agent.skills.output import write_private
 
     write_private(path, text)
+
+
+# -- the tray's keyboard-first assistance (agent/access) ----------------------------------
+
+
+def open_speech(settings: Settings, stop: threading.Event | None = None) -> Speech:
+    """Offline speech to the speakers, with the settings' rate and voice."""
+    from agent.access.speech import SpeechSettings
+    from agent.access.speech import open_speech as open_threaded
+
+    return open_threaded(None, SpeechSettings(settings.speech_rate, settings.speech_voice), stop)
+
+
+def chord_triggers(chords: dict[str, Callable[[], None]]) -> list[Any]:
+    """Started global listeners, one per chord, each calling its function (on a listener thread).
+
+    The caller stops them (``stop()``) when it ends; a chord that cannot be listened to
+    raises DisplayError before any is left running.
+    """
+    from agent.run.hotkey import KillSwitch
+
+    started: list[Any] = []
+    try:
+        for chord, fire in chords.items():
+            trigger = KillSwitch(chord, fire)  # a kill switch is a chord that calls back
+            trigger.start()
+            started.append(trigger)
+    except DeskpilotError:
+        for trigger in started:
+            trigger.stop()
+        raise
+    return started
+
+
+def read_screen_aloud(
+    settings: Settings,
+    speech: Speech,
+    stop: threading.Event,
+    on_line: Callable[[str], None] | None = None,
+    reader: Any = None,
+) -> list[str]:
+    """Read the settings' monitor by offline OCR, speaking "Reading" at once and each line as it comes."""
+    from agent.access.ocr import RapidReader
+    from agent.access.reading import BLANK, capture, read_frame
+
+    speech.say("Reading")
+    result = read_frame(
+        capture(settings.monitor), reader or RapidReader(), on_line or _quiet, speech, None, stop
+    )
+    if result.blank:
+        speech.say(f"Nothing to read: {BLANK}")
+    elif not result.lines:
+        speech.say("No text found")
+    return result.lines
+
+
+def describe_screen_aloud(session: Session, settings: Settings, speech: Speech, stop: threading.Event) -> str:
+    """The model's description of the settings' monitor, spoken; a blank screen is said without asking it."""
+    from agent.access.describe import BLANK
+
+    speech.say("Describing the screen")
+    description = describe_screen(session, settings, settings.monitor, stop=stop)
+    if description is None:
+        speech.say(BLANK)
+        return BLANK
+    text = description.ask().text
+    speech.say(text)
+    return text

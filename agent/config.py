@@ -109,6 +109,12 @@ class Settings(BaseModel):
     speech_rate: int = Field(default=175, ge=80, le=450)  # words a minute (espeak-ng)
     speech_voice: str = ""  # an espeak-ng voice ("en-us", "de"); "" is English; Chinese lines get Mandarin
     quiet_hotkey: str = "ctrl+alt+q"  # silences speech at once (the kill hotkey stops everything)
+    # The tray's global hotkeys, so it can be used without finding its icon (a screen
+    # reader cannot see tray icons): open the command window, describe, read aloud.
+    hotkey_command: str = "ctrl+alt+n"
+    hotkey_describe: str = "ctrl+alt+e"
+    hotkey_read: str = "ctrl+alt+r"
+    narrate: bool = False  # the tray speaks what it is about to do and its state changes
 
     _backend_known = field_validator("backend")(_one_of(BACKENDS, "backend"))
     _precision_known = field_validator("precision")(_one_of(PRECISIONS, "precision"))
@@ -151,6 +157,17 @@ def check_settings(settings: Settings) -> list[FieldProblem]:
         parse_hotkey(settings.kill_hotkey)
     except ConfigError as err:
         problems.append(FieldProblem("kill_hotkey", str(err)))
+    chords: dict[tuple[str, ...], str] = {}
+    for field in ("kill_hotkey", "quiet_hotkey", "hotkey_command", "hotkey_describe", "hotkey_read"):
+        try:
+            keys = parse_hotkey(getattr(settings, field))
+        except ConfigError as err:
+            if field != "kill_hotkey":  # the kill hotkey's problem is reported above
+                problems.append(FieldProblem(field, str(err)))
+            continue
+        if keys in chords:
+            problems.append(FieldProblem(field, f"{'+'.join(keys)} is already the {chords[keys]}"))
+        chords.setdefault(keys, field.replace("_", " "))
     for number, chord in enumerate(settings.denied_chords, start=1):
         try:
             parse_chords([chord])

@@ -494,3 +494,14 @@ def test_set_accessible_sets_name_description_and_tooltip(qtbot: QtBot) -> None:
     assert (widget.accessibleName(), widget.accessibleDescription(), widget.toolTip()) == (
         "Name", "What it does", "What it does"
     )
+
+
+def test_settings_without_a_control_keep_their_values_through_a_save(qtbot: QtBot, tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('narrate = true\nhotkey_read = "ctrl+alt+F9"\nspeech_rate = 220\nrefine = "always"\n', encoding="utf-8")
+    dialog = make_dialog(qtbot, path)
+    dialog.max_steps_spin.setValue(7)
+    assert dialog.save()
+    saved = load_settings(path)
+    assert (saved.max_steps, saved.narrate, saved.hotkey_read, saved.speech_rate, saved.refine) == (
+        7, True, "ctrl+alt+F9", 220, "always")

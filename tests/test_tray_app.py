@@ -184,7 +184,8 @@ def test_tray_state_shows_in_icon_and_tooltip(qtbot, x_display: str) -> None:
     tray = Tray(Menu())
     tray.set_state("waiting for you", "presses Enter")
     assert tray.icon.toolTip() == "Deskpilot: waiting for you — presses Enter"
-    assert [a.text() for a in tray.menu.actions()] == ["New command…", "Stop", "Pause/Resume", "Skills…", "History", "Settings", "Quit"]
+    assert [a.text() for a in tray.menu.actions()] == ["New command…", "Stop", "Pause/Resume", "Skills…", "Describe the screen",
+                                                  "Read the screen aloud", "History", "Settings", "Quit"]
     assert all(a.toolTip() for a in tray.menu.actions())
 
 
@@ -255,3 +256,66 @@ def test_a_long_state_wraps_instead_of_widening_the_window(qtbot, x_display: str
     qtbot.wait(50)
     assert window.width() <= max(before, WINDOW_MAX_WIDTH)
     assert window.state.wordWrap()
+
+
+# -- keyboard-first: global hotkeys, reading and describing aloud, spoken states ---------------
+
+
+def test_the_command_hotkey_opens_the_command_window_from_anywhere(qtbot, desk) -> None:
+    assert not desk.command.isVisible()
+    xdotool("key", "ctrl+alt+n")
+    qtbot.waitUntil(desk.command.isVisible, timeout=10000)
+
+
+def test_read_the_screen_aloud_speaks_reading_then_the_lines(qtbot, desk, tmp_path: Path) -> None:
+    from agent.testing.speech import FakeSpeech
+    from tests.support import LinePump
+    from tests.test_access_read import APPS as ACCESS_APPS
+
+    speech = FakeSpeech()
+    desk.speech_factory = lambda: speech
+    page = subprocess.Popen([sys.executable, str(ACCESS_APPS / "text_page.py"), "--geometry", "900x600+100+100"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert page.stdout is not None
+        LinePump(page.stdout, json_lines=True).wait_for(lambda e: e["event"] == "ready", 20, "ready")
+        desk.menu.actions["read"].trigger()
+        qtbot.waitUntil(lambda: "Read " in desk.command.status.text(), timeout=60000)
+    finally:
+        page.terminate()
+        page.wait(timeout=10)
+    said = [text for text, _ in speech.lines]
+    assert said[0] == "Reading" and len(said) > 3
+    # The text page's own lines, spoken as they were read (small OCR slips allowed).
+    from agent.access.matching import closeness
+
+    for want in ("Quarterly report for the garden club", "Meeting moved to Thursday at seven"):
+        assert any(closeness(want, got) is not None for got in said[1:]), (want, said)
+
+
+def test_describe_the_screen_speaks_the_models_answer(qtbot, desk, tmp_path: Path) -> None:
+    from agent.testing.speech import FakeSpeech
+    from tests.loopback_servers import StubServer, serving
+
+    speech = FakeSpeech()
+    desk.speech_factory = lambda: speech
+    with serving(StubServer(models=["qwen3-vl"], reply="A test desktop with one Deskpilot window.")) as stub:
+        (tmp_path / "config.toml").write_text(
+            f'backend = "openai"\nbase_url = "{stub.url}"\nmodel = "qwen3-vl"\n', encoding="utf-8")
+        desk.menu.actions["describe"].trigger()
+        qtbot.waitUntil(lambda: "one Deskpilot window" in desk.command.status.text(), timeout=30000)
+        posts = [r for r in stub.requests if r[0] == "POST"]
+    assert [text for text, _ in speech.lines] == ["Describing the screen", "A test desktop with one Deskpilot window."]
+    assert len(posts) == 1
+
+
+def test_with_narration_on_the_tray_speaks_its_state_changes(qtbot, desk, tmp_path: Path) -> None:
+    from agent.testing.speech import FakeSpeech
+
+    speech = FakeSpeech()
+    desk.speech_factory = lambda: speech
+    write_config(tmp_path, [call('{"action": "wait", "time": 0.1}'), DONE], confirm="never", narrate=True)
+    start_task(qtbot, desk)
+    assert wait_finished(qtbot, desk).outcome == "success"
+    said = [text for text, _ in speech.lines]
+    assert "Deskpilot is thinking" in said and said[-1] == "Deskpilot is idle"

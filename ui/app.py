@@ -6,15 +6,23 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QObject, Qt, Signal
+
 from agent.api import (
     ConfigError,
+    DeskpilotError,
     Settings,
+    chord_triggers,
     default_config_path,
+    describe_screen_aloud,
     load_settings,
+    open_speech,
+    read_screen_aloud,
 )
 
 
@@ -22,6 +30,13 @@ def _lock_path() -> Path:
     runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
     display = os.environ.get("DISPLAY", "").replace(":", "_").replace("/", "_")
     return Path(runtime) / f"deskpilot-tray-{os.getuid()}{display}.lock"
+
+
+class _Relay(QObject):
+    """Carries calls from listener and helper threads to the GUI thread."""
+
+    entry = Signal(str)  # a menu entry, from a global hotkey
+    status = Signal(str)  # what a describe or read ended with
 
 
 class DeskpilotApp:
@@ -84,6 +99,18 @@ class DeskpilotApp:
         self.command.pause_requested.connect(c.toggle_pause)
         self.command.resume_answered.connect(self._resume_answered)
 
+        # Keyboard first: global hotkeys for the command window, describe and read, and
+        # speech of our own (tray icons are invisible to screen readers).
+        self.speech_factory: Callable[[], Any] = lambda: open_speech(self._settings(), self._assist_stop)
+        self.assist_reader: Any = None  # the OCR reader for "read"; None: the offline default
+        self._speech: Any = None
+        self._assist_stop = threading.Event()
+        self._relay = _Relay()
+        self._relay.entry.connect(self._menu, Qt.ConnectionType.QueuedConnection)
+        self._relay.status.connect(self.command.status.setText, Qt.ConnectionType.QueuedConnection)
+        self.hotkeys: list[Any] = []
+        self.start_hotkeys()
+
     # -- settings and menu -----------------------------------------------------------
     def _settings(self) -> Settings:
         return load_settings(self.config_path)
@@ -94,6 +121,8 @@ class DeskpilotApp:
             "stop": self.controller.stop,
             "pause": self.controller.toggle_pause,
             "skills": self.open_skills,
+            "describe": self.describe_screen,
+            "read": self.read_screen,
             "history": self.open_history,
             "settings": self.open_settings,
             "quit": self.quit,
@@ -172,7 +201,61 @@ class DeskpilotApp:
         self.command.hide_paused()
         self.controller.answer_resume(resume)
 
+    # -- keyboard-first assistance ---------------------------------------------------
+    def start_hotkeys(self) -> None:
+        """Listen for the settings' global hotkeys; a problem is shown, never fatal."""
+        try:
+            settings = self._settings()
+            self.hotkeys = chord_triggers(
+                {
+                    settings.hotkey_command: lambda: self._relay.entry.emit("new"),
+                    settings.hotkey_describe: lambda: self._relay.entry.emit("describe"),
+                    settings.hotkey_read: lambda: self._relay.entry.emit("read"),
+                }
+            )
+        except DeskpilotError as err:
+            self.command.status.setText(f"Global hotkeys are off: {err}")
+
+    def speech(self) -> Any:
+        if self._speech is None:
+            self._speech = self.speech_factory()
+        return self._speech
+
+    def read_screen(self) -> None:
+        def work(settings: Settings) -> str:
+            lines = read_screen_aloud(settings, self.speech(), self._assist_stop, reader=self.assist_reader)
+            return f"Read {len(lines)} lines aloud"
+
+        self._assist("reading the screen", work)
+
+    def describe_screen(self) -> None:
+        def work(settings: Settings) -> str:
+            return describe_screen_aloud(self.controller.session, settings, self.speech(), self._assist_stop)
+
+        self._assist("describing the screen", work)
+
+    def _assist(self, what: str, work: Callable[[Settings], str]) -> None:
+        """Run ``work`` off the GUI thread (OCR and the model take seconds); say how it ended."""
+        try:
+            settings = self._settings()
+        except ConfigError as err:
+            self.command.status.setText(f"Settings problem: {err}")
+            return
+        self.command.status.setText(what.capitalize() + "…")
+
+        def run() -> None:
+            try:
+                done = work(settings)
+            except DeskpilotError as err:
+                done = f"Could not finish {what}: {err}"
+                self.speech().say(done)
+            self._relay.status.emit(done)
+
+        threading.Thread(target=run, name=what, daemon=True).start()
+
     def _state(self, state: str, detail: str) -> None:
+        if self._narrating():
+            self.speech().say(f"Deskpilot is {state}")
         if self.tray is not None:
             self.tray.set_state(state, detail)
         if self.window is not None:
@@ -188,8 +271,20 @@ class DeskpilotApp:
         self.menu.set_running(False)
         self.command.run_ended(f"Could not run: {message}")
 
+    def _narrating(self) -> bool:
+        try:
+            return self._settings().narrate
+        except ConfigError:
+            return False
+
     def close(self) -> None:
         """Stop any run and close every window (quit without ending the event loop)."""
+        for trigger in self.hotkeys:
+            trigger.stop()
+        self.hotkeys = []
+        self._assist_stop.set()
+        if self._speech is not None:
+            self._speech.close()
         self.controller.shutdown()
         if self.skill_runner is not None:
             self.skill_runner.shutdown()

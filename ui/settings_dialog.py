@@ -578,28 +578,33 @@ class SettingsDialog(QDialog):
         timeout = self.confirm_timeout_spin.value()
         if timeout == round(self._shown.confirm_timeout_s, 1):
             timeout = self._shown.confirm_timeout_s
-        return {
-            "backend": self.backend_combo.currentData(),
-            "model": self.model_edit.text().strip(),
-            "precision": self.precision_combo.currentData(),
-            "base_url": self.base_url_edit.text().strip(),
-            "api_key": self.api_key_edit.text().strip(),
-            "script": self.script_edit.text().strip(),
-            "frame": self.frame_combo.currentData(),
-            "max_steps": self.max_steps_spin.value(),
-            "confirm": self.confirm_combo.currentData(),
-            "confirm_timeout_s": timeout,
-            "monitor": self.monitor_spin.value(),
-            "max_pixels": max_pixels,
-            "screenshots_in_prompt": self.screenshots_spin.value(),
-            "history_dir": self.history_dir_edit.text().strip(),
-            "history_keep_runs": self.history_keep_spin.value(),
-            "kill_hotkey": self.kill_hotkey_edit.text().strip(),
-            "denied_chords": _lines(self.denied_chords_edit),
-            "risky_regions": _lines(self.risky_regions_edit),
-            "risky_windows": _lines(self.risky_windows_edit),
-            "refine": self._shown.refine,  # no control for it yet: keep what the file says
-        }
+        # Settings without a control here (speech, the tray's hotkeys, refine...) keep what
+        # the file says: the form only overrides what it shows.
+        values: dict[str, object] = self._shown.model_dump()
+        values.update(
+            {
+                "backend": self.backend_combo.currentData(),
+                "model": self.model_edit.text().strip(),
+                "precision": self.precision_combo.currentData(),
+                "base_url": self.base_url_edit.text().strip(),
+                "api_key": self.api_key_edit.text().strip(),
+                "script": self.script_edit.text().strip(),
+                "frame": self.frame_combo.currentData(),
+                "max_steps": self.max_steps_spin.value(),
+                "confirm": self.confirm_combo.currentData(),
+                "confirm_timeout_s": timeout,
+                "monitor": self.monitor_spin.value(),
+                "max_pixels": max_pixels,
+                "screenshots_in_prompt": self.screenshots_spin.value(),
+                "history_dir": self.history_dir_edit.text().strip(),
+                "history_keep_runs": self.history_keep_spin.value(),
+                "kill_hotkey": self.kill_hotkey_edit.text().strip(),
+                "denied_chords": _lines(self.denied_chords_edit),
+                "risky_regions": _lines(self.risky_regions_edit),
+                "risky_windows": _lines(self.risky_windows_edit),
+            }
+        )
+        return values
 
     def _check(self, settings: Settings) -> None:
         """The checks a run makes (``check_settings``), worded with the form's labels."""

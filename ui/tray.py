@@ -29,6 +29,8 @@ MENU_ENTRIES = (
     ("stop", "Stop", "Stop the running task now"),
     ("pause", "Pause/Resume", "Pause the running task before its next action, or resume it"),
     ("skills", "Skills…", "Capture a region and run a screen skill on it (HTML, alt text, quiz...)"),
+    ("describe", "Describe the screen", "The model describes the screen, read aloud (offline speech)"),
+    ("read", "Read the screen aloud", "Read the text on the screen aloud, line by line (offline OCR)"),
     ("history", "History", "Show past runs and their steps"),
     ("settings", "Settings", "Model, safety rules, kill hotkey and history location"),
     ("quit", "Quit", "Stop any task and quit Deskpilot"),
