@@ -8,6 +8,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,10 @@ class DeskpilotApp:
         self.assist_reader: Any = None  # the OCR reader for "read"; None: the offline default
         self._speech: Any = None
         self._assist_stop = threading.Event()
+        self._assist_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskpilot-assist")
         self._relay = _Relay()
         self._relay.entry.connect(self._menu, Qt.ConnectionType.QueuedConnection)
-        self._relay.status.connect(self.command.status.setText, Qt.ConnectionType.QueuedConnection)
+        self._relay.status.connect(self._show_status, Qt.ConnectionType.QueuedConnection)
         self.hotkeys: list[Any] = []
         self.start_hotkeys()
 
@@ -216,6 +218,9 @@ class DeskpilotApp:
         except DeskpilotError as err:
             self.command.status.setText(f"Global hotkeys are off: {err}")
 
+    def _show_status(self, text: str) -> None:
+        self.command.status.setText(text)
+
     def speech(self) -> Any:
         if self._speech is None:
             self._speech = self.speech_factory()
@@ -251,7 +256,10 @@ class DeskpilotApp:
                 self.speech().say(done)
             self._relay.status.emit(done)
 
-        threading.Thread(target=run, name=what, daemon=True).start()
+        # One long-lived thread for every describe and read: capture libraries keep
+        # per-thread X resources, and a fresh thread per request crashed PySide after a
+        # few rounds (seen in scripts/bench_tray_hotkey.py).
+        self._assist_pool.submit(run)
 
     def _state(self, state: str, detail: str) -> None:
         if self._narrating():
@@ -283,6 +291,7 @@ class DeskpilotApp:
             trigger.stop()
         self.hotkeys = []
         self._assist_stop.set()
+        self._assist_pool.shutdown(wait=False, cancel_futures=True)
         if self._speech is not None:
             self._speech.close()
         self.controller.shutdown()
