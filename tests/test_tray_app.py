@@ -319,3 +319,20 @@ def test_with_narration_on_the_tray_speaks_its_state_changes(qtbot, desk, tmp_pa
     assert wait_finished(qtbot, desk).outcome == "success"
     said = [text for text, _ in speech.lines]
     assert "Deskpilot is thinking" in said and said[-1] == "Deskpilot is idle"
+    # The run itself is narrated too: the action before it happens, kept in the step's record.
+    actions = [line for line in said if not line.startswith("Deskpilot is")]
+    assert actions, said
+    from agent.api import list_runs, load_run
+
+    _, steps = load_run(tmp_path / "history", list_runs(tmp_path / "history")[0].id)
+    assert steps[0].spoken and steps[0].spoken[0] in actions
+
+
+def test_the_quiet_hotkey_silences_speech(qtbot, desk) -> None:
+    from agent.testing.speech import FakeSpeech
+
+    speech = FakeSpeech()
+    desk.speech_factory = lambda: speech
+    desk.speech().say("a long line being spoken")
+    xdotool("key", "ctrl+alt+q")
+    qtbot.waitUntil(lambda: speech.stops >= 1, timeout=10000)

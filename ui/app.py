@@ -57,7 +57,7 @@ class DeskpilotApp:
         self.config_path = default_config_path()
         self.overlay = ConfirmOverlay()
         self.controller = RunController(
-            self._settings, lambda computer: OverlayHidingComputer(computer, self.overlay)
+            self._settings, lambda computer: OverlayHidingComputer(computer, self.overlay), speech=self.speech
         )
         self.command = CommandWindow()
         apply_style(self.command)
@@ -213,10 +213,16 @@ class DeskpilotApp:
                     settings.hotkey_command: lambda: self._relay.entry.emit("new"),
                     settings.hotkey_describe: lambda: self._relay.entry.emit("describe"),
                     settings.hotkey_read: lambda: self._relay.entry.emit("read"),
+                    settings.quiet_hotkey: self._be_quiet,
                 }
             )
         except DeskpilotError as err:
             self.command.status.setText(f"Global hotkeys are off: {err}")
+
+    def _be_quiet(self) -> None:
+        """The quiet hotkey: silence speech at once (the kill hotkey stops runs, not this)."""
+        if self._speech is not None:
+            self._speech.stop()
 
     def _show_status(self, text: str) -> None:
         self.command.status.setText(text)

@@ -43,10 +43,16 @@ class RunController(QObject):
     resume_needed = Signal(str)
     question_withdrawn = Signal()
 
-    def __init__(self, settings_loader: Callable[[], Settings], wrap_computer: Callable[[Any], Any]) -> None:
+    def __init__(
+        self,
+        settings_loader: Callable[[], Settings],
+        wrap_computer: Callable[[Any], Any],
+        speech: Callable[[], Any] | None = None,
+    ) -> None:
         super().__init__()
         self._load_settings = settings_loader
         self._wrap = wrap_computer
+        self._speech = speech  # the app's speech, for narrated runs (settings: narrate)
         self._operator = QtOperator()
         self._operator.confirm_requested.connect(self._on_confirm)
         self._operator.resume_requested.connect(self._on_resume)
@@ -89,6 +95,7 @@ class RunController(QObject):
             self._pause,
             self._wrap,
             dry_run=dry_run,
+            narration=self._speech() if settings.narrate and self._speech is not None else None,
         )
         worker.moveToThread(thread)
         thread.started.connect(worker.run)

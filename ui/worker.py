@@ -82,8 +82,10 @@ class RunWorker(QObject):
         pause: PauseGate,
         wrap_computer: Any,
         dry_run: bool = False,
+        narration: Any = None,
     ) -> None:
         super().__init__()
+        self._narration = narration  # a Speech that says each action before it happens, or None
         self._session = session
         self._settings = settings
         self._task = task
@@ -106,6 +108,7 @@ class RunWorker(QObject):
                 dry_run=self._dry_run,
                 observers=[self._started, self.event.emit],
                 wrap_computer=self._wrap,
+                narration=self._narration,
             )
         except DeskpilotError as err:
             self.failed.emit(str(err))
