@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchlib import ROOT, machine, median, table, write_json, write_section  # noqa: E402
+from benchlib import ROOT, machine, median, press_chord, table, write_json, write_section  # noqa: E402
 
 from agent.actions import MouseMove, ScreenAction  # noqa: E402
 from agent.backends.scripted import ScriptedBackend  # noqa: E402
@@ -128,20 +128,7 @@ def bench_settle(runs: int, duration_s: float, quiet_s: float) -> dict[str, Any]
 
 def press_kill_chord() -> float:
     """Send ctrl+alt+k through XTEST, as a keyboard would; returns when the server has it."""
-    from Xlib import XK, X, display
-    from Xlib.ext import xtest
-
-    d = display.Display()
-    codes = [d.keysym_to_keycode(XK.string_to_keysym(n)) for n in ("Control_L", "Alt_L", "k")]
-    for code in codes:
-        xtest.fake_input(d, X.KeyPress, code)
-    d.sync()
-    pressed = time.monotonic()
-    for code in reversed(codes):
-        xtest.fake_input(d, X.KeyRelease, code)
-    d.sync()
-    d.close()
-    return pressed
+    return press_chord(("Control_L", "Alt_L", "k"))
 
 
 def bench_kill(presses: int, during: str, tiny_dir: Path | None) -> dict[str, Any]:

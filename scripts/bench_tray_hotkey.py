@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchlib import ROOT, machine, median, table, write_json, write_section  # noqa: E402
+from benchlib import ROOT, machine, median, press_chord, table, write_json, write_section  # noqa: E402
 
 
 class ClockedSpeech:
@@ -53,23 +53,6 @@ class NoText:
         return []
 
 
-def press(names: tuple[str, ...]) -> float:
-    from Xlib import XK, X, display
-    from Xlib.ext import xtest
-
-    d = display.Display()
-    codes = [d.keysym_to_keycode(XK.string_to_keysym(n)) for n in names]
-    for code in codes:
-        xtest.fake_input(d, X.KeyPress, code)
-    d.sync()
-    pressed = time.monotonic()
-    for code in reversed(codes):
-        xtest.fake_input(d, X.KeyRelease, code)
-    d.sync()
-    d.close()
-    return pressed
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presses", type=int, default=20, help="hotkey presses to time (default 20)")
@@ -92,7 +75,7 @@ def main() -> int:
         for _ in range(args.presses):
             speech = ClockedSpeech()
             desk._speech = speech
-            pressed = press(("Control_L", "Alt_L", "r"))
+            pressed = press_chord(("Control_L", "Alt_L", "r"))
             deadline = time.monotonic() + 10
             while not speech.said.is_set() and time.monotonic() < deadline:
                 QTest.qWait(1)  # as pytest-qt waits: Qt's own event loop, not a Python spin

@@ -48,3 +48,23 @@ def write_section(name: str, markdown: str) -> None:
 def write_json(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def press_chord(names: tuple[str, ...]) -> float:
+    """Send a chord (X keysym names) through XTEST, as a keyboard would; returns when the server has it."""
+    import time
+
+    from Xlib import XK, X, display
+    from Xlib.ext import xtest
+
+    d = display.Display()
+    codes = [d.keysym_to_keycode(XK.string_to_keysym(n)) for n in names]
+    for code in codes:
+        xtest.fake_input(d, X.KeyPress, code)
+    d.sync()
+    pressed = time.monotonic()
+    for code in reversed(codes):
+        xtest.fake_input(d, X.KeyRelease, code)
+    d.sync()
+    d.close()
+    return pressed

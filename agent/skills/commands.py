@@ -216,8 +216,8 @@ def cmd_skill(args: argparse.Namespace) -> int:
     loading.set()
     _interrupts(stop, loading)
     if capture:
+        from agent.computers.windows import active_window_region
         from agent.geometry import parse_region
-        from agent.skills.targets import active_window_region
 
         target: Any = (
             parse_region(args.region)
