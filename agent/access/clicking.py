@@ -5,9 +5,9 @@ reading order and nothing is clicked unless ``pick`` chooses one; no match is a
 failure, never a guess. The click goes through ``GuardedExecutor`` like every model
 action: policy, confirmation, stop and pause checks, dry run, the history record.
 
-When OCR finds nothing, a ``Locator`` may be asked instead: that is the seam for the
-model-based "locate an element" capability (issue 13's ``locate``, cua's
-``predict_click``). None ships yet, so today "not found" is the answer.
+When OCR finds nothing, a ``Locator`` may be asked instead: ``agent.api`` plugs in
+the model's grounding call (``locate``) when the caller gives a ``Session``. Without
+one, or when the model points at nothing, "not found" is the answer.
 """
 
 from __future__ import annotations
