@@ -14,8 +14,13 @@ from agent.errors import ConfigError
 EXIT_OK = 0
 
 
+# The options add_model_options adds (without --script), as Settings field names.
+MODEL_OVERRIDES = ("backend", "model", "precision", "base_url", "api_key", "max_pixels")
+
+
 def add_commands(sub: Any) -> None:
     """Add the ``macro`` command and its subcommands to the CLI's subparsers."""
+    from agent.cli import add_model_options
     from agent.config import CONFIRM_MODES, Settings
 
     d = Settings()
@@ -87,6 +92,17 @@ def add_commands(sub: Any) -> None:
     p_play.add_argument(
         "--kill-hotkey", metavar="CHORD", help=f"the chord that stops playback (default: {d.kill_hotkey})"
     )
+    models = p_play.add_argument_group(
+        "model (tier d)",
+        "a step whose anchor has a description (record --describe, from-run) and that no picture or "
+        "text tier finds is grounded by this model, loaded only then",
+    )
+    models.add_argument(
+        "--no-model",
+        action="store_true",
+        help="never load or ask a model: such a step fails as not found (default: ask the model)",
+    )
+    add_model_options(models, backends=("local", "openai"), script=False)
     p_play.set_defaults(handler=_cmd_play)
 
     p_show = msub.add_parser("show", help="list a macro's steps in words, numbered")
@@ -190,7 +206,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         raise ConfigError(f"--repeat: expected at least 1, got {args.repeat}")
     values = parse_vars(args.vars)
     rows = [{**values, **row} for row in read_rows(args.data)] if args.data else [values]
-    settings = _settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey"))
+    settings = _settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey", *MODEL_OVERRIDES))
     if args.wait == "recorded" and speed is None:
         speed = 1.0  # "replay the recorded pauses" at the recorded pace
     play = PlaySettings(speed=speed, wait=args.wait, repeat=args.repeat, dry_run=args.dry_run)
@@ -217,6 +233,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         report=args.report,
         update_anchors=args.update_anchors,
         observers=[started, TerminalReporter()],
+        model=not args.no_model,
     )
     return result.exit_code
 
