@@ -32,7 +32,7 @@ def add_commands(sub: Any) -> None:
     d = Settings()
     p_macro = sub.add_parser(
         "macro",
-        help="record, replay, show and edit macros (no model in the loop)",
+        help="record, replay, show and edit macros (a model only for targets no picture tier finds)",
         description="Macros: recorded steps with visual anchors, replayed through the same policy, "
         "confirmation and kill hotkey as a run.",
     )
@@ -137,7 +137,7 @@ def add_commands(sub: Any) -> None:
     p_edit.set_defaults(handler=_cmd_edit)
 
     p_from = msub.add_parser(
-        "from-run", help="turn a recorded agent run into a macro (replayable with no model)"
+        "from-run", help="turn a recorded agent run into a macro (replayable without the model)"
     )
     p_from.add_argument(
         "run", metavar="RUN", help="a run id as 'deskpilot history' lists it, a unique start, or 'latest'"
