@@ -105,6 +105,12 @@ def test_the_model_grounds_the_description_and_the_player_clicks_there() -> None
     found = play.log.steps[0].found
     assert found is not None and found.tier == "d-model"
     assert play.log.healed[0].found is found  # the report lists it as healed
+    # Boxed like the anchor around the model's point: what the report draws, --update-anchors keeps.
+    anchor = _macro().steps[0].anchor
+    assert anchor is not None
+    box = found.box
+    assert (box.width, box.height) == anchor.box[2:]
+    assert (box.left + anchor.offset[0], box.top + anchor.offset[1]) == TARGET
     (post,) = posts  # one call: the picture tiers were not worth a second look, and no retries
     assert f"Click on this element: {DESCRIPTION}" in json.dumps(post["messages"])
 

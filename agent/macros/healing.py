@@ -242,7 +242,7 @@ class Healer:
                 spent,
                 f"the model pointed at {point}, off the {frame.image.width}x{frame.image.height} monitor",
             )
-        return Found(_to_screen(frame, point), Box(x, y, 1, 1), "d-model", 1.0, spent)
+        return Found(_to_screen(frame, point), _box_around(frame, anchor, point), "d-model", 1.0, spent)
 
     def _found(self, frame: Frame, anchor: Anchor, match: Match, tier: str, started: float) -> Found:
         box = match.box
@@ -255,6 +255,18 @@ class Healer:
         return Found(
             _to_screen(frame, image_point), box, tier, match.score, time.perf_counter() - started, match.scale
         )
+
+
+def _box_around(frame: Frame, anchor: Anchor, point: tuple[int, int]) -> Box:
+    """A box the anchor's size with ``point`` at the anchor's offset, inside the frame.
+
+    The model gives a point, not a box; the report draws this box and --update-anchors
+    keeps what is in it as the target's new look.
+    """
+    width, height = min(anchor.box[2], frame.image.width), min(anchor.box[3], frame.image.height)
+    left = min(max(0, point[0] - anchor.offset[0]), frame.image.width - width)
+    top = min(max(0, point[1] - anchor.offset[1]), frame.image.height - height)
+    return Box(left, top, width, height)
 
 
 def _offset_in(anchor: Anchor, picture: np.ndarray) -> tuple[int, int]:
