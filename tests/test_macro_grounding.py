@@ -185,16 +185,23 @@ def test_a_model_that_points_off_its_grid_is_a_miss_not_a_guess() -> None:
 
 def test_the_kill_hotkey_while_the_model_generates_stops_with_no_action_after_it() -> None:
     stop = threading.Event()
+    release = threading.Event()
+    answered = threading.Event()
 
     def reply(body: dict[str, Any]) -> str:
         assert DESCRIPTION in request_text(body)
-        stop.set()  # the kill hotkey, pressed while the model is still answering
+        stop.set()  # the kill hotkey, pressed while the model is still generating...
+        release.wait(30)  # ...which goes on until the test lets it finish
+        answered.set()
         return _click(TARGET)
 
     with serving_chat(CannedChatServer(reply)) as server:
         play, computer = _player(_ModelGrounder(Session(), _settings(server.url), stop), stop=stop)
         result = play.play(_macro(), [{}], "macro")
+        waited_for_the_answer = answered.is_set()
+        release.set()
     assert result.outcome == "stopped" and result.exit_code == 3
+    assert not waited_for_the_answer  # the replay left the generation, it did not sit it out
     assert computer.performed == []  # neither the click nor the typing after it
 
 
