@@ -96,6 +96,14 @@ def test_record_describe_with_bad_model_options_fails_before_recording(tmp_path:
     assert "recording" not in result.stderr and not target.exists()
 
 
+def test_record_model_options_without_describe_are_refused(tmp_path: Path) -> None:
+    target = tmp_path / "rec.json"
+    result = deskpilot("macro", "record", str(target), "--base-url", "http://127.0.0.1:9/v1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "deskpilot: error: --base-url is for --describe; add --describe or leave it out"
+    assert not target.exists()
+
+
 def test_show_names_the_description(tmp_path: Path) -> None:
     macro, _ = _macro_and_targets()
     assert macro.steps[0].anchor is not None

@@ -375,6 +375,10 @@ def _cmd_record(args: argparse.Namespace) -> int:
     from agent.macros.schema import save_macro
     from agent.run.hotkey import KillSwitch, parse_hotkey
 
+    given = [name for name in MODEL_OVERRIDES if getattr(args, name) is not None]
+    if given and not args.describe:
+        # Said now: the user would otherwise record for minutes believing a model is involved.
+        raise ConfigError(f"--{given[0].replace('_', '-')} is for --describe; add --describe or leave it out")
     settings = _settings_with(args, ("monitor", "kill_hotkey", *MODEL_OVERRIDES))
     if args.describe:
         require_valid(settings)  # before recording: not after the user spent minutes on it
