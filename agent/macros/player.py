@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
@@ -152,6 +152,9 @@ class MacroPlayer:
                 )
                 result = self.healer.ground(frame, step.anchor, result)
                 executor.check_stop()  # a stop while it generated: nothing after it
+            elif isinstance(result, Miss) and step.anchor.description.strip():
+                # Say why a described step was not grounded: the user may want the model on.
+                result = replace(result, reason=f"{result.reason}; the model tier is off (--no-model)")
             self.harness.attach_frame(record, frame)
             report.frame = frame
             record.timings["find_s"] = time.perf_counter() - started
