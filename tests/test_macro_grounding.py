@@ -240,3 +240,40 @@ def test_play_bad_model_options_fail_before_playback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "http://" in result.stderr
     assert not (tmp_path / "h").exists()  # nothing was recorded: playback never started
+
+
+def test_tier_d_through_the_tiny_local_model_loaded_only_when_needed(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.backends.local import LocalBackend, LocalSettings
+    from agent.backends.precision import Precision
+    from agent.backends.processor import load_processor
+    from agent.testing.tiny import forced_replies_fn
+
+    tokenizer = load_processor(str(tiny_model_dir), local_files_only=True).tokenizer
+    loads: list[str] = []
+
+    def load(settings: Settings, progress: Any = None, cancel: Any = None) -> LocalBackend:
+        # The real transformers backend on the tiny random-weight checkpoint, its answer forced.
+        loads.append(settings.model)
+        return LocalBackend(
+            LocalSettings(
+                model=str(tiny_model_dir),
+                precision=Precision.FP32,
+                generate_kwargs={"prefix_allowed_tokens_fn": forced_replies_fn(tokenizer, [_click(TARGET)])},
+            ),
+            cancel=cancel,
+        )
+
+    monkeypatch.setattr("agent.api.make_backend", load)
+    stop = threading.Event()
+    settings = Settings(backend="local", model=str(tiny_model_dir), refine="off", max_pixels=1024 * 32 * 32)
+    play, computer = _player(_ModelGrounder(Session(), settings, stop), stop=stop)
+    result = play.play(_macro(), [{}], "macro")
+    assert result.outcome == "success", result
+    assert loads == [str(tiny_model_dir)]
+    found = play.log.steps[0].found
+    assert found is not None and found.tier == "d-model"
+    ((x, y),) = computer.clicked
+    # The forced rel1000 answer maps back within a pixel of the target through the model's frame.
+    assert abs(x - (MONITOR.left + TARGET[0])) <= 1 and abs(y - TARGET[1]) <= 1
