@@ -546,8 +546,14 @@ class Session:
         update_anchors: bool = False,
         observers: Sequence[Observer] = (),
         wrap_computer: ComputerWrapper | None = None,
+        model: bool = True,
     ) -> RunResult:
-        """Replay the macro in ``path`` on this desktop: no model, the same guarded core as a task."""
+        """Replay the macro in ``path`` on this desktop, on the same guarded core as a task.
+
+        With ``model`` (the default), a step whose anchor has a description and that
+        tiers (a) to (c) cannot find is grounded by the settings' model (tier d), loaded
+        through this session's cache only then; without it no model is ever loaded.
+        """
         from agent.macros.playback import play_macro
 
         return play_macro(
@@ -563,6 +569,7 @@ class Session:
             observers=observers,
             say=self._progress,
             wrap_computer=wrap_computer,
+            grounder=_ModelGrounder(self, settings, stop) if model else None,
         )
 
 
@@ -674,6 +681,41 @@ class _ModelLocator:
         except TargetNotFoundError:
             return None
         return located.screen_xy
+
+
+class _ModelGrounder:
+    """Macro replay's tier (d): the settings' model points at an anchor's stored description.
+
+    The backend comes from the session's cache, loaded on the first call only: a replay
+    whose anchors are all found by tiers (a) to (c) loads no model. The stop token is
+    the replay's own, so the kill hotkey cancels a load or a generation
+    (``StoppedError``); a model that cannot be loaded or reached raises ``BackendError``.
+    """
+
+    def __init__(self, session: Session, settings: Settings, stop: threading.Event) -> None:
+        self._session, self._settings, self._stop = session, settings, stop
+
+    def ground(self, image: Image, description: str) -> tuple[int, int] | None:
+        from agent.errors import TargetNotFoundError
+        from agent.grounding.grounder import locate
+
+        backend = self._session.backend(self._settings, cancel=self._stop)  # loaded only now
+        # The healer works in image pixels: ground on the image alone, at its own origin.
+        geometry = CaptureGeometry.unscaled(Region(0, 0, image.width, image.height))
+        try:
+            located = locate(
+                grounding_asker(self._settings, backend),
+                _run_refiner(self._settings, backend),
+                description,
+                image,
+                geometry,
+                self._stop,
+            )
+        except TargetNotFoundError:
+            return None
+        x, y = located.image_xy
+        # The far edge (x == width) is the last pixel, as image_to_screen reads it.
+        return (min(int(x), image.width - 1), min(int(y), image.height - 1))
 
 
 def _quiet(line: str) -> None:

@@ -227,3 +227,77 @@ def test_a_macro_made_from_a_scripted_run_replays_in_a_real_xterm_with_no_model(
     # The replay ran no model: its run record says so.
     info = json.loads((sorted((tmp_path / "history").iterdir())[-1] / "run.json").read_text())
     assert info["backend"] == "macro" and info["model"] == "none"
+
+
+# -- tier (d): the model grounds a step's description --------------------------------------
+
+
+def described_macro(tmp: Path, path: Path, x: int, y: int) -> Path:
+    """A click at (x, y) whose anchor is a look nothing on the screen has, and a description.
+
+    No picture tier can find it: only the model, grounding the description, can. The
+    settings file turns zoom-then-ground off, so each step is one model call.
+    """
+    from PIL import Image, ImageDraw
+
+    from agent.computers.screen import MssScreen
+
+    size = MssScreen(1).capture().image.size
+    look = Image.new("RGB", size, (250, 250, 250))
+    draw = ImageDraw.Draw(look)
+    for i in range(12):
+        draw.ellipse((x - 40 + 9 * i, y - 40 + 5 * i, x + 11 * i, y + 20 + 3 * i), outline=(200, 20 * i, 90), width=3)
+    anchor = make_anchor(look, (x, y))
+    anchor.description = "the blue Save button"
+    steps = [MacroStep(action={"action": "left_click", "x": x, "y": y}, anchor=anchor),
+             MacroStep(action={"action": "type", "text": "after\n"})]
+    save_macro(Macro(monitor=Monitor(width=size[0], height=size[1]), steps=steps), path)
+    (tmp / "no-config.toml").write_text('refine = "off"\n', encoding="utf-8")
+    return path
+
+
+def test_tier_d_the_model_finds_the_described_button_and_the_report_names_it(
+    app: Callable[..., ButtonApp], tmp_path: Path
+) -> None:
+    from tests.loopback_servers import StubServer, serving
+    from tests.support import call, model_point
+
+    window = app("--at", "500,300")
+    x, y = window.center("button")
+    macro = described_macro(tmp_path, tmp_path / "m.json", 200, 150)  # recorded elsewhere, looking different
+    report = tmp_path / "report.html"
+    reply = call(f'{{"action": "left_click", "coordinate": {model_point(x, y)}}}')
+    with serving(StubServer(models=["qwen3-vl"], reply=reply)) as stub:
+        result = play(tmp_path, macro, "--backend", "openai", "--base-url", stub.url, "--model", "qwen3-vl",
+                      "--report", str(report))
+        posts = [body for method, _, body, _ in stub.requests if method == "POST"]
+    assert result.returncode == 0, result.stderr
+    assert clicks(window.events_until_sync()) == ["save"]
+    assert tiers(report) == ["d-model", "-"] and "healed by tier d-model" in result.stderr
+    assert len(posts) == 1 and "the blue Save button" in json.dumps(posts[0])
+
+
+@pytest.mark.parametrize("how", ["--no-model", "server down"])
+def test_tier_d_without_a_model_fails_the_step_in_one_line_and_clicks_nothing(
+    app: Callable[..., ButtonApp], tmp_path: Path, how: str
+) -> None:
+    from tests.loopback_servers import StubServer, dead_port, serving
+    from tests.support import call, model_point
+
+    window = app("--at", "500,300")
+    x, y = window.center("button")
+    macro = described_macro(tmp_path, tmp_path / "m.json", 200, 150)
+    reply = call(f'{{"action": "left_click", "coordinate": {model_point(x, y)}}}')
+    with serving(StubServer(models=["qwen3-vl"], reply=reply)) as stub, dead_port() as port:
+        url = stub.url if how == "--no-model" else f"http://127.0.0.1:{port}/v1"
+        extra = ["--no-model"] if how == "--no-model" else []
+        result = play(tmp_path, macro, "--backend", "openai", "--base-url", url, *extra)
+    assert result.returncode == 1, result.stderr
+    failure = [line for line in result.stderr.splitlines() if "nothing clicked" in line]
+    assert len(failure) == 1
+    if how == "--no-model":
+        assert "not on the screen" in failure[0] and not [r for r in stub.requests if r[0] == "POST"]
+    else:
+        assert "tier d-model failed" in failure[0]
+    events = window.events_until_sync()
+    assert clicks(events) == [] and not [e for e in events if e["event"] == "text"]

@@ -137,3 +137,53 @@ def test_the_recorder_leaves_out_what_deskpilot_injects(app: Callable[..., Butto
     assert [s.action for s in load_macro(macro).steps] == [{"action": "left_click", "x": sx, "y": sy}]
     assert "events Deskpilot injected were left out" in "".join(lines.drain())
     assert clicks(window.pump.seen) == ["cancel", "save"]
+
+
+@pytest.mark.parametrize("server", ["up", "down"])
+def test_record_describe_stores_the_models_phrase_or_keeps_the_recording_without(
+    app: Callable[..., ButtonApp], tmp_path: Path, server: str  # noqa: F811
+) -> None:
+    import json
+    from contextlib import ExitStack
+
+    from agent.testing.chat_server import CannedChatServer, request_images, serving
+    from tests.loopback_servers import dead_port
+
+    window = app("--at", "300,200")
+    bx, by = window.center("button")
+    macro = tmp_path / "rec.json"
+    with ExitStack() as stack:
+        if server == "up":
+            chat = stack.enter_context(serving(CannedChatServer(lambda body: "the blue Save button")))
+            url = chat.url
+        else:
+            url = f"http://127.0.0.1:{stack.enter_context(dead_port())}/v1"
+        env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent", "macro", "record", str(macro), "--describe", "--backend", "openai",
+             "--base-url", url, "--model", "qwen3-vl"],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+        )
+        assert proc.stderr is not None
+        lines = LinePump(proc.stderr)
+        lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
+        xdotool("mousemove", str(bx), str(by))
+        xdotool("click", "1")
+        window.pump.wait_for(lambda e: e["event"] == "click", 10, "the recorded click")
+        xdotool("key", "ctrl+alt+k")
+        code = proc.wait(timeout=60)
+        said = "".join(lines.drain())
+    steps = load_macro(macro).steps  # saved either way
+    assert [s.action for s in steps] == [{"action": "left_click", "x": bx, "y": by}]
+    assert steps[0].anchor is not None
+    if server == "up":
+        assert code == 0, said
+        assert steps[0].anchor.description == "the blue Save button"
+        assert "describing step 1 (1 of 1)" in said and "  step 1: the blue Save button" in said
+        (asked,) = chat.requests
+        assert len(request_images(asked)) == 2 and "red ring" in json.dumps(asked["messages"])
+    else:
+        assert code == 1, said
+        assert steps[0].anchor.description == ""
+        (failed,) = [line for line in said.splitlines() if "could not describe" in line]
+        assert f"{macro} is saved without descriptions" in failed

@@ -256,3 +256,52 @@ def test_the_overlay_covers_the_monitor_being_acted_on(
     dimmed_red = image.getpixel((500, 425))
     assert 60 < dimmed_red[0] < 160 and dimmed_red[1:] == (0, 0), dimmed_red
     assert colour_box(image, dimmed_red) == (400, 350, 600, 500)
+
+
+def test_a_run_on_monitor_2_becomes_a_macro_cut_there_that_replays_there(
+    on_dual: DualDisplay, dual_probe: Callable[..., ProbeApp], tmp_path: Path
+) -> None:
+    from agent.macros.schema import load_macro
+
+    window = dual_probe("--at", "1700,300", app="macro_button_window.py")
+    bx, by, bw, bh = window.ready["button"]
+    target = (bx + bw // 2, by + bh // 2)
+    assert RIGHT.contains(*target)
+    script = tmp_path / "script.jsonl"
+    replies = [
+        call('{"action": "left_click", "coordinate": ' + model_point(*target, RIGHT) + "}"),
+        call('{"action": "terminate", "status": "success"}'),
+    ]
+    script.write_text("".join(json.dumps({"reply": r}) + "\n" for r in replies), encoding="utf-8")
+    env = dict(on_dual.env, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"))
+    history = tmp_path / "h"
+
+    def deskpilot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True, timeout=60,
+                              env=env, stdin=subprocess.DEVNULL, cwd=ROOT)
+
+    run = deskpilot("run", "press save", "--monitor", "2", "--script", str(script), "--confirm", "never",
+                    "--history-dir", str(history))
+    assert run.returncode == 0, run.stderr
+    assert window.wait_for("click")["button"] == "save"
+    _, steps = load_run(history, "latest")
+    capture = steps[0].capture
+    assert capture is not None and (capture.left, capture.top, capture.width, capture.height) == (1280, 0, 1920, 1080)
+
+    macro_path = tmp_path / "from-run.json"
+    made = deskpilot("macro", "from-run", "latest", str(macro_path), "--history-dir", str(history))
+    assert made.returncode == 0, made.stderr
+    macro = load_macro(macro_path)
+    assert (macro.monitor.left, macro.monitor.width) == (1280, 1920)
+    anchor = macro.steps[0].anchor
+    assert anchor is not None
+    # The crop was cut around the button's pixel on monitor 2's screenshot, not 1280 px right of it.
+    assert (anchor.box[0] + anchor.offset[0], anchor.box[1] + anchor.offset[1]) == (target[0] - RIGHT.left, target[1])
+
+    # The window moved on monitor 2: the replay finds the button there and clicks it.
+    window.close()
+    moved = dual_probe("--at", "2300,600", app="macro_button_window.py")
+    replay = deskpilot("macro", "play", str(macro_path), "--monitor", "2", "--confirm", "never", "--no-model",
+                       "--history-dir", str(tmp_path / "replays"))
+    assert replay.returncode == 0, replay.stderr
+    assert moved.wait_for("click")["button"] == "save"

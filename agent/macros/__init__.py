@@ -1,1 +1,1 @@
-"""Macros: recorded steps with visual anchors, replayed through the guarded run core with no model."""
+"""Macros: recorded steps with visual anchors, replayed on the guarded run core; a model only in tier (d)."""

@@ -6,22 +6,33 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+    from agent.macros.describing import Target
+    from agent.macros.schema import Macro
 
 EXIT_OK = 0
 
 
+# The options add_model_options adds (without --script), as Settings field names.
+MODEL_OVERRIDES = ("backend", "model", "precision", "base_url", "api_key", "max_pixels")
+
+
 def add_commands(sub: Any) -> None:
     """Add the ``macro`` command and its subcommands to the CLI's subparsers."""
+    from agent.cli import add_model_options
     from agent.config import CONFIRM_MODES, Settings
 
     d = Settings()
     p_macro = sub.add_parser(
         "macro",
-        help="record, replay, show and edit macros (no model in the loop)",
+        help="record, replay, show and edit macros (a model only for targets no picture tier finds)",
         description="Macros: recorded steps with visual anchors, replayed through the same policy, "
         "confirmation and kill hotkey as a run.",
     )
@@ -87,6 +98,17 @@ def add_commands(sub: Any) -> None:
     p_play.add_argument(
         "--kill-hotkey", metavar="CHORD", help=f"the chord that stops playback (default: {d.kill_hotkey})"
     )
+    models = p_play.add_argument_group(
+        "model (tier d)",
+        "a step whose anchor has a description (record --describe, from-run) and that no picture or "
+        "text tier finds is grounded by this model, loaded only then",
+    )
+    models.add_argument(
+        "--no-model",
+        action="store_true",
+        help="never load or ask a model: such a step fails as not found (default: ask the model)",
+    )
+    add_model_options(models, backends=("local", "openai"), script=False)
     p_play.set_defaults(handler=_cmd_play)
 
     p_show = msub.add_parser("show", help="list a macro's steps in words, numbered")
@@ -115,7 +137,7 @@ def add_commands(sub: Any) -> None:
     p_edit.set_defaults(handler=_cmd_edit)
 
     p_from = msub.add_parser(
-        "from-run", help="turn a recorded agent run into a macro (replayable with no model)"
+        "from-run", help="turn a recorded agent run into a macro (replayable without the model)"
     )
     p_from.add_argument(
         "run", metavar="RUN", help="a run id as 'deskpilot history' lists it, a unique start, or 'latest'"
@@ -190,7 +212,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         raise ConfigError(f"--repeat: expected at least 1, got {args.repeat}")
     values = parse_vars(args.vars)
     rows = [{**values, **row} for row in read_rows(args.data)] if args.data else [values]
-    settings = _settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey"))
+    settings = _settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey", *MODEL_OVERRIDES))
     if args.wait == "recorded" and speed is None:
         speed = 1.0  # "replay the recorded pauses" at the recorded pace
     play = PlaySettings(speed=speed, wait=args.wait, repeat=args.repeat, dry_run=args.dry_run)
@@ -217,6 +239,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         report=args.report,
         update_anchors=args.update_anchors,
         observers=[started, TerminalReporter()],
+        model=not args.no_model,
     )
     return result.exit_code
 
@@ -225,7 +248,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
 
 def describe_macro_step(number: int, step: Any) -> str:
-    from agent.wording import describe_action
+    from agent.wording import clip, describe_action
 
     line = f"{number:>3}  {describe_action(step.action)}"
     notes: list[str] = []
@@ -238,6 +261,9 @@ def describe_macro_step(number: int, step: Any) -> str:
         )
         if step.anchor.variants:
             notes.append(f"{len(step.anchor.variants)} more look(s)")
+        if step.anchor.description.strip():
+            # What replay's model tier (d) would look for, when no picture tier finds it.
+            notes.append(f"described as {clip(step.anchor.description.strip(), 80)!r}")
     return line + (f"  ({'; '.join(notes)})" if notes else "")
 
 
@@ -303,6 +329,7 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
 
 
 def add_record_command(msub: Any) -> None:
+    from agent.cli import add_model_options
     from agent.config import Settings
 
     d = Settings()
@@ -322,6 +349,18 @@ def add_record_command(msub: Any) -> None:
     p_rec.add_argument(
         "--kill-hotkey", metavar="CHORD", help=f"the chord that ends recording (default: {d.kill_hotkey})"
     )
+    models = p_rec.add_argument_group(
+        "describing (--describe)",
+        "after recording, the model names each pointer step's target in a short phrase, which replay's "
+        "model tier (d) grounds when no picture or text tier finds the anchor",
+    )
+    models.add_argument(
+        "--describe",
+        action="store_true",
+        help="describe each pointer step's target with the model once recording ends; the model "
+        "options are checked before recording starts (default: off)",
+    )
+    add_model_options(models, backends=("local", "openai"), script=False)
     p_rec.set_defaults(handler=_cmd_record)
 
 
@@ -331,11 +370,18 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     from agent.api import check_display
     from agent.cli import _settings_with
+    from agent.config import require_valid
     from agent.macros.recorder import Recorder
     from agent.macros.schema import save_macro
     from agent.run.hotkey import KillSwitch, parse_hotkey
 
-    settings = _settings_with(args, ("monitor", "kill_hotkey"))
+    given = [name for name in MODEL_OVERRIDES if getattr(args, name) is not None]
+    if given and not args.describe:
+        # Said now: the user would otherwise record for minutes believing a model is involved.
+        raise ConfigError(f"--{given[0].replace('_', '-')} is for --describe; add --describe or leave it out")
+    settings = _settings_with(args, ("monitor", "kill_hotkey", *MODEL_OVERRIDES))
+    if args.describe:
+        require_valid(settings)  # before recording: not after the user spent minutes on it
     chord = parse_hotkey(settings.kill_hotkey)
     if not args.file.parent.is_dir() and str(args.file.parent):
         raise ConfigError(f"cannot save {args.file}: the folder {args.file.parent} does not exist")
@@ -362,9 +408,42 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     def say(line: str) -> None:
         sys.stderr.write(line + "\n")
+        sys.stderr.flush()
 
     macro = recorder.finish(args.file.stem, progress=say, interrupted=interrupted.is_set())
-    save_macro(macro, args.file)
+    save_macro(macro, args.file)  # kept before any model is involved: describing may fail
     ignored = f" ({recorder.ignored} events Deskpilot injected were left out)" if recorder.ignored else ""
-    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps{ignored}\n")
+    say(f"saved {args.file}: {len(macro.steps)} steps{ignored}")
+    if not args.describe or not recorder.targets:
+        return EXIT_OK
+    return _describe(settings, macro, recorder.targets, args.file, say)
+
+
+def _describe(
+    settings: Settings, macro: Macro, targets: Sequence[Target], path: Path, say: Callable[[str], None]
+) -> int:
+    """Describe the recorded targets and save them; on failure the macro stays saved, in one line, exit 1."""
+    import signal
+    import threading
+
+    from agent.api import Session
+    from agent.errors import DeskpilotError
+    from agent.macros.describing import TargetDescriber, describe_steps
+    from agent.macros.schema import save_macro
+
+    stop = threading.Event()  # Ctrl+C now stops describing, not the recording (it is over)
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        backend = Session(progress=say).backend(settings, cancel=stop)
+        done = describe_steps(macro, targets, TargetDescriber(backend, settings.max_pixels), stop, say)
+    except DeskpilotError as err:
+        # The steps described before the failure keep theirs; the recording is never lost.
+        done = sum(1 for s in macro.steps if s.anchor is not None and s.anchor.description)
+        if done:
+            save_macro(macro, path)
+        kept = f"with {done} of {len(targets)} descriptions" if done else "without descriptions"
+        say(f"could not describe the steps ({err}); {path} is saved {kept}")
+        return 1
+    save_macro(macro, path)
+    say(f"saved {path} with {done} of {len(targets)} pointer steps described")
     return EXIT_OK

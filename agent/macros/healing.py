@@ -4,9 +4,14 @@
 (b) a few scales around the recorded-to-current scale ratio, grey and then edge maps
     (edges survive a colour or theme change);
 (c) the step's text through an OCR reader, when one is plugged in;
-(d) the model grounding the stored description, when one is plugged in.
+(d) the model grounding the anchor's stored description (``ground``), when a grounder
+    is plugged in: asked once per step, after tiers (a) to (c) found nothing for the
+    whole wait, because a model call costs seconds to minutes where a look costs
+    milliseconds. Its point must lie on the captured monitor.
 A step no tier finds with confidence is a ``Miss`` with the best candidate seen: the
-caller stops, it never falls back to the recorded coordinates.
+caller stops, it never falls back to the recorded coordinates. A model that cannot be
+loaded or reached is a ``Miss`` too (its reason says so); a stop while it generates
+raises ``StoppedError``, so nothing is performed after it.
 """
 
 from __future__ import annotations
@@ -43,7 +48,11 @@ class TextLocator(Protocol):
 
 
 class Grounder(Protocol):
-    """Tier (d): the image point a model picks for ``description``, or None."""
+    """Tier (d): the image point a model picks for ``description``, or None when it finds none.
+
+    Raises ``BackendError`` when the model cannot be loaded or asked, and
+    ``StoppedError`` when the stop token is set while it generates.
+    """
 
     def ground(self, image: Image, description: str) -> tuple[int, int] | None: ...
 
@@ -84,7 +93,7 @@ class Miss:
 
 
 class Healer:
-    """Locates anchors on frames; OCR and model tiers are seams filled in when available."""
+    """Locates anchors on frames; the OCR and model tiers run when a reader or grounder is plugged in."""
 
     def __init__(
         self,
@@ -185,20 +194,55 @@ class Healer:
             keep(match)
             if confident(match, s.edges):
                 return found(match, "b-edges")
-        # (c) the text under the point, (d) the model: only when plugged in.
+        # (c) the text under the point, when a reader is plugged in; (d) is ``ground``.
         if self.reader is not None and anchor.text:
             box = self.reader.locate_text(frame.image, anchor.text)
             if box is not None:
                 return found(Match(box, 1.0, ratio), "c-ocr")
-        if self.grounder is not None and anchor.description:
-            point = self.grounder.ground(frame.image, anchor.description)
-            if point is not None:
-                box = Box(point[0], point[1], 1, 1)
-                return Found(_to_screen(frame, point), box, "d-model", 1.0, time.perf_counter() - started)
         score = f"{best.score:.2f}" if best is not None else "none"
         return Miss(
             best, time.perf_counter() - started, f"the anchor is not on the screen (best score {score})"
         )
+
+    def can_ground(self, anchor: Anchor) -> bool:
+        """Whether tier (d) can be tried for ``anchor``: a grounder and a description."""
+        return self.grounder is not None and bool(anchor.description.strip())
+
+    def ground(self, frame: Frame, anchor: Anchor, miss: Miss) -> Found | Miss:
+        """Tier (d): the model grounds the anchor's description on ``frame``; ``miss``: the failed look.
+
+        The point is checked to lie on the captured image (the monitor) before it is
+        used; a model that points nowhere, off the monitor, or cannot be asked is a Miss.
+        """
+        from agent.errors import DeskpilotError, StoppedError
+
+        started = time.perf_counter()
+        if self.grounder is None or not anchor.description.strip():
+            return miss
+        description = anchor.description.strip()
+        try:
+            point = self.grounder.ground(frame.image, description)
+        except StoppedError:
+            raise
+        except DeskpilotError as err:
+            return Miss(
+                miss.best, miss.seconds + time.perf_counter() - started, f"tier d-model failed: {err}"
+            )
+        spent = miss.seconds + time.perf_counter() - started
+        if point is None:
+            return Miss(
+                miss.best,
+                spent,
+                f"the anchor is not on the screen and the model did not find {description!r}",
+            )
+        x, y = point
+        if not (0 <= x < frame.image.width and 0 <= y < frame.image.height):
+            return Miss(
+                miss.best,
+                spent,
+                f"the model pointed at {point}, off the {frame.image.width}x{frame.image.height} monitor",
+            )
+        return Found(_to_screen(frame, point), _box_around(frame, anchor, point), "d-model", 1.0, spent)
 
     def _found(self, frame: Frame, anchor: Anchor, match: Match, tier: str, started: float) -> Found:
         box = match.box
@@ -211,6 +255,18 @@ class Healer:
         return Found(
             _to_screen(frame, image_point), box, tier, match.score, time.perf_counter() - started, match.scale
         )
+
+
+def _box_around(frame: Frame, anchor: Anchor, point: tuple[int, int]) -> Box:
+    """A box the anchor's size with ``point`` at the anchor's offset, inside the frame.
+
+    The model gives a point, not a box; the report draws this box and --update-anchors
+    keeps what is in it as the target's new look.
+    """
+    width, height = min(anchor.box[2], frame.image.width), min(anchor.box[3], frame.image.height)
+    left = min(max(0, point[0] - anchor.offset[0]), frame.image.width - width)
+    top = min(max(0, point[1] - anchor.offset[1]), frame.image.height - height)
+    return Box(left, top, width, height)
 
 
 def _offset_in(anchor: Anchor, picture: np.ndarray) -> tuple[int, int]:

@@ -1,8 +1,9 @@
 """Wiring a macro replay on the real desktop, the way ``Session.run_task`` wires a task.
 
 Everything that can be checked is checked before the desktop is touched: the
-settings, the macro file, the variables every row must give, the report's folder,
-the display and monitor, the history folder.
+settings (the model options too: tier d may need them mid-replay), the macro file,
+the variables every row must give, the report's folder, the display and monitor, the
+history folder. The model itself is loaded only if a step reaches tier (d).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError, DeskpilotError
-from agent.macros.healing import Found, Healer, Miss
+from agent.macros.healing import Found, Grounder, Healer, Miss
 from agent.macros.player import MacroPlayer, PlaySettings
 from agent.macros.schema import MacroStep, encode_png, load_macro, save_macro, variable_names
 from agent.records.schema import RunInfo
@@ -53,6 +54,7 @@ def play_macro(
     observers: Sequence[Observer] = (),
     say: Callable[[str], None] | None = None,
     wrap_computer: Callable[[Computer], Computer] | None = None,
+    grounder: Grounder | None = None,
 ) -> RunResult:
     from agent.api import check_display, history_root, make_policy
     from agent.computers.windows import X11Windows
@@ -74,6 +76,12 @@ def play_macro(
     root = history_root(settings)
     ensure_history_root(root)
     say = say or (lambda _line: None)
+    described = sum(1 for s in macro.steps if s.anchor is not None and s.anchor.description.strip())
+    if grounder is not None and described:
+        say(
+            f"{described} step(s) have a description: if tiers a-c cannot find one, "
+            f"the model ({settings.backend}: {settings.model}) is asked (--no-model: never)"
+        )
     pause = pause or PauseGate()
     new_looks: dict[int, str] = {}
 
@@ -97,6 +105,7 @@ def play_macro(
                     "confirm": settings.confirm,
                     "rows": len(rows),
                     "repeat": play.repeat,
+                    "model_tier": f"{settings.backend}: {settings.model}" if grounder else "off",
                 },
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 dry_run=play.dry_run,
@@ -141,7 +150,7 @@ def play_macro(
             executor,
             Capture(computer, stop),
             harness,
-            Healer(),
+            Healer(grounder=grounder),
             play,
             on_miss=keep_miss,
             on_found=keep_look,

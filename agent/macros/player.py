@@ -1,8 +1,10 @@
 """Replaying a macro on the run core: each step settles, finds its anchor, then goes through the executor.
 
-No model is involved. A pointer step runs only where its anchor was found on the
-current screen (``healing``); a step whose anchor no tier finds ends the run as a
-failure, with the step, its crop and the best candidate kept. Keys, typing and waits
+No model is involved unless the healer has a grounder and a step's anchor carries a
+description: then, when tiers (a) to (c) found nothing for the whole wait, the model
+is asked once for that step (tier d, ``Healer.ground``). A pointer step runs only where
+its anchor was found on the current screen (``healing``); a step whose anchor no tier
+finds ends the run as a failure, with the step, its crop and the best candidate kept. Keys, typing and waits
 need no anchor. Every action goes through ``GuardedExecutor.execute``, so the policy,
 the confirmation, the stop token and the dry run apply to macros as to the agent.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
@@ -142,6 +144,17 @@ class MacroPlayer:
             if self.settings.wait == "screen":
                 self.capture.settle()
             frame, result = self._find(step, macro.monitor)
+            if isinstance(result, Miss) and self.healer.can_ground(step.anchor):
+                # Only now, after the whole wait: a model call costs seconds, a look milliseconds.
+                self.say(
+                    f"step {number}: {report.words}: not found by tiers a-c; "
+                    f"asking the model for {step.anchor.description.strip()!r}"
+                )
+                result = self.healer.ground(frame, step.anchor, result)
+                executor.check_stop()  # a stop while it generated: nothing after it
+            elif isinstance(result, Miss) and step.anchor.description.strip():
+                # Say why a described step was not grounded: the user may want the model on.
+                result = replace(result, reason=f"{result.reason}; the model tier is off (--no-model)")
             self.harness.attach_frame(record, frame)
             report.frame = frame
             record.timings["find_s"] = time.perf_counter() - started

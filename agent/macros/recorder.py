@@ -4,7 +4,8 @@ pynput listeners (through ``agent.computers.listeners``, which waits for X to re
 record and stops cleanly) put raw events on a queue; this thread takes a capture and
 the window title the moment a button goes down or the wheel turns, so each pointer
 step gets the screen it was aimed at. When recording ends, the events become steps
-(``agent.macros.steps``) and each pointer step gets its anchor bundle.
+(``agent.macros.steps``) and each pointer step gets its anchor bundle; ``targets``
+keeps each anchored step's frame and point for ``--describe`` (``agent.macros.describing``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
 from agent.macros.anchors import make_anchor
+from agent.macros.describing import Target
 from agent.macros.schema import Macro, MacroStep, Monitor
 from agent.macros.steps import EventKind, PendingStep, RawEvent, build_steps, strip_kill_chord
 from agent.run.takeover import canonical_key
@@ -43,6 +45,7 @@ class Recorder:
 
         self._mark: ActingMark | None = ActingMark()
         self.ignored = 0  # events Deskpilot itself injected (a player or agent acting meanwhile)
+        self.targets: list[Target] = []  # the anchored steps' frames and points, after finish()
 
     def _put(self, event: RawEvent) -> None:
         # Checked at once, on the listener thread: the mark's grace covers the delivery delay.
@@ -125,12 +128,18 @@ class Recorder:
         )
         steps: list[MacroStep] = []
         previous: float | None = None
+        self.targets = []
         for number, item in enumerate(pending, start=1):
             if progress is not None and item.frame is not None:
                 progress(f"cutting the anchor of step {number} of {len(pending)}")
             delay = 0.0 if previous is None else max(0.0, item.t - previous)
             previous = item.t
-            steps.append(MacroStep(action=item.action, delay_s=round(delay, 3), anchor=_anchor(item)))
+            point = _image_point(item)
+            anchor = None
+            if point is not None and item.frame is not None:
+                anchor = make_anchor(item.frame.image, point, window_title=item.title)
+                self.targets.append(Target(len(steps), item.frame.image, point))
+            steps.append(MacroStep(action=item.action, delay_s=round(delay, 3), anchor=anchor))
         return Macro(
             name=name,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -140,7 +149,8 @@ class Recorder:
         )
 
 
-def _anchor(item: PendingStep) -> Any:
+def _image_point(item: PendingStep) -> tuple[int, int] | None:
+    """The step's point in its frame's pixels; None without a frame or a point, or off the monitor."""
     if item.frame is None or "x" not in item.action:
         return None
     frame = item.frame
@@ -151,4 +161,4 @@ def _anchor(item: PendingStep) -> Any:
     )
     if not (0 <= point[0] < frame.image.width and 0 <= point[1] < frame.image.height):
         return None  # a step off the recorded monitor cannot be anchored (and will not replay)
-    return make_anchor(frame.image, point, window_title=item.title)
+    return point

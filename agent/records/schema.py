@@ -29,6 +29,24 @@ class ActionRecord(BaseModel):
     element_description: str = ""
 
 
+class CapturedArea(BaseModel):
+    """Where a step's screenshot sat on the desktop: the monitor in input units, pixels per unit.
+
+    A screen point (x, y) of the step's actions is the screenshot's pixel
+    ((x - left) * scale, (y - top) * scale). Runs recorded before this field existed
+    have none; readers then take the screenshot to cover the primary monitor from
+    (0, 0) at one pixel per input unit, which is what those runs recorded.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    left: int
+    top: int
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    scale: float = Field(default=1.0, gt=0)
+
+
 class StepRecord(BaseModel):
     """One capture → plan → act step, appended to steps.jsonl when the step ends."""
 
@@ -41,6 +59,7 @@ class StepRecord(BaseModel):
     actions: list[ActionRecord] = Field(default_factory=list)
     error: str = ""  # an unusable answer or a failure, as fed back to the model
     screenshot: str = ""  # file name inside the run directory, "" when not kept
+    capture: CapturedArea | None = None  # where the screenshot sat; None in older runs and without one
     timings: dict[str, float] = Field(default_factory=dict)
     spoken: list[str] = Field(default_factory=list)  # what narration said during the step, in order
     # zoom-then-ground: the crop asked about and the model's answer on it (None: not refined)

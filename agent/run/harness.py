@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from agent.errors import DeskpilotError, StoppedError
-from agent.records.schema import Outcome, StepRecord
+from agent.records.schema import CapturedArea, Outcome, StepRecord
 from agent.run.events import Observer, RunEvent, RunFinished, RunResult, RunStarted, StepFinished, StepStarted
 
 if TYPE_CHECKING:
@@ -32,6 +32,12 @@ class RunEnd:
     outcome: Outcome
     detail: str
     answer: str | None = None
+
+
+def captured_area(frame: Frame) -> CapturedArea:
+    g = frame.geometry
+    r = g.region
+    return CapturedArea(left=r.left, top=r.top, width=r.width, height=r.height, scale=g.scale_x)
 
 
 def now_iso() -> str:
@@ -80,6 +86,10 @@ class RunHarness:
         self._open = None
         if self.recorder is not None:
             image = frame.image if frame is not None and self.keep_screenshots else None
+            if image is not None and frame is not None:
+                # The screenshot alone cannot say which monitor it shows or at what scale;
+                # a macro made from the run (from-run) needs both to cut its anchors.
+                record.capture = captured_area(frame)
             record = self.recorder.record_step(record, image)
         self.emit(StepFinished(record))
         return record
