@@ -5,8 +5,10 @@
     (edges survive a colour or theme change);
 (c) the step's text through an OCR reader, when one is plugged in;
 (d) the model grounding the stored description, when one is plugged in.
-A step no tier finds with confidence is a ``Miss`` with the best candidate seen: the
-caller stops, it never falls back to the recorded coordinates.
+Tiers (a-screen) and (b) refuse a best match when a second place scores within
+``unique_gap`` of it: two places that both look right are a guess, not a find. A step
+no tier finds with confidence is a ``Miss`` with the best candidate seen: the caller
+stops, it never falls back to the recorded coordinates.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from agent.imaging import (
     find_template,
     gray_array,
     resize_gray,
+    rivals,
     search,
     verify_core,
 )
@@ -146,6 +149,13 @@ class Healer:
             needed = s.core_gray if match.kind == "gray" else s.core_edges
             return verify_core(haystack, core_of, core, match) >= needed
 
+        def unique(match: Match, threshold: float, within: Box | None) -> bool:
+            # The same rule as (a-screen): a second confident place this close is a guess.
+            return not any(
+                confident(other, threshold) and match.score - other.score < s.unique_gap
+                for other in rivals(haystack, template, match, within=within)
+            )
+
         # (a) near the recorded place, then the whole monitor.
         match = find_template(haystack, template, scales=base, within=near)
         keep(match)
@@ -177,13 +187,13 @@ class Healer:
                 haystack, template, scales=scales, kinds=("gray",), within=within, good_enough=0.95
             )
             keep(match)
-            if confident(match, s.scaled):
+            if confident(match, s.scaled) and unique(match, s.scaled, within):
                 return found(match, "b-scale")
             match = find_template(
                 haystack, template, scales=[ratio, *scales], kinds=("edges",), within=within, good_enough=0.9
             )
             keep(match)
-            if confident(match, s.edges):
+            if confident(match, s.edges) and unique(match, s.edges, within):
                 return found(match, "b-edges")
         # (c) the text under the point, (d) the model: only when plugged in.
         if self.reader is not None and anchor.text:
