@@ -295,7 +295,9 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         sys.stderr.write(line + "\n")
 
-    macro = macro_from_run(root, args.run, progress=say)
+    from agent.access.ocr import RapidReader
+
+    macro = macro_from_run(root, args.run, progress=say, reader=RapidReader())
     save_macro(macro, args.file)
     anchored = sum(1 for s in macro.steps if s.anchor is not None)
     sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps, {anchored} with anchors\n")
@@ -363,7 +365,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         sys.stderr.write(line + "\n")
 
-    macro = recorder.finish(args.file.stem, progress=say, interrupted=interrupted.is_set())
+    from agent.access.ocr import RapidReader
+
+    macro = recorder.finish(
+        args.file.stem, progress=say, interrupted=interrupted.is_set(), reader=RapidReader()
+    )
     save_macro(macro, args.file)
     ignored = f" ({recorder.ignored} events Deskpilot injected were left out)" if recorder.ignored else ""
     sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps{ignored}\n")

@@ -1,4 +1,5 @@
-"""An agent run's performed actions as a macro: anchors cut from the run's own step screenshots."""
+"""An agent run's performed actions as a macro: anchors cut from the run's own step screenshots,
+their text read by the OCR reader given (``agent.macros.anchors``)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,34 @@ from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
 from agent.imaging import Haystack
-from agent.macros.anchors import make_anchor
+from agent.macros.anchors import AnchorMaker
 from agent.macros.schema import Macro, MacroStep, Monitor
 from agent.records.history import load_run
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from agent.ports import TextReader
+
 # Actions that end or answer a task touch nothing; a macro has no use for them.
 _NOT_REPLAYED = ("terminate", "answer")
 
 
-def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | None = None) -> Macro:
+def macro_from_run(
+    root: Path,
+    run_id: str,
+    progress: Callable[[str], None] | None = None,
+    *,
+    reader: TextReader | None = None,
+) -> Macro:
     """The macro of run ``run_id`` under ``root``.
 
     Each step's screenshot shows the screen the action was aimed at, so the anchor is
     cut there. The run records screen points, not the monitor's origin: the screenshots
     are taken to cover the monitor from (0, 0) at one pixel per input unit, which is
-    what a run on the primary monitor records.
+    what a run on the primary monitor records. With a ``reader``, each anchor keeps
+    the text under or beside its point; one that cannot load is said once, and the
+    anchors are kept without text.
     """
     from PIL import Image as PILImage
 
@@ -35,6 +46,7 @@ def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | No
     out: list[MacroStep] = []
     monitor: Monitor | None = None
     previous: datetime | None = None
+    maker = AnchorMaker(reader, progress)
     for step in steps:
         started = _time(step.started_at)
         delay = max(0.0, (started - previous).total_seconds()) if previous and started else 0.0
@@ -62,8 +74,9 @@ def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | No
                 if not (0 <= point[0] < image.width and 0 <= point[1] < image.height):
                     raise ConfigError(f"step {step.number}: the point {point} is outside its screenshot")
                 if progress is not None:
-                    progress(f"cutting the anchor of step {step.number} of {len(steps)}")
-                anchor = make_anchor(image, point, haystack=haystack)
+                    reading = " and reading its text" if maker.reads_text else ""
+                    progress(f"cutting the anchor of step {step.number} of {len(steps)}{reading}")
+                anchor = maker(image, point, haystack=haystack)
             out.append(MacroStep(action=screen, delay_s=round(delay, 3), anchor=anchor))
             delay = 0.0
     if not out:
