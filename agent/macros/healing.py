@@ -3,7 +3,9 @@
 (a) the grey crop near where it was recorded, then anywhere on the monitor;
 (b) a few scales around the recorded-to-current scale ratio, grey and then edge maps
     (edges survive a colour or theme change);
-(c) the step's text through an OCR reader, when one is plugged in;
+(c) the anchor's OCR text (``agent.macros.text_tier``), only after (a) and (b) failed:
+    the text found once near the recorded place, or once on the whole monitor, and the
+    point put back where it was relative to that text;
 (d) the model grounding the stored description, when one is plugged in.
 Tiers (a-screen) and (b) refuse a best match when a second place scores within
 ``unique_gap`` of it: two places that both look right are a guess, not a find. A step
@@ -39,10 +41,25 @@ if TYPE_CHECKING:
     from agent.macros.schema import Anchor, Monitor
 
 
-class TextLocator(Protocol):
-    """Tier (c): where ``text`` is written on ``image`` (an OCR reader), or None."""
+@dataclass(frozen=True)
+class TextHit:
+    """Tier (c) found the text once: its box in image pixels and how closely it reads (0..1)."""
 
-    def locate_text(self, image: Image, text: str) -> Box | None: ...
+    box: Box
+    score: float
+
+
+@dataclass(frozen=True)
+class TextMiss:
+    """Tier (c) did not find the text with confidence (absent, several places, no OCR)."""
+
+    reason: str
+
+
+class TextLocator(Protocol):
+    """Tier (c): where ``text`` is written on ``image``, looked for inside ``near`` first."""
+
+    def locate_text(self, image: Image, text: str, near: Box) -> TextHit | TextMiss: ...
 
 
 class Grounder(Protocol):
@@ -87,7 +104,7 @@ class Miss:
 
 
 class Healer:
-    """Locates anchors on frames; OCR and model tiers are seams filled in when available."""
+    """Locates anchors on frames; tier (c) runs when a ``reader`` is given, (d) with a ``grounder``."""
 
     def __init__(
         self,
@@ -195,11 +212,13 @@ class Healer:
             keep(match)
             if confident(match, s.edges) and unique(match, s.edges, within):
                 return found(match, "b-edges")
-        # (c) the text under the point, (d) the model: only when plugged in.
+        # (c) the text under or beside the point, (d) the model: only when plugged in.
+        why = ""
         if self.reader is not None and anchor.text:
-            box = self.reader.locate_text(frame.image, anchor.text)
-            if box is not None:
-                return found(Match(box, 1.0, ratio), "c-ocr")
+            hit = self.reader.locate_text(frame.image, anchor.text, near)
+            if isinstance(hit, TextHit):
+                return self._found_by_text(frame, anchor, hit, ratio, started)
+            why = f"; {hit.reason}"
         if self.grounder is not None and anchor.description:
             point = self.grounder.ground(frame.image, anchor.description)
             if point is not None:
@@ -207,7 +226,7 @@ class Healer:
                 return Found(_to_screen(frame, point), box, "d-model", 1.0, time.perf_counter() - started)
         score = f"{best.score:.2f}" if best is not None else "none"
         return Miss(
-            best, time.perf_counter() - started, f"the anchor is not on the screen (best score {score})"
+            best, time.perf_counter() - started, f"the anchor is not on the screen (best score {score}){why}"
         )
 
     def _found(self, frame: Frame, anchor: Anchor, match: Match, tier: str, started: float) -> Found:
@@ -216,11 +235,45 @@ class Healer:
         sx = box.width / max(1, anchor.box[2])
         sy = box.height / max(1, anchor.box[3])
         image_point = (box.left + round(anchor.offset[0] * sx), box.top + round(anchor.offset[1] * sy))
-        if tier == "c-ocr":
-            image_point = box.center
         return Found(
             _to_screen(frame, image_point), box, tier, match.score, time.perf_counter() - started, match.scale
         )
+
+    def _found_by_text(
+        self, frame: Frame, anchor: Anchor, hit: TextHit, ratio: float, started: float
+    ) -> Found:
+        point = point_from_text(anchor.text_box, hit.box, ratio)
+        # The box reported (and kept by --update-anchors as a new look) is the anchor
+        # crop's shape around the recovered point, so its offset still means the point.
+        box = Box(
+            point[0] - round(anchor.offset[0] * ratio),
+            point[1] - round(anchor.offset[1] * ratio),
+            max(1, round(anchor.box[2] * ratio)),
+            max(1, round(anchor.box[3] * ratio)),
+        )
+        return Found(_to_screen(frame, point), box, "c-ocr", hit.score, time.perf_counter() - started, ratio)
+
+
+def point_from_text(
+    recorded: tuple[int, int, int, int] | None, found: Box, ratio: float
+) -> tuple[int, int]:
+    """The point, put back where it was relative to its text box (pure).
+
+    ``recorded`` is the text box relative to the recorded point (capture pixels). A
+    point that was inside its text keeps its fraction of the box, whatever size the
+    text is drawn at now; a point beside its text (an icon by its label) keeps its
+    offset from the text's centre, scaled by the monitor's current/recorded ratio. No
+    recorded box (an older or hand-edited anchor): the middle of the text.
+    """
+    if recorded is None:
+        return found.center
+    left, top, width, height = recorded
+    if left <= 0 < left + width and top <= 0 < top + height:
+        fx, fy = -left / max(1, width), -top / max(1, height)
+        return (found.left + round(fx * found.width), found.top + round(fy * found.height))
+    cx, cy = left + width / 2, top + height / 2  # the text's centre, from the point
+    mx, my = found.left + found.width / 2, found.top + found.height / 2
+    return (round(mx - cx * ratio), round(my - cy * ratio))
 
 
 def _offset_in(anchor: Anchor, picture: np.ndarray) -> tuple[int, int]:
