@@ -1,8 +1,9 @@
 """``deskpilot macro play`` on a real X display: a real Qt window, xdotool as the user's hands.
 
 Macros are made here from real captures of the window (anchors cut by the same code
-the recorder and from-run use), then the window is moved, rescaled, recoloured or
-stripped of its button, and the replay must find the button or stop without clicking.
+the recorder and from-run use), then the window is moved, rescaled, recoloured,
+restyled altogether (found by its label, OCR) or stripped of its button, and the
+replay must find the button or stop without clicking.
 "No click" is checked against a sync point: after the replay, xdotool clicks the
 window's background, and X delivers input in order, so every click the replay sent
 has been reported by then.

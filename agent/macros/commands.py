@@ -312,7 +312,8 @@ def add_record_command(msub: Any) -> None:
         "record",
         help="record your mouse and keyboard into a macro, until the kill hotkey or Ctrl+C",
         description="Record real input into FILE: clicks, drags, scrolls, key chords and typed text, "
-        "each pointer step with a visual anchor. The kill hotkey ends recording and is not recorded.",
+        "each pointer step with a visual anchor and the text at its point (offline OCR). "
+        "The kill hotkey ends recording and is not recorded.",
     )
     p_rec.add_argument("file", type=Path, metavar="FILE", help="the macro file to write (0600)")
     p_rec.add_argument(
