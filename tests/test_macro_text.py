@@ -106,6 +106,14 @@ def test_ocr_reads_only_the_context_crop() -> None:
     assert reader.sizes == [(320, 320)]
 
 
+def test_an_ocr_that_fails_on_an_image_keeps_the_anchor_too() -> None:
+    said: list[str] = []
+    image = screen()
+    anchor = AnchorMaker(ScreenReader(image, [], fail=RuntimeError("bad input shape")), said.append)(image, POINT)
+    assert anchor.text == "" and anchor.crop
+    assert said == ["anchors are saved without their text: the OCR engine failed: bad input shape"]
+
+
 def test_an_ocr_that_cannot_load_keeps_the_anchors_without_text_and_says_so_once() -> None:
     said: list[str] = []
     image = screen()

@@ -63,7 +63,7 @@ def make_anchor(
     """The anchor for a pointer step at ``image_point`` (captured pixels) on ``image``.
 
     With a ``reader``, the context crop is read and the text under or near the point is
-    kept with its box relative to the point; the reader's errors (``OcrError``) propagate.
+    kept with its box relative to the point; a reader that fails raises ``OcrError``.
     """
     haystack = haystack or Haystack.of(image)
     found = distinctive_crop(haystack, image_point)
@@ -72,8 +72,16 @@ def make_anchor(
     context_image = image.crop(context.as_tuple())
     text, text_box = "", None
     if reader is not None:
+        from agent.access.ocr import OcrError
+
         local = (image_point[0] - context.left, image_point[1] - context.top)
-        near = text_near(reader.read(context_image), local)
+        try:
+            boxes = reader.read(context_image)
+        except OcrError:
+            raise
+        except Exception as err:  # the engine failing on an image: the same as not loading
+            raise OcrError(f"the OCR engine failed: {err}") from err
+        near = text_near(boxes, local)
         if near is not None:
             text = near.text.strip()
             text_box = (near.left - local[0], near.top - local[1], near.width, near.height)

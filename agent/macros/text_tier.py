@@ -54,8 +54,6 @@ class OcrTextLocator:
         self._broken: str | None = None  # why OCR cannot load, once it failed to
 
     def locate_text(self, image: Image, text: str, near: Box) -> TextHit | TextMiss:
-        from agent.access.ocr import OcrError
-
         if self._broken is not None:
             return TextMiss(self._broken)
         left, top = max(0, near.left), max(0, near.top)
@@ -67,7 +65,8 @@ class OcrTextLocator:
         for region in regions:
             try:
                 boxes = self.reader.read(image.crop(region))
-            except OcrError as err:
+            except Exception as err:  # OcrError, or the engine failing on an image
+                # Said in the Miss, and not tried again on every frame of the wait.
                 self._broken = f"tier c-ocr could not run: {err}"
                 return TextMiss(self._broken)
             chosen = pick(find_matches(text, boxes), self.rival_gap)
