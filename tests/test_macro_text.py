@@ -246,3 +246,27 @@ def test_real_ocr_records_the_label_and_finds_the_restyled_button() -> None:
     assert isinstance(found, Found) and found.tier == "c-ocr", found
     # rapidocr's box is a little looser than the drawn glyphs': the point lands on the label.
     assert label.left - 3 <= found.point[0] <= label.right + 3 and label.top - 3 <= found.point[1] <= label.bottom + 3
+
+
+def test_a_target_still_appearing_is_found_by_its_look_not_by_its_label_elsewhere() -> None:
+    # The first look shows another "Save" far away (the dialog is still opening); the
+    # next ones show the recorded button. Tier (c) waits its turn, so the right one is clicked.
+    from tests.test_macro_player import player
+
+    before, (elsewhere,) = restyled_screen()
+    play, computer = player(before, settings=PlaySettings(anchor_timeout_s=30.0))
+    healer = healer_for(before, [elsewhere])[0]
+    first_look = healer.locate
+
+    def locate(*args: object, **kw: object) -> Found | Miss:
+        result = first_look(*args, **kw)  # type: ignore[arg-type]
+        computer.image = screen()  # the dialog is open now
+        return result
+
+    healer.locate = locate  # type: ignore[method-assign]
+    play.healer = healer
+    macro = Macro(monitor=MONITOR, steps=[MacroStep(action={"action": "left_click", "x": POINT[0], "y": POINT[1]}, anchor=recorded_anchor())])
+    result = play.play(macro, [{}], "macro")
+    assert result.outcome == "success", result
+    assert play.log.steps[0].found is not None and play.log.steps[0].found.tier == "a-near"
+    assert computer.clicked == [POINT]

@@ -132,7 +132,10 @@ class Healer:
             self._templates[data] = gray_array(decode_png(data))
         return self._templates[data]
 
-    def locate(self, frame: Frame, anchor: Anchor, recorded: Monitor) -> Found | Miss:
+    def locate(
+        self, frame: Frame, anchor: Anchor, recorded: Monitor, *, fallbacks: bool = True
+    ) -> Found | Miss:
+        """The anchor on ``frame``; ``fallbacks=False`` tries tiers (a) and (b) only."""
         started = time.perf_counter()
         s = self.settings
         haystack = Haystack.of(frame.image)
@@ -214,12 +217,12 @@ class Healer:
                 return found(match, "b-edges")
         # (c) the text under or beside the point, (d) the model: only when plugged in.
         why = ""
-        if self.reader is not None and anchor.text:
+        if fallbacks and self.reader is not None and anchor.text:
             hit = self.reader.locate_text(frame.image, anchor.text, near)
             if isinstance(hit, TextHit):
                 return self._found_by_text(frame, anchor, hit, ratio, started)
             why = f"; {hit.reason}"
-        if self.grounder is not None and anchor.description:
+        if fallbacks and self.grounder is not None and anchor.description:
             point = self.grounder.ground(frame.image, anchor.description)
             if point is not None:
                 box = Box(point[0], point[1], 1, 1)
