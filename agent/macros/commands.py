@@ -236,6 +236,10 @@ def describe_macro_step(number: int, step: Any) -> str:
             f"anchor {step.anchor.box[2]}x{step.anchor.box[3]}"
             + (", ambiguous" if step.anchor.ambiguous else "")
         )
+        if step.anchor.text:
+            from agent.wording import clip
+
+            notes.append(f"text {clip(step.anchor.text, 40)!r}")  # what tier c-ocr looks for
         if step.anchor.variants:
             notes.append(f"{len(step.anchor.variants)} more look(s)")
     return line + (f"  ({'; '.join(notes)})" if notes else "")
