@@ -51,7 +51,7 @@ class OcrTextLocator:
     def __init__(self, reader: TextReader, *, rival_gap: float = RIVAL_GAP) -> None:
         self.reader = reader
         self.rival_gap = rival_gap
-        self._broken: str | None = None  # why OCR cannot load, once it failed to
+        self._broken: str | None = None  # why the reader failed, once it did
 
     def locate_text(self, image: Image, text: str, near: Box) -> TextHit | TextMiss:
         if self._broken is not None:
