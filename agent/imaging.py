@@ -486,6 +486,40 @@ def find_template(
     return best
 
 
+def rivals(
+    haystack: Haystack | np.ndarray,
+    template: np.ndarray,
+    match: Match,
+    *,
+    within: Box | None = None,
+    count: int = 2,
+) -> list[Match]:
+    """The best places for ``template`` other than ``match``'s, at its scale and kind, best first.
+
+    What a match has to beat to count as unique: a second place that scores as well
+    means the template alone cannot tell the two apart. Places overlapping the match by
+    more than three quarters of its size are the match itself, not a rival.
+    """
+    if not isinstance(haystack, Haystack):
+        haystack = Haystack(haystack)
+    offset_x = offset_y = 0
+    target = haystack
+    if within is not None:
+        x0, y0 = max(0, within.left), max(0, within.top)
+        target = Haystack(haystack.gray[y0 : within.top + within.height, x0 : within.left + within.width])
+        offset_x, offset_y = x0, y0
+    scaled = resize_gray(template, match.scale)
+    if scaled.shape[0] < 4 or scaled.shape[1] < 4 or float(scaled.std()) < _FLAT_STD:
+        return []
+    out: list[Match] = []
+    for m in search(target, scaled, kind=match.kind, candidates=count + 1):
+        box = Box(m.box.left + offset_x, m.box.top + offset_y, m.box.width, m.box.height)
+        dx, dy = abs(box.left - match.box.left), abs(box.top - match.box.top)
+        if dx > box.width // 4 or dy > box.height // 4:
+            out.append(Match(box, m.score, match.scale, match.kind))
+    return out[:count]
+
+
 def crop_box(size: tuple[int, int], point: tuple[int, int], half: int) -> Box:
     """A square of side ``2 * half`` around ``point``, shifted to stay inside an image of ``size``."""
     width, height = size

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from agent.ports import TextBox
+
 BUTTON = (120, 40)
 
 
@@ -40,3 +42,40 @@ def button(draw: ImageDraw.ImageDraw, at: tuple[int, int], scale: float, fg: tup
     draw.ellipse(
         [bx + int(90 * scale), by + int(10 * scale), bx + int(110 * scale), by + int(30 * scale)], fill=(255, 200, 0)
     )
+
+
+def label_box(at: tuple[int, int] = (400, 300), scale: float = 1.0) -> TextBox:
+    """Where ``button`` draws its "Save" label, as the box an OCR reader would give."""
+    font = ImageFont.load_default(size=int(18 * scale))
+    left, top, right, bottom = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox(
+        (at[0] + int(20 * scale), at[1] + int(8 * scale)), "Save", font=font
+    )
+    return TextBox("Save", left, top, right, bottom)
+
+
+def restyled_screen(
+    at: tuple[tuple[int, int], ...] = ((1300, 650),),
+    *,
+    label: str = "Save",
+    icon: tuple[int, int] | None = None,
+    size: tuple[int, int] = (1920, 1080),
+) -> tuple[Image.Image, list[TextBox]]:
+    """The busy screen with the button redrawn in another style at each of ``at``: square,
+    outlined, yellow, dark text twice the size, no round icon; the same ``label``.
+
+    ``icon``: the offset of a small green square icon from the first label's centre.
+    Returns the screen and the labels' boxes (what OCR reads there).
+    """
+    image = screen(at=None, size=size)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=30)
+    boxes: list[TextBox] = []
+    for bx, by in at:
+        draw.rectangle([bx, by, bx + 190, by + 64], fill=(250, 225, 110), outline=(20, 20, 20), width=3)
+        box = draw.textbbox((bx + 48, by + 14), label, font=font)
+        draw.text((bx + 48, by + 14), label, fill=(25, 25, 25), font=font)
+        boxes.append(TextBox(label, *box))
+    if icon is not None and boxes:
+        cx, cy = boxes[0].center
+        draw.rectangle([cx + icon[0] - 9, cy + icon[1] - 9, cx + icon[0] + 9, cy + icon[1] + 9], fill=(20, 160, 60))
+    return image, boxes

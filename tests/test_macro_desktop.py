@@ -1,8 +1,9 @@
 """``deskpilot macro play`` on a real X display: a real Qt window, xdotool as the user's hands.
 
 Macros are made here from real captures of the window (anchors cut by the same code
-the recorder and from-run use), then the window is moved, rescaled, recoloured or
-stripped of its button, and the replay must find the button or stop without clicking.
+the recorder and from-run use), then the window is moved, rescaled, recoloured,
+restyled altogether (found by its label, OCR) or stripped of its button, and the
+replay must find the button or stop without clicking.
 "No click" is checked against a sync point: after the replay, xdotool clicks the
 window's background, and X delivers input in order, so every click the replay sent
 has been reported by then.
@@ -73,14 +74,17 @@ def app(x_display: str) -> Iterator[Callable[..., ButtonApp]]:
     xdotool("mousemove", "960", "540")
 
 
-def macro_from_screen(path: Path, steps: list[dict[str, Any]]) -> Path:
-    """A macro of ``steps`` whose pointer steps get anchors cut from a capture of the screen now."""
+def macro_from_screen(path: Path, steps: list[dict[str, Any]], *, ocr: bool = False) -> Path:
+    """A macro of ``steps`` whose pointer steps get anchors cut from a capture of the screen now
+    (with their text read by the real OCR when ``ocr``)."""
+    from agent.access.ocr import RapidReader
     from agent.computers.screen import MssScreen
 
     frame = MssScreen(1).capture()
+    reader = RapidReader() if ocr else None
     out = []
     for action in steps:
-        anchor = make_anchor(frame.image, (action["x"], action["y"])) if "x" in action else None
+        anchor = make_anchor(frame.image, (action["x"], action["y"]), reader=reader) if "x" in action else None
         out.append(MacroStep(action=action, anchor=anchor))
     save_macro(Macro(monitor=Monitor(width=frame.image.width, height=frame.image.height), steps=out), path)
     return path
@@ -137,6 +141,28 @@ def test_a_rescaled_and_recoloured_button_is_still_found_by_the_tier_the_report_
     again = play(tmp_path, macro, "--report", str(report))
     assert again.returncode == 0, again.stderr
     assert tiers(report)[0].startswith("a-")
+
+
+def test_a_button_restyled_altogether_is_clicked_by_its_label_through_tier_c_ocr(
+    app: Callable[..., ButtonApp], tmp_path: Path
+) -> None:
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [{"action": "left_click", "x": x, "y": y}], ocr=True)
+    anchor = json.loads(macro.read_text())["steps"][0]["anchor"]
+    assert anchor["text"] == "Save" and anchor["text_box"] is not None
+    restyled = app("--at", "700,400", "--theme", "restyled")
+    report = tmp_path / "report.html"
+    result = play(tmp_path, macro, "--report", str(report), "--update-anchors")
+    assert result.returncode == 0, result.stderr
+    assert clicks(restyled.events_until_sync()) == ["save"]
+    assert tiers(report) == ["c-ocr"]
+    assert "healed by tier c-ocr (score " in result.stderr
+    # The look it was found with is kept: the next replay finds it by its picture.
+    again = play(tmp_path, macro, "--report", str(report))
+    assert again.returncode == 0, again.stderr
+    assert clicks(restyled.events_until_sync()) == ["save", "save"]  # every click since the window opened
+    assert tiers(report) == ["a-variant"]
 
 
 def test_a_gone_button_stops_with_exit_1_and_no_click(app: Callable[..., ButtonApp], tmp_path: Path) -> None:

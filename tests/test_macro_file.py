@@ -79,6 +79,17 @@ def test_show_lists_the_steps_in_words(macro: Macro, tmp_path: Path, capsys: pyt
     assert lines[0].startswith("Macro save it (3 steps)")
     assert lines[1].split() [:5] == ["1", "Click", "at", "(460,", "320)"] and "after 1.5 s" in lines[1]
     assert lines[2].strip() == "2  Type 'hello {name}'" and lines[3].strip() == "3  Press ctrl+s"
+    assert "text" not in lines[1]  # this anchor was cut without OCR
+
+
+def test_show_names_the_text_an_anchor_keeps(macro: Macro, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    anchor = macro.steps[0].anchor
+    assert anchor is not None
+    step = macro.steps[0].model_copy(update={"anchor": anchor.model_copy(update={"text": "Save", "text_box": (-20, -7, 40, 13)})})
+    path = tmp_path / "m.json"
+    save_macro(macro.model_copy(update={"steps": [step, *macro.steps[1:]]}), path)
+    assert main(["macro", "show", str(path)]) == 0
+    assert "text 'Save'" in capsys.readouterr().out.splitlines()[1]
 
 
 def test_edit_from_the_command_line(macro: Macro, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -125,3 +125,30 @@ def test_the_crop_grows_until_it_is_distinctive() -> None:
     crop = distinctive_crop(gray_array(image), POINT)
     assert not crop.ambiguous
     assert crop.box.width > 96 and crop.box.left <= 392
+
+
+# (screen now, rival expected?) at 1.25x: what a tier (b) match has to beat to be unique.
+RIVAL_CASES = [
+    ("one rescaled button", dict(at=MOVED, scale=1.25), False),
+    ("two identical rescaled buttons", dict(at=MOVED, scale=1.25, extra_buttons=((1300, 700),)), True),
+    ("two, recoloured", dict(at=MOVED, scale=1.25, extra_buttons=((1300, 700),), fg=(200, 60, 40), bg=(30, 30, 30)), True),
+]
+
+
+@pytest.mark.parametrize(("name", "now", "rival"), RIVAL_CASES, ids=[c[0] for c in RIVAL_CASES])
+def test_rivals_are_the_other_places_at_the_match_scale(
+    recorded: tuple[np.ndarray, Box], name: str, now: dict[str, object], rival: bool
+) -> None:
+    from agent.imaging import rivals
+
+    gray, box = recorded
+    kinds = ("edges",) if "fg" in now else ("gray",)
+    haystack = Haystack(gray_array(screen(**now)))  # type: ignore[arg-type]
+    template = template_of(gray, box)
+    match = find_template(haystack, template, scales=(1.0, 1.25), kinds=kinds)  # type: ignore[arg-type]
+    assert match is not None and match.scale == 1.25
+    others = rivals(haystack, template, match)
+    # Never the match itself, and a twin scores as well as the match (a guess to pick).
+    assert all(abs(o.box.left - match.box.left) > 10 or abs(o.box.top - match.box.top) > 10 for o in others)
+    best_other = max((o.score for o in others), default=-1.0)
+    assert (match.score - best_other < 0.05) is rival, (match, others)

@@ -83,6 +83,31 @@ def test_each_change_is_healed_by_the_tier_that_should(recorded_macro: Macro, na
     assert abs(found.point[0] - expected[0]) <= 4 and abs(found.point[1] - expected[1]) <= 4
 
 
+TWINS = dict(scale=1.25, extra_buttons=((1500, 200),))
+
+
+@pytest.mark.parametrize(
+    ("name", "now"),
+    [
+        ("two identical 1.25x buttons far from the recorded place", dict(at=(1200, 700), **TWINS)),
+        ("two identical 1.25x buttons near it", dict(at=(300, 100), scale=1.25, extra_buttons=((520, 450),))),
+        ("two identical, rescaled and recoloured", dict(at=(1200, 700), **TWINS, **RECOLOURED)),
+    ],
+)
+def test_two_equally_good_places_at_another_scale_are_a_miss(recorded_macro: Macro, name: str, now: dict) -> None:
+    # Tier (b) alone would take the better of the two by a rounding error: a guess.
+    frame = FakeComputer(image=screen(**now)).capture()
+    miss = Healer().locate(frame, recorded_macro.steps[0].anchor, recorded_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(miss, Miss), miss
+    assert miss.best is not None and miss.best.score > 0.8  # a good candidate, refused
+
+
+def test_a_twin_button_at_another_scale_is_never_clicked(recorded_macro: Macro) -> None:
+    play, computer = player(screen(at=(1200, 700), **TWINS))
+    result = play.play(recorded_macro, [{"name": "x"}], "macro")
+    assert result.outcome == "failure" and computer.performed == []
+
+
 def test_a_gone_anchor_is_a_miss_with_its_best_candidate(recorded_macro: Macro) -> None:
     frame = FakeComputer(image=screen(at=None)).capture()
     miss = Healer().locate(frame, recorded_macro.steps[0].anchor, recorded_macro.monitor)  # type: ignore[arg-type]

@@ -259,6 +259,10 @@ def describe_macro_step(number: int, step: Any) -> str:
             f"anchor {step.anchor.box[2]}x{step.anchor.box[3]}"
             + (", ambiguous" if step.anchor.ambiguous else "")
         )
+        if step.anchor.text:
+            from agent.wording import clip
+
+            notes.append(f"text {clip(step.anchor.text, 40)!r}")  # what tier c-ocr looks for
         if step.anchor.variants:
             notes.append(f"{len(step.anchor.variants)} more look(s)")
         if step.anchor.description.strip():
@@ -321,7 +325,9 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         sys.stderr.write(line + "\n")
 
-    macro = macro_from_run(root, args.run, progress=say)
+    from agent.access.ocr import RapidReader
+
+    macro = macro_from_run(root, args.run, progress=say, reader=RapidReader())
     save_macro(macro, args.file)
     anchored = sum(1 for s in macro.steps if s.anchor is not None)
     sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps, {anchored} with anchors\n")
@@ -337,7 +343,8 @@ def add_record_command(msub: Any) -> None:
         "record",
         help="record your mouse and keyboard into a macro, until the kill hotkey or Ctrl+C",
         description="Record real input into FILE: clicks, drags, scrolls, key chords and typed text, "
-        "each pointer step with a visual anchor. The kill hotkey ends recording and is not recorded.",
+        "each pointer step with a visual anchor and the text at its point (offline OCR). "
+        "The kill hotkey ends recording and is not recorded.",
     )
     p_rec.add_argument("file", type=Path, metavar="FILE", help="the macro file to write (0600)")
     p_rec.add_argument(
@@ -410,7 +417,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
-    macro = recorder.finish(args.file.stem, progress=say, interrupted=interrupted.is_set())
+    from agent.access.ocr import RapidReader
+
+    macro = recorder.finish(
+        args.file.stem, progress=say, interrupted=interrupted.is_set(), reader=RapidReader()
+    )
     save_macro(macro, args.file)  # kept before any model is involved: describing may fail
     ignored = f" ({recorder.ignored} events Deskpilot injected were left out)" if recorder.ignored else ""
     say(f"saved {args.file}: {len(macro.steps)} steps{ignored}")

@@ -1,4 +1,5 @@
-"""An agent run's performed actions as a macro: anchors cut from the run's own step screenshots.
+"""An agent run's performed actions as a macro: anchors cut from the run's own step screenshots,
+their text read by the OCR reader given (``agent.macros.anchors``).
 
 Each step record says where its screenshot sat (``StepRecord.capture``: the monitor's
 origin and size in input units, captured pixels per unit), so a run on any monitor, at
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
 from agent.imaging import Haystack
-from agent.macros.anchors import make_anchor
+from agent.macros.anchors import AnchorMaker
 from agent.macros.schema import Macro, MacroStep, Monitor
 from agent.records.history import load_run
 from agent.records.schema import CapturedArea, StepRecord
@@ -24,24 +25,35 @@ from agent.records.schema import CapturedArea, StepRecord
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from agent.ports import TextReader
+
 # Actions that end or answer a task touch nothing; a macro has no use for them.
 _NOT_REPLAYED = ("terminate", "answer")
 
 
-def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | None = None) -> Macro:
+def macro_from_run(
+    root: Path,
+    run_id: str,
+    progress: Callable[[str], None] | None = None,
+    *,
+    reader: TextReader | None = None,
+) -> Macro:
     """The macro of run ``run_id`` under ``root``.
 
     Each step's screenshot shows the screen the action was aimed at, so the anchor is
     cut there, at the pixel the step's recorded capture area maps the screen point to.
     The macro's monitor is the first anchored step's area. When the model named the
     element it acted on (``element_description``), that becomes the anchor's
-    description, for replay's model tier (d).
+    description, for replay's model tier (d). With a ``reader``, each anchor keeps
+    the text under or beside its point; one that cannot load is said once, and the
+    anchors are kept without text.
     """
     info, steps = load_run(root, run_id)
     run_dir = root / info.id
     out: list[MacroStep] = []
     monitor: Monitor | None = None
     previous: datetime | None = None
+    maker = AnchorMaker(reader, progress)
     for step in steps:
         started = _time(step.started_at)
         delay = max(0.0, (started - previous).total_seconds()) if previous and started else 0.0
@@ -67,8 +79,9 @@ def macro_from_run(root: Path, run_id: str, progress: Callable[[str], None] | No
                         f"step {step.number}: the point {screen_point} is outside its screenshot"
                     )
                 if progress is not None:
-                    progress(f"cutting the anchor of step {step.number} of {len(steps)}")
-                anchor = make_anchor(image, point, haystack=haystack)
+                    reading = " and reading its text" if maker.reads_text else ""
+                    progress(f"cutting the anchor of step {step.number} of {len(steps)}{reading}")
+                anchor = maker(image, point, haystack=haystack)
                 anchor.description = record.element_description.strip()
             out.append(MacroStep(action=screen, delay_s=round(delay, 3), anchor=anchor))
             delay = 0.0

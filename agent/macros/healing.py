@@ -3,15 +3,19 @@
 (a) the grey crop near where it was recorded, then anywhere on the monitor;
 (b) a few scales around the recorded-to-current scale ratio, grey and then edge maps
     (edges survive a colour or theme change);
-(c) the step's text through an OCR reader, when one is plugged in;
+(c) the anchor's OCR text (``agent.macros.text_tier``), only after (a) and (b) failed:
+    the text found once near the recorded place, or once on the whole monitor, and the
+    point put back where it was relative to that text;
 (d) the model grounding the anchor's stored description (``ground``), when a grounder
     is plugged in: asked once per step, after tiers (a) to (c) found nothing for the
     whole wait, because a model call costs seconds to minutes where a look costs
     milliseconds. Its point must lie on the captured monitor.
-A step no tier finds with confidence is a ``Miss`` with the best candidate seen: the
-caller stops, it never falls back to the recorded coordinates. A model that cannot be
-loaded or reached is a ``Miss`` too (its reason says so); a stop while it generates
-raises ``StoppedError``, so nothing is performed after it.
+Tiers (a-screen) and (b) refuse a best match when a second place scores within
+``unique_gap`` of it: two places that both look right are a guess, not a find. A step
+no tier finds with confidence is a ``Miss`` with the best candidate seen: the caller
+stops, it never falls back to the recorded coordinates. A model that cannot be loaded
+or reached is a ``Miss`` too (its reason says so); a stop while it generates raises
+``StoppedError``, so nothing is performed after it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from agent.imaging import (
     find_template,
     gray_array,
     resize_gray,
+    rivals,
     search,
     verify_core,
 )
@@ -41,10 +46,25 @@ if TYPE_CHECKING:
     from agent.macros.schema import Anchor, Monitor
 
 
-class TextLocator(Protocol):
-    """Tier (c): where ``text`` is written on ``image`` (an OCR reader), or None."""
+@dataclass(frozen=True)
+class TextHit:
+    """Tier (c) found the text once: its box in image pixels and how closely it reads (0..1)."""
 
-    def locate_text(self, image: Image, text: str) -> Box | None: ...
+    box: Box
+    score: float
+
+
+@dataclass(frozen=True)
+class TextMiss:
+    """Tier (c) did not find the text with confidence (absent, several places, no OCR)."""
+
+    reason: str
+
+
+class TextLocator(Protocol):
+    """Tier (c): where ``text`` is written on ``image``, looked for inside ``near`` first."""
+
+    def locate_text(self, image: Image, text: str, near: Box) -> TextHit | TextMiss: ...
 
 
 class Grounder(Protocol):
@@ -93,7 +113,7 @@ class Miss:
 
 
 class Healer:
-    """Locates anchors on frames; the OCR and model tiers run when a reader or grounder is plugged in."""
+    """Locates anchors on frames; tier (c) runs when a ``reader`` is given, (d) with a ``grounder``."""
 
     def __init__(
         self,
@@ -121,7 +141,10 @@ class Healer:
             self._templates[data] = gray_array(decode_png(data))
         return self._templates[data]
 
-    def locate(self, frame: Frame, anchor: Anchor, recorded: Monitor) -> Found | Miss:
+    def locate(
+        self, frame: Frame, anchor: Anchor, recorded: Monitor, *, fallbacks: bool = True
+    ) -> Found | Miss:
+        """The anchor on ``frame``; ``fallbacks=False`` tries tiers (a) and (b) only."""
         started = time.perf_counter()
         s = self.settings
         haystack = Haystack.of(frame.image)
@@ -155,6 +178,13 @@ class Healer:
             needed = s.core_gray if match.kind == "gray" else s.core_edges
             return verify_core(haystack, core_of, core, match) >= needed
 
+        def unique(match: Match, threshold: float, within: Box | None) -> bool:
+            # The same rule as (a-screen): a second confident place this close is a guess.
+            return not any(
+                confident(other, threshold) and match.score - other.score < s.unique_gap
+                for other in rivals(haystack, template, match, within=within)
+            )
+
         # (a) near the recorded place, then the whole monitor.
         match = find_template(haystack, template, scales=base, within=near)
         keep(match)
@@ -186,22 +216,24 @@ class Healer:
                 haystack, template, scales=scales, kinds=("gray",), within=within, good_enough=0.95
             )
             keep(match)
-            if confident(match, s.scaled):
+            if confident(match, s.scaled) and unique(match, s.scaled, within):
                 return found(match, "b-scale")
             match = find_template(
                 haystack, template, scales=[ratio, *scales], kinds=("edges",), within=within, good_enough=0.9
             )
             keep(match)
-            if confident(match, s.edges):
+            if confident(match, s.edges) and unique(match, s.edges, within):
                 return found(match, "b-edges")
-        # (c) the text under the point, when a reader is plugged in; (d) is ``ground``.
-        if self.reader is not None and anchor.text:
-            box = self.reader.locate_text(frame.image, anchor.text)
-            if box is not None:
-                return found(Match(box, 1.0, ratio), "c-ocr")
+        # (c) the text under or beside the point, when a reader is plugged in; (d) is ``ground``.
+        why = ""
+        if fallbacks and self.reader is not None and anchor.text:
+            hit = self.reader.locate_text(frame.image, anchor.text, near)
+            if isinstance(hit, TextHit):
+                return self._found_by_text(frame, anchor, hit, ratio, started)
+            why = f"; {hit.reason}"
         score = f"{best.score:.2f}" if best is not None else "none"
         return Miss(
-            best, time.perf_counter() - started, f"the anchor is not on the screen (best score {score})"
+            best, time.perf_counter() - started, f"the anchor is not on the screen (best score {score}){why}"
         )
 
     def can_ground(self, anchor: Anchor) -> bool:
@@ -250,11 +282,45 @@ class Healer:
         sx = box.width / max(1, anchor.box[2])
         sy = box.height / max(1, anchor.box[3])
         image_point = (box.left + round(anchor.offset[0] * sx), box.top + round(anchor.offset[1] * sy))
-        if tier == "c-ocr":
-            image_point = box.center
         return Found(
             _to_screen(frame, image_point), box, tier, match.score, time.perf_counter() - started, match.scale
         )
+
+    def _found_by_text(
+        self, frame: Frame, anchor: Anchor, hit: TextHit, ratio: float, started: float
+    ) -> Found:
+        point = point_from_text(anchor.text_box, hit.box, ratio)
+        # The box reported (and kept by --update-anchors as a new look) is the anchor
+        # crop's shape around the recovered point, so its offset still means the point.
+        box = Box(
+            point[0] - round(anchor.offset[0] * ratio),
+            point[1] - round(anchor.offset[1] * ratio),
+            max(1, round(anchor.box[2] * ratio)),
+            max(1, round(anchor.box[3] * ratio)),
+        )
+        return Found(_to_screen(frame, point), box, "c-ocr", hit.score, time.perf_counter() - started, ratio)
+
+
+def point_from_text(
+    recorded: tuple[int, int, int, int] | None, found: Box, ratio: float
+) -> tuple[int, int]:
+    """The point, put back where it was relative to its text box (pure).
+
+    ``recorded`` is the text box relative to the recorded point (capture pixels). A
+    point that was inside its text keeps its fraction of the box, whatever size the
+    text is drawn at now; a point beside its text (an icon by its label) keeps its
+    offset from the text's centre, scaled by the monitor's current/recorded ratio. No
+    recorded box (an older or hand-edited anchor): the middle of the text.
+    """
+    if recorded is None:
+        return found.center
+    left, top, width, height = recorded
+    if left <= 0 < left + width and top <= 0 < top + height:
+        fx, fy = -left / max(1, width), -top / max(1, height)
+        return (found.left + round(fx * found.width), found.top + round(fy * found.height))
+    cx, cy = left + width / 2, top + height / 2  # the text's centre, from the point
+    mx, my = found.left + found.width / 2, found.top + found.height / 2
+    return (round(mx - cx * ratio), round(my - cy * ratio))
 
 
 def _box_around(frame: Frame, anchor: Anchor, point: tuple[int, int]) -> Box:

@@ -4,6 +4,9 @@ Everything that can be checked is checked before the desktop is touched: the
 settings (the model options too: tier d may need them mid-replay), the macro file,
 the variables every row must give, the report's folder, the display and monitor, the
 history folder. The model itself is loaded only if a step reaches tier (d).
+
+The healer gets tier (c-ocr) over a ``RapidReader`` that loads its engine on first
+use: a replay whose anchors are all found by tiers (a) and (b) never loads OCR.
 """
 
 from __future__ import annotations
@@ -146,11 +149,14 @@ def play_macro(
             dry_run=play.dry_run,
             confirm_timeout_s=settings.confirm_timeout_s,
         )
+        from agent.access.ocr import RapidReader
+        from agent.macros.text_tier import OcrTextLocator
+
         player = MacroPlayer(
             executor,
             Capture(computer, stop),
             harness,
-            Healer(grounder=grounder),
+            Healer(reader=OcrTextLocator(RapidReader()), grounder=grounder),
             play,
             on_miss=keep_miss,
             on_found=keep_look,

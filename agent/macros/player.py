@@ -1,10 +1,12 @@
 """Replaying a macro on the run core: each step settles, finds its anchor, then goes through the executor.
 
 No model is involved unless the healer has a grounder and a step's anchor carries a
-description: then, when tiers (a) to (c) found nothing for the whole wait, the model
-is asked once for that step (tier d, ``Healer.ground``). A pointer step runs only where
-its anchor was found on the current screen (``healing``); a step whose anchor no tier
-finds ends the run as a failure, with the step, its crop and the best candidate kept. Keys, typing and waits
+description. A pointer step runs only where its anchor was found on the current screen
+(``healing``): the picture tiers on every look; the text tier only after the first
+second of the wait (see ``FALLBACK_AFTER_S``); the model (tier d, ``Healer.ground``)
+once per step, when tiers (a) to (c) found nothing for the whole wait. A step whose
+anchor no tier finds ends the run as a failure, with the step, its crop and the best
+candidate kept. Keys, typing and waits
 need no anchor. Every action goes through ``GuardedExecutor.execute``, so the policy,
 the confirmation, the stop token and the dry run apply to macros as to the agent.
 """
@@ -37,6 +39,10 @@ MIN_ANCHOR_TIMEOUT_S = 3.0
 PACE_FACTOR = 3.0
 # How often the screen is looked at again while waiting for an anchor.
 _RETRY_S = 0.1
+# Tiers (c) and (d) know a target by its text or description, more loosely than by its
+# picture: the first second of a wait is left to tiers (a) and (b), so a target that is
+# still appearing is found by its look, not by the same label elsewhere on the screen.
+FALLBACK_AFTER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -210,11 +216,15 @@ class MacroPlayer:
             timeout = max(MIN_ANCHOR_TIMEOUT_S, PACE_FACTOR * step.delay_s)
         if self.settings.wait != "screen" or self.settings.dry_run:
             timeout = 0.0  # one look: nothing performed in a dry run will make it appear
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        fallback_at = started + min(FALLBACK_AFTER_S, timeout)  # never after the deadline
         while True:
             frame = self.capture.frame()
-            result = self.healer.locate(frame, step.anchor, monitor)
-            if isinstance(result, Found) or time.monotonic() >= deadline:
+            fallbacks = time.monotonic() >= fallback_at
+            result = self.healer.locate(frame, step.anchor, monitor, fallbacks=fallbacks)
+            # The last look always has every tier: a Miss means no tier found it.
+            if isinstance(result, Found) or (fallbacks and time.monotonic() >= deadline):
                 return frame, result
             self.executor.check_stop()
             if self.stop.wait(_RETRY_S):

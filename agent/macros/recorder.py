@@ -4,8 +4,9 @@ pynput listeners (through ``agent.computers.listeners``, which waits for X to re
 record and stops cleanly) put raw events on a queue; this thread takes a capture and
 the window title the moment a button goes down or the wheel turns, so each pointer
 step gets the screen it was aimed at. When recording ends, the events become steps
-(``agent.macros.steps``) and each pointer step gets its anchor bundle; ``targets``
-keeps each anchored step's frame and point for ``--describe`` (``agent.macros.describing``).
+(``agent.macros.steps``) and each pointer step gets its anchor bundle, its text read
+by the OCR reader ``finish`` is given (``agent.macros.anchors``); ``targets`` keeps each
+anchored step's frame and point for ``--describe`` (``agent.macros.describing``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
-from agent.macros.anchors import make_anchor
+from agent.macros.anchors import AnchorMaker
 from agent.macros.describing import Target
 from agent.macros.schema import Macro, MacroStep, Monitor
 from agent.macros.steps import EventKind, PendingStep, RawEvent, build_steps, strip_kill_chord
 from agent.run.takeover import canonical_key
+
+if TYPE_CHECKING:
+    from agent.ports import TextReader
 
 _BUTTONS = {"left": "left", "right": "right", "middle": "middle"}
 
@@ -113,9 +117,18 @@ class Recorder:
 
     # -- the macro ---------------------------------------------------------------------
     def finish(
-        self, name: str, progress: Callable[[str], None] | None = None, *, interrupted: bool = False
+        self,
+        name: str,
+        progress: Callable[[str], None] | None = None,
+        *,
+        interrupted: bool = False,
+        reader: TextReader | None = None,
     ) -> Macro:
-        """The recorded macro; after Ctrl+C in this terminal that chord is dropped from the end too."""
+        """The recorded macro; after Ctrl+C in this terminal that chord is dropped from the end too.
+
+        With a ``reader``, each anchor keeps the text under or beside its point (OCR);
+        a reader that cannot load is said once and the anchors are kept without text.
+        """
         events = strip_kill_chord(self.events, self.kill_chord)
         if interrupted:
             events = strip_kill_chord(events, ("ctrl", "c"))
@@ -129,15 +142,17 @@ class Recorder:
         steps: list[MacroStep] = []
         previous: float | None = None
         self.targets = []
+        maker = AnchorMaker(reader, progress)
         for number, item in enumerate(pending, start=1):
             if progress is not None and item.frame is not None:
-                progress(f"cutting the anchor of step {number} of {len(pending)}")
+                reading = " and reading its text" if maker.reads_text else ""
+                progress(f"cutting the anchor of step {number} of {len(pending)}{reading}")
             delay = 0.0 if previous is None else max(0.0, item.t - previous)
             previous = item.t
             point = _image_point(item)
             anchor = None
             if point is not None and item.frame is not None:
-                anchor = make_anchor(item.frame.image, point, window_title=item.title)
+                anchor = maker(item.frame.image, point, window_title=item.title)
                 self.targets.append(Target(len(steps), item.frame.image, point))
             steps.append(MacroStep(action=item.action, delay_s=round(delay, 3), anchor=anchor))
         return Macro(

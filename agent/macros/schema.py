@@ -11,6 +11,14 @@ Format (``"version": 1``), chosen over a zip so a person can read and diff it::
 ``action`` is ``ScreenAction.to_json_dict()``: the action name, the screen point (x, y)
 it was recorded at, and the other arguments. Anchor crops are PNGs in base64, in
 captured pixels of the recording monitor. The file holds typed text: it is written 0600.
+
+``text`` is what offline OCR read on the context crop when the anchor was cut: the
+text box under the point, or else the nearest one at most ``anchors.NEAR_TEXT_PX``
+(40) captured pixels away, "" when there is none. ``text_box`` is where that box was,
+as ``[left, top, width, height]`` in recorded capture pixels *relative to the point*
+(a label to the left of an icon has a negative left and a left + width <= 0). Tier
+(c-ocr) finds the text again and puts the point back at this relation to it, so an
+icon beside its label is found through the label.
 """
 
 from __future__ import annotations
@@ -70,6 +78,8 @@ class Anchor(BaseModel):
     ambiguous: bool = False  # the largest crop tried still matched elsewhere on the screen
     context: str = ""  # a wider base64 PNG around the point, for people and later tiers
     text: str = ""  # text under and near the point (OCR), "" when none was read
+    # Where ``text`` was, relative to the point (left, top, width, height; capture pixels).
+    text_box: tuple[int, int, int, int] | None = None
     window_title: str | None = None
     description: str = ""  # a one-line description of the target, for model grounding
     variants: list[str] = Field(default_factory=list)  # other looks (base64 PNG), from --update-anchors

@@ -3,7 +3,8 @@
 Prints {"event": "ready", "button": [x, y, w, h] (global, physical pixels)} once shown,
 {"event": "click", "button": "save"|"cancel"} per button click, {"event": "press", ...}
 per press on the window itself and {"event": "text", "text": ...} per Enter in the field.
-Run with QT_SCALE_FACTOR=1.25 to render everything at 125%; --theme dark recolours it.
+Run with QT_SCALE_FACTOR=1.25 to render everything at 125%; --theme dark recolours it,
+--theme restyled redraws the Save button in another style altogether (same label).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ THEMES = {
     "dark": "QWidget{background:#202428;color:#e0e0e0} QPushButton#save{background:#d65a2a;color:#101010;"
     "border-radius:6px;padding:6px 18px;font-weight:bold} QPushButton#cancel{background:#505050;"
     "padding:6px 18px;border-radius:6px} QLineEdit{background:#303438;border:1px solid #aaa}",
+    # Another look altogether, the same label: square, outlined, yellow, big serif text.
+    "restyled": "QWidget{background:#f0f0f0;color:#202020} QPushButton#save{background:#f2d64b;color:#000000;"
+    "border:3px solid #000000;border-radius:0px;padding:12px 34px;font-family:serif;font-size:24px;"
+    "font-style:italic} QPushButton#cancel{background:#d0d0d0;padding:6px 18px;border-radius:6px} "
+    "QLineEdit{background:white;border:1px solid #888}",
 }
 
 
