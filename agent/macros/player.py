@@ -221,9 +221,7 @@ class MacroPlayer:
             if self.stop.wait(_RETRY_S):
                 self.executor.check_stop()
 
-    def _ask_user(
-        self, number: int, anchor: Anchor, miss: Miss, frame: Frame, words: str
-    ) -> Found | None:
+    def _ask_user(self, number: int, anchor: Anchor, miss: Miss, frame: Frame, words: str) -> Found | None:
         """Tier (e): ask the operator where the target is; None means stop (also on a timeout).
 
         The user's answer is input Deskpilot asked for, so the takeover guard ignores it;
