@@ -329,17 +329,10 @@ def _cmd_record(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from agent.api import check_display
+    from agent.api import record_macro
     from agent.cli import _settings_with
-    from agent.macros.recorder import Recorder
-    from agent.macros.schema import save_macro
-    from agent.run.hotkey import KillSwitch, parse_hotkey
 
     settings = _settings_with(args, ("monitor", "kill_hotkey"))
-    chord = parse_hotkey(settings.kill_hotkey)
-    if not args.file.parent.is_dir() and str(args.file.parent):
-        raise ConfigError(f"cannot save {args.file}: the folder {args.file.parent} does not exist")
-    check_display(settings.monitor)
     stop = threading.Event()
     interrupted = threading.Event()
 
@@ -347,24 +340,17 @@ def _cmd_record(args: argparse.Namespace) -> int:
         interrupted.set()
         stop.set()
 
-    signal.signal(signal.SIGINT, on_interrupt)
-    recorder = Recorder(settings.monitor, chord, stop)
-    kill = KillSwitch(settings.kill_hotkey, stop.set)
-    kill.start()
-    try:
-        recorder.start()
+    def recording() -> None:
         sys.stderr.write(f"recording: press {settings.kill_hotkey} (or Ctrl+C here) to stop\n")
         sys.stderr.flush()
-        recorder.run()
-    finally:
-        recorder.close()
-        kill.stop()
 
     def say(line: str) -> None:
         sys.stderr.write(line + "\n")
 
-    macro = recorder.finish(args.file.stem, progress=say, interrupted=interrupted.is_set())
-    save_macro(macro, args.file)
-    ignored = f" ({recorder.ignored} events Deskpilot injected were left out)" if recorder.ignored else ""
-    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps{ignored}\n")
+    signal.signal(signal.SIGINT, on_interrupt)
+    saved = record_macro(
+        settings, args.file, stop, on_recording=recording, progress=say, interrupted=interrupted
+    )
+    ignored = f" ({saved.injected} events Deskpilot injected were left out)" if saved.injected else ""
+    sys.stderr.write(f"saved {args.file}: {saved.steps} steps{ignored}\n")
     return EXIT_OK
