@@ -1,0 +1,92 @@
+"""The tray's Macros window on a real X display: recording real xdotool input until the kill hotkey
+or the window's own Stop recording button (whose click is left out), and a replay from the window
+that clicks a real button through the policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.macros.schema import load_macro
+from tests.conftest import xdotool
+from tests.test_macro_desktop import ButtonApp, app, clicks, macro_from_screen  # noqa: F401 (a fixture)
+from tests.test_tray_app import write_config
+
+
+@pytest.fixture
+def desk(qtbot, x_display: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import DeskpilotApp
+
+    monkeypatch.setenv("DESKPILOT_CONFIG", str(tmp_path / "config.toml"))
+    write_config(tmp_path, [], confirm="never")
+    desk = DeskpilotApp(QApplication.instance(), force_window=True)
+    desk.open_macros()
+    desk.macros_window.setGeometry(1100, 600, 700, 400)  # clear of the button window
+    qtbot.waitExposed(desk.macros_window)
+    yield desk
+    desk.close()
+    xdotool("mousemove", "960", "540")
+
+
+def centre_of(widget) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    point = widget.mapToGlobal(widget.rect().center())
+    return (point.x(), point.y())
+
+
+@pytest.mark.parametrize("how", ["kill hotkey", "stop recording button"])
+def test_record_from_the_window_until_the_kill_hotkey_or_stop(
+    qtbot, desk, app: Callable[..., ButtonApp], tmp_path: Path, how: str  # noqa: F811
+) -> None:
+    window = app("--at", "300,200")
+    bx, by = window.center("button")
+    fx, fy = window.center("field")
+    macros = desk.macros_window
+    path = tmp_path / "rec.json"
+    states: list[str] = []
+    desk.macro_recorder.recording.connect(lambda: states.append(desk.window.state.text()))
+    macros.record_to(path)
+    qtbot.waitUntil(lambda: bool(states), timeout=30000)  # the listeners really listen
+    assert states[0].startswith("State: recording") and macros.record_button.text() == "Stop &recording"
+    assert desk.menu.actions["stop"].isEnabled()
+    xdotool("mousemove", str(fx), str(fy))
+    xdotool("click", "1")
+    xdotool("type", "--delay", "30", "Hi there")
+    xdotool("mousemove", str(bx), str(by))
+    xdotool("click", "1")
+    window.pump.wait_for(lambda e: e["event"] == "click", 10, "the recorded click")  # X delivered it all
+    if how == "kill hotkey":
+        xdotool("key", "ctrl+alt+k")
+    else:
+        # The user's click on Deskpilot's own button ends the recording and is not recorded.
+        x, y = centre_of(macros.record_button)
+        xdotool("mousemove", str(x), str(y))
+        xdotool("click", "1")
+    qtbot.waitUntil(lambda: not desk.macro_recorder.running, timeout=60000)
+    assert [s.action for s in load_macro(path).steps] == [
+        {"action": "left_click", "x": fx, "y": fy},
+        {"action": "type", "text": "Hi there"},
+        {"action": "left_click", "x": bx, "y": by},
+    ]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert f"Recorded 3 steps into {path.name}" in macros.message.text()
+    assert macros.path == path and macros.steps.count() == 3  # the new macro is open
+    assert desk.window.state.text().startswith("State: idle") and not desk.menu.actions["stop"].isEnabled()
+
+
+def test_play_from_the_window_clicks_the_button(qtbot, desk, app: Callable[..., ButtonApp], tmp_path: Path) -> None:  # noqa: F811
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [{"action": "left_click", "x": x, "y": y}])
+    moved = app("--at", f"{300 + 137},{200 + 91}")
+    macros = desk.macros_window
+    assert macros.open(macro)
+    macros.play()
+    assert macros.busy == "playing"
+    qtbot.waitUntil(lambda: not macros.busy, timeout=60000)
+    assert clicks(moved.events_until_sync()) == ["save"]
+    assert "Replay success: played 1 steps" in macros.message.text(), macros.message.text()
+    assert desk.controller.last_result.outcome == "success"
