@@ -90,3 +90,56 @@ def test_play_from_the_window_clicks_the_button(qtbot, desk, app: Callable[..., 
     assert clicks(moved.events_until_sync()) == ["save"]
     assert "Replay success: played 1 steps" in macros.message.text(), macros.message.text()
     assert desk.controller.last_result.outcome == "success"
+
+
+@pytest.mark.parametrize("answer", ["a click on the picture", "Escape"])
+def test_a_lost_target_is_asked_in_the_tray_and_the_users_point_is_clicked(
+    qtbot, desk, app: Callable[..., ButtonApp], tmp_path: Path, answer: str  # noqa: F811
+) -> None:
+    from PySide6.QtCore import QPoint
+
+    from agent.records.history import load_run
+
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [{"action": "left_click", "x": x, "y": y}])
+    gone = app("--at", "300,200", "--no-save")  # no tier can find the button now
+    wx, wy, _, _ = gone.ready["window"]
+    macros = desk.macros_window
+    assert macros.open(macro)
+    macros.play()
+    qtbot.waitUntil(lambda: desk.lost_window is not None and desk.lost_window._armed, timeout=60000)
+    lost = desk.lost_window
+    assert lost.isVisible() and desk.window.state.text().startswith("State: waiting for you")
+    question = lost.question
+    assert question is not None and question.number == 1 and "Click" in question.words
+    if answer == "Escape":
+        cx, cy = centre_of(lost.stop_button)
+        xdotool("mousemove", str(cx), str(cy))  # no window manager: keys go to the window under the pointer
+        xdotool("key", "Escape")
+    else:
+        # The user points at the window's background, 12 px into it, on the screen picture.
+        g = question.frame.geometry
+        ix, iy = (wx + 12 - g.region.left) * g.scale_x, (wy + 12 - g.region.top) * g.scale_y
+        spot = lost.picture.mapToGlobal(QPoint(round(ix * lost.picture.factor), round(iy * lost.picture.factor)))
+        xdotool("mousemove", str(spot.x()), str(spot.y()))
+        xdotool("click", "1")
+    qtbot.waitUntil(lambda: not macros.busy, timeout=30000)
+    assert not lost.isVisible()
+    # A sync point: X delivers input in order, so once xdotool's press on the background
+    # corner is reported, every press the replay sent before it has been too.
+    sync = (wx + 4, wy + gone.ready["window"][3] - 4)
+    xdotool("mousemove", *map(str, sync))
+    xdotool("click", "1")
+    gone.pump.wait_for(lambda e: e["event"] == "press" and (e["x"], e["y"]) == sync, 10, "the sync press")
+    presses = [e for e in gone.pump.seen if e["event"] in ("press", "click") and (e.get("x"), e.get("y")) != sync]
+    info, steps = load_run(tmp_path / "history", "latest")
+    if answer == "Escape":
+        assert presses == [] and info.outcome == "failure"
+        assert "stopped, nothing clicked" in macros.message.text()
+    else:
+        assert presses == [{"event": "press", "x": wx + 12, "y": wy + 12}], presses
+        assert info.outcome == "success" and steps[0].anchor_tier == "e-user"
+        assert "Replay success" in macros.message.text()
+    run_dir = next((tmp_path / "history").iterdir())
+    assert (run_dir / "miss-0001-anchor.png").exists()  # the evidence is kept either way
