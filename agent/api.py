@@ -554,7 +554,11 @@ class Session:
         observers: Sequence[Observer] = (),
         wrap_computer: ComputerWrapper | None = None,
     ) -> RunResult:
-        """Replay the macro in ``path`` on this desktop: no model, the same guarded core as a task."""
+        """Replay the macro in ``path`` on this desktop: no model, the same guarded core as a task.
+
+        A step whose target no healing tier finds is put to ``operator.find_lost`` where
+        the operator has one (the tray; tier e), else the replay stops there.
+        """
         from agent.macros.playback import play_macro
 
         return play_macro(

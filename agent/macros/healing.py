@@ -6,7 +6,8 @@
 (c) the step's text through an OCR reader, when one is plugged in;
 (d) the model grounding the stored description, when one is plugged in.
 A step no tier finds with confidence is a ``Miss`` with the best candidate seen: the
-caller stops, it never falls back to the recorded coordinates.
+player then asks the user (tier e, ``MacroPlayer``) or stops; it never falls back to
+the recorded coordinates.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class Found:
 
     point: tuple[int, int]
     box: Box
-    tier: str  # "a-near", "a-screen", "b-scale", "b-edges", "c-ocr", "d-model"
+    tier: str  # "a-near", "a-screen", "b-scale", "b-edges", "c-ocr", "d-model"; the player's "e-user"
     score: float
     seconds: float
     scale: float = 1.0
