@@ -77,19 +77,53 @@ def test_record_from_the_window_until_the_kill_hotkey_or_stop(
     assert desk.window.state.text().startswith("State: idle") and not desk.menu.actions["stop"].isEnabled()
 
 
-def test_play_from_the_window_clicks_the_button(qtbot, desk, app: Callable[..., ButtonApp], tmp_path: Path) -> None:  # noqa: F811
+@pytest.mark.parametrize("confirm", ["never", "always"])
+def test_play_from_the_window_clicks_the_button(
+    qtbot, desk, app: Callable[..., ButtonApp], tmp_path: Path, confirm: str  # noqa: F811
+) -> None:
+    write_config(tmp_path, [], confirm=confirm)
     window = app("--at", "300,200")
     x, y = window.center("button")
     macro = macro_from_screen(tmp_path / "m.json", [{"action": "left_click", "x": x, "y": y}])
     moved = app("--at", f"{300 + 137},{200 + 91}")
     macros = desk.macros_window
     assert macros.open(macro)
+    ready: list[bool] = []
+    desk.overlay.ready.connect(lambda: ready.append(True))
     macros.play()
     assert macros.busy == "playing"
+    if confirm == "always":
+        # The tray's overlay asks, as in a run, and a real Return approves.
+        qtbot.waitUntil(lambda: bool(ready), timeout=30000)
+        assert "Click" in desk.overlay.request.words
+        xdotool("key", "Return")
     qtbot.waitUntil(lambda: not macros.busy, timeout=60000)
     assert clicks(moved.events_until_sync()) == ["save"]
     assert "Replay success: played 1 steps" in macros.message.text(), macros.message.text()
-    assert desk.controller.last_result.outcome == "success"
+    assert desk.controller.last_result.outcome == "success" and bool(ready) == (confirm == "always")
+
+
+def test_the_kill_hotkey_stops_a_replay_from_the_window(
+    qtbot, desk, app: Callable[..., ButtonApp], tmp_path: Path  # noqa: F811
+) -> None:
+    from agent.api import ActionDecided
+
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(
+        tmp_path / "m.json", [{"action": "wait", "time": 30}, {"action": "left_click", "x": x, "y": y}]
+    )
+    decided: list[str] = []
+    desk.controller.event.connect(lambda e: decided.append(e.action.name) if isinstance(e, ActionDecided) else None)
+    macros = desk.macros_window
+    assert macros.open(macro)
+    macros.play()
+    qtbot.waitUntil(lambda: "wait" in decided, timeout=30000)  # in the 30 s wait
+    xdotool("key", "ctrl+alt+k")
+    qtbot.waitUntil(lambda: not macros.busy, timeout=10000)
+    assert desk.controller.last_result.outcome == "stopped"
+    assert clicks(window.events_until_sync()) == []  # the click after the wait never came
+    assert "Replay stopped" in macros.message.text()
 
 
 @pytest.mark.parametrize("answer", ["a click on the picture", "Escape"])

@@ -96,7 +96,7 @@ class DeskpilotApp:
         c.run_finished.connect(self._finished)
         c.run_failed.connect(self._failed)
         c.confirm_needed.connect(self._confirm)
-        c.resume_needed.connect(self.command.show_paused)
+        c.resume_needed.connect(self._paused)
         c.question_withdrawn.connect(self.overlay.hide_now)
         c.question_withdrawn.connect(self.command.hide_paused)
         self.overlay.decided.connect(c.answer_confirm)
@@ -235,6 +235,15 @@ class DeskpilotApp:
         self.controller.stop()
         if self.macro_recorder is not None:
             self.macro_recorder.stop()
+
+    def _paused(self, reason: str) -> None:
+        if self.controller.kind == "macro" and self.macros_window is not None:
+            # The replay's window is the one in view; the menu's Pause/Resume answers.
+            self.macros_window.show_progress(
+                f"Paused: {reason}. Pause/Resume in the menu resumes the replay, Stop ends it"
+            )
+        else:
+            self.command.show_paused(reason)
 
     def _lost(self, question: Any, timeout_s: float) -> None:
         from ui.lost_target import LostTargetWindow
