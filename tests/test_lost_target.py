@@ -82,3 +82,15 @@ def test_a_withdrawn_question_gets_no_answer(qtbot: QtBot) -> None:
     window.hide_now()
     QTest.keyClick(window, Qt.Key.Key_Return)
     assert answers == [] and not window.isVisible()
+
+
+def test_the_window_and_its_controls_have_accessible_names(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    window, _ = asked(qtbot, question())
+    buttons = window.findChildren(QPushButton)
+    assert buttons and all(b.accessibleName() for b in buttons)
+    assert window.picture.accessibleName() == "Current screen" and window.crop.accessibleName() == "Recorded target"
+    assert "Step 3 (Click at (2150, 160))" in window.accessibleDescription()
+    keys = [b.text()[b.text().index("&") + 1].lower() for b in buttons]
+    assert len(keys) == len(set(keys))

@@ -194,3 +194,22 @@ def test_play_asks_for_the_saved_file_with_speed_and_dry_run(qtbot: QtBot, tmp_p
     alt(window, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: "Save the changes first" in window.message.text())
     assert len(asked) == 1
+
+
+def test_every_control_has_an_accessible_name_and_the_mnemonics_are_unique(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QLabel, QListWidget, QPushButton
+
+    from ui.macros_window import StepDialog
+
+    window = MacrosWindow()
+    qtbot.addWidget(window)
+    window.open(make(tmp_path))
+    dialog = StepDialog(window)
+    for top in (window, dialog):
+        controls = [w for w in top.findChildren(QWidget) if isinstance(w, (QAbstractButton, QComboBox, QListWidget))
+                    and w.window() is top]
+        assert controls and all(w.accessibleName() for w in controls), [w.objectName() for w in controls if not w.accessibleName()]
+        texts = [w.text() for w in top.findChildren(QPushButton) + top.findChildren(QCheckBox) + top.findChildren(QLabel)
+                 if w.window() is top and "&" in w.text()]
+        keys = [t[t.index("&") + 1].lower() for t in texts]
+        assert len(keys) == len(set(keys)), texts

@@ -108,6 +108,10 @@ class StepDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        cancel = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        set_accessible(ok, "Insert the step", "Insert this step after the selected one (Enter)")
+        set_accessible(cancel, "Cancel", "Insert nothing (Esc)")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
