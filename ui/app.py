@@ -179,7 +179,7 @@ class DeskpilotApp:
             self.macros_window.play_requested.connect(self.play_macro)
             self.macros_window.record_requested.connect(self.record_macro)
             self.macros_window.stop_requested.connect(self.stop)
-            self.macro_recorder = MacroRecordRunner(self.macros_window, self.own_window_titles())
+            self.macro_recorder = MacroRecordRunner(self.macros_window, self.own_window_titles)
             self.macro_recorder.recording.connect(
                 lambda: self._state("recording", "stop with the kill hotkey")
             )
@@ -298,6 +298,10 @@ class DeskpilotApp:
             settings = self._settings()
         except ConfigError as err:
             self.command.run_ended(f"Cannot start: {err}")
+            return
+        if self.controller.running or (self.macro_recorder is not None and self.macro_recorder.running):
+            # One thing drives the desktop at a time: a replay or a recording is on.
+            self.command.run_ended("Cannot start: a macro is playing or recording; stop it first")
             return
         self.command.run_started()
         self.menu.set_running(True)

@@ -525,9 +525,10 @@ class MacroRecordRunner(QObject):
     recording = Signal()
     ended = Signal()
 
-    def __init__(self, window: MacrosWindow, own_windows: Sequence[str]) -> None:
+    def __init__(self, window: MacrosWindow, own_windows: Callable[[], Sequence[str]]) -> None:
         super().__init__()
-        self.window, self._own = window, tuple(own_windows)
+        # Asked at each start: the app's windows (and so their titles) come and go.
+        self.window, self._own = window, own_windows
         self._thread: QThread | None = None
         self._worker: RecordWorker | None = None
         self._stop = threading.Event()
@@ -541,7 +542,7 @@ class MacroRecordRunner(QObject):
             return
         self._stop = threading.Event()
         thread = QThread()
-        worker = RecordWorker(settings, path, self._stop, self._own)
+        worker = RecordWorker(settings, path, self._stop, tuple(self._own()))
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.recording.connect(self._recording)

@@ -255,8 +255,12 @@ class MacroPlayer:
         else:
             g = frame.geometry
             ix, iy = round((point[0] - region.left) * g.scale_x), round((point[1] - region.top) * g.scale_y)
-            width, height = anchor.box[2], anchor.box[3]
-            box, score = Box(ix - anchor.offset[0], iy - anchor.offset[1], width, height), 0.0
+            # The recorded crop's size around the point, kept inside the frame: the report
+            # boxes it and --update-anchors may keep it as a new look.
+            width, height = min(anchor.box[2], frame.image.width), min(anchor.box[3], frame.image.height)
+            left = min(max(0, ix - anchor.offset[0]), frame.image.width - width)
+            top = min(max(0, iy - anchor.offset[1]), frame.image.height - height)
+            box, score = Box(left, top, width, height), 0.0
         return Found(point, box, USER_TIER, score, time.perf_counter() - started)
 
     def _fail(self, record: StepRecord, report: StepReport, frame: Frame | None, detail: str) -> RunEnd:
