@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,7 @@ from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
 from agent.geometry import CaptureGeometry, Region, parse_region
 from agent.grounding.locate import GroundingAsker, Located
 from agent.macros.commands import describe_macro_step
-from agent.macros.editing import delete_step, move_step
+from agent.macros.editing import delete_step, insert_step, insert_wait, move_step, set_text
 from agent.macros.player import PlaySettings
 from agent.macros.schema import Macro, load_macro, save_macro
 from agent.records.history import (
@@ -67,7 +68,7 @@ from agent.run.events import (
     StepStarted,
 )
 from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
-from agent.run.ports import ConfirmQuestion, ConfirmResult, Operator, PauseGate, Recorder
+from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget, Operator, PauseGate, Recorder
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
 from agent.skills.runner import SkillOutputError
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     from agent.access.describe import Description
     from agent.backends.base import Backend
     from agent.computers.base import CaptureTarget
+    from agent.macros.describing import Target
     from agent.ports import Speech, TextReader
     from agent.skills.batch import BatchSpec, BatchSummary
     from agent.skills.progress import Tally
@@ -107,6 +109,7 @@ __all__ = [
     "DisplayError",
     "FieldProblem",
     "Frame",
+    "LostTarget",
     "ModelText",
     "Observer",
     "Operator",
@@ -115,6 +118,7 @@ __all__ = [
     "Planned",
     "Macro",
     "PlaySettings",
+    "RecordedMacro",
     "Region",
     "Resumed",
     "RunEvent",
@@ -140,6 +144,10 @@ __all__ = [
     "describe_macro_step",
     "describe_action",
     "describe_record",
+    "insert_step",
+    "insert_wait",
+    "set_text",
+    "record_macro",
     "describe_step",
     "history_root",
     "list_runs",
@@ -553,6 +561,8 @@ class Session:
         With ``model`` (the default), a step whose anchor has a description and that
         tiers (a) to (c) cannot find is grounded by the settings' model (tier d), loaded
         through this session's cache only then; without it no model is ever loaded.
+        A step whose target no healing tier finds is put to ``operator.find_lost`` where
+        the operator has one (the tray; tier e), else the replay stops there.
         """
         from agent.macros.playback import play_macro
 
@@ -571,6 +581,69 @@ class Session:
             wrap_computer=wrap_computer,
             grounder=_ModelGrounder(self, settings, stop) if model else None,
         )
+
+
+@dataclass(frozen=True)
+class RecordedMacro:
+    """What ``record_macro`` saved: the file, its step count, and the events it left out."""
+
+    path: Path
+    steps: int
+    injected: int  # events Deskpilot itself injected meanwhile (a replay or a run)
+    own: int  # events that went to the front end's own windows
+    macro: Macro  # as saved, for a caller that goes on to describe its targets
+    targets: list[Target]  # each anchored step's frame and point (``--describe``)
+
+
+def record_macro(
+    settings: Settings,
+    path: Path,
+    stop: threading.Event,
+    *,
+    on_recording: Callable[[], None] | None = None,
+    progress: Progress | None = None,
+    interrupted: threading.Event | None = None,
+    own_windows: Sequence[str] = (),
+    reader: TextReader | None = None,
+) -> RecordedMacro:
+    """Record the user's real input on the settings' monitor into ``path`` (0600), blocking.
+
+    Checked first: the file's folder and the display. Recording starts (``on_recording``
+    is called once the listeners really listen) and lasts until the kill hotkey or
+    ``stop``; the kill chord is not recorded, nor is input Deskpilot injects meanwhile,
+    nor input aimed at the windows titled ``own_windows`` (a tray's Stop recording). With
+    ``interrupted`` set (Ctrl+C in a terminal), that chord is dropped from the end too.
+    Each anchor keeps the text at its point as ``reader`` reads it (default: the offline
+    OCR, loaded once recording is over). Used by ``deskpilot macro record`` and the
+    tray's Macros window alike.
+    """
+    from agent.access.ocr import RapidReader
+    from agent.macros.recorder import Recorder
+    from agent.run.hotkey import KillSwitch, parse_hotkey
+
+    chord = parse_hotkey(settings.kill_hotkey)
+    if str(path.parent) and not path.parent.is_dir():
+        raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")
+    check_display(settings.monitor)
+    recorder = Recorder(settings.monitor, chord, stop, own_windows=own_windows)
+    kill = KillSwitch(settings.kill_hotkey, stop.set)
+    kill.start()
+    try:
+        recorder.start()
+        if on_recording is not None:
+            on_recording()
+        recorder.run()
+    finally:
+        recorder.close()
+        kill.stop()
+    macro = recorder.finish(
+        path.stem,
+        progress=progress,
+        interrupted=interrupted is not None and interrupted.is_set(),
+        reader=reader if reader is not None else RapidReader(),
+    )
+    save_macro(macro, path)
+    return RecordedMacro(path, len(macro.steps), recorder.ignored, recorder.own, macro, recorder.targets)
 
 
 # -- accessibility: click by name (agent/access) ----------------------------------------

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from agent.computer_use.events import Planned
 from agent.run.events import ActionDecided, ActionDone, Paused, Resumed, RunEvent, RunFinished, StepStarted
-from agent.run.ports import ConfirmQuestion, ConfirmResult
+from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget
 from agent.wording import describe_action
 
 _EOF = object()
@@ -84,6 +84,13 @@ class TerminalOperator:
     def resume(self, reason: str, stop: threading.Event) -> bool:
         answer = self._ask(f"\nPaused: {reason}\n  [r] resume  [q] stop > ", stop, None)
         return answer is not None and answer.lower() in ("r", "resume", "y", "yes")
+
+    def find_lost(
+        self, question: LostTarget, stop: threading.Event, timeout_s: float
+    ) -> tuple[int, int] | None:
+        """Healing tier (e) has no picture to point at in a terminal: the replay stops (the
+        evidence is kept in the run's folder)."""
+        return None
 
 
 class TerminalReporter:

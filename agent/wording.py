@@ -132,6 +132,8 @@ def describe_step(step: StepRecord) -> list[str]:
             lines.append((head if i == 0 else pad) + describe_record(action))
     else:
         lines.append(head + "no action")
+    if step.anchor_tier:
+        lines.append(pad + "target found by tier " + clip(step.anchor_tier, 20))
     if step.error:
         lines.append(pad + "error: " + clip(step.error, 200))
     thought = next((line.strip() for line in step.thought.splitlines() if line.strip()), "")

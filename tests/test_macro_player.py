@@ -21,6 +21,7 @@ from agent.run.events import RunResult
 from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunHarness
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
+from agent.run.ports import LostTarget
 from agent.testing.fake import FakeComputer
 from tests.macro_images import screen
 from tests.test_run_core import Operator
@@ -182,3 +183,103 @@ def test_a_missing_variable_is_bad_input(recorded_macro: Macro) -> None:
 
     with pytest.raises(ConfigError, match=r"\{name\}"):
         check_rows(variable_names(recorded_macro), [{"name": "a"}, {"other": "b"}])
+
+
+class AskingOperator(Operator):
+    """An operator like the tray's: answers a lost target with ``point`` (a function of the question)."""
+
+    def __init__(self, point, answers=()) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(answers=list(answers))
+        self.point = point
+        self.lost: list[LostTarget] = []
+
+    def find_lost(self, question: LostTarget, stop: threading.Event, timeout_s: float) -> tuple[int, int] | None:
+        self.lost.append(question)
+        return self.point(question)
+
+
+def asking_player(image: Image.Image, operator: Operator, confirm: ConfirmMode, tmp: Path, **play: object) -> tuple[MacroPlayer, FakeComputer, list[int]]:
+    computer = FakeComputer(image=image)
+    recorder = RunRecorder.start(tmp, RunInfo(id="", task="macro", backend="macro", model="none", started_at=""))
+    harness = RunHarness(computer, recorder=recorder)
+    executor = GuardedExecutor(computer, Policy(PolicyConfig(confirm=confirm)), operator, computer.cancel, harness.emit,
+                               dry_run=bool(play.get("dry_run", False)))
+    capture = Capture(computer, computer.cancel, SettleSettings(quiet_s=0.0, timeout_s=0.1))
+    said: list[str] = []
+    misses: list[int] = []
+    player = MacroPlayer(executor, capture, harness, Healer(), PlaySettings(anchor_timeout_s=0.0, **play),  # type: ignore[arg-type]
+                         on_miss=lambda number, *_: misses.append(number), say=said.append)
+    player.said = said  # type: ignore[attr-defined]
+    return player, computer, misses
+
+
+@pytest.mark.parametrize("answer", ["a point", "the best candidate"])
+def test_tier_e_the_users_answer_is_clicked_reported_and_still_confirmed(
+    recorded_macro: Macro, tmp_path: Path, answer: str
+) -> None:
+    from agent.run.ports import ConfirmResult
+
+    point = (lambda q: (700, 500)) if answer == "a point" else (lambda q: q.best_point)
+    operator = AskingOperator(point, answers=[ConfirmResult("approved"), ConfirmResult("approved")])
+    play, computer, misses = asking_player(screen(at=None), operator, ConfirmMode.ALWAYS, tmp_path)
+    result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
+    assert result.outcome == "success", result
+    (question,) = operator.lost
+    assert question.number == 1 and "Click" in question.words and question.crop.size[0] > 0
+    assert question.best_box is not None and question.best_point is not None and question.frame.image.size == (1920, 1080)
+    expected = (700, 500) if answer == "a point" else question.best_point
+    click, typed = computer.performed
+    assert isinstance(click.action, LeftClick) and click.screen_xy == expected
+    # The user's point went through the policy: confirm=always asked about that very click.
+    assert operator.questions[0].action.screen_xy == expected
+    assert misses == [1]  # the evidence (miss-0001-*.png) is kept before asking
+    assert play.log.steps[0].found is not None and play.log.steps[0].found.tier == "e-user"
+    assert any("healed by tier e-user" in line for line in play.said)  # type: ignore[attr-defined]
+    _, steps = load_run(tmp_path, "latest")
+    assert [s.anchor_tier for s in steps] == ["e-user", ""]
+
+
+def test_tier_e_a_rejected_confirmation_of_the_users_point_clicks_nothing(recorded_macro: Macro, tmp_path: Path) -> None:
+    from agent.run.ports import ConfirmResult
+
+    operator = AskingOperator(lambda q: (700, 500), answers=[ConfirmResult("rejected")])
+    play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.ALWAYS, tmp_path)
+    result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
+    assert result.outcome == "failure" and computer.performed == []
+
+
+@pytest.mark.parametrize("why", ["the user stops", "a point off the monitor"])
+def test_tier_e_no_answer_stops_with_exit_1_and_nothing_clicked(recorded_macro: Macro, tmp_path: Path, why: str) -> None:
+    operator = AskingOperator(lambda q: None if why == "the user stops" else (5000, 10))
+    play, computer, misses = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
+    result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
+    assert result.outcome == "failure" and result.exit_code == 1
+    assert "stopped, nothing clicked" in result.detail
+    assert len(operator.lost) == 1 and computer.performed == [] and misses == [1]
+
+
+def test_tier_e_the_kill_hotkey_while_asking_stops_the_run(recorded_macro: Macro, tmp_path: Path) -> None:
+    def kill_then_answer(question: LostTarget) -> tuple[int, int]:
+        play.stop.set()  # the hotkey fires while the user is being asked
+        return (700, 500)
+
+    operator = AskingOperator(kill_then_answer)
+    play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
+    result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
+    assert result.outcome == "stopped" and result.exit_code == 3 and computer.performed == []
+
+
+def test_tier_e_is_not_asked_in_a_dry_run(recorded_macro: Macro, tmp_path: Path) -> None:
+    operator = AskingOperator(lambda q: (700, 500))
+    play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path, dry_run=True)
+    play.play(recorded_macro, [{"name": "Ada"}], "macro")
+    assert operator.lost == [] and computer.performed == []
+
+
+def test_an_operator_without_find_lost_stops_as_before(recorded_macro: Macro, tmp_path: Path) -> None:
+    from agent.terminal import TerminalOperator
+
+    for operator in (Operator(), TerminalOperator()):
+        play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
+        result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
+        assert result.outcome == "failure" and result.exit_code == 1 and computer.performed == []

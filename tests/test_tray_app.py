@@ -184,7 +184,7 @@ def test_tray_state_shows_in_icon_and_tooltip(qtbot, x_display: str) -> None:
     tray = Tray(Menu())
     tray.set_state("waiting for you", "presses Enter")
     assert tray.icon.toolTip() == "Deskpilot: waiting for you — presses Enter"
-    assert [a.text() for a in tray.menu.actions()] == ["New command…", "Stop", "Pause/Resume", "Skills…", "Describe the screen",
+    assert [a.text() for a in tray.menu.actions()] == ["New command…", "Stop", "Pause/Resume", "Skills…", "Macros…", "Describe the screen",
                                                   "Read the screen aloud", "History", "Settings", "Quit"]
     assert all(a.toolTip() for a in tray.menu.actions())
 
@@ -274,6 +274,10 @@ def test_read_the_screen_aloud_speaks_reading_then_the_lines(qtbot, desk, tmp_pa
 
     speech = FakeSpeech()
     desk.speech_factory = lambda: speech
+    # Deskpilot's own window (one button per menu entry) below and right of the page, on no
+    # line of it: OCR joins text on the same row into one line.
+    desk.window.move(1450, 720)
+    qtbot.waitUntil(lambda: desk.window.pos().x() == 1450)
     page = subprocess.Popen([sys.executable, str(ACCESS_APPS / "text_page.py"), "--geometry", "900x600+100+100"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

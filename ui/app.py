@@ -68,6 +68,9 @@ class DeskpilotApp:
         self.settings_dialog: Any = None
         self.skills_window: Any = None
         self.skill_runner: Any = None
+        self.macros_window: Any = None
+        self.macro_recorder: Any = None
+        self.lost_window: Any = None  # healing tier (e): where is a macro step's target?
 
         self.tray: Tray | None = None
         self.window: FallbackWindow | None = None
@@ -86,12 +89,14 @@ class DeskpilotApp:
 
         c = self.controller
         c.state_changed.connect(self._state)
-        c.event.connect(self.command.on_event)
-        c.progress.connect(self.command.show_progress)
+        c.event.connect(self._event)
+        c.progress.connect(self._progress)
+        c.lost_needed.connect(self._lost)
+        c.question_withdrawn.connect(self._withdraw_lost)
         c.run_finished.connect(self._finished)
         c.run_failed.connect(self._failed)
         c.confirm_needed.connect(self._confirm)
-        c.resume_needed.connect(self.command.show_paused)
+        c.resume_needed.connect(self._paused)
         c.question_withdrawn.connect(self.overlay.hide_now)
         c.question_withdrawn.connect(self.command.hide_paused)
         self.overlay.decided.connect(c.answer_confirm)
@@ -120,9 +125,10 @@ class DeskpilotApp:
     def _menu(self, key: str) -> None:
         {
             "new": self.open_command,
-            "stop": self.controller.stop,
+            "stop": self.stop,
             "pause": self.controller.toggle_pause,
             "skills": self.open_skills,
+            "macros": self.open_macros,
             "describe": self.describe_screen,
             "read": self.read_screen,
             "history": self.open_history,
@@ -164,6 +170,109 @@ class DeskpilotApp:
         self.skills_window.raise_()
         self.skills_window.activateWindow()
 
+    def open_macros(self) -> None:
+        """The Macros window: record, play (with the tray's overlay as the operator) and edit."""
+        from ui.macros_window import MacroRecordRunner, MacrosWindow
+
+        if self.macros_window is None:
+            self.macros_window = MacrosWindow()
+            self.macros_window.play_requested.connect(self.play_macro)
+            self.macros_window.record_requested.connect(self.record_macro)
+            self.macros_window.stop_requested.connect(self.stop)
+            self.macro_recorder = MacroRecordRunner(self.macros_window, self.own_window_titles)
+            self.macro_recorder.recording.connect(
+                lambda: self._state("recording", "stop with the kill hotkey")
+            )
+            self.macro_recorder.ended.connect(self._recording_ended)
+        self.macros_window.show()
+        self.macros_window.raise_()
+        self.macros_window.activateWindow()
+
+    def own_window_titles(self) -> list[str]:
+        """Deskpilot's own window titles: a recording leaves out the input aimed at them."""
+        from ui.macros_window import TITLE
+        from ui.tray import MENU_TITLE
+
+        windows = (self.command, self.window, self.macros_window, self.skills_window, self.history_window)
+        titles = {w.windowTitle() for w in windows if w is not None}
+        return sorted(titles | {TITLE, MENU_TITLE, "Deskpilot"})
+
+    def play_macro(self, path: Path, play: Any) -> None:
+        """Replay ``path`` through ``agent.api`` on the controller's worker thread: the overlay
+        confirms, Stop and the kill hotkey stop, the tray shows the state."""
+        if self.controller.running or (self.macro_recorder is not None and self.macro_recorder.running):
+            self.macros_window.show_progress("Deskpilot is busy: stop the running task or recording first")
+            return
+        try:
+            settings = self._settings()
+        except ConfigError as err:
+            self.macros_window.play_failed(f"settings problem: {err}")
+            return
+        self.macros_window.set_busy("playing", f"Playing {path.name}; kill hotkey {settings.kill_hotkey}")
+        self.menu.set_running(True)
+        self.controller.play_macro(path, play, settings=settings)
+
+    def record_macro(self, path: Path) -> None:
+        """Record the user's input into ``path`` on a worker thread until the kill hotkey or Stop."""
+        if self.controller.running or self.macro_recorder.running:
+            self.macros_window.show_progress("Deskpilot is busy: stop the running task first")
+            return
+        try:
+            settings = self._settings()
+        except ConfigError as err:
+            self.macros_window.recording_failed(f"settings problem: {err}")
+            return
+        self.menu.set_running(True)
+        self.menu.actions["pause"].setEnabled(False)  # a recording has nothing to pause
+        self.macro_recorder.start(settings, path)
+
+    def _recording_ended(self) -> None:
+        self.menu.set_running(False)
+        self._state("idle", "")
+
+    def stop(self) -> None:
+        """The menu's Stop (and the windows' Stop buttons): the run, the replay or the recording."""
+        self.controller.stop()
+        if self.macro_recorder is not None:
+            self.macro_recorder.stop()
+
+    def _paused(self, reason: str) -> None:
+        if self.controller.kind == "macro" and self.macros_window is not None:
+            # The replay's window is the one in view; the menu's Pause/Resume answers.
+            self.macros_window.show_progress(
+                f"Paused: {reason}. Pause/Resume in the menu resumes the replay, Stop ends it"
+            )
+        else:
+            self.command.show_paused(reason)
+
+    def _lost(self, question: Any, timeout_s: float) -> None:
+        from ui.lost_target import LostTargetWindow
+
+        if self.lost_window is None:
+            self.lost_window = LostTargetWindow()
+            self.lost_window.decided.connect(self.controller.answer_lost)
+        self.lost_window.ask(question, timeout_s)
+
+    def _withdraw_lost(self) -> None:
+        if self.lost_window is not None:
+            self.lost_window.hide_now()
+
+    def _event(self, event: Any) -> None:
+        from agent.api import ActionDone, describe_action
+
+        if self.controller.kind == "task":
+            self.command.on_event(event)
+        elif self.macros_window is not None and isinstance(event, ActionDone):
+            status = "done" if event.performed else (event.error or "not performed")
+            words = describe_action(event.action.to_json_dict())
+            self.macros_window.show_progress(f"step {event.number}: {words}: {status}")
+
+    def _progress(self, text: str) -> None:
+        if self.controller.kind == "macro" and self.macros_window is not None:
+            self.macros_window.show_progress(text)
+        else:
+            self.command.show_progress(text)
+
     def open_history(self) -> None:
         from agent.api import history_root
         from ui.history_window import HistoryWindow
@@ -189,6 +298,10 @@ class DeskpilotApp:
             settings = self._settings()
         except ConfigError as err:
             self.command.run_ended(f"Cannot start: {err}")
+            return
+        if self.controller.running or (self.macro_recorder is not None and self.macro_recorder.running):
+            # One thing drives the desktop at a time: a replay or a recording is on.
+            self.command.run_ended("Cannot start: a macro is playing or recording; stop it first")
             return
         self.command.run_started()
         self.menu.set_running(True)
@@ -277,13 +390,21 @@ class DeskpilotApp:
 
     def _finished(self, result: Any) -> None:
         self.overlay.hide_now()
+        self._withdraw_lost()
         self.menu.set_running(False)
-        self.command.show_result(result)
+        if self.controller.kind == "macro" and self.macros_window is not None:
+            self.macros_window.play_finished(result)
+        else:
+            self.command.show_result(result)
 
     def _failed(self, message: str) -> None:
         self.overlay.hide_now()
+        self._withdraw_lost()
         self.menu.set_running(False)
-        self.command.run_ended(f"Could not run: {message}")
+        if self.controller.kind == "macro" and self.macros_window is not None:
+            self.macros_window.play_failed(message)
+        else:
+            self.command.run_ended(f"Could not run: {message}")
 
     def _narrating(self) -> bool:
         try:
@@ -303,8 +424,19 @@ class DeskpilotApp:
         self.controller.shutdown()
         if self.skill_runner is not None:
             self.skill_runner.shutdown()
+        if self.macro_recorder is not None:
+            self.macro_recorder.shutdown()
         self.overlay.hide_now()
-        windows = (self.command, self.window, self.history_window, self.settings_dialog, self.skills_window)
+        self._withdraw_lost()
+        windows = (
+            self.command,
+            self.window,
+            self.history_window,
+            self.settings_dialog,
+            self.skills_window,
+            self.macros_window,
+            self.lost_window,
+        )
         for widget in windows:
             if widget is not None:
                 widget.close()

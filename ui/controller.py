@@ -1,10 +1,12 @@
-"""One place that owns a run's life in the GUI: start, stop, pause, confirmations, state."""
+"""One place that owns a run's life in the GUI (an agent task or a macro replay): start, stop,
+pause, confirmations, lost macro targets, state."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -13,13 +15,15 @@ from agent.api import (
     ActionDecided,
     ActionDone,
     ConfirmQuestion,
+    LostTarget,
     PauseGate,
+    PlaySettings,
     RunResult,
     Session,
     Settings,
     StepStarted,
 )
-from ui.worker import QtOperator, RunWorker
+from ui.worker import MacroWorker, QtOperator, RunWorker
 
 
 class State(StrEnum):
@@ -28,6 +32,7 @@ class State(StrEnum):
     ACTING = "acting"
     WAITING = "waiting for you"
     PAUSED = "paused"
+    RECORDING = "recording"
     ERROR = "error"
 
 
@@ -41,6 +46,7 @@ class RunController(QObject):
     run_failed = Signal(str)
     confirm_needed = Signal(object, object, float, object)  # action, verdict, timeout_s, monitor Region
     resume_needed = Signal(str)
+    lost_needed = Signal(object, float)  # LostTarget, timeout_s (a macro step no tier found)
     question_withdrawn = Signal()
 
     def __init__(
@@ -56,9 +62,11 @@ class RunController(QObject):
         self._operator = QtOperator()
         self._operator.confirm_requested.connect(self._on_confirm)
         self._operator.resume_requested.connect(self._on_resume)
+        self._operator.lost_requested.connect(self._on_lost)
         self._operator.question_withdrawn.connect(self.question_withdrawn)
         self._thread: QThread | None = None
-        self._worker: RunWorker | None = None
+        self._worker: RunWorker | MacroWorker | None = None
+        self.kind = "task"  # what runs (or ran last): "task" or "macro"
         self._stop = threading.Event()
         self._pause = PauseGate()
         # One session for the app's life: it keeps the loaded model between runs.
@@ -97,14 +105,30 @@ class RunController(QObject):
             dry_run=dry_run,
             narration=self._speech() if settings.narrate and self._speech is not None else None,
         )
+        self._launch(thread, worker, "task")
+
+    def play_macro(self, path: Path, play: PlaySettings, *, settings: Settings | None = None) -> None:
+        """Replay ``path`` on a worker thread, with this controller's operator, stop and pause."""
+        if self.running:
+            return
+        settings = settings or self._load_settings()
+        self._stop = threading.Event()
+        self._pause = PauseGate()
+        thread = QThread()
+        worker = MacroWorker(
+            self._session, settings, path, play, self._operator, self._stop, self._pause, self._wrap
+        )
+        self._launch(thread, worker, "macro")
+
+    def _launch(self, thread: QThread, worker: RunWorker | MacroWorker, kind: str) -> None:
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.progress.connect(self.progress)
         worker.event.connect(self._on_event)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
-        self._thread, self._worker = thread, worker
-        self._set_state(State.THINKING, "starting")
+        self._thread, self._worker, self.kind = thread, worker, kind
+        self._set_state(State.THINKING if kind == "task" else State.ACTING, "starting")
         thread.start()
 
     @Slot()
@@ -137,6 +161,16 @@ class RunController(QObject):
         self._set_state(State.WAITING, question.verdict.reason)
         self.confirm_needed.emit(question.action, question.verdict, timeout_s, question.region)
 
+    @Slot(object)
+    def answer_lost(self, point: tuple[int, int] | None) -> None:
+        self._operator.answer_lost(point)
+        if self.running:
+            self._set_state(State.ACTING)
+
+    def _on_lost(self, question: LostTarget, timeout_s: float) -> None:
+        self._set_state(State.WAITING, f"step {question.number}: where is the target?")
+        self.lost_needed.emit(question, timeout_s)
+
     def _on_resume(self, reason: str) -> None:
         self._set_state(State.PAUSED, reason)
         self.resume_needed.emit(reason)
@@ -144,7 +178,8 @@ class RunController(QObject):
     def _on_event(self, event: object) -> None:
         match event:
             case StepStarted():
-                self._set_state(State.THINKING)
+                # A macro step has no model to think with: it looks for its target and acts.
+                self._set_state(State.THINKING if self.kind == "task" else State.ACTING)
             case ActionDecided() | ActionDone():
                 if self.state is not State.WAITING:
                     self._set_state(State.ACTING)

@@ -21,20 +21,25 @@ STATE_LOOK = {
     "acting": ("#1b7f3b", "A"),
     "waiting for you": ("#b35900", "?"),
     "paused": ("#8a6d00", "P"),
+    "recording": ("#6a1b9a", "R"),
     "error": ("#b00020", "!"),
 }
 
 MENU_ENTRIES = (
     ("new", "New command…", "Open the command window to give Deskpilot a task"),
-    ("stop", "Stop", "Stop the running task now"),
+    ("stop", "Stop", "Stop the running task, macro replay or recording now"),
     ("pause", "Pause/Resume", "Pause the running task before its next action, or resume it"),
     ("skills", "Skills…", "Capture a region and run a screen skill on it (HTML, alt text, quiz...)"),
+    ("macros", "Macros…", "Record, play and edit macros: your own input replayed with no model"),
     ("describe", "Describe the screen", "The model describes the screen, read aloud (offline speech)"),
     ("read", "Read the screen aloud", "Read the text on the screen aloud, line by line (offline OCR)"),
     ("history", "History", "Show past runs and their steps"),
     ("settings", "Settings", "Model, safety rules, kill hotkey and history location"),
     ("quit", "Quit", "Stop any task and quit Deskpilot"),
 )
+
+
+MENU_TITLE = "Deskpilot menu"
 
 
 def state_icon(state: str, size: int = 64) -> QIcon:
@@ -82,6 +87,8 @@ class Tray(QObject):
         self.icon = QSystemTrayIcon(state_icon("idle"))
         self.menu = QMenu()
         self.menu.setAccessibleName("Deskpilot menu")
+        # The title names the pop-up on X, so a macro recording leaves clicks on it out.
+        self.menu.setWindowTitle(MENU_TITLE)
         for action in menu.actions.values():
             self.menu.addAction(action)
         self.icon.setContextMenu(self.menu)

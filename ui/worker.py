@@ -1,14 +1,25 @@
-"""The agent run on a worker thread, its events as Qt signals, and confirmations across threads."""
+"""The agent run (or a macro replay) on a worker thread, its events as Qt signals, and the
+operator's questions (confirmations, pauses, lost macro targets) across threads."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from agent.api import ConfirmQuestion, ConfirmResult, DeskpilotError, PauseGate, Session, Settings
+from agent.api import (
+    ConfirmQuestion,
+    ConfirmResult,
+    DeskpilotError,
+    LostTarget,
+    PauseGate,
+    PlaySettings,
+    Session,
+    Settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +31,7 @@ class QtOperator(QObject):
 
     confirm_requested = Signal(object, float)  # ConfirmQuestion, timeout_s
     resume_requested = Signal(str)
+    lost_requested = Signal(object, float)  # LostTarget, timeout_s
     question_withdrawn = Signal()
 
     def __init__(self) -> None:
@@ -27,6 +39,7 @@ class QtOperator(QObject):
         self._answered = threading.Event()
         self._confirm: ConfirmResult | None = None
         self._resume = False
+        self._lost: tuple[int, int] | None = None
 
     def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
         self._answered.clear()
@@ -52,7 +65,28 @@ class QtOperator(QObject):
                 return False
         return self._resume
 
+    def find_lost(
+        self, question: LostTarget, stop: threading.Event, timeout_s: float
+    ) -> tuple[int, int] | None:
+        """Healing tier (e): the GUI shows the lost target; the screen point the user gave, or None."""
+        self._answered.clear()
+        self._lost = None
+        self.lost_requested.emit(question, timeout_s)
+        deadline = timeout_s + 5.0  # the dialog counts down itself; this guards a GUI that never answers
+        waited = 0.0
+        while not self._answered.wait(_POLL_S):
+            waited += _POLL_S
+            if stop.is_set() or waited >= deadline:
+                self.question_withdrawn.emit()
+                return None
+        return self._lost
+
     # Called from the GUI thread.
+    @Slot(object)
+    def answer_lost(self, point: tuple[int, int] | None) -> None:
+        self._lost = point
+        self._answered.set()
+
     @Slot(str, str)
     def answer_confirm(self, outcome: str, note: str) -> None:
         self._confirm = ConfirmResult(outcome, note)  # type: ignore[arg-type]
@@ -124,3 +158,59 @@ class RunWorker(QObject):
 
         if isinstance(event, RunStarted):
             self.progress.emit(f"running; kill hotkey {self._settings.kill_hotkey}")
+
+
+class MacroWorker(QObject):
+    """Replays one macro file through ``agent.api`` (``Session.play_macro``); lives in a QThread.
+
+    The same signals as ``RunWorker``, so the controller drives both alike: the overlay
+    confirms, Stop and the kill hotkey stop, and the tray shows the state.
+    """
+
+    progress = Signal(str)
+    event = Signal(object)
+    finished = Signal(object)  # agent.api.RunResult
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        path: Path,
+        play: PlaySettings,
+        operator: QtOperator,
+        stop: threading.Event,
+        pause: PauseGate,
+        wrap_computer: Any,
+    ) -> None:
+        super().__init__()
+        self._session, self._settings, self._path, self._play = session, settings, path, play
+        self._operator, self._stop, self._pause, self._wrap = operator, stop, pause, wrap_computer
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._session.play_macro(
+                self._settings,
+                self._path,
+                self._operator,
+                stop=self._stop,
+                play=self._play,
+                pause=self._pause,
+                observers=[self._started, self.event.emit],
+                wrap_computer=self._wrap,
+            )
+        except DeskpilotError as err:
+            self.failed.emit(str(err))
+            return
+        except Exception as err:  # a bug must surface in the UI, not kill the thread silently
+            log.exception("macro replay failed")
+            self.failed.emit(f"internal error: {err}")
+            return
+        self.finished.emit(result)
+
+    def _started(self, event: object) -> None:
+        from agent.api import RunStarted
+
+        if isinstance(event, RunStarted):
+            self.progress.emit(f"playing; kill hotkey {self._settings.kill_hotkey}")

@@ -47,6 +47,27 @@ class X11Windows:
             log.debug("window lookup at (%d, %d) failed: %s", x, y, err)
         return None
 
+    def focused_title(self) -> str | None:
+        """The title of the window that gets the keyboard: the input focus, walked up to a named
+        window; with focus following the pointer (no window manager), the one under the pointer."""
+        try:
+            focus = self._display.get_input_focus().focus
+            if isinstance(focus, int) or focus == self._root:  # PointerRoot or None
+                pointer = self._root.query_pointer()
+                return self.title_at(pointer.root_x, pointer.root_y)
+            window = focus
+            for _ in range(8):
+                name = self._name(window)
+                if name:
+                    return name
+                parent = window.query_tree().parent
+                if not parent or parent == self._root:
+                    return None
+                window = parent
+        except Exception as err:  # the focused window can vanish while we look
+            log.debug("focus lookup failed: %s", err)
+        return None
+
 
 def active_window_region() -> Region:
     """The active top-level window's rectangle (EWMH, else the input focus, else under the pointer)."""

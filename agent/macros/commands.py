@@ -375,12 +375,9 @@ def _cmd_record(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from agent.api import check_display
+    from agent.api import record_macro
     from agent.cli import _settings_with
     from agent.config import require_valid
-    from agent.macros.recorder import Recorder
-    from agent.macros.schema import save_macro
-    from agent.run.hotkey import KillSwitch, parse_hotkey
 
     given = [name for name in MODEL_OVERRIDES if getattr(args, name) is not None]
     if given and not args.describe:
@@ -389,10 +386,6 @@ def _cmd_record(args: argparse.Namespace) -> int:
     settings = _settings_with(args, ("monitor", "kill_hotkey", *MODEL_OVERRIDES))
     if args.describe:
         require_valid(settings)  # before recording: not after the user spent minutes on it
-    chord = parse_hotkey(settings.kill_hotkey)
-    if not args.file.parent.is_dir() and str(args.file.parent):
-        raise ConfigError(f"cannot save {args.file}: the folder {args.file.parent} does not exist")
-    check_display(settings.monitor)
     stop = threading.Event()
     interrupted = threading.Event()
 
@@ -400,34 +393,24 @@ def _cmd_record(args: argparse.Namespace) -> int:
         interrupted.set()
         stop.set()
 
-    signal.signal(signal.SIGINT, on_interrupt)
-    recorder = Recorder(settings.monitor, chord, stop)
-    kill = KillSwitch(settings.kill_hotkey, stop.set)
-    kill.start()
-    try:
-        recorder.start()
+    def recording() -> None:
         sys.stderr.write(f"recording: press {settings.kill_hotkey} (or Ctrl+C here) to stop\n")
         sys.stderr.flush()
-        recorder.run()
-    finally:
-        recorder.close()
-        kill.stop()
 
     def say(line: str) -> None:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
-    from agent.access.ocr import RapidReader
-
-    macro = recorder.finish(
-        args.file.stem, progress=say, interrupted=interrupted.is_set(), reader=RapidReader()
+    signal.signal(signal.SIGINT, on_interrupt)
+    # The macro is saved before any model is involved: describing may fail.
+    saved = record_macro(
+        settings, args.file, stop, on_recording=recording, progress=say, interrupted=interrupted
     )
-    save_macro(macro, args.file)  # kept before any model is involved: describing may fail
-    ignored = f" ({recorder.ignored} events Deskpilot injected were left out)" if recorder.ignored else ""
-    say(f"saved {args.file}: {len(macro.steps)} steps{ignored}")
-    if not args.describe or not recorder.targets:
+    ignored = f" ({saved.injected} events Deskpilot injected were left out)" if saved.injected else ""
+    say(f"saved {args.file}: {saved.steps} steps{ignored}")
+    if not args.describe or not saved.targets:
         return EXIT_OK
-    return _describe(settings, macro, recorder.targets, args.file, say)
+    return _describe(settings, saved.macro, saved.targets, args.file, say)
 
 
 def _describe(

@@ -12,8 +12,9 @@
     milliseconds. Its point must lie on the captured monitor.
 Tiers (a-screen) and (b) refuse a best match when a second place scores within
 ``unique_gap`` of it: two places that both look right are a guess, not a find. A step
-no tier finds with confidence is a ``Miss`` with the best candidate seen: the caller
-stops, it never falls back to the recorded coordinates. A model that cannot be loaded
+no tier finds with confidence is a ``Miss`` with the best candidate seen: the player
+then asks the user (tier e, ``MacroPlayer``) or stops; it never falls back to the
+recorded coordinates. A model that cannot be loaded
 or reached is a ``Miss`` too (its reason says so); a stop while it generates raises
 ``StoppedError``, so nothing is performed after it.
 """
@@ -97,7 +98,7 @@ class Found:
 
     point: tuple[int, int]
     box: Box
-    tier: str  # "a-near", "a-screen", "b-scale", "b-edges", "c-ocr", "d-model"
+    tier: str  # "a-near", "a-screen", "b-scale", "b-edges", "c-ocr", "d-model"; the player's "e-user"
     score: float
     seconds: float
     scale: float = 1.0

@@ -4,11 +4,14 @@ No model is involved unless the healer has a grounder and a step's anchor carrie
 description. A pointer step runs only where its anchor was found on the current screen
 (``healing``): the picture tiers on every look; the text tier only after the first
 second of the wait (see ``FALLBACK_AFTER_S``); the model (tier d, ``Healer.ground``)
-once per step, when tiers (a) to (c) found nothing for the whole wait. A step whose
-anchor no tier finds ends the run as a failure, with the step, its crop and the best
-candidate kept. Keys, typing and waits
-need no anchor. Every action goes through ``GuardedExecutor.execute``, so the policy,
-the confirmation, the stop token and the dry run apply to macros as to the agent.
+once per step, when tiers (a) to (c) found nothing for the whole wait. When no tier
+finds it, the step, its crop and the best candidate are kept, and the operator is
+asked (tier e, ``ask_lost_target``): the tray shows the crop beside the screen and the
+user accepts the candidate, points at the target, or stops; an operator that cannot
+ask (the terminal) stops, and so does a dry run. Stopping ends the run as a failure,
+nothing clicked. Keys, typing and waits need no anchor. Every action, the user's
+pointed one too, goes through ``GuardedExecutor.execute``, so the policy, the
+confirmation, the stop token and the dry run apply to macros as to the agent.
 """
 
 from __future__ import annotations
@@ -20,18 +23,24 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
-from agent.macros.healing import Found, Healer, Miss
-from agent.macros.schema import Macro, MacroStep, Monitor, screen_action
+from agent.imaging import Box
+from agent.macros.healing import Found, Healer, Miss, _to_screen
+from agent.macros.schema import Macro, MacroStep, Monitor, decode_png, screen_action
 from agent.records.schema import StepRecord
 from agent.run.capture import Capture
 from agent.run.events import RunResult
 from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunEnd, RunHarness
+from agent.run.ports import LostTarget, ask_lost_target
 from agent.wording import describe_action
 
 if TYPE_CHECKING:
     from agent.computers.base import Frame
     from agent.geometry import Region
+    from agent.macros.schema import Anchor
+
+# Tier (e): the user pointed at the target (or accepted the best candidate) when asked.
+USER_TIER = "e-user"
 
 # "At least a few seconds" for an anchor to appear, however fast the recording was.
 MIN_ANCHOR_TIMEOUT_S = 3.0
@@ -174,12 +183,16 @@ class MacroPlayer:
                     self.say(f"step {number}: {report.words}: anchor not found ({result.reason})")
                     self.harness.finish_step(record, frame)
                     return None
-                return self._fail(
-                    record,
-                    report,
-                    frame,
-                    f"step {number} ({report.words}): {result.reason}; stopped, nothing clicked",
-                )
+                answer = self._ask_user(number, step.anchor, result, frame, report.words)
+                if answer is None:
+                    return self._fail(
+                        record,
+                        report,
+                        frame,
+                        f"step {number} ({report.words}): {result.reason}; stopped, nothing clicked",
+                    )
+                result = answer
+            record.anchor_tier = result.tier
             report.found = result
             point = result.point
             if result.tier != "a-near":
@@ -230,8 +243,58 @@ class MacroPlayer:
             if self.stop.wait(_RETRY_S):
                 self.executor.check_stop()
 
+    def _ask_user(self, number: int, anchor: Anchor, miss: Miss, frame: Frame, words: str) -> Found | None:
+        """Tier (e): ask the operator where the target is; None means stop (also on a timeout).
+
+        The user's answer is input Deskpilot asked for, so the takeover guard ignores it;
+        a point off the monitor the frame shows is refused (it could be anything).
+        """
+        best = miss.best
+        best_point = _candidate_point(frame, anchor, best.box) if best is not None else None
+        question = LostTarget(
+            number=number,
+            words=words,
+            crop=decode_png(anchor.crop),
+            frame=frame,
+            reason=miss.reason,
+            best_box=None if best is None else (best.box.left, best.box.top, best.box.width, best.box.height),
+            best_point=best_point,
+            best_score=best.score if best is not None else None,
+        )
+        started = time.perf_counter()
+        executor = self.executor
+        with executor.guard.agent_acting():
+            point = ask_lost_target(executor.operator, question, self.stop, executor.confirm_timeout_s)
+        executor.check_stop()  # the kill hotkey while asking stops the run, as everywhere
+        if point is None:
+            return None
+        region = frame.region
+        if not (region.left <= point[0] < region.right and region.top <= point[1] < region.bottom):
+            self.say(f"step {number}: the point {point} is off the monitor; stopped")
+            return None
+        if best is not None and point == best_point:
+            box, score = best.box, best.score  # the candidate, accepted as it was
+        else:
+            g = frame.geometry
+            ix, iy = round((point[0] - region.left) * g.scale_x), round((point[1] - region.top) * g.scale_y)
+            # The recorded crop's size around the point, kept inside the frame: the report
+            # boxes it and --update-anchors may keep it as a new look.
+            width, height = min(anchor.box[2], frame.image.width), min(anchor.box[3], frame.image.height)
+            left = min(max(0, ix - anchor.offset[0]), frame.image.width - width)
+            top = min(max(0, iy - anchor.offset[1]), frame.image.height - height)
+            box, score = Box(left, top, width, height), 0.0
+        return Found(point, box, USER_TIER, score, time.perf_counter() - started)
+
     def _fail(self, record: StepRecord, report: StepReport, frame: Frame | None, detail: str) -> RunEnd:
         record.error = detail
         report.status = "failed"
         self.harness.finish_step(record, frame)
         return RunEnd("failure", detail)
+
+
+def _candidate_point(frame: Frame, anchor: Anchor, box: Box) -> tuple[int, int]:
+    """The screen point acting on candidate ``box`` would use: the anchor's point, stretched with it."""
+    sx = box.width / max(1, anchor.box[2])
+    sy = box.height / max(1, anchor.box[3])
+    image_point = (box.left + round(anchor.offset[0] * sx), box.top + round(anchor.offset[1] * sy))
+    return _to_screen(frame, image_point)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,13 @@ _BUTTONS = {"left": "left", "right": "right", "middle": "middle"}
 class Recorder:
     """Records input on ``monitor`` until ``stop`` is set; ``finish()`` returns the macro."""
 
-    def __init__(self, monitor: int, kill_chord: tuple[str, ...], stop: threading.Event) -> None:
+    def __init__(
+        self,
+        monitor: int,
+        kill_chord: tuple[str, ...],
+        stop: threading.Event,
+        own_windows: Collection[str] = (),
+    ) -> None:
         from agent.computers.screen import MssScreen
         from agent.computers.windows import X11Windows
 
@@ -42,6 +48,11 @@ class Recorder:
         self.windows = X11Windows()
         self.kill_chord = kill_chord
         self.stop = stop
+        # Titles of the recording front end's own windows (the tray's): input aimed at
+        # them (its Stop recording entry, say) is how the user drives Deskpilot, not the task.
+        self.own_windows = frozenset(own_windows)
+        self._own_buttons: set[str] = set()  # buttons pressed on an own window, up to their release
+        self.own = 0  # events left out because they went to Deskpilot's own windows
         self._queue: queue.Queue[RawEvent] = queue.Queue()
         self._listeners: list[Any] = []
         self.events: list[RawEvent] = []
@@ -101,11 +112,29 @@ class Recorder:
             self._take(self._queue.get())
 
     def _take(self, event: RawEvent) -> None:
+        if self.own_windows and self._is_own(event):
+            self.own += 1
+            return
         if event.kind in ("button_down", "scroll") and not self.stop.is_set():
             frame = self.screen.capture()
             title = self.windows.title_at(event.x, event.y)
             event = RawEvent(**{**event.__dict__, "frame": frame, "title": title})
         self.events.append(event)
+
+    def _is_own(self, event: RawEvent) -> bool:
+        """Whether ``event`` went to one of ``own_windows``: pointer by the window under it
+        (a release with the press it ends), keys by the window with the keyboard focus."""
+        if event.kind == "button_up":
+            if event.button in self._own_buttons:
+                self._own_buttons.discard(event.button)
+                return True
+            return False
+        if event.kind in ("button_down", "scroll"):
+            own = self.windows.title_at(event.x, event.y) in self.own_windows
+            if own and event.kind == "button_down":
+                self._own_buttons.add(event.button)
+            return own
+        return self.windows.focused_title() in self.own_windows
 
     def close(self) -> None:
         for listener in self._listeners:

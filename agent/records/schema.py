@@ -64,6 +64,9 @@ class StepRecord(BaseModel):
     spoken: list[str] = Field(default_factory=list)  # what narration said during the step, in order
     # zoom-then-ground: the crop asked about and the model's answer on it (None: not refined)
     refinement: dict[str, Any] | None = None
+    # macro replays: the healing tier that found the step's target ("a-near" ... "e-user",
+    # the user pointing at it when no tier could); "" for steps without an anchor
+    anchor_tier: str = ""
 
 
 class RunInfo(BaseModel):

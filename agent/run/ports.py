@@ -1,4 +1,5 @@
-"""The seams of a run: who confirms, who records, who watches for the user's input, who pauses."""
+"""The seams of a run: who confirms, who records, who watches for the user's input, who pauses,
+and who is asked where a lost macro target went."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from agent.actions import ScreenAction
+    from agent.computers.base import Frame
     from agent.geometry import Region
     from agent.run.policy import Verdict
 
@@ -41,6 +43,48 @@ class Operator(Protocol):
     ) -> ConfirmResult: ...
 
     def resume(self, reason: str, stop: threading.Event) -> bool: ...
+
+
+@dataclass(frozen=True)
+class LostTarget:
+    """A macro step whose anchor no healing tier found: what the user is shown to point at it.
+
+    ``best_box`` is the closest candidate in ``frame``'s image pixels (left, top, width,
+    height) and ``best_point`` the screen point acting on it would use; both are None
+    when nothing resembled the anchor at all.
+    """
+
+    number: int  # the step's number in the replay
+    words: str  # the step in words ("Click at (460, 320)")
+    crop: Image  # the recorded anchor crop
+    frame: Frame  # the current screen the anchor was looked for on
+    reason: str
+    best_box: tuple[int, int, int, int] | None = None
+    best_point: tuple[int, int] | None = None
+    best_score: float | None = None
+
+
+class TargetFinder(Protocol):
+    """An operator that can be asked where a lost target is (healing tier e: ask the user).
+
+    An optional part of ``Operator``: ``find_lost`` returns the screen point (input
+    units) the user picked, or None to stop (also on ``stop``, or after ``timeout_s``).
+    """
+
+    def find_lost(
+        self, question: LostTarget, stop: threading.Event, timeout_s: float
+    ) -> tuple[int, int] | None: ...
+
+
+def ask_lost_target(
+    operator: Operator, question: LostTarget, stop: threading.Event, timeout_s: float
+) -> tuple[int, int] | None:
+    """The operator's answer to ``question``; None (stop) for operators that cannot ask (a terminal)."""
+    finder = getattr(operator, "find_lost", None)
+    if finder is None:
+        return None
+    point: tuple[int, int] | None = finder(question, stop, timeout_s)
+    return point
 
 
 class Recorder(Protocol):
