@@ -23,7 +23,8 @@ def add_commands(sub: Any) -> None:
         "runs",
         nargs="+",
         metavar="RUN_OR_MACRO",
-        help="a run id as 'deskpilot history' lists it, 'latest', or a run folder",
+        help="a run id as 'deskpilot history' lists it, 'latest', a run folder, or a macro file "
+        "made with 'deskpilot macro from-run' (its run is exported)",
     )
     p_export.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="a new or empty folder to write (required)"
