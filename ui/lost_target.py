@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QCloseEvent,
     QColor,
     QGuiApplication,
+    QHideEvent,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -29,6 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from agent.api import LostTarget
+from ui.keyboard_grab import KeyboardGrab
 from ui.style import apply_style, set_accessible
 
 log = logging.getLogger(__name__)
@@ -170,6 +172,8 @@ class LostTargetWindow(QWidget):
         self._tick.timeout.connect(self._update_countdown)
         self._arm = QTimer(self, singleShot=True)
         self._arm.timeout.connect(self._on_armed)
+        # Enter and Esc must reach this window wherever the pointer is (see ui.keyboard_grab).
+        self._grab = KeyboardGrab(self, "lost-target window")
 
     @property
     def question(self) -> LostTarget | None:
@@ -205,7 +209,11 @@ class LostTargetWindow(QWidget):
         self.show()
         self.raise_()
         self.activateWindow()
+        self._grab.start()
         (self.accept_button if self.accept_button.isEnabled() else self.stop_button).setFocus()
+
+    def has_keyboard_grab(self) -> bool:
+        return self._grab.grabbed
 
     def hide_now(self) -> None:
         """Withdraw the question (the replay stopped meanwhile): no ``decided`` follows."""
@@ -249,9 +257,11 @@ class LostTargetWindow(QWidget):
             timer.stop()
 
     def _unmap(self) -> None:
-        if self.isVisible():
+        grabbed = self._grab.grabbed
+        self._grab.release()
+        if self.isVisible() or grabbed:
             self.hide()
-            QGuiApplication.sync()  # the server has unmapped it when this returns
+            QGuiApplication.sync()  # the server has unmapped it (and ungrabbed) when this returns
 
     def _update_countdown(self) -> None:
         left = max(1, math.ceil(self._deadline - time.monotonic() - 1e-6))
@@ -265,6 +275,10 @@ class LostTargetWindow(QWidget):
             self._on_accept()
         else:
             super().keyPressEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt override)
+        self._grab.release()  # an X grab must never outlive the window
+        super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         # Closing the window is a "no": the replay stops, nothing clicked.

@@ -39,6 +39,7 @@ from agent.api import (
     ScreenAction,
     describe_action,
 )
+from ui.keyboard_grab import KeyboardGrab
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,6 @@ COLOUR_PAIRS: Final[tuple[tuple[str, str, str, float], ...]] = (
 # Approvals are ignored for this long after the overlay appears: a user typing Enter
 # into another window just as it pops up must not approve an action unseen.
 ARM_DELAY_S = 0.5
-_GRAB_RETRY_MS = 20
-_GRAB_TRIES = 100  # a window manager may map the window a little later; give it 2 s
 _TICK_MS = 200
 _MARGIN = 32
 _PANEL_MAX_WIDTH = 980
@@ -250,9 +249,6 @@ class ConfirmOverlay(QWidget):
         self._request: ConfirmRequest | None = None
         self._deadline = 0.0
         self._suspended = 0
-        self._grabbed = False
-        self._grab_gave_up = False
-        self._grab_tries = 0
         self._ready_sent = False
         self._is_armed = False
         self._scale = 1.0
@@ -264,8 +260,8 @@ class ConfirmOverlay(QWidget):
         self._tick.timeout.connect(self._update_countdown)
         self._arm = QTimer(self, singleShot=True)
         self._arm.timeout.connect(self._on_armed)
-        self._grab_retry = QTimer(self, singleShot=True)
-        self._grab_retry.timeout.connect(self._try_grab)
+        self._grab = KeyboardGrab(self, "confirmation overlay")
+        self._grab.settled.connect(self._maybe_ready)
 
         self._build_panel()
 
@@ -368,7 +364,7 @@ class ConfirmOverlay(QWidget):
         return self._request is not None
 
     def has_keyboard_grab(self) -> bool:
-        return self._grabbed
+        return self._grab.grabbed
 
     def ask(self, request: ConfirmRequest) -> None:
         """Show ``request`` over its monitor and start the countdown."""
@@ -444,22 +440,14 @@ class ConfirmOverlay(QWidget):
 
     # -- showing ---------------------------------------------------------------------
     def _unmap(self) -> None:
-        self._grab_retry.stop()
-        changed = self._grabbed or self.isVisible()
-        self._release_grab()
+        changed = self._grab.grabbed or self.isVisible()
+        self._grab.release()
         if self.isVisible():
             self.hide()
         if changed:
             # A round trip: when it returns the server has processed the unmap (and the
             # ungrab), so a capture taken after this cannot contain the window itself.
             QGuiApplication.sync()
-
-    def _release_grab(self) -> None:
-        if self._grabbed:
-            handle = self.windowHandle()
-            if handle is not None:
-                handle.setKeyboardGrabEnabled(False)
-            self._grabbed = False
 
     def _map(self) -> None:
         # The screen as it is now, dimmed, is the overlay's background: it looks the same
@@ -469,9 +457,7 @@ class ConfirmOverlay(QWidget):
         self.show()
         self.raise_()
         self.activateWindow()
-        self._grab_tries = 0
-        self._grab_gave_up = False
-        self._try_grab()
+        self._grab.start()
 
     def _grab_backdrop(self, rect: QRect) -> QPixmap | None:
         screen = QGuiApplication.screenAt(rect.center())
@@ -481,24 +467,6 @@ class ConfirmOverlay(QWidget):
         pixmap = screen.grabWindow(0, offset.x(), offset.y(), rect.width(), rect.height())
         return None if pixmap.isNull() else pixmap
 
-    def _try_grab(self) -> None:
-        if not self.isVisible() or self._request is None:
-            return
-        handle = self.windowHandle()
-        # The X grab alone (not QWidget.grabKeyboard): keys then reach the focused
-        # child as usual, so Tab, Space on a button and typing into the note all work.
-        if handle is not None and handle.setKeyboardGrabEnabled(True):
-            self._grabbed = True
-            self._maybe_ready()
-            return
-        self._grab_tries += 1
-        if self._grab_tries >= _GRAB_TRIES:
-            log.warning("could not grab the keyboard for the confirmation overlay; use the mouse")
-            self._grab_gave_up = True
-            self._maybe_ready()
-            return
-        self._grab_retry.start(_GRAB_RETRY_MS)
-
     def _on_armed(self) -> None:
         self._is_armed = True
         self._maybe_ready()
@@ -506,7 +474,7 @@ class ConfirmOverlay(QWidget):
     def _maybe_ready(self) -> None:
         if self._ready_sent or self._request is None or not self.isVisible() or not self._is_armed:
             return
-        if self._grabbed or self._grab_gave_up:
+        if self._grab.grabbed or self._grab.gave_up:
             self._ready_sent = True
             self.ready.emit()
 
@@ -573,7 +541,7 @@ class ConfirmOverlay(QWidget):
         self.decided.emit(outcome, note)
 
     def _stop_timers(self) -> None:
-        for timer in (self._timeout, self._tick, self._arm, self._grab_retry):
+        for timer in (self._timeout, self._tick, self._arm):
             timer.stop()
 
     def _update_countdown(self) -> None:
@@ -598,7 +566,7 @@ class ConfirmOverlay(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt override)
         # Hidden by someone else (close(), the application quitting): an X grab must
         # never outlive the window.
-        self._release_grab()
+        self._grab.release()
         super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

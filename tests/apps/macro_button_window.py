@@ -90,7 +90,7 @@ def main() -> None:
 
     def announce() -> None:
         emit(event="ready", window=physical(window), button=physical(window.save) if window.save else None,
-             field=physical(window.edit))
+             field=physical(window.edit), wid=int(window.winId()))
 
     QTimer.singleShot(300, announce)
     app.exec()
