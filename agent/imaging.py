@@ -449,6 +449,16 @@ def search(
     return unique[:candidates]
 
 
+
+def _window(haystack: Haystack | np.ndarray, within: Box | None) -> tuple[Haystack, int, int]:
+    """The part of ``haystack`` inside ``within`` (all of it for None), and where that part starts."""
+    if not isinstance(haystack, Haystack):
+        haystack = Haystack(haystack)
+    if within is None:
+        return haystack, 0, 0
+    x0, y0 = max(0, within.left), max(0, within.top)
+    return Haystack(haystack.gray[y0 : within.top + within.height, x0 : within.left + within.width]), x0, y0
+
 def find_template(
     haystack: Haystack | np.ndarray,
     template: np.ndarray,
@@ -463,14 +473,7 @@ def find_template(
     Boxes are in haystack pixels whatever window was searched. The search stops early
     at a score of ``good_enough``. None when the template has no contrast or fits nowhere.
     """
-    if not isinstance(haystack, Haystack):
-        haystack = Haystack(haystack)
-    offset_x = offset_y = 0
-    target = haystack
-    if within is not None:
-        x0, y0 = max(0, within.left), max(0, within.top)
-        target = Haystack(haystack.gray[y0 : within.top + within.height, x0 : within.left + within.width])
-        offset_x, offset_y = x0, y0
+    target, offset_x, offset_y = _window(haystack, within)
     best: Match | None = None
     for kind in kinds:
         for scale in scales:
@@ -500,14 +503,7 @@ def rivals(
     means the template alone cannot tell the two apart. Places overlapping the match by
     more than three quarters of its size are the match itself, not a rival.
     """
-    if not isinstance(haystack, Haystack):
-        haystack = Haystack(haystack)
-    offset_x = offset_y = 0
-    target = haystack
-    if within is not None:
-        x0, y0 = max(0, within.left), max(0, within.top)
-        target = Haystack(haystack.gray[y0 : within.top + within.height, x0 : within.left + within.width])
-        offset_x, offset_y = x0, y0
+    target, offset_x, offset_y = _window(haystack, within)
     scaled = resize_gray(template, match.scale)
     if scaled.shape[0] < 4 or scaled.shape[1] < 4 or float(scaled.std()) < _FLAT_STD:
         return []

@@ -23,7 +23,7 @@ from agent.api import (
     Settings,
     StepStarted,
 )
-from ui.worker import MacroWorker, QtOperator, RunWorker
+from ui.worker import MacroWorker, QtOperator, RunWorker, end_thread
 
 
 class State(StrEnum):
@@ -186,12 +186,7 @@ class RunController(QObject):
         self.event.emit(event)
 
     def _cleanup(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.deleteLater()
-        if self._worker is not None:
-            self._worker.deleteLater()
+        end_thread(self._thread, self._worker)
         self._thread = self._worker = None
 
     def _on_finished(self, result: RunResult) -> None:

@@ -10,7 +10,6 @@ step to change its text, Ctrl+S to save.
 from __future__ import annotations
 
 import base64
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
 
 from agent.api import (
     ConfigError,
-    DeskpilotError,
     Macro,
     PlaySettings,
     RecordedMacro,
@@ -55,8 +53,7 @@ from agent.api import (
     set_text,
 )
 from ui.style import apply_style, set_accessible, set_role
-
-log = logging.getLogger(__name__)
+from ui.worker import deliver, end_thread
 
 TITLE = "Deskpilot macros"
 SPEEDS = {"max": None, "1x": 1.0}  # recorded pauses skipped, or kept as recorded
@@ -500,22 +497,18 @@ class RecordWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        try:
-            saved = record_macro(
+        deliver(
+            "recording",
+            lambda: record_macro(
                 self._settings,
                 self._path,
                 self._stop,
                 on_recording=self.recording.emit,
                 own_windows=self._own,
-            )
-        except DeskpilotError as err:
-            self.failed.emit(str(err))
-            return
-        except Exception as err:  # a bug must surface in the window, not kill the thread silently
-            log.exception("recording failed")
-            self.failed.emit(f"internal error: {err}")
-            return
-        self.finished.emit(saved)
+            ),
+            self.finished,
+            self.failed,
+        )
 
 
 class MacroRecordRunner(QObject):
@@ -575,12 +568,7 @@ class MacroRecordRunner(QObject):
         self.window.recording_failed(message)
 
     def _cleanup(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.deleteLater()
-        if self._worker is not None:
-            self._worker.deleteLater()
+        end_thread(self._thread, self._worker)
         self._thread = self._worker = None
         self.ended.emit()
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 
 from agent.api import (
     ConfirmQuestion,
@@ -24,6 +25,34 @@ from agent.api import (
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.05
+
+
+def deliver(what: str, job: Callable[[], object], finished: SignalInstance, failed: SignalInstance) -> None:
+    """Run ``job`` on this worker thread and emit its result, or one line when it fails.
+
+    A ``DeskpilotError`` is the user's one line; anything else is a bug, logged with its
+    traceback and still shown, so it never kills the thread silently.
+    """
+    try:
+        result = job()
+    except DeskpilotError as err:
+        failed.emit(str(err))
+        return
+    except Exception as err:
+        log.exception("%s failed", what)
+        failed.emit(f"internal error: {err}")
+        return
+    finished.emit(result)
+
+
+def end_thread(thread: QThread | None, worker: QObject | None) -> None:
+    """Wait for a worker's thread to end and let Qt delete both (the worker's job has returned)."""
+    if thread is not None:
+        thread.quit()
+        thread.wait()
+        thread.deleteLater()
+    if worker is not None:
+        worker.deleteLater()
 
 
 class QtOperator(QObject):
@@ -131,9 +160,10 @@ class RunWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        try:
-            self.progress.emit("preparing the model")
-            result = self._session.run_task(
+        self.progress.emit("preparing the model")
+        deliver(
+            "run",
+            lambda: self._session.run_task(
                 self._settings,
                 self._task,
                 self._operator,
@@ -143,15 +173,10 @@ class RunWorker(QObject):
                 observers=[self._started, self.event.emit],
                 wrap_computer=self._wrap,
                 narration=self._narration,
-            )
-        except DeskpilotError as err:
-            self.failed.emit(str(err))
-            return
-        except Exception as err:  # a bug must surface in the UI, not kill the thread silently
-            log.exception("run failed")
-            self.failed.emit(f"internal error: {err}")
-            return
-        self.finished.emit(result)
+            ),
+            self.finished,
+            self.failed,
+        )
 
     def _started(self, event: object) -> None:
         from agent.api import RunStarted
@@ -189,8 +214,9 @@ class MacroWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        try:
-            result = self._session.play_macro(
+        deliver(
+            "macro replay",
+            lambda: self._session.play_macro(
                 self._settings,
                 self._path,
                 self._operator,
@@ -199,15 +225,10 @@ class MacroWorker(QObject):
                 pause=self._pause,
                 observers=[self._started, self.event.emit],
                 wrap_computer=self._wrap,
-            )
-        except DeskpilotError as err:
-            self.failed.emit(str(err))
-            return
-        except Exception as err:  # a bug must surface in the UI, not kill the thread silently
-            log.exception("macro replay failed")
-            self.failed.emit(f"internal error: {err}")
-            return
-        self.finished.emit(result)
+            ),
+            self.finished,
+            self.failed,
+        )
 
     def _started(self, event: object) -> None:
         from agent.api import RunStarted
