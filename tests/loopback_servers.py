@@ -1,97 +1,41 @@
-"""Small OpenAI-compatible stand-ins on 127.0.0.1 for the doctor and discovery tests."""
+"""OpenAI-compatible stand-ins on 127.0.0.1 for the doctor, discovery, access and grounding tests.
+
+``StubServer`` is the shipped ``CannedChatServer`` (agent/testing/chat_server.py) set up
+the way these tests want it: fixed replies, and optionally a server that refuses tools.
+"""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from agent.testing.chat_server import CannedChatServer, serving
+
+__all__ = ["VLLM_NO_TOOLS", "StubServer", "dead_port", "serving", "silent_port"]
 
 # What `vllm serve` without tool flags answers to a request that carries tools.
 VLLM_NO_TOOLS = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
 
 
-@dataclass
-class StubServer:
-    """A model server: lists ``models`` and answers chat requests (or refuses tools, as told)."""
+def StubServer(  # noqa: N802 (used as a class, like the dataclass it builds)
+    *,
+    models: Sequence[str] = ("qwen3-vl:8b",),
+    refuse_tools: bool = False,
+    not_openai: bool = False,
+    reply: str = "OK",
+    replies: Sequence[str] = (),
+) -> CannedChatServer:
+    """A model server listing ``models``: ``replies`` first, one per chat request, then ``reply``."""
+    queue = list(replies)
 
-    models: list[str] = field(default_factory=lambda: ["qwen3-vl:8b"])
-    refuse_tools: bool = False
-    not_openai: bool = False  # answer every request with an HTML page instead
-    reply: str = "OK"  # the assistant's text for every chat request
-    port: int = 0
-    reply: str = "OK"  # the assistant's content in every chat answer (e.g. a <tool_call> block)
-    replies: list[str] = field(default_factory=list)  # answered first, one per chat request, in order
-    # (method, path, JSON body, headers with lower-case names) of each request
-    requests: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]] = field(default_factory=list)
+    def answer(body: dict[str, Any]) -> str | tuple[int, str]:
+        if refuse_tools and body.get("tools"):
+            return (400, VLLM_NO_TOOLS)
+        return queue.pop(0) if queue else reply
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-
-def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            stub.requests.append(("GET", self.path, None, self._headers()))
-            if stub.not_openai:
-                self._send(200, b"<html>router login</html>", "text/html")
-            elif self.path == "/v1/models":
-                data = [{"id": m, "object": "model"} for m in stub.models]
-                self._json(200, {"object": "list", "data": data})
-            else:
-                self._json(404, {"error": {"message": "not found"}})
-
-        def do_POST(self) -> None:  # noqa: N802 (http.server API)
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            stub.requests.append(("POST", self.path, body, self._headers()))
-            if stub.not_openai:
-                self._send(200, b"<html>router login</html>", "text/html")
-            elif stub.refuse_tools and body.get("tools"):
-                self._json(
-                    400, {"object": "error", "message": VLLM_NO_TOOLS, "type": "BadRequestError", "code": 400}
-                )
-            else:
-                content = stub.replies.pop(0) if stub.replies else stub.reply
-                message = {"role": "assistant", "content": content}
-                self._json(200, {"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
-
-        def _headers(self) -> dict[str, str]:
-            return {k.lower(): v for k, v in self.headers.items()}
-
-        def _json(self, status: int, data: object) -> None:
-            self._send(status, json.dumps(data).encode(), "application/json")
-
-        def _send(self, status: int, payload: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    return Handler
-
-
-@contextmanager
-def serving(stub: StubServer) -> Iterator[StubServer]:
-    """Run ``stub`` on a free loopback port for the duration of the block."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
-    stub.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield stub
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    return CannedChatServer(answer, models=list(models), not_openai=not_openai)
 
 
 @contextmanager

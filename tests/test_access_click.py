@@ -249,6 +249,6 @@ def test_the_model_locator_asks_the_settings_backend_and_maps_its_point() -> Non
         settings = Settings(backend="openai", base_url=stub.url, model="qwen3-vl")
         frame = FakeComputer(region=Region(100, 0, 800, 600)).capture()
         point = _ModelLocator(Session(), settings, threading.Event()).locate("the gear icon", frame)
-        posts = [r for r in stub.requests if r[0] == "POST"]
+        posts = [r for r in stub.calls if r[0] == "POST"]
     assert point == (100 + 600, 300)
     assert len(posts) == 1 and "the gear icon" in json.dumps(posts[0][2])

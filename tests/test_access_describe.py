@@ -53,7 +53,7 @@ def test_a_blank_screen_is_refused_without_asking_the_model(x_display: str) -> N
     assert result.returncode == 1
     assert "the screen is blank" in result.stderr
     assert "journal" not in result.stdout.lower()
-    assert stub.requests == []  # not one request reached the model server
+    assert stub.calls == []  # not one request reached the model server
 
 
 def test_describe_prints_the_answer_from_one_image_and_flags_a_made_up_quote(text_page: None) -> None:
@@ -62,7 +62,7 @@ def test_describe_prints_the_answer_from_one_image_and_flags_a_made_up_quote(tex
         result = deskpilot("describe", "--region", WINDOW, *server_args(stub))
     assert result.returncode == 0, result.stderr
     assert answer in result.stdout
-    posts = [r for r in stub.requests if r[0] == "POST"]
+    posts = [r for r in stub.calls if r[0] == "POST"]
     assert len(posts) == 1
     assert len(images_in(posts[0][2] or {})) == 1
     notes = [line for line in result.stdout.splitlines() if line.startswith("Note:")]
@@ -77,7 +77,7 @@ def test_chat_sends_the_follow_up_with_the_same_image(text_page: None) -> None:
         )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("There are 42 members.") == 2
-    first, second = (r[2] or {} for r in stub.requests if r[0] == "POST")
+    first, second = (r[2] or {} for r in stub.calls if r[0] == "POST")
     assert len(images_in(first)) == 1 and images_in(second) == images_in(first)
     last = second["messages"][-1]
     assert last["role"] == "user" and "How many members are there?" in str(last["content"])

@@ -16,7 +16,7 @@ def test_finds_only_the_ports_that_serve_a_model_list() -> None:
     ):
         found = discover([dead, router.port, ollama.port], timeout_s=2.0)
     assert found == [FoundServer(ollama.port, ("llama3:8b", "qwen3-vl:8b"))]
-    assert [(method, path) for method, path, _, _ in ollama.requests] == [("GET", "/v1/models")]
+    assert [(method, path) for method, path, _, _ in ollama.calls] == [("GET", "/v1/models")]
 
 
 def test_the_usage_line_names_the_vision_model_and_the_run_options() -> None:

@@ -196,7 +196,7 @@ def test_settings_with_the_openai_backend_check_that_server_with_its_key(config:
         f"OK    model server: {stub.url}: reachable, serves: qwen3-vl:8b",
         "OK    tool calls: the server accepts the computer_use tool",
     ]
-    assert all(headers.get("authorization") == "Bearer sk-secret" for _, _, _, headers in stub.requests)
+    assert all(headers.get("authorization") == "Bearer sk-secret" for _, _, _, headers in stub.calls)
     assert not any("sk-secret" in line for line in lines(findings))
 
 
@@ -224,7 +224,7 @@ def test_a_server_that_refuses_tools_fails_and_names_the_flags(config: Path) -> 
         "with --enable-auto-tool-choice --tool-call-parser hermes (llama.cpp: llama-server --jinja)",
     ]
     # The probe is the smallest request that carries the real tool.
-    [(method, path, body, _)] = [r for r in vllm.requests if r[0] == "POST"]
+    [(method, path, body, _)] = [r for r in vllm.calls if r[0] == "POST"]
     assert (method, path) == ("POST", "/v1/chat/completions")
     assert body is not None
     assert body["max_tokens"] == 1
@@ -238,4 +238,4 @@ def test_something_that_is_not_a_model_server_fails_before_the_tool_probe(config
     [finding] = findings
     assert finding.line().startswith("FAIL  model server: ")
     assert "did not answer /models with a model list: <html>router login</html>" in finding.detail
-    assert [r[0] for r in router.requests] == ["GET"]
+    assert [r[0] for r in router.calls] == ["GET"]

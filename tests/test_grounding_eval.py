@@ -168,5 +168,5 @@ def test_cli_compare_runs_the_same_samples_per_model_side_by_side(tmp_path: Path
     header, overall = result.stdout.splitlines()[:2]
     assert header.split() == ["a", "b"]
     assert overall.split() == ["overall", "1/2", "50.0%", "0/2", "0.0%"]
-    models = [body["model"] for method, _, body, _ in stub.requests if method == "POST"]
+    models = [body["model"] for method, _, body, _ in stub.calls if method == "POST"]
     assert models == ["a", "a", "b", "b"]

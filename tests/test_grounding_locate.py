@@ -180,7 +180,7 @@ def test_locate_on_a_real_window_through_a_loopback_server(probe, tmp_path: Path
     assert result.returncode == 0, result.stderr
     x, y = (int(v) for v in result.stdout.split())
     assert (x, y) == (target[0] + 20, target[1] - 10)
-    posts = [body for method, _, body, _ in stub.requests if method == "POST"]
+    posts = [body for method, _, body, _ in stub.calls if method == "POST"]
     assert len(posts) == 2  # the full frame, then the crop around the first point
     assert posts[0]["tools"][0]["function"]["name"] == "computer_use"
     assert "Click on this element: the blue window" in json.dumps(posts[0]["messages"])

@@ -296,7 +296,7 @@ def test_tier_d_the_model_finds_the_described_button_and_the_report_names_it(
     with serving(StubServer(models=["qwen3-vl"], reply=reply)) as stub:
         result = play(tmp_path, macro, "--backend", "openai", "--base-url", stub.url, "--model", "qwen3-vl",
                       "--report", str(report))
-        posts = [body for method, _, body, _ in stub.requests if method == "POST"]
+        posts = [body for method, _, body, _ in stub.calls if method == "POST"]
     assert result.returncode == 0, result.stderr
     assert clicks(window.events_until_sync()) == ["save"]
     assert tiers(report) == ["d-model", "-"] and "healed by tier d-model" in result.stderr
@@ -322,7 +322,7 @@ def test_tier_d_without_a_model_fails_the_step_in_one_line_and_clicks_nothing(
     failure = [line for line in result.stderr.splitlines() if "nothing clicked" in line]
     assert len(failure) == 1
     if how == "--no-model":
-        assert "not on the screen" in failure[0] and not [r for r in stub.requests if r[0] == "POST"]
+        assert "not on the screen" in failure[0] and not [r for r in stub.calls if r[0] == "POST"]
     else:
         assert "tier d-model failed" in failure[0]
     events = window.events_until_sync()

@@ -90,7 +90,7 @@ def _player(
 
 
 def _posts(stub: StubServer) -> list[dict[str, Any]]:
-    return [body for method, _, body, _ in stub.requests if method == "POST" and body is not None]
+    return [body for method, _, body, _ in stub.calls if method == "POST" and body is not None]
 
 
 def test_the_model_grounds_the_description_and_the_player_clicks_there() -> None:

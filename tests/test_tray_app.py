@@ -308,7 +308,7 @@ def test_describe_the_screen_speaks_the_models_answer(qtbot, desk, tmp_path: Pat
             f'backend = "openai"\nbase_url = "{stub.url}"\nmodel = "qwen3-vl"\n', encoding="utf-8")
         desk.menu.actions["describe"].trigger()
         qtbot.waitUntil(lambda: "one Deskpilot window" in desk.command.status.text(), timeout=30000)
-        posts = [r for r in stub.requests if r[0] == "POST"]
+        posts = [r for r in stub.calls if r[0] == "POST"]
     assert [text for text, _ in speech.lines] == ["Describing the screen", "A test desktop with one Deskpilot window."]
     assert len(posts) == 1
 

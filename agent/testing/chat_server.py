@@ -1,8 +1,11 @@
-"""A loopback OpenAI-compatible chat server with canned replies, for skill tests and benchmarks.
+"""A loopback OpenAI-compatible chat server with canned replies, for tests and benchmarks.
 
-It binds 127.0.0.1 only. ``reply`` sees each request body and returns the model's
-text (or ``(status, text)`` for an HTTP error); ``latency_s`` delays every answer,
-as a real server's generation would, without holding other requests up.
+It binds 127.0.0.1 only. ``reply`` sees each chat request body and returns the
+model's text (or ``(status, text)`` for an HTTP error); ``latency_s`` delays every
+answer, as a real server's generation would, without holding other requests up.
+``models`` is what ``GET /v1/models`` lists; ``not_openai`` answers everything with an
+HTML page, as a router's login page would. ``requests`` keeps each chat body,
+``calls`` every request's method, path, body and headers (names in lower case).
 """
 
 from __future__ import annotations
@@ -23,21 +26,29 @@ if TYPE_CHECKING:
 Reply = Callable[[dict[str, Any]], "str | tuple[int, str]"]
 
 
+Call = tuple[str, str, "dict[str, Any] | None", dict[str, str]]  # method, path, JSON body, headers
+
+
 @dataclass
 class CannedChatServer:
     reply: Reply
     latency_s: float = 0.0
     port: int = 0
+    models: list[str] = field(default_factory=lambda: ["canned"])
+    not_openai: bool = False
     requests: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def record(self, body: dict[str, Any]) -> None:
+    def record(self, call: Call) -> None:
         with self._lock:
-            self.requests.append(body)
+            self.calls.append(call)
+            if call[0] == "POST" and call[2] is not None:
+                self.requests.append(call[2])
 
 
 def request_images(body: dict[str, Any]) -> list[Image]:
@@ -76,25 +87,41 @@ def _handler(server: CannedChatServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            self._json(200, {"object": "list", "data": [{"id": "canned", "object": "model"}]})
+            server.record(("GET", self.path, None, self._headers()))
+            if server.not_openai:
+                self._send(200, b"<html>router login</html>", "text/html")
+            elif self.path.rstrip("/") == "/v1/models":
+                data = [{"id": m, "object": "model"} for m in server.models]
+                self._json(200, {"object": "list", "data": data})
+            else:
+                self._json(404, {"error": {"message": "not found"}})
 
         def do_POST(self) -> None:  # noqa: N802 (http.server API)
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            server.record(body)
+            server.record(("POST", self.path, body, self._headers()))
+            if server.not_openai:
+                self._send(200, b"<html>router login</html>", "text/html")
+                return
             if server.latency_s > 0:
                 threading.Event().wait(server.latency_s)
             answer = server.reply(body)
             status, text = answer if isinstance(answer, tuple) else (200, answer)
             if status != 200:
-                self._json(status, {"object": "error", "message": text, "code": status})
+                kind = "BadRequestError" if status == 400 else "ServerError"
+                self._json(status, {"object": "error", "message": text, "type": kind, "code": status})
                 return
             message = {"role": "assistant", "content": text}
             self._json(200, {"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
 
+        def _headers(self) -> dict[str, str]:
+            return {k.lower(): v for k, v in self.headers.items()}
+
         def _json(self, status: int, data: object) -> None:
-            payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
+            self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json")
+
+        def _send(self, status: int, payload: bytes, content_type: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
