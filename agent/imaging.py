@@ -2,8 +2,15 @@
 
 No screen, no disk: every function takes images and returns values, so it is tested
 on synthetic pictures. Matching is normalised cross-correlation computed with numpy's
-FFT (no OpenCV: this module imports PIL and numpy only), coarse to fine on big images,
-over grey levels or over edge maps (which survive a colour or theme change).
+FFT, coarse to fine on big images, over grey levels or over edge maps (which survive a
+colour or theme change).
+
+Why not OpenCV, which is installed anyway (rapidocr needs opencv-python-headless):
+``cv2.matchTemplate`` is about twice as fast on one full-size 1080p correlation (27 vs
+55 ms for a 48 px template on 2 CPUs), but on this module's coarse-to-fine search it
+measured the same (one 110x50 anchor on a busy 1080p screen: 8.5 vs 9.6 ms at one
+scale, 18.5 vs 20.3 ms for four scales of edge maps), so the module keeps the design's
+rule of importing PIL and numpy only.
 """
 
 from __future__ import annotations
@@ -447,7 +454,6 @@ def search(
         ):
             unique.append(m)
     return unique[:candidates]
-
 
 
 def _window(haystack: Haystack | np.ndarray, within: Box | None) -> tuple[Haystack, int, int]:
