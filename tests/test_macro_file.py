@@ -12,7 +12,16 @@ from agent.cli import main
 from agent.errors import ConfigError
 from agent.macros import editing
 from agent.macros.anchors import make_anchor
-from agent.macros.schema import Macro, MacroStep, Monitor, fill_variables, load_macro, save_macro
+from agent.macros.schema import (
+    Macro,
+    MacroStep,
+    Monitor,
+    fill_variables,
+    literal_text,
+    load_macro,
+    save_macro,
+    variable_names,
+)
 from tests.macro_images import screen
 
 
@@ -114,6 +123,9 @@ def test_edit_from_the_command_line(macro: Macro, tmp_path: Path, capsys: pytest
         (lambda m: editing.insert_step(m, 1, {"action": "left_click", "x": 1, "y": 1}), "needs an anchor"),
         (lambda m: editing.insert_wait(m, 1, 99), "0..60"),
         (lambda m: editing.move_step(m, 1, 0), "no step 0"),
+        # The step's own reason, not pydantic's "For further information visit ..." footer.
+        (lambda m: editing.insert_step(m, 1, {"action": "key", "keys": ["notakey"]}), r"^not a step: key\.keys: unknown key 'notakey'$"),
+        (lambda m: editing.insert_step(m, 1, {"action": "wait", "seconds": 1}), r"^not a step: wait\.time: Field required"),
     ],
 )
 def test_edits_that_make_no_sense_are_refused(macro: Macro, edit, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -128,6 +140,9 @@ def test_edits_that_make_no_sense_are_refused(macro: Macro, edit, message: str) 
         ("{a}{b}", {"a": "1", "b": "2"}, "12"),
         ("{ not a name }", {}, "{ not a name }"),
         ("{name.attr}", {"name": "x"}, "{name.attr}"),  # no format-spec tricks: only plain names
+        ("{{name}} is {name}", {"name": "Ada"}, "{name} is Ada"),  # doubled braces are literal
+        ("{{}}", {}, "{}"),
+        (literal_text("Hello, World! {x} }{"), {}, "Hello, World! {x} }{"),  # what the recorder writes
     ],
 )
 def test_variables_fill_plain_names_only(text: str, values: dict[str, str], out: str) -> None:
@@ -166,3 +181,11 @@ def test_play_and_record_without_a_display_are_one_line_and_exit_2(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "display" in err.lower(), err
     assert not (tmp_path / "new.json").exists()
+
+
+def test_escaped_braces_ask_for_no_variable() -> None:
+    macro = Macro(
+        monitor=Monitor(width=10, height=10),
+        steps=[MacroStep(action={"action": "type", "text": "{{x}} {name} {{y}}"})],
+    )
+    assert variable_names(macro) == {"name"}

@@ -43,6 +43,8 @@ CASES = [
     ("a chord ends the text", [down(0, "a", "a"), down(0.1, "ctrl"), down(0.2, "s", "s"), up(0.3, "ctrl"), down(0.4, "b", "b")],
      [{"action": "type", "text": "a"}, {"action": "key", "keys": ["ctrl", "s"]}, {"action": "type", "text": "b"}]),
     ("a special key alone", [down(0, "escape")], [{"action": "key", "keys": ["escape"]}]),
+    # Typed braces are doubled in the file, so replay types them instead of asking for a variable.
+    ("typed braces", [down(0, "", "{"), down(0.1, "x", "x"), down(0.2, "", "}")], [{"action": "type", "text": "{{x}}"}]),
 ]
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from agent.errors import ConfigError
 from agent.macros.schema import Macro, MacroStep, check_wait
+from agent.validation import one_line
 
 
 def _index(macro: Macro, number: int, *, insert: bool = False) -> int:
@@ -38,8 +41,9 @@ def insert_step(macro: Macro, number: int, action: dict[str, Any]) -> Macro:
     """Insert ``action`` (flat form, e.g. {"action": "key", "keys": ["enter"]}) as step ``number``."""
     try:
         step = MacroStep(action=action)
-    except ValueError as err:
-        raise ConfigError(f"not a step: {str(err).splitlines()[-1].strip()}") from None
+    except ValidationError as err:
+        # The step's own reason ("key.keys: unknown key 'notakey'"), not pydantic's footer.
+        raise ConfigError(f"not a step: {one_line(err).removeprefix('action: ')}") from None
     if step.needs_anchor:
         raise ConfigError("a pointer step needs an anchor from a recording; insert keys, text or waits")
     steps = list(macro.steps)

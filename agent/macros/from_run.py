@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from agent.errors import ConfigError
 from agent.imaging import Haystack
 from agent.macros.anchors import AnchorMaker
-from agent.macros.schema import Macro, MacroStep, Monitor
+from agent.macros.schema import Macro, MacroStep, Monitor, literal_text
 from agent.records.history import load_run
 from agent.records.schema import CapturedArea, StepRecord
 
@@ -63,6 +63,8 @@ def macro_from_run(
             if not record.performed or record.screen.get("action") in _NOT_REPLAYED:
                 continue
             screen = dict(record.screen)
+            if screen.get("action") == "type" and isinstance(screen.get("text"), str):
+                screen["text"] = literal_text(screen["text"])  # the agent typed braces, not variables
             anchor = None
             if screen.get("x") is not None and screen.get("y") is not None:
                 if shot is None:

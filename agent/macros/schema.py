@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.actions import ACTION_ADAPTER, MAX_WAIT_SECONDS, Action, ScreenAction, Type
 from agent.errors import ConfigError
+from agent.validation import one_line
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -52,7 +53,9 @@ POINTER_ACTIONS = frozenset(
         "left_click_drag",
     }
 )
-_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# ``{name}`` is a variable; ``{{`` and ``}}`` are a literal brace, as in str.format, so
+# recorded text that holds braces replays as typed (the recorder writes them doubled).
+_VARIABLE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class Monitor(BaseModel):
@@ -159,7 +162,7 @@ def build_action(flat: dict[str, Any]) -> Action:
     try:
         return ACTION_ADAPTER.validate_python(args)
     except ValidationError as err:
-        raise ValueError(_one_line(err)) from None
+        raise ValueError(one_line(err)) from None
 
 
 def screen_action(step: MacroStep, point: tuple[int, int] | None, variables: dict[str, str]) -> ScreenAction:
@@ -172,10 +175,12 @@ def screen_action(step: MacroStep, point: tuple[int, int] | None, variables: dic
 
 
 def fill_variables(text: str, variables: dict[str, str]) -> str:
-    """``{name}`` replaced by its value; a name no value is given for is bad input (ConfigError)."""
+    """``{name}`` replaced by its value, ``{{``/``}}`` by one brace; a name with no value is bad input."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name is None:
+            return match.group(0)[0]  # an escaped brace
         if name not in variables:
             raise ConfigError(f"the macro types {{{name}}} but no value is given for it (--vars {name}=...)")
         return variables[name]
@@ -187,8 +192,14 @@ def variable_names(macro: Macro) -> set[str]:
     names: set[str] = set()
     for step in macro.steps:
         if step.name == "type":
-            names.update(_VARIABLE.findall(str(step.action.get("text", ""))))
+            text = str(step.action.get("text", ""))
+            names.update(m.group(1) for m in _VARIABLE.finditer(text) if m.group(1) is not None)
     return names
+
+
+def literal_text(text: str) -> str:
+    """``text`` as a step's text that types exactly it: braces doubled, so none is a variable."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def check_wait(seconds: float) -> float:
@@ -244,7 +255,7 @@ def load_macro(path: Path) -> Macro:
     try:
         return Macro.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{path} is not a valid macro: {_one_line(err)}") from None
+        raise ConfigError(f"{path} is not a valid macro: {one_line(err)}") from None
 
 
 def save_macro(macro: Macro, path: Path) -> None:
@@ -268,11 +279,3 @@ def save_macro(macro: Macro, path: Path) -> None:
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write {path}: {err.strerror}") from None
-
-
-def _one_line(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return (f"{where}: " if where else "") + message + more

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agent.keys import MODIFIERS
+from agent.macros.schema import literal_text
 
 EventKind = Literal["key_down", "key_up", "button_down", "button_up", "scroll"]
 
@@ -88,7 +89,7 @@ def build_steps(events: Sequence[RawEvent]) -> list[PendingStep]:
             if not chord_mods and typed:
                 if text is None:
                     text = PendingStep({"action": "type", "text": ""}, event.t)
-                text.action["text"] += typed
+                text.action["text"] += literal_text(typed)  # a typed "{" is no variable
                 continue
             if not event.key:
                 continue  # a key Deskpilot cannot name or type

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from agent.errors import ConfigError, HistoryError
 from agent.records.files import open_private, save_image_private
 from agent.records.schema import Outcome, RunInfo, StepRecord
+from agent.validation import one_line
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -218,14 +219,7 @@ def _parse_step(raw: bytes) -> StepRecord:
     try:
         return StepRecord.model_validate_json(raw)
     except ValidationError as err:
-        raise ValueError(_one_line(err)) from None
-
-
-def _one_line(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return (f"{where}: " if where else "") + first["msg"] + more
+        raise ValueError(one_line(err)) from None
 
 
 def _read_info(run_dir: Path) -> RunInfo:
@@ -239,7 +233,7 @@ def _read_info(run_dir: Path) -> RunInfo:
     try:
         info = RunInfo.model_validate_json(raw)
     except ValidationError as err:
-        raise _BrokenRun(f"{RUN_FILE} is not a valid run record: {_one_line(err)}") from None
+        raise _BrokenRun(f"{RUN_FILE} is not a valid run record: {one_line(err)}") from None
     # The folder name is what users type and what lookups match, so it wins over a copied id.
     return info.model_copy(update={"id": run_dir.name})
 
