@@ -136,7 +136,7 @@ def test_cli_export_and_bad_input(recorded, tmp_path: Path) -> None:
     out = tmp_path / "cli"
     result = deskpilot("export-finetune", "latest", "--history-dir", str(root), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "exported 3 steps of 1 runs" in result.stderr
+    assert "exported 3 steps of 1 run " in result.stderr
     again = deskpilot("export-finetune", "latest", "--history-dir", str(root), "--out", str(out))
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "not an empty folder" in again.stderr
     macro = tmp_path / "m.json"

@@ -85,10 +85,18 @@ def test_show_lists_the_steps_in_words(macro: Macro, tmp_path: Path, capsys: pyt
     save_macro(macro, path)
     assert main(["macro", "show", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("Macro save it (3 steps)")
+    assert lines[0] == "Macro save it (3 steps, recorded; monitor 1920x1080 at (0, 0), scale 1)"
     assert lines[1].split() [:5] == ["1", "Click", "at", "(460,", "320)"] and "after 1.5 s" in lines[1]
     assert lines[2].strip() == "2  Type 'hello {name}'" and lines[3].strip() == "3  Press ctrl+s"
     assert "text" not in lines[1]  # this anchor was cut without OCR
+
+
+def test_show_names_the_run_a_macro_was_made_from(macro: Macro, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.json"
+    one = macro.model_copy(update={"source": "run", "run_id": "20261201-101500-ab12", "steps": macro.steps[:1]})
+    save_macro(one, path)
+    assert main(["macro", "show", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("Macro save it (1 step, made from run 20261201-101500-ab12;")
 
 
 def test_show_names_the_text_an_anchor_keeps(macro: Macro, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

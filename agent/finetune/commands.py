@@ -54,12 +54,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.history_dir is not None:
         settings.history_dir = str(args.history_dir)
+    from agent.wording import plural
+
     summary = Session().export_finetune(
         settings, args.runs, args.out, include_all=args.include_all, model=args.model
     )
     sys.stderr.write(
-        f"exported {summary.samples} steps of {summary.runs} runs to {summary.out} "
-        f"({summary.skipped} steps left out)\n"
+        f"exported {plural(summary.samples, 'step')} of {plural(summary.runs, 'run')} to {summary.out} "
+        f"({plural(summary.skipped, 'step')} left out)\n"
     )
     sys.stdout.write(f"{summary.out}\n")
     return EXIT_OK

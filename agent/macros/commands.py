@@ -37,8 +37,17 @@ def add_commands(sub: Any) -> None:
         "confirmation and kill hotkey as a run.",
     )
     msub = p_macro.add_subparsers(dest="macro_command", metavar="SUBCOMMAND", required=True)
+    add_record_command(msub)  # first: recording is where a macro starts
 
-    p_play = msub.add_parser("play", help="replay a macro file on this desktop")
+    p_play = msub.add_parser(
+        "play",
+        help="replay a macro file on this desktop",
+        description="Replay FILE: each step waits for the screen to settle and for its target to "
+        "appear, is found on the current screen (healing when it moved, was rescaled or restyled), "
+        "then goes through the same policy, confirmation and kill hotkey as a run. No model is "
+        "loaded unless a described step is found by no other tier. Exit 0 played, 1 failed, "
+        "2 bad input, 3 stopped.",
+    )
     p_play.add_argument("file", type=Path, metavar="FILE", help="the macro file (JSON, version 1)")
     p_play.add_argument(
         "--speed",
@@ -111,11 +120,20 @@ def add_commands(sub: Any) -> None:
     add_model_options(models, backends=("local", "openai"), script=False)
     p_play.set_defaults(handler=_cmd_play)
 
-    p_show = msub.add_parser("show", help="list a macro's steps in words, numbered")
+    p_show = msub.add_parser(
+        "show",
+        help="list a macro's steps in words, numbered",
+        description="Print FILE's steps one per line, numbered as 'macro edit' takes them, each with "
+        "its pause, its anchor's size and the text and description it keeps.",
+    )
     p_show.add_argument("file", type=Path, metavar="FILE", help="the macro file")
     p_show.set_defaults(handler=_cmd_show)
 
-    p_edit = msub.add_parser("edit", help="delete, move or insert steps and waits, or change a step's text")
+    p_edit = msub.add_parser(
+        "edit",
+        help="delete, move or insert steps and waits, or change a step's text",
+        description="Change FILE in place (0600); step numbers are those 'macro show' prints.",
+    )
     p_edit.add_argument("file", type=Path, metavar="FILE", help="the macro file, rewritten in place (0600)")
     esub = p_edit.add_subparsers(dest="edit_command", metavar="EDIT", required=True)
     e = esub.add_parser("delete", help="delete step N")
@@ -130,14 +148,28 @@ def add_commands(sub: Any) -> None:
     e.add_argument("seconds", type=float, metavar="SECONDS", help="how long to wait (0..60)")
     e = esub.add_parser("insert", help="insert a key, type or wait step, given as JSON, before step N")
     e.add_argument("number", type=int, metavar="N", help="the new step's number")
-    e.add_argument("action", metavar="JSON", help='e.g. \'{"action": "key", "keys": ["enter"]}\'')
+    e.add_argument(
+        "action",
+        metavar="JSON",
+        help='e.g. \'{"action": "key", "keys": ["ctrl", "s"]}\', \'{"action": "type", "text": "hi"}\' '
+        'or \'{"action": "wait", "time": 2}\'',
+    )
     e = esub.add_parser("set-text", help="change the text a type step types")
     e.add_argument("number", type=int, metavar="N", help="the type step")
-    e.add_argument("text", metavar="TEXT", help="the new text; {name} is filled from --vars or --data")
+    e.add_argument(
+        "text",
+        metavar="TEXT",
+        help="the new text; {name} is filled from --vars or --data, {{ and }} type a brace; a line "
+        "break must be a real one (in bash: $'hello\\n'); a typed \\n is two characters",
+    )
     p_edit.set_defaults(handler=_cmd_edit)
 
     p_from = msub.add_parser(
-        "from-run", help="turn a recorded agent run into a macro (replayable without the model)"
+        "from-run",
+        help="turn a recorded agent run into a macro (replayable without the model)",
+        description="Write the actions RUN performed as a macro: each pointer step's anchor is cut "
+        "from that step's screenshot, on the monitor the run was on; the model's own names of its "
+        "targets become their descriptions.",
     )
     p_from.add_argument(
         "run", metavar="RUN", help="a run id as 'deskpilot history' lists it, a unique start, or 'latest'"
@@ -150,7 +182,6 @@ def add_commands(sub: Any) -> None:
         help="where runs are kept (default: the user data folder, deskpilot/runs)",
     )
     p_from.set_defaults(handler=_cmd_from_run)
-    add_record_command(msub)
 
 
 # -- play -------------------------------------------------------------------------------
@@ -273,14 +304,14 @@ def describe_macro_step(number: int, step: Any) -> str:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from agent.macros.schema import load_macro
-    from agent.wording import clip
+    from agent.wording import clip, plural
 
     macro = load_macro(args.file)
+    m = macro.monitor
+    origin = f"made from run {macro.run_id}" if macro.source == "run" and macro.run_id else macro.source
     lines = [
-        f"Macro {clip(macro.name, 80) or args.file.name} ({len(macro.steps)} steps, "
-        f"from a {macro.source} run)"
-        if macro.source == "run"
-        else f"Macro {clip(macro.name, 80) or args.file.name} ({len(macro.steps)} steps)"
+        f"Macro {clip(macro.name, 80) or args.file.name} ({plural(len(macro.steps), 'step')}, {origin}; "
+        f"monitor {m.width}x{m.height} at ({m.left}, {m.top}), scale {m.scale:g})"
     ]
     lines += [describe_macro_step(i, step) for i, step in enumerate(macro.steps, start=1)]
     sys.stdout.write("".join(line + "\n" for line in lines))
@@ -310,7 +341,9 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         case "set-text":
             macro = editing.set_text(macro, args.number, args.text)
     save_macro(macro, args.file)
-    sys.stderr.write(f"saved {args.file} ({len(macro.steps)} steps)\n")
+    from agent.wording import plural
+
+    sys.stderr.write(f"saved {args.file} ({plural(len(macro.steps), 'step')})\n")
     return EXIT_OK
 
 
@@ -329,8 +362,10 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
 
     macro = macro_from_run(root, args.run, progress=say, reader=RapidReader())
     save_macro(macro, args.file)
+    from agent.wording import plural
+
     anchored = sum(1 for s in macro.steps if s.anchor is not None)
-    sys.stderr.write(f"saved {args.file}: {len(macro.steps)} steps, {anchored} with anchors\n")
+    sys.stderr.write(f"saved {args.file}: {plural(len(macro.steps), 'step')}, {anchored} with anchors\n")
     return EXIT_OK
 
 

@@ -9,13 +9,14 @@ from pydantic import ValidationError
 from agent.errors import ConfigError
 from agent.macros.schema import Macro, MacroStep, check_wait
 from agent.validation import one_line
+from agent.wording import plural
 
 
 def _index(macro: Macro, number: int, *, insert: bool = False) -> int:
     """Step ``number`` (1-based) as a list index; for an insert, one past the end is allowed."""
     last = len(macro.steps) + (1 if insert else 0)
     if not 1 <= number <= last:
-        raise ConfigError(f"no step {number}: the macro has {len(macro.steps)} steps")
+        raise ConfigError(f"no step {number}: the macro has {plural(len(macro.steps), 'step')}")
     return number - 1
 
 
