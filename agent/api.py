@@ -593,6 +593,7 @@ class RecordedMacro:
     own: int  # events that went to the front end's own windows
     macro: Macro  # as saved, for a caller that goes on to describe its targets
     targets: list[Target]  # each anchored step's frame and point (``--describe``)
+    written: bool = True  # False: nothing was recorded, so no file was written (or replaced)
 
 
 def record_macro(
@@ -642,6 +643,9 @@ def record_macro(
         interrupted=interrupted is not None and interrupted.is_set(),
         reader=reader if reader is not None else RapidReader(),
     )
+    if not macro.steps:
+        # An empty macro cannot be played; writing it would only replace a file with nothing.
+        return RecordedMacro(path, 0, recorder.ignored, recorder.own, macro, [], written=False)
     save_macro(macro, path)
     return RecordedMacro(path, len(macro.steps), recorder.ignored, recorder.own, macro, recorder.targets)
 

@@ -94,6 +94,24 @@ def test_record_real_xdotool_input_until_the_kill_hotkey(app: Callable[..., Butt
     assert oct(macro.stat().st_mode & 0o777) == "0o600"
 
 
+def test_a_recording_with_nothing_in_it_writes_no_file(tmp_path: Path) -> None:
+    macro = tmp_path / "empty.json"
+    macro.write_text("an earlier file the user kept")
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "macro", "record", str(macro)],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+    )
+    assert proc.stderr is not None
+    lines = LinePump(proc.stderr)
+    lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
+    xdotool("key", "ctrl+alt+k")
+    assert proc.wait(timeout=60) == 1
+    out = "".join(lines.drain())
+    assert f"nothing was recorded; {macro} not written" in out and "Traceback" not in out
+    assert macro.read_text() == "an earlier file the user kept"  # not replaced by an empty macro
+
+
 @pytest.mark.parametrize("source", ["player", "agent"])
 def test_the_recorder_leaves_out_what_deskpilot_injects(app: Callable[..., ButtonApp], tmp_path: Path, source: str) -> None:  # noqa: F811
     from tests.support import call, deskpilot, model_point, write_script

@@ -470,6 +470,9 @@ class MacrosWindow(QWidget):
         if saved.own:
             left_out.append(f"{saved.own} aimed at Deskpilot's windows")
         note = f" (left out: {', '.join(left_out)})" if left_out else ""
+        if not saved.written:
+            self._say(f"Nothing was recorded{note}; {saved.path.name} was not written", error=True)
+            return
         if self.open(saved.path):
             self._say(f"Recorded {saved.steps} steps into {saved.path.name}{note}")
 

@@ -441,8 +441,14 @@ def _cmd_record(args: argparse.Namespace) -> int:
     saved = record_macro(
         settings, args.file, stop, on_recording=recording, progress=say, interrupted=interrupted
     )
-    ignored = f" ({saved.injected} events Deskpilot injected were left out)" if saved.injected else ""
-    say(f"saved {args.file}: {saved.steps} steps{ignored}")
+    from agent.wording import plural
+
+    injected = plural(saved.injected, "event")
+    ignored = f" ({injected} Deskpilot injected were left out)" if saved.injected else ""
+    if not saved.written:
+        say(f"nothing was recorded{ignored}; {args.file} not written")
+        return 1
+    say(f"saved {args.file}: {plural(saved.steps, 'step')}{ignored}")
     if not args.describe or not saved.targets:
         return EXIT_OK
     return _describe(settings, saved.macro, saved.targets, args.file, say)
