@@ -112,6 +112,10 @@ def stop_listener(listener: Any, timeout_s: float = _STOP_TIMEOUT_S) -> bool:
     return not alive
 
 
+def _quiet_x_error(error: Any, request: Any = None) -> None:
+    _log.debug("X error while stopping a listener: %s", error)
+
+
 def _disable_record_context(context: int) -> None:
     try:
         import Xlib.display
@@ -120,6 +124,9 @@ def _disable_record_context(context: int) -> None:
     except Exception as err:  # the X server may already be gone; then the thread ends anyway
         _log.debug("cannot open a display to stop recording: %s", err)
         return
+    # Already disabled (pynput's own stop got there first) is a harmless X error: keep it
+    # out of stderr.
+    display.set_error_handler(_quiet_x_error)
     try:
         display.record_disable_context(context)
         display.sync()
