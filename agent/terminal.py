@@ -25,6 +25,7 @@ class TerminalOperator:
         self._out = out if out is not None else sys.stderr
         self._lines: queue.Queue[object] = queue.Queue()
         self._reader: threading.Thread | None = None
+        self.at_end = False  # the input ended: no answer will ever come
 
     def _ensure_reader(self) -> None:
         if self._reader is None:
@@ -56,6 +57,7 @@ class TerminalOperator:
                 continue
             if item is _EOF:
                 self._lines.put(_EOF)  # stays at end of input for every later question
+                self.at_end = True
                 return None
             return str(item)
         return None
@@ -71,6 +73,11 @@ class TerminalOperator:
         if answer is None:
             if stop.is_set():
                 return ConfirmResult("rejected", "stopped")
+            if self.at_end:
+                # Input from a pipe or /dev/null ended: waiting out the timeout would change nothing.
+                why = "no input to answer from (--confirm never acts without asking)"
+                self._out.write(f"\n(rejected: {why})\n")
+                return ConfirmResult("rejected", why)
             self._out.write("\n(no answer: rejected)\n")
             return ConfirmResult("timed_out")
         lowered = answer.lower()
