@@ -283,3 +283,73 @@ def test_an_operator_without_find_lost_stops_as_before(recorded_macro: Macro, tm
         play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
         result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
         assert result.outcome == "failure" and result.exit_code == 1 and computer.performed == []
+
+
+# -- what a replay reports: dry-run misses, the report's rows, rows and repeats, wording ----
+
+
+def test_a_dry_run_looks_at_every_step_and_fails_naming_the_missing_targets(recorded_macro: Macro, tmp_path: Path) -> None:
+    click = recorded_macro.steps[0]
+    macro = Macro(monitor=recorded_macro.monitor, steps=[click, recorded_macro.steps[1], click])
+    play, computer, _ = asking_player(screen(at=None), Operator(), ConfirmMode.NEVER, tmp_path, dry_run=True)
+    result = play.play(macro, [{"name": "x"}], "macro")
+    assert result.outcome == "failure" and result.exit_code == 1, result
+    assert result.detail == "dry run: 2 of 3 steps' targets not found (steps 1, 3)"
+    assert [s.miss is not None for s in play.log.steps] == [True, False, True]  # every step looked at
+    assert computer.performed == []
+
+
+def test_a_dry_run_that_finds_everything_succeeds_in_words(recorded_macro: Macro) -> None:
+    play, _ = player(screen(at=MOVED), settings=PlaySettings(dry_run=True))
+    result = play.play(recorded_macro, [{"name": "x"}], "macro")
+    assert (result.outcome, result.detail) == ("success", "checked 2 steps (dry run)")
+
+
+def test_the_report_times_a_miss_by_its_whole_wait_and_lists_steps_not_reached(
+    recorded_macro: Macro, tmp_path: Path
+) -> None:
+    from agent.macros.report import render
+
+    play, computer, _ = asking_player(screen(at=None), Operator(), ConfirmMode.NEVER, tmp_path)
+    play.settings = PlaySettings(anchor_timeout_s=0.3)
+    result = play.play(recorded_macro, [{"name": "a"}, {"name": "b"}], "macro")
+    assert result.outcome == "failure"
+    missed, *later = play.log.steps
+    assert missed.miss is not None and missed.seconds >= 0.3  # the whole wait for the anchor, not one look
+    assert [(s.number, s.status) for s in later] == [(2, "not reached"), (3, "not reached"), (4, "not reached")]
+    page = render("t", "failure", play.log.steps)
+    assert f"{missed.seconds * 1000:.0f} ms" in page and page.count("not reached") == 3
+    assert "Type &#x27;hello {name}&#x27;" in page
+
+
+def test_the_report_and_a_rejection_name_the_action_as_played(recorded_macro: Macro, tmp_path: Path) -> None:
+    from agent.macros.report import render
+    from agent.run.ports import ConfirmResult
+
+    played = f"Click at ({POINT[0] + 137}, {POINT[1] + 91})"
+    operator = Operator(answers=[ConfirmResult("rejected")])
+    play, computer, _ = asking_player(screen(at=MOVED), operator, ConfirmMode.ALWAYS, tmp_path)
+    result = play.play(recorded_macro, [{"name": "a"}], "macro")
+    assert result.outcome == "failure" and computer.performed == []
+    assert result.detail.startswith(f"step 1 ({played}) was rejected"), result.detail
+    step = play.log.steps[0]
+    assert (step.words, step.recorded) == (played, f"Click at ({POINT[0]}, {POINT[1]})")
+    page = render("t", result.detail, play.log.steps)
+    assert played in page and f"recorded: Click at ({POINT[0]}, {POINT[1]})" in page
+
+
+def test_each_row_and_repeat_says_when_it_starts(recorded_macro: Macro, tmp_path: Path) -> None:
+    play, computer, _ = asking_player(screen(), Operator(), ConfirmMode.NEVER, tmp_path, repeat=2)
+    result = play.play(recorded_macro, [{"name": "a"}, {"name": "b"}], "macro")
+    assert result.outcome == "success" and computer.typed == ["hello a", "hello b"] * 2
+    progress = [line for line in play.said if line.startswith(("row ", "repeat "))]  # type: ignore[attr-defined]
+    assert progress == ["repeat 1 of 2", "row 1 of 2", "row 2 of 2", "repeat 2 of 2", "row 1 of 2", "row 2 of 2"]
+    assert result.detail == "played 2 steps 4 times (8 steps)"
+
+
+def test_one_row_played_once_says_no_row_and_counts_in_words(tmp_path: Path) -> None:
+    macro = Macro(monitor=Monitor(width=1920, height=1080), steps=[MacroStep(action={"action": "type", "text": "x"})])
+    play, _, _ = asking_player(screen(), Operator(), ConfirmMode.NEVER, tmp_path)
+    result = play.play(macro, [{}], "macro")
+    assert result.detail == "played 1 step"
+    assert not [line for line in play.said if line.startswith(("row ", "repeat "))]  # type: ignore[attr-defined]
