@@ -220,7 +220,7 @@ class MacroPlayer:
                 executor.check_stop()  # a stop while it generated: nothing after it
             elif isinstance(result, Miss) and step.anchor.description.strip():
                 # Say why a described step was not grounded: the user may want the model on.
-                result = replace(result, reason=f"{result.reason}; the model tier is off (--no-model)")
+                result = replace(result, reason=f"{result.reason}; the model tier is off")
             self.harness.attach_frame(record, frame)
             report.frame = frame
             record.timings["find_s"] = time.perf_counter() - started
