@@ -137,6 +137,7 @@ def test_a_rescaled_and_recoloured_button_is_still_found_by_the_tier_the_report_
     (tier,) = tiers(report)
     assert tier.startswith("b-"), tier
     assert f"healed by tier {tier}" in result.stderr
+    assert f"saved 1 new anchor look to {macro}" in result.stderr
     # The new look is kept: the next replay finds it at tier (a).
     data = json.loads(macro.read_text())
     assert len(data["steps"][0]["anchor"]["variants"]) == 1
@@ -315,6 +316,7 @@ def test_tier_d_the_model_finds_the_described_button_and_the_report_names_it(
     assert result.returncode == 0, result.stderr
     assert clicks(window.events_until_sync()) == ["save"]
     assert tiers(report) == ["d-model", "-"] and "healed by tier d-model" in result.stderr
+    assert "1 step has a description: if tiers a-c cannot find one" in result.stderr
     assert len(posts) == 1 and "the blue Save button" in json.dumps(posts[0])
 
 

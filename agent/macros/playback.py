@@ -212,7 +212,7 @@ def play_macro(
             grounder = None
     if grounder is not None and described:
         say(
-            f"{described} step(s) have a description: if tiers a-c cannot find one, "
+            f"{plural(described, 'step has', 'steps have')} a description: if tiers a-c cannot find one, "
             f"the model ({settings.backend}: {settings.model}) is asked (--no-model: never)"
         )
     pause = pause or PauseGate()
@@ -307,5 +307,5 @@ def play_macro(
             if anchor is not None and look not in anchor.variants:
                 anchor.variants.append(look)
         save_macro(macro, path)
-        say(f"saved {len(new_looks)} new anchor look(s) to {path}")
+        say(f"saved {plural(len(new_looks), 'new anchor look')} to {path}")
     return result
