@@ -8,11 +8,12 @@ once per step, when tiers (a) to (c) found nothing for the whole wait. When no t
 finds it, the step, its crop and the best candidate are kept, and the operator is
 asked (tier e, ``ask_lost_target``): the tray shows the crop beside the screen and the
 user accepts the candidate, points at the target, or stops; an operator that cannot
-ask (the terminal) stops. Stopping ends the run as a failure, nothing clicked. A dry
-run asks no one: it goes on to look at every step and ends as a failure naming the
-steps whose target was not found. Progress lines say when each row and repeat starts. Keys, typing and waits need no anchor. Every action, the user's
-pointed one too, goes through ``GuardedExecutor.execute``, so the policy, the
-confirmation, the stop token and the dry run apply to macros as to the agent.
+ask (the terminal) stops. Stopping ends the run as a failure, nothing clicked. A dry run
+asks no one: it goes on to look at every step and ends as a failure naming the steps
+whose target was not found. Progress lines say when each row and repeat starts. Keys,
+typing and waits need no anchor. Every action, the user's pointed one too, goes through
+``GuardedExecutor.execute``, so the policy, the confirmation, the stop token and the dry
+run apply to macros as to the agent.
 """
 
 from __future__ import annotations
