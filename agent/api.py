@@ -43,6 +43,7 @@ from agent.geometry import CaptureGeometry, Region, parse_region
 from agent.grounding.locate import GroundingAsker, Located
 from agent.macros.commands import describe_macro_step
 from agent.macros.editing import delete_step, insert_step, insert_wait, move_step, set_text
+from agent.macros.playback import DataFile
 from agent.macros.player import PlaySettings
 from agent.macros.schema import Macro, load_macro, save_macro
 from agent.records.history import (
@@ -555,14 +556,22 @@ class Session:
         observers: Sequence[Observer] = (),
         wrap_computer: ComputerWrapper | None = None,
         model: bool = True,
+        data: DataFile | None = None,
+        find_monitor: bool = False,
     ) -> RunResult:
         """Replay the macro in ``path`` on this desktop, on the same guarded core as a task.
 
         With ``model`` (the default), a step whose anchor has a description and that
         tiers (a) to (c) cannot find is grounded by the settings' model (tier d), loaded
         through this session's cache only then; without it no model is ever loaded.
+        Before playback that model is probed without loading it (a server must answer,
+        a local model must be on this machine); an unavailable one is one warning line
+        and the replay plays with tier (d) off, never a failure before it starts.
         A step whose target no healing tier finds is put to ``operator.find_lost`` where
         the operator has one (the tray; tier e), else the replay stops there.
+        All rows and repeats are one run in the history. ``data`` names the CSV the rows
+        came from in errors; with ``find_monitor`` the replay plays on the monitor whose
+        origin and size match the recorded one (``macro play`` without ``--monitor``).
         """
         from agent.macros.playback import play_macro
 
@@ -580,6 +589,8 @@ class Session:
             say=self._progress,
             wrap_computer=wrap_computer,
             grounder=_ModelGrounder(self, settings, stop) if model else None,
+            data=data,
+            find_monitor=find_monitor,
         )
 
 

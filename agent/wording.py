@@ -49,6 +49,14 @@ def clip(text: str, limit: int) -> str:
     return line[: max(limit - 1, 0)] + "…"
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``count`` and the noun agreeing with it: "1 step", "3 steps", "0 steps".
+
+    ``words`` is the plural where adding an "s" is wrong ("1 body", "2 bodies").
+    """
+    return f"{count} {word if count == 1 else (words if words is not None else word + 's')}"
+
+
 def describe_action(screen: dict[str, Any]) -> str:
     """One action (``ScreenAction.to_json_dict()``) as a short imperative sentence.
 

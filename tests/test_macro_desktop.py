@@ -116,6 +116,8 @@ def test_replay_into_a_moved_window_clicks_the_moved_button(app: Callable[..., B
     report = tmp_path / "report.html"
     result = play(tmp_path, macro, "--report", str(report))
     assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == "Playing m.json: 1 step recorded on monitor 1 (1920x1080), max speed"
+    assert "run success: played 1 step\n" in result.stderr  # counted once, in words
     assert clicks(moved.events_until_sync()) == ["save"]
     assert oct(report.stat().st_mode & 0o777) == "0o600"
     assert tiers(report) == ["a-near"] and "data:image/png;base64," in report.read_text()
@@ -135,6 +137,7 @@ def test_a_rescaled_and_recoloured_button_is_still_found_by_the_tier_the_report_
     (tier,) = tiers(report)
     assert tier.startswith("b-"), tier
     assert f"healed by tier {tier}" in result.stderr
+    assert f"saved 1 new anchor look to {macro}" in result.stderr
     # The new look is kept: the next replay finds it at tier (a).
     data = json.loads(macro.read_text())
     assert len(data["steps"][0]["anchor"]["variants"]) == 1
@@ -173,12 +176,17 @@ def test_a_gone_button_stops_with_exit_1_and_no_click(app: Callable[..., ButtonA
         {"action": "type", "text": "never typed"},
     ])
     gone = app("--at", "300,200", "--no-save")
-    result = play(tmp_path, macro)
+    dry = play(tmp_path, macro, "--dry-run")
+    assert dry.returncode == 1, dry.stderr  # a dry run checks anchors: a missing one is a failure
+    assert "run failure: dry run: 1 of 2 steps' targets not found (step 1)" in dry.stderr
+    report = tmp_path / "report.html"
+    result = play(tmp_path, macro, "--report", str(report))
     assert result.returncode == 1, result.stderr
     assert "not on the screen" in result.stderr
+    assert tiers(report) == ["not found", "-"] and report.read_text().count("not reached") == 1
     events = gone.events_until_sync()
     assert clicks(events) == [] and not [e for e in events if e["event"] == "text"]
-    run = next((tmp_path / "history").iterdir())
+    run = sorted((tmp_path / "history").iterdir())[-1]
     assert (run / "miss-0001-anchor.png").exists() and (run / "miss-0001-best.png").exists()
 
 
@@ -194,6 +202,14 @@ def test_data_rows_type_three_values_and_dry_run_types_none(app: Callable[..., B
     dry = play(tmp_path, macro, "--data", str(data), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert [e for e in window.events_until_sync() if e["event"] in ("text", "click")] == []
+    progress = [line for line in dry.stderr.splitlines() if line.startswith("row ")]
+    assert progress == ["row 1 of 3", "row 2 of 3", "row 3 of 3"]
+    assert dry.stderr.index("row 2 of 3") < dry.stderr.index("step 3:")  # said as row 2 starts
+    french = tmp_path / "data.csv"
+    french.write_text("nom\nAda\n", encoding="utf-8")
+    bad = play(tmp_path, macro, "--data", str(french))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "data.csv has no column 'customer' (its columns: nom); add it or give --vars customer=..." in bad.stderr
     result = play(tmp_path, macro, "--data", str(data))
     assert result.returncode == 0, result.stderr
     texts = [window.pump.wait_for(lambda e: e["event"] == "text", 10, "typed row")["text"] for _ in range(3)]
@@ -300,6 +316,7 @@ def test_tier_d_the_model_finds_the_described_button_and_the_report_names_it(
     assert result.returncode == 0, result.stderr
     assert clicks(window.events_until_sync()) == ["save"]
     assert tiers(report) == ["d-model", "-"] and "healed by tier d-model" in result.stderr
+    assert "1 step has a description: if tiers a-c cannot find one" in result.stderr
     assert len(posts) == 1 and "the blue Save button" in json.dumps(posts[0])
 
 
@@ -324,6 +341,11 @@ def test_tier_d_without_a_model_fails_the_step_in_one_line_and_clicks_nothing(
     if how == "--no-model":
         assert "not on the screen" in failure[0] and not [r for r in stub.calls if r[0] == "POST"]
     else:
-        assert "tier d-model failed" in failure[0]
+        # Found before playback, in one line naming --no-model; then played with tier d off.
+        lines = result.stderr.splitlines()
+        (warning,) = [i for i, line in enumerate(lines) if line.startswith("the model tier is off")]
+        assert "cannot reach the model server" in lines[warning] and "--no-model" in lines[warning]
+        assert warning < min(i for i, line in enumerate(lines) if line.startswith("step 1"))
+        assert "the model tier is off" in failure[0]
     events = window.events_until_sync()
     assert clicks(events) == [] and not [e for e in events if e["event"] == "text"]

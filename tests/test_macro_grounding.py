@@ -130,7 +130,7 @@ def test_without_a_grounder_the_step_is_a_miss_and_nothing_is_clicked() -> None:
     result = play.play(_macro(), [{}], "macro")
     assert result.outcome == "failure" and result.exit_code == 1
     assert "not on the screen" in result.detail and "nothing clicked" in result.detail
-    assert "the model tier is off (--no-model)" in result.detail
+    assert "the model tier is off" in result.detail
     assert computer.performed == []
 
 

@@ -181,8 +181,24 @@ def test_a_missing_variable_is_bad_input(recorded_macro: Macro) -> None:
     from agent.macros.playback import check_rows
     from agent.macros.schema import variable_names
 
-    with pytest.raises(ConfigError, match=r"\{name\}"):
+    with pytest.raises(ConfigError, match=r"\{name\}") as info:
         check_rows(variable_names(recorded_macro), [{"name": "a"}, {"other": "b"}])
+    assert str(info.value) == "the macro types {name} but row 2 of 2 gives no value for it (--vars name=...)"
+    with pytest.raises(ConfigError) as info:
+        check_rows(variable_names(recorded_macro), [{}])
+    assert str(info.value) == "the macro types {name} but the values given give no value for it (--vars name=...)"
+
+
+def test_a_missing_column_names_the_data_file_and_its_columns(recorded_macro: Macro) -> None:
+    from agent.macros.playback import DataFile, check_rows
+    from agent.macros.schema import variable_names
+
+    with pytest.raises(ConfigError) as info:
+        check_rows(variable_names(recorded_macro), [{"nom": "a"}], DataFile(Path("/x/data.csv"), ["nom", "id"]))
+    assert str(info.value) == (
+        "the macro types {name} but data.csv has no column 'name' (its columns: nom, id); "
+        "add it or give --vars name=..."
+    )
 
 
 class AskingOperator(Operator):
@@ -283,3 +299,121 @@ def test_an_operator_without_find_lost_stops_as_before(recorded_macro: Macro, tm
         play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
         result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
         assert result.outcome == "failure" and result.exit_code == 1 and computer.performed == []
+
+
+# -- what a replay reports: dry-run misses, the report's rows, rows and repeats, wording ----
+
+
+def test_a_dry_run_looks_at_every_step_and_fails_naming_the_missing_targets(recorded_macro: Macro, tmp_path: Path) -> None:
+    click = recorded_macro.steps[0]
+    macro = Macro(monitor=recorded_macro.monitor, steps=[click, recorded_macro.steps[1], click])
+    play, computer, _ = asking_player(screen(at=None), Operator(), ConfirmMode.NEVER, tmp_path, dry_run=True)
+    result = play.play(macro, [{"name": "x"}], "macro")
+    assert result.outcome == "failure" and result.exit_code == 1, result
+    assert result.detail == "dry run: 2 of 3 steps' targets not found (steps 1, 3)"
+    assert [s.miss is not None for s in play.log.steps] == [True, False, True]  # every step looked at
+    assert computer.performed == []
+
+
+def test_a_dry_run_that_finds_everything_succeeds_in_words(recorded_macro: Macro) -> None:
+    play, _ = player(screen(at=MOVED), settings=PlaySettings(dry_run=True))
+    result = play.play(recorded_macro, [{"name": "x"}], "macro")
+    assert (result.outcome, result.detail) == ("success", "checked 2 steps (dry run)")
+
+
+def test_the_report_times_a_miss_by_its_whole_wait_and_lists_steps_not_reached(
+    recorded_macro: Macro, tmp_path: Path
+) -> None:
+    from agent.macros.report import render
+
+    play, computer, _ = asking_player(screen(at=None), Operator(), ConfirmMode.NEVER, tmp_path)
+    play.settings = PlaySettings(anchor_timeout_s=0.3)
+    result = play.play(recorded_macro, [{"name": "a"}, {"name": "b"}], "macro")
+    assert result.outcome == "failure"
+    missed, *later = play.log.steps
+    assert missed.miss is not None and missed.seconds >= 0.3  # the whole wait for the anchor, not one look
+    assert [(s.number, s.status) for s in later] == [(2, "not reached"), (3, "not reached"), (4, "not reached")]
+    page = render("t", "failure", play.log.steps)
+    assert f"{missed.seconds * 1000:.0f} ms" in page and page.count("not reached") == 3
+    assert "Type &#x27;hello {name}&#x27;" in page
+
+
+def test_the_report_and_a_rejection_name_the_action_as_played(recorded_macro: Macro, tmp_path: Path) -> None:
+    from agent.macros.report import render
+    from agent.run.ports import ConfirmResult
+
+    played = f"Click at ({POINT[0] + 137}, {POINT[1] + 91})"
+    operator = Operator(answers=[ConfirmResult("rejected")])
+    play, computer, _ = asking_player(screen(at=MOVED), operator, ConfirmMode.ALWAYS, tmp_path)
+    result = play.play(recorded_macro, [{"name": "a"}], "macro")
+    assert result.outcome == "failure" and computer.performed == []
+    assert result.detail.startswith(f"step 1 ({played}) was rejected"), result.detail
+    step = play.log.steps[0]
+    assert (step.words, step.recorded) == (played, f"Click at ({POINT[0]}, {POINT[1]})")
+    page = render("t", result.detail, play.log.steps)
+    assert played in page and f"recorded: Click at ({POINT[0]}, {POINT[1]})" in page
+
+
+def test_each_row_and_repeat_says_when_it_starts(recorded_macro: Macro, tmp_path: Path) -> None:
+    play, computer, _ = asking_player(screen(), Operator(), ConfirmMode.NEVER, tmp_path, repeat=2)
+    result = play.play(recorded_macro, [{"name": "a"}, {"name": "b"}], "macro")
+    assert result.outcome == "success" and computer.typed == ["hello a", "hello b"] * 2
+    progress = [line for line in play.said if line.startswith(("row ", "repeat "))]  # type: ignore[attr-defined]
+    assert progress == ["repeat 1 of 2", "row 1 of 2", "row 2 of 2", "repeat 2 of 2", "row 1 of 2", "row 2 of 2"]
+    assert result.detail == "played 2 steps 4 times (8 steps)"
+
+
+def test_one_row_played_once_says_no_row_and_counts_in_words(tmp_path: Path) -> None:
+    macro = Macro(monitor=Monitor(width=1920, height=1080), steps=[MacroStep(action={"action": "type", "text": "x"})])
+    play, _, _ = asking_player(screen(), Operator(), ConfirmMode.NEVER, tmp_path)
+    result = play.play(macro, [{}], "macro")
+    assert result.detail == "played 1 step"
+    assert not [line for line in play.said if line.startswith(("row ", "repeat "))]  # type: ignore[attr-defined]
+
+
+# -- before playback: the monitor to play on, the first line, the model probe --------------
+
+
+def test_the_monitor_the_macro_was_recorded_on_is_found_and_said() -> None:
+    from agent.geometry import Region
+    from agent.macros.playback import pick_monitor
+
+    left, right = Region(0, 0, 1280, 1024), Region(1280, 0, 1920, 1080)
+    on_right = Monitor(left=1280, top=0, width=1920, height=1080)
+    assert pick_monitor(on_right, [left, right], 1, left, find=True) == (
+        2, "playing on monitor 2, where it was recorded"
+    )
+    assert pick_monitor(on_right, [left, right], 2, right, find=False) == (2, None)  # given, and it matches
+    given = pick_monitor(on_right, [left, right], 1, left, find=False)  # --monitor 1 given: kept, said
+    assert given == (1, "recorded on a 1920x1080 monitor at (1280, 0); playing on monitor 1, 1280x1024 at (0, 0)")
+    nowhere = Monitor(left=0, top=0, width=2560, height=1440)
+    monitor, note = pick_monitor(nowhere, [left, right], 1, left, find=True)  # no match: the default, said
+    assert monitor == 1 and note is not None and note.startswith("recorded on a 2560x1440 monitor at (0, 0)")
+
+
+def test_the_first_line_says_what_is_about_to_be_played(recorded_macro: Macro) -> None:
+    from agent.macros.playback import _first_line
+
+    line = _first_line(Path("m.json"), recorded_macro, 1, True, PlaySettings(), 1)
+    assert line == "Playing m.json: 2 steps recorded on monitor 1 (1920x1080), max speed"
+    line = _first_line(Path("m.json"), recorded_macro, 1, False, PlaySettings(speed=2, repeat=2, dry_run=True), 3)
+    assert line == (
+        "Playing m.json: 2 steps recorded on a 1920x1080 monitor, speed 2, 3 rows of data, 2 times over, dry run"
+    )
+
+
+def test_the_model_probe_finds_a_dead_server_and_a_missing_local_model_without_loading_either(tmp_path: Path) -> None:
+    from agent.config import Settings
+    from agent.macros.playback import model_problem
+    from tests.loopback_servers import StubServer, dead_port, serving
+
+    with dead_port() as port:
+        dead = model_problem(Settings(backend="openai", base_url=f"http://127.0.0.1:{port}/v1", model="m"))
+    assert dead is not None and "cannot reach the model server" in dead, dead
+    with serving(StubServer(models=["m"], reply="")) as stub:
+        assert model_problem(Settings(backend="openai", base_url=stub.url, model="m")) is None
+    missing = model_problem(Settings(backend="local", model=str(tmp_path / "no-model")))
+    assert missing is not None and "does not exist" in missing
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}", encoding="utf-8")
+    assert model_problem(Settings(backend="local", model=str(tmp_path / "model"))) is None

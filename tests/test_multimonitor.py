@@ -305,3 +305,19 @@ def test_a_run_on_monitor_2_becomes_a_macro_cut_there_that_replays_there(
                        "--history-dir", str(tmp_path / "replays"))
     assert replay.returncode == 0, replay.stderr
     assert moved.wait_for("click")["button"] == "save"
+
+    # Without --monitor it plays where it was recorded, and says so.
+    auto = deskpilot("macro", "play", str(macro_path), "--confirm", "never", "--no-model",
+                     "--history-dir", str(tmp_path / "replays"))
+    assert auto.returncode == 0, auto.stderr
+    lines = auto.stderr.splitlines()
+    assert lines[0].startswith("Playing from-run.json: 1 step recorded on monitor 2 (1920x1080)"), lines
+    assert lines[1] == "playing on monitor 2, where it was recorded"
+    assert moved.wait_for("click")["button"] == "save"
+    # --monitor 1 is obeyed, with one line up front saying it is not where the macro was recorded.
+    elsewhere = deskpilot("macro", "play", str(macro_path), "--monitor", "1", "--confirm", "never", "--no-model",
+                          "--history-dir", str(tmp_path / "replays"))
+    assert elsewhere.returncode == 1, elsewhere.stderr
+    lines = elsewhere.stderr.splitlines()
+    assert lines[1] == "recorded on a 1920x1080 monitor at (1280, 0); playing on monitor 1, 1280x1024 at (0, 0)"
+    assert "not on the screen" in elsewhere.stderr

@@ -116,3 +116,10 @@ def test_clip(text: str, limit: int, out: str) -> None:
 
 def test_printable_escapes_control_characters_but_keeps_unicode() -> None:
     assert printable("ok ✓ \x07\x00") == "ok ✓ \\x07\\x00"
+
+
+def test_plural_agrees_with_the_count() -> None:
+    from agent.wording import plural
+
+    assert [plural(n, "step") for n in (0, 1, 2)] == ["0 steps", "1 step", "2 steps"]
+    assert plural(1, "body", "bodies") == "1 body" and plural(3, "body", "bodies") == "3 bodies"

@@ -76,7 +76,8 @@ def add_commands(sub: Any) -> None:
     p_play.add_argument(
         "--dry-run",
         action="store_true",
-        help="find every anchor once and record, but perform nothing (default: off)",
+        help="look for every step's anchor once and record, but perform nothing; a target not found "
+        "fails the run, exit 1 (default: off)",
     )
     p_play.add_argument(
         "--wait",
@@ -97,7 +98,12 @@ def add_commands(sub: Any) -> None:
         help="write a replay report: each step's recorded anchor beside where it was found (default: none)",
     )
     p_play.add_argument(
-        "--monitor", type=int, metavar="N", help=f"mss monitor index: 1 primary (default: {d.monitor})"
+        "--monitor",
+        type=int,
+        metavar="N",
+        help="mss monitor index, 1 primary (default: the settings' monitor; left at its default "
+        f"{d.monitor}, the monitor whose origin and size match the recorded one, else {d.monitor}; a "
+        "monitor other than the recorded one is said up front)",
     )
     p_play.add_argument(
         "--history-dir",
@@ -233,8 +239,10 @@ def _cmd_play(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from agent.api import RunStarted, Session
+    from agent.api import RunFinished, RunStarted, Session
     from agent.cli import _settings_with
+    from agent.config import Settings
+    from agent.macros.playback import DataFile
     from agent.macros.player import PlaySettings
     from agent.terminal import TerminalOperator, TerminalReporter
 
@@ -242,8 +250,15 @@ def _cmd_play(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise ConfigError(f"--repeat: expected at least 1, got {args.repeat}")
     values = parse_vars(args.vars)
-    rows = [{**values, **row} for row in read_rows(args.data)] if args.data else [values]
+    data: DataFile | None = None
+    rows = [values]
+    if args.data:
+        file_rows = read_rows(args.data)
+        data = DataFile(args.data, list(file_rows[0]))
+        rows = [{**values, **row} for row in file_rows]
     settings = _settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey", *MODEL_OVERRIDES))
+    # Neither --monitor nor a monitor in the settings: play where the macro was recorded.
+    find_monitor = args.monitor is None and settings.monitor == Settings().monitor
     if args.wait == "recorded" and speed is None:
         speed = 1.0  # "replay the recorded pauses" at the recorded pace
     play = PlaySettings(speed=speed, wait=args.wait, repeat=args.repeat, dry_run=args.dry_run)
@@ -259,6 +274,15 @@ def _cmd_play(args: argparse.Namespace) -> int:
             if args.dry_run:
                 say("Dry run: anchors are looked for and steps recorded, nothing is performed")
 
+    steps = TerminalReporter()
+
+    def report(event: object) -> None:
+        # The player's detail already counts the steps in words ("played 1 step").
+        if isinstance(event, RunFinished):
+            say(f"run {event.result.outcome}: {event.result.detail}")
+        else:
+            steps(event)  # type: ignore[arg-type]
+
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     result = Session(progress=say).play_macro(
         settings,
@@ -269,8 +293,10 @@ def _cmd_play(args: argparse.Namespace) -> int:
         rows=rows,
         report=args.report,
         update_anchors=args.update_anchors,
-        observers=[started, TerminalReporter()],
+        observers=[started, report],
         model=not args.no_model,
+        data=data,
+        find_monitor=find_monitor,
     )
     return result.exit_code
 

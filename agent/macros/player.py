@@ -8,10 +8,12 @@ once per step, when tiers (a) to (c) found nothing for the whole wait. When no t
 finds it, the step, its crop and the best candidate are kept, and the operator is
 asked (tier e, ``ask_lost_target``): the tray shows the crop beside the screen and the
 user accepts the candidate, points at the target, or stops; an operator that cannot
-ask (the terminal) stops, and so does a dry run. Stopping ends the run as a failure,
-nothing clicked. Keys, typing and waits need no anchor. Every action, the user's
-pointed one too, goes through ``GuardedExecutor.execute``, so the policy, the
-confirmation, the stop token and the dry run apply to macros as to the agent.
+ask (the terminal) stops. Stopping ends the run as a failure, nothing clicked. A dry run
+asks no one: it goes on to look at every step and ends as a failure naming the steps
+whose target was not found. Progress lines say when each row and repeat starts. Keys,
+typing and waits need no anchor. Every action, the user's pointed one too, goes through
+``GuardedExecutor.execute``, so the policy, the confirmation, the stop token and the dry
+run apply to macros as to the agent.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from agent.run.events import RunResult
 from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunEnd, RunHarness
 from agent.run.ports import LostTarget, ask_lost_target
-from agent.wording import describe_action
+from agent.wording import describe_action, plural
 
 if TYPE_CHECKING:
     from agent.computers.base import Frame
@@ -74,7 +76,8 @@ class StepReport:
     miss: Miss | None = None
     frame: Frame | None = None
     status: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole step: for a miss, the wait for its anchor
+    recorded: str = ""  # the step as recorded (``words`` is the action as played, once played)
 
 
 @dataclass
@@ -124,30 +127,80 @@ class MacroPlayer:
 
     def _all(self, macro: Macro, rows: Sequence[dict[str, str]]) -> RunEnd:
         region = self.capture.frame().region
+        repeat = self.settings.repeat
+        total = repeat * len(rows) * len(macro.steps)
         number = 0
-        for _ in range(self.settings.repeat):
-            for row in rows:
-                for step in macro.steps:
-                    number += 1
-                    end = self._step(number, macro, step, row, region)
-                    if end is not None:
-                        return end
-        performed = "checked (dry run)" if self.settings.dry_run else "played"
-        return RunEnd("success", f"{performed} {number} steps")
+        not_found: list[int] = []  # dry run: the steps whose target no tier found
+        try:
+            for turn in range(1, repeat + 1):
+                if repeat > 1:
+                    self.say(f"repeat {turn} of {repeat}")
+                for index, row in enumerate(rows, start=1):
+                    if len(rows) > 1:
+                        self.say(f"row {index} of {len(rows)}")
+                    for step in macro.steps:
+                        number += 1
+                        end = self._step(number, macro, step, row, region)
+                        if end is not None:
+                            return end
+                        last = self.log.steps[-1]
+                        if last.miss is not None and last.found is None:  # a dry run goes on past it
+                            not_found.append(number)
+        finally:
+            # A failure or a stop: the steps after it are listed too, so the report shows them.
+            for later in range(len(self.log.steps) + 1, total + 1):
+                step = macro.steps[(later - 1) % len(macro.steps)]
+                words = describe_action(step.action)
+                self.log.steps.append(
+                    StepReport(later, words, step.anchor.crop if step.anchor else "", recorded=words,
+                               status="not reached")
+                )
+        if not_found:
+            # A dry run exists to check the anchors: one missing is what it must report.
+            which = ", ".join(str(n) for n in not_found)
+            return RunEnd(
+                "failure",
+                f"dry run: {len(not_found)} of {plural(number, 'step', 'steps')}' targets not found "
+                f"({'step' if len(not_found) == 1 else 'steps'} {which})",
+            )
+        performed = "checked" if self.settings.dry_run else "played"
+        times = repeat * len(rows)
+        done = plural(number, "step")
+        if times > 1:
+            done = f"{plural(len(macro.steps), 'step')} {times} times ({done})"
+        return RunEnd("success", f"{performed} {done}" + (" (dry run)" if self.settings.dry_run else ""))
 
     def _step(
         self, number: int, macro: Macro, step: MacroStep, row: dict[str, str], region: Region
     ) -> RunEnd | None:
-        executor = self.executor
-        executor.check_stop()
-        executor.honour_pause()
+        self.executor.check_stop()
+        self.executor.honour_pause()
         if self.settings.speed is not None and step.delay_s > 0 and self._last_start is not None:
             due = self._last_start + step.delay_s / self.settings.speed
-            executor.wait(max(0.0, due - time.monotonic()))
+            self.executor.wait(max(0.0, due - time.monotonic()))
         record = self.harness.begin_step(number)
-        report = StepReport(number, describe_action(step.action), step.anchor.crop if step.anchor else "")
+        words = describe_action(step.action)
+        report = StepReport(number, words, step.anchor.crop if step.anchor else "", recorded=words)
         self.log.steps.append(report)
         started = time.perf_counter()
+        try:
+            return self._play_step(number, macro, step, row, region, record, report, started)
+        finally:
+            # The whole step, a miss's wait for its anchor (and the user's answer) included.
+            report.seconds = time.perf_counter() - started
+
+    def _play_step(
+        self,
+        number: int,
+        macro: Macro,
+        step: MacroStep,
+        row: dict[str, str],
+        region: Region,
+        record: StepRecord,
+        report: StepReport,
+        started: float,
+    ) -> RunEnd | None:
+        executor = self.executor
         frame: Frame | None = None
         point: tuple[int, int] | None = None
         if step.needs_anchor:
@@ -169,7 +222,7 @@ class MacroPlayer:
                 executor.check_stop()  # a stop while it generated: nothing after it
             elif isinstance(result, Miss) and step.anchor.description.strip():
                 # Say why a described step was not grounded: the user may want the model on.
-                result = replace(result, reason=f"{result.reason}; the model tier is off (--no-model)")
+                result = replace(result, reason=f"{result.reason}; the model tier is off")
             self.harness.attach_frame(record, frame)
             report.frame = frame
             record.timings["find_s"] = time.perf_counter() - started
@@ -204,11 +257,12 @@ class MacroPlayer:
             if self.on_found is not None:
                 self.on_found(number, step, result, frame)
         action = screen_action(step, point, row)
+        # The action as played (at the point found, the text filled in), as the terminal shows it.
+        report.words = describe_action(action.to_json_dict())
         self._last_start = time.monotonic()
         outcome = executor.execute(number, action, frame.region if frame is not None else region)
         record.actions.append(outcome.record)
         record.timings["step_s"] = time.perf_counter() - started
-        report.seconds = time.perf_counter() - started
         report.status = outcome.status
         if outcome.performed:
             record.timings["perform_s"] = outcome.perform_s
@@ -216,6 +270,7 @@ class MacroPlayer:
             why = f": {outcome.reason}" if outcome.reason else ""
             record.error = f"{outcome.status}{why}"
             self.harness.finish_step(record, frame)
+            # Named as played: the line just before it (and any prompt) showed that action.
             return RunEnd("failure", f"step {number} ({report.words}) was {outcome.status}{why}")
         self.harness.finish_step(record, frame)
         return None

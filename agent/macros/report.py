@@ -51,6 +51,7 @@ def boxed_view(image: Image, box: Box, colour: tuple[int, int, int] = (230, 30, 
 
 
 def render(title: str, outcome: str, steps: Sequence[StepReport]) -> str:
+    """One row per step, those a failure left unplayed too ("not reached"); the action as played."""
     rows: list[str] = []
     for step in steps:
         recorded = (
@@ -69,10 +70,16 @@ def render(title: str, outcome: str, steps: Sequence[StepReport]) -> str:
                 view = boxed_view(step.frame.image, step.miss.best.box, _AMBER)
                 where = f'<img alt="best candidate" src="{_data_url(view)}"><br>best candidate (rejected)'
                 score = f"{step.miss.best.score:.3f}"
-            seconds = f"{step.miss.seconds * 1000:.0f} ms"
+            # The whole wait for the anchor, not the last look's time.
+            seconds = f"{step.seconds * 1000:.0f} ms"
+        elif step.status == "not reached":
+            seconds = "-"
+        action = html.escape(step.words)
+        if step.recorded and step.recorded != step.words:
+            action += f"<br><small>recorded: {html.escape(step.recorded)}</small>"
         rows.append(
             "<tr>"
-            f"<td>{step.number}</td><td>{html.escape(step.words)}</td><td>{recorded}</td><td>{where}</td>"
+            f"<td>{step.number}</td><td>{action}</td><td>{recorded}</td><td>{where}</td>"
             f'<td class="tier">{html.escape(tier)}</td><td>{score}</td><td>{html.escape(seconds)}</td>'
             f"<td>{html.escape(step.status)}</td></tr>"
         )
