@@ -12,7 +12,7 @@ from typing import TextIO
 from agent.computer_use.events import Planned
 from agent.run.events import ActionDecided, ActionDone, Paused, Resumed, RunEvent, RunFinished, StepStarted
 from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget
-from agent.wording import describe_action
+from agent.wording import describe_action, plural
 
 _EOF = object()
 
@@ -124,7 +124,7 @@ class TerminalReporter:
             case Resumed():
                 self._write("resumed")
             case RunFinished(result=result):
-                self._write(f"run {result.outcome}: {result.detail} ({result.steps} steps)")
+                self._write(f"run {result.outcome}: {result.detail} ({plural(result.steps, 'step')})")
             case _:
                 pass
 

@@ -207,8 +207,3 @@ def local_time(iso: str | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # records are written in UTC
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``count`` and the word in the right number: "1 step", "3 steps" (``words`` for irregular plurals)."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
