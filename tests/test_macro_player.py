@@ -23,7 +23,7 @@ from agent.run.harness import RunHarness
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.run.ports import LostTarget
 from agent.testing.fake import FakeComputer
-from tests.macro_images import screen
+from tests.macro_images import screen, window_point, window_screen
 from tests.test_run_core import Operator
 
 POINT = (460, 320)
@@ -283,3 +283,58 @@ def test_an_operator_without_find_lost_stops_as_before(recorded_macro: Macro, tm
         play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
         result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
         assert result.outcome == "failure" and result.exit_code == 1 and computer.performed == []
+
+
+# -- an ordinary window on a black desktop: an empty field, typing, a Save button ----------
+
+MOVED_WINDOW = (437, 291)
+TWIN_WINDOWS = ((900, 600), (1400, 150))  # both far from where it was recorded
+
+
+@pytest.fixture(scope="module")
+def form_macro() -> Macro:
+    image = window_screen()
+    field, save = window_point("field"), window_point("save")
+    return Macro(
+        monitor=Monitor(width=1920, height=1080),
+        steps=[
+            MacroStep(action={"action": "left_click", "x": field[0], "y": field[1]}, anchor=make_anchor(image, field)),
+            MacroStep(action={"action": "type", "text": "Ada"}),
+            MacroStep(action={"action": "left_click", "x": save[0], "y": save[1]}, anchor=make_anchor(image, save)),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "at", "theme", "tier"),
+    [
+        ("moved", MOVED_WINDOW, "light", "a-near"),
+        ("moved far", (1300, 800), "light", "a-screen"),
+        ("dark theme, same place", (300, 200), "dark", "b-edges"),
+        ("dark theme, moved", MOVED_WINDOW, "dark", "b-edges"),
+    ],
+)
+@pytest.mark.parametrize("what", ["field", "save"])
+def test_a_field_and_a_button_on_a_black_desktop_are_healed_by_the_tier_that_should(
+    form_macro: Macro, what: str, name: str, at: tuple[int, int], theme: str, tier: str
+) -> None:
+    step = form_macro.steps[0 if what == "field" else 2]
+    frame = FakeComputer(image=window_screen((at,), theme=theme)).capture()
+    found = Healer().locate(frame, step.anchor, form_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(found, Found), found
+    assert found.tier == tier and found.point == window_point(what, at)
+
+
+def test_the_form_replays_into_a_dark_window_elsewhere(form_macro: Macro) -> None:
+    play, computer = player(window_screen((MOVED_WINDOW,), theme="dark"))
+    result = play.play(form_macro, [{}], "macro")
+    assert result.outcome == "success", result
+    field, typed, save = computer.performed
+    assert field.screen_xy == window_point("field", MOVED_WINDOW) and save.screen_xy == window_point("save", MOVED_WINDOW)
+    assert isinstance(typed.action, Type) and typed.action.text == "Ada"
+
+
+def test_a_twin_window_is_never_clicked(form_macro: Macro) -> None:
+    play, computer = player(window_screen(TWIN_WINDOWS))
+    result = play.play(form_macro, [{}], "macro")
+    assert result.outcome == "failure" and computer.performed == []

@@ -90,6 +90,7 @@ def make_anchor(
         box=(box.left, box.top, box.width, box.height),
         offset=(image_point[0] - box.left, image_point[1] - box.top),
         ambiguous=found.ambiguous,
+        edge_runner_up=round(found.edge_runner_up, 3),
         context=encode_png(context_image),
         text=text,
         text_box=text_box,

@@ -11,7 +11,10 @@
     whole wait, because a model call costs seconds to minutes where a look costs
     milliseconds. Its point must lie on the captured monitor.
 Tiers (a-screen) and (b) refuse a best match when a second place scores within
-``unique_gap`` of it: two places that both look right are a guess, not a find. A step
+``unique_gap`` of it: two places that both look right are a guess, not a find. An edge
+match must also beat, by that gap, the best edge score another place had on the
+recorded screen (``Anchor.edge_runner_up``): a look-alike beside a restyled target
+scores about that much. A step
 no tier finds with confidence is a ``Miss`` with the best candidate seen: the player
 then asks the user (tier e, ``MacroPlayer``) or stops; it never falls back to the
 recorded coordinates. A model that cannot be loaded
@@ -84,7 +87,7 @@ class HealSettings:
     exact: float = 0.90  # tier (a): grey, same scale
     unique_gap: float = 0.05  # a second place this close to the best makes it ambiguous
     scaled: float = 0.80  # tier (b): grey at another scale
-    edges: float = 0.60  # tier (b): edge maps (colour or theme changed)
+    edges: float = 0.80  # tier (b): edge maps (colour or theme changed), clipped (EDGE_CLIP)
     scales: Sequence[float] = (1.25, 0.8, 1.1, 0.9, 1.5, 0.67)
     # The small core around the point must be there too, at the matched place: a big
     # crop is found by its context even when the target itself is gone.
@@ -161,6 +164,10 @@ class Healer:
         )
         base = (ratio,)
         best: Match | None = None
+        # An edge match must also beat, by the uniqueness gap, what another place scored
+        # in edges when the anchor was recorded: no better than that is no evidence.
+        edge_floor = anchor.edge_runner_up
+        edges_needed = s.edges if edge_floor is None else max(s.edges, edge_floor + s.unique_gap)
 
         def found(match: Match, tier: str) -> Found:
             return self._found(frame, anchor, match, tier, started)
@@ -223,7 +230,7 @@ class Healer:
                 haystack, template, scales=[ratio, *scales], kinds=("edges",), within=within, good_enough=0.9
             )
             keep(match)
-            if confident(match, s.edges) and unique(match, s.edges, within):
+            if confident(match, edges_needed) and unique(match, edges_needed, within):
                 return found(match, "b-edges")
         # (c) the text under or beside the point, when a reader is plugged in; (d) is ``ground``.
         why = ""
