@@ -334,7 +334,24 @@ def test_the_form_replays_into_a_dark_window_elsewhere(form_macro: Macro) -> Non
     assert isinstance(typed.action, Type) and typed.action.text == "Ada"
 
 
+@pytest.mark.parametrize(
+    ("name", "now", "why"),
+    [
+        ("the same window twice", dict(at=TWIN_WINDOWS), "two places match equally well"),
+        ("the same window twice, dark", dict(at=TWIN_WINDOWS, theme="dark"), "two places match equally well"),
+        ("the field holds text over its centre", dict(field_text="Ada Lovelace and Grace Hopper"),
+         "the target's centre differs"),
+    ],
+)
+def test_a_good_score_refused_says_why_in_the_miss(form_macro: Macro, name: str, now: dict, why: str) -> None:
+    frame = FakeComputer(image=window_screen(**now)).capture()
+    miss = Healer().locate(frame, form_macro.steps[0].anchor, form_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(miss, Miss), miss
+    assert miss.best is not None and miss.best.score > 0.8 and why in miss.reason, miss.reason
+
+
 def test_a_twin_window_is_never_clicked(form_macro: Macro) -> None:
     play, computer = player(window_screen(TWIN_WINDOWS))
     result = play.play(form_macro, [{}], "macro")
     assert result.outcome == "failure" and computer.performed == []
+    assert "two places match equally well" in result.detail
