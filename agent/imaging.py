@@ -554,7 +554,8 @@ class AnchorCrop:
     box: Box
     ambiguous: bool
     runner_up: float  # the best grey score anywhere else on the screen
-    # The best edge-map score anywhere else: what a replay's edge tier must beat by a gap.
+    # The best edge-map score anywhere else: what a replay's edge tier must beat by a
+    # gap (-1: not measured, for an ambiguous crop).
     edge_runner_up: float = -1.0
 
 
@@ -600,7 +601,7 @@ def distinctive_crop(
     size = (gray.shape[1], gray.shape[0])
     wi = hi = 0  # indexes into ``halves``: the half width and the half height
     top = len(halves) - 1
-    last = AnchorCrop(span_box(size, point, halves[-1], halves[-1]), True, 1.0, 1.0)
+    last = AnchorCrop(span_box(size, point, halves[-1], halves[-1]), True, 1.0)
     distinct: AnchorCrop | None = None  # the smallest crop distinct in grey
     while True:
         box = span_box(size, point, halves[wi], halves[hi])
@@ -615,7 +616,7 @@ def distinctive_crop(
                     return crop
                 distinct = distinct or crop
             elif distinct is None:
-                last = AnchorCrop(box, True, runner_up, 1.0)
+                last = AnchorCrop(box, True, runner_up)
         if wi == top and hi == top:
             return distinct or last
         # Grow across the rival's displacement: along the axis it is displaced in more,

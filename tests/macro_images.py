@@ -101,10 +101,12 @@ def window_screen(
     *,
     theme: str = "light",
     field_text: str = "",
+    restyled: bool = False,
     size: tuple[int, int] = (1920, 1080),
 ) -> Image.Image:
     """A black desktop with the test window at each of ``at``: a label, an empty text field,
-    a line of text, a Save and a Cancel button, nothing else (``field_text`` typed in the field)."""
+    a line of text, a Save and a Cancel button, nothing else (``field_text`` typed in the field;
+    ``restyled``: Save drawn another way altogether, square, outlined, yellow, larger text)."""
     window, text, inside, border, save, save_text, cancel = THEMES[theme]
     image = Image.new("RGB", size, (0, 0, 0))
     draw = ImageDraw.Draw(image)
@@ -118,6 +120,12 @@ def window_screen(
             draw.text((wx + fx + 4, wy + fy + 2), field_text, fill=text, font=font)
         draw.text((wx + 11, wy + 62), "Invoice 2026-114, due Friday", fill=text, font=font)
         for (bx, by, bw, bh), fill, label, ink in ((SAVE, save, "Save", save_text), (CANCEL, cancel, "Cancel", text)):
+            if restyled and label == "Save":
+                draw.rectangle([wx + bx - 2, wy + by - 16, wx + bx + bw + 2, wy + by + bh + 16], fill=(242, 214, 75),
+                               outline=(0, 0, 0), width=3)
+                draw.text((wx + bx + bw // 2, wy + by + bh // 2), label, fill=(0, 0, 0),
+                          font=ImageFont.load_default(size=24), anchor="mm")
+                continue
             draw.rounded_rectangle([wx + bx, wy + by, wx + bx + bw - 1, wy + by + bh - 1], radius=6, fill=fill)
             draw.text((wx + bx + bw // 2, wy + by + bh // 2), label, fill=ink, font=font, anchor="mm")
     return image

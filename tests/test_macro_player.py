@@ -355,3 +355,18 @@ def test_a_twin_window_is_never_clicked(form_macro: Macro) -> None:
     result = play.play(form_macro, [{}], "macro")
     assert result.outcome == "failure" and computer.performed == []
     assert "two places match equally well" in result.detail
+
+
+def test_a_save_button_restyled_altogether_is_not_taken_for_the_cancel_beside_it(form_macro: Macro) -> None:
+    frame = FakeComputer(image=window_screen(restyled=True)).capture()
+    miss = Healer().locate(frame, form_macro.steps[2].anchor, form_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(miss, Miss), miss
+
+
+def test_an_ambiguous_anchor_leaves_the_edge_tier_to_the_replays_own_uniqueness_check() -> None:
+    # Its runner-up is its twin: a floor from it would refuse the one button left.
+    twin = make_anchor(screen(busy=False, extra_buttons=((1200, 700),)), POINT)
+    assert twin.ambiguous and twin.edge_runner_up is None
+    frame = FakeComputer(image=screen(at=MOVED, scale=1.25, busy=False, **RECOLOURED)).capture()
+    found = Healer().locate(frame, twin, Monitor(width=1920, height=1080))
+    assert isinstance(found, Found) and found.tier == "b-edges", found
