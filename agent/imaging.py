@@ -214,6 +214,14 @@ def gray_array(image: Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.float32)
 
 
+# Gradient magnitudes are clipped here (grey levels per pixel): any clear edge counts the
+# same, however strong. Unclipped, a window's border against a black desktop (240 levels)
+# outweighs every edge inside the window, and the same border against the same desktop
+# in a dark theme (35 levels) hardly counts: the edge map of a crop that touches it
+# changes with the theme far more than the target does.
+EDGE_CLIP = 48.0
+
+
 def edge_array(gray: np.ndarray) -> np.ndarray:
     """Gradient magnitude of a grey array: the same for a dark-on-light and a light-on-dark button."""
     import numpy as np
@@ -221,7 +229,7 @@ def edge_array(gray: np.ndarray) -> np.ndarray:
     padded = np.pad(gray, 1, mode="edge")
     gx = padded[1:-1, 2:] - padded[1:-1, :-2]
     gy = padded[2:, 1:-1] - padded[:-2, 1:-1]
-    return np.asarray(np.abs(gx) + np.abs(gy), dtype=np.float32)
+    return np.asarray(np.minimum(np.abs(gx) + np.abs(gy), EDGE_CLIP), dtype=np.float32)
 
 
 def _fast_len(n: int) -> int:
@@ -514,7 +522,10 @@ def rivals(
     if scaled.shape[0] < 4 or scaled.shape[1] < 4 or float(scaled.std()) < _FLAT_STD:
         return []
     out: list[Match] = []
-    for m in search(target, scaled, kind=match.kind, candidates=count + 1):
+    # Edge maps do not survive shrinking well: a coarse edge search can miss a twin that
+    # scores as well as the match at full size, so rivals in edges are looked for there.
+    factor = 1 if match.kind == "edges" else None
+    for m in search(target, scaled, kind=match.kind, candidates=count + 1, factor=factor):
         box = Box(m.box.left + offset_x, m.box.top + offset_y, m.box.width, m.box.height)
         dx, dy = abs(box.left - match.box.left), abs(box.top - match.box.top)
         if dx > box.width // 4 or dy > box.height // 4:
@@ -522,13 +533,18 @@ def rivals(
     return out[:count]
 
 
+def span_box(size: tuple[int, int], point: tuple[int, int], half_w: int, half_h: int) -> Box:
+    """A ``2*half_w`` by ``2*half_h`` box around ``point``, shifted to stay inside an image of ``size``."""
+    width, height = size
+    side_w, side_h = min(2 * half_w, width), min(2 * half_h, height)
+    left = min(max(0, point[0] - half_w), width - side_w)
+    top = min(max(0, point[1] - half_h), height - side_h)
+    return Box(left, top, side_w, side_h)
+
+
 def crop_box(size: tuple[int, int], point: tuple[int, int], half: int) -> Box:
     """A square of side ``2 * half`` around ``point``, shifted to stay inside an image of ``size``."""
-    width, height = size
-    side_w, side_h = min(2 * half, width), min(2 * half, height)
-    left = min(max(0, point[0] - half), width - side_w)
-    top = min(max(0, point[1] - half), height - side_h)
-    return Box(left, top, side_w, side_h)
+    return span_box(size, point, half, half)
 
 
 @dataclass(frozen=True)
@@ -537,41 +553,78 @@ class AnchorCrop:
 
     box: Box
     ambiguous: bool
-    runner_up: float  # the best score anywhere else on the screen
+    runner_up: float  # the best grey score anywhere else on the screen
+    # The best edge-map score anywhere else: what a replay's edge tier must beat by a
+    # gap (-1: not measured, for an ambiguous crop).
+    edge_runner_up: float = -1.0
+
+
+# How far, in pixels, a rival's box may lie from the crop's own and still be the same
+# place: a peak found again a pixel or two off, not a second target.
+SAME_PLACE_PX = 3
+
+
+def _runner_up(haystack: Haystack, template: np.ndarray, box: Box, kind: MatchKind) -> tuple[float, int, int]:
+    """The best score of ``template`` away from its own place, and that place's offset (dx, dy)."""
+    # At full size for edge maps, as in ``rivals``: what a replay's edge tier would meet.
+    for m in search(haystack, template, kind=kind, candidates=3, factor=1 if kind == "edges" else None):
+        dx, dy = m.box.left - box.left, m.box.top - box.top
+        if abs(dx) > SAME_PLACE_PX or abs(dy) > SAME_PLACE_PX:
+            return m.score, dx, dy
+    return -1.0, 0, 0
 
 
 def distinctive_crop(
     gray: Haystack | np.ndarray,
     point: tuple[int, int],
     *,
-    halves: Sequence[int] = (24, 36, 48, 72, 96),
+    halves: Sequence[int] = (24, 36, 48, 72, 96, 144, 192),
     max_elsewhere: float = 0.85,
+    max_edges_elsewhere: float = 0.70,
 ) -> AnchorCrop:
     """Grow a crop around ``point`` until its best match away from itself scores under ``max_elsewhere``.
 
-    A crop with no contrast is grown too (a plain patch matches everywhere). When even
-    the largest crop matches elsewhere, that crop is returned marked ambiguous.
+    The crop grows along the axis its best rival is displaced in, not as a square: a
+    text field, found again shifted along itself, grows wider until it takes in both
+    of its ends; a button beside its look-alike grows across the pair. It stays about
+    the target instead of reaching the window's edge, whose contrast against a dark
+    desktop would dominate the match and make every shifted window look alike.
+
+    Replay falls back to edge maps, so the crop keeps growing until its edge map too
+    scores under ``max_edges_elsewhere`` elsewhere. When it never does, the smallest
+    crop distinct in grey is kept, with its edge runner-up (the edge tier then has to
+    beat that). A crop with no contrast grows both ways (a plain patch matches
+    everywhere). When no crop is distinct in grey, the largest is returned ambiguous.
     """
     haystack = gray if isinstance(gray, Haystack) else Haystack(gray)
     gray = haystack.gray
     size = (gray.shape[1], gray.shape[0])
-    last = AnchorCrop(crop_box(size, point, halves[-1]), True, 1.0)
-    for half in halves:
-        box = crop_box(size, point, half)
+    wi = hi = 0  # indexes into ``halves``: the half width and the half height
+    top = len(halves) - 1
+    last = AnchorCrop(span_box(size, point, halves[-1], halves[-1]), True, 1.0)
+    distinct: AnchorCrop | None = None  # the smallest crop distinct in grey
+    while True:
+        box = span_box(size, point, halves[wi], halves[hi])
         template = gray[box.top : box.top + box.height, box.left : box.left + box.width]
-        if float(template.std()) < _FLAT_STD:
-            continue
-        found = search(haystack, template, candidates=2)
-        elsewhere = [
-            m.score
-            for m in found
-            if abs(m.box.left - box.left) > box.width // 4 or abs(m.box.top - box.top) > box.height // 4
-        ]
-        runner_up = max(elsewhere, default=-1.0)
-        if runner_up < max_elsewhere:
-            return AnchorCrop(box, False, runner_up)
-        last = AnchorCrop(box, True, runner_up)
-    return last
+        dx = dy = 1
+        if float(template.std()) >= _FLAT_STD:
+            runner_up, dx, dy = _runner_up(haystack, template, box, "gray")
+            if runner_up < max_elsewhere:
+                edges, dx, dy = _runner_up(haystack, template, box, "edges")
+                crop = AnchorCrop(box, False, runner_up, edges)
+                if edges < max_edges_elsewhere:
+                    return crop
+                distinct = distinct or crop
+            elif distinct is None:
+                last = AnchorCrop(box, True, runner_up)
+        if wi == top and hi == top:
+            return distinct or last
+        # Grow across the rival's displacement: along the axis it is displaced in more,
+        # relative to the crop's sides (both when about equal, or when one is done).
+        rel_x, rel_y = abs(dx) / box.width, abs(dy) / box.height
+        grow_x = wi < top and (rel_x >= rel_y / 2 or hi == top)
+        grow_y = hi < top and (rel_y >= rel_x / 2 or wi == top)
+        wi, hi = wi + grow_x, hi + grow_y
 
 
 def core_box(crop_size: tuple[int, int], offset: tuple[int, int], half: int = 20) -> Box:

@@ -168,6 +168,59 @@ def test_a_button_restyled_altogether_is_clicked_by_its_label_through_tier_c_ocr
     assert tiers(report) == ["a-variant"]
 
 
+# The reviewer's case: on a black desktop, clicking the empty field, typing, then Save,
+# with the window at 300,200. Anchors used to come out 192 px squares, "ambiguous", whose
+# match was the window's edge against black: a moved window healed by edges only, a dark
+# one failed on the field. (window now, tier per step; "-" for the typing step)
+REVIEWER_CASES = [
+    ("moved", ("--at", f"{300 + 137},{200 + 91}"), ["a-near", "-", "a-near"]),
+    ("dark theme", ("--at", "300,200", "--theme", "dark"), ["b-edges", "-", "b-edges"]),
+    # The Save button is drawn another way altogether: only its label (OCR) still says
+    # which button it is; the look-alike Cancel beside it is never taken for it.
+    ("restyled", ("--at", "300,200", "--theme", "restyled"), ["a-near", "-", "c-ocr"]),
+]
+
+
+@pytest.mark.parametrize(("name", "now", "expected"), REVIEWER_CASES, ids=[c[0] for c in REVIEWER_CASES])
+def test_a_field_typing_and_save_recorded_on_a_black_desktop_replay_after_a_change(
+    app: Callable[..., ButtonApp], tmp_path: Path, name: str, now: tuple[str, ...], expected: list[str]
+) -> None:
+    window = app("--at", "300,200")
+    (fx, fy), (sx, sy) = window.center("field"), window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [
+        {"action": "left_click", "x": fx, "y": fy},
+        {"action": "type", "text": "Ada Lovelace\n"},
+        {"action": "left_click", "x": sx, "y": sy},
+    ], ocr=name == "restyled")
+    anchors = [s["anchor"] for s in json.loads(macro.read_text())["steps"] if s["anchor"]]
+    assert [a["ambiguous"] for a in anchors] == [False, False]
+    changed = app(*now)
+    report = tmp_path / "report.html"
+    result = play(tmp_path, macro, "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    events = changed.events_until_sync()
+    assert [e["text"] for e in events if e["event"] == "text"] == ["Ada Lovelace"]
+    assert clicks(events) == ["save"]
+    assert tiers(report) == expected
+    for number, tier in enumerate(expected, 1):
+        if tier not in ("-", "a-near"):
+            assert f"step {number}: healed by tier {tier}" in result.stderr
+
+
+def test_restyled_without_ocr_stops_saying_why_and_never_clicks_the_look_alike(
+    app: Callable[..., ButtonApp], tmp_path: Path
+) -> None:
+    window = app("--at", "300,200")
+    x, y = window.center("button")
+    macro = macro_from_screen(tmp_path / "m.json", [{"action": "left_click", "x": x, "y": y}])
+    restyled = app("--at", "300,200", "--theme", "restyled")
+    result = play(tmp_path, macro)
+    assert result.returncode == 1, result.stderr
+    failure = [line for line in result.stderr.splitlines() if "nothing clicked" in line]
+    assert len(failure) == 1 and "not on the screen" in failure[0], result.stderr
+    assert clicks(restyled.events_until_sync()) == []
+
+
 def test_a_gone_button_stops_with_exit_1_and_no_click(app: Callable[..., ButtonApp], tmp_path: Path) -> None:
     window = app("--at", "300,200")
     x, y = window.center("button")

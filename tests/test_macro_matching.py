@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from agent.imaging import Box, Haystack, distinctive_crop, find_template, gray_array, ncc_map, search
-from tests.macro_images import screen
+from tests.macro_images import FIELD, SAVE, screen, window_point, window_screen
 
 POINT = (460, 320)  # on the button drawn at (400, 300)
 MOVED = (400 + 137, 300 + 91)
@@ -152,3 +152,26 @@ def test_rivals_are_the_other_places_at_the_match_scale(
     assert all(abs(o.box.left - match.box.left) > 10 or abs(o.box.top - match.box.top) > 10 for o in others)
     best_other = max((o.score for o in others), default=-1.0)
     assert (match.score - best_other < 0.05) is rival, (match, others)
+
+
+# An ordinary target in a plain window on a black desktop (the window at 300,200): the
+# crop is about the target, grown across the way its look-alikes are displaced, not a
+# square reaching the window's edge, whose contrast against black made every shifted
+# window look alike.
+@pytest.mark.parametrize(("what", "target"), [("field", FIELD), ("save", SAVE)])
+def test_a_field_or_button_in_a_window_on_a_black_desktop_gets_a_distinct_crop_of_itself(
+    what: str, target: tuple[int, int, int, int]
+) -> None:
+    crop = distinctive_crop(gray_array(window_screen()), window_point(what))
+    assert not crop.ambiguous, crop
+    left, right = 300 + target[0], 300 + target[0] + target[2]
+    # Both ends of the target are in it (a field shifted along itself no longer fits)...
+    assert crop.box.left < left and crop.box.left + crop.box.width > right, crop
+    # ...and it is shorter than the window: not its top and bottom edges against black.
+    assert crop.box.height < 150 and crop.runner_up < 0.85 and crop.edge_runner_up < 0.85, crop
+
+
+@pytest.mark.parametrize("what", ["field", "save"])
+def test_the_same_window_shown_twice_is_still_ambiguous(what: str) -> None:
+    crop = distinctive_crop(gray_array(window_screen(((300, 200), (1000, 600)))), window_point(what))
+    assert crop.ambiguous and crop.runner_up > 0.85

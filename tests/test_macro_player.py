@@ -23,7 +23,7 @@ from agent.run.harness import RunHarness
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.run.ports import LostTarget
 from agent.testing.fake import FakeComputer
-from tests.macro_images import screen
+from tests.macro_images import screen, window_point, window_screen
 from tests.test_run_core import Operator
 
 POINT = (460, 320)
@@ -417,3 +417,90 @@ def test_the_model_probe_finds_a_dead_server_and_a_missing_local_model_without_l
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "config.json").write_text("{}", encoding="utf-8")
     assert model_problem(Settings(backend="local", model=str(tmp_path / "model"))) is None
+
+
+# -- an ordinary window on a black desktop: an empty field, typing, a Save button ----------
+
+MOVED_WINDOW = (437, 291)
+TWIN_WINDOWS = ((900, 600), (1400, 150))  # both far from where it was recorded
+
+
+@pytest.fixture(scope="module")
+def form_macro() -> Macro:
+    image = window_screen()
+    field, save = window_point("field"), window_point("save")
+    return Macro(
+        monitor=Monitor(width=1920, height=1080),
+        steps=[
+            MacroStep(action={"action": "left_click", "x": field[0], "y": field[1]}, anchor=make_anchor(image, field)),
+            MacroStep(action={"action": "type", "text": "Ada"}),
+            MacroStep(action={"action": "left_click", "x": save[0], "y": save[1]}, anchor=make_anchor(image, save)),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "at", "theme", "tier"),
+    [
+        ("moved", MOVED_WINDOW, "light", "a-near"),
+        ("moved far", (1300, 800), "light", "a-screen"),
+        ("dark theme, same place", (300, 200), "dark", "b-edges"),
+        ("dark theme, moved", MOVED_WINDOW, "dark", "b-edges"),
+    ],
+)
+@pytest.mark.parametrize("what", ["field", "save"])
+def test_a_field_and_a_button_on_a_black_desktop_are_healed_by_the_tier_that_should(
+    form_macro: Macro, what: str, name: str, at: tuple[int, int], theme: str, tier: str
+) -> None:
+    step = form_macro.steps[0 if what == "field" else 2]
+    frame = FakeComputer(image=window_screen((at,), theme=theme)).capture()
+    found = Healer().locate(frame, step.anchor, form_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(found, Found), found
+    assert found.tier == tier and found.point == window_point(what, at)
+
+
+def test_the_form_replays_into_a_dark_window_elsewhere(form_macro: Macro) -> None:
+    play, computer = player(window_screen((MOVED_WINDOW,), theme="dark"))
+    result = play.play(form_macro, [{}], "macro")
+    assert result.outcome == "success", result
+    field, typed, save = computer.performed
+    assert field.screen_xy == window_point("field", MOVED_WINDOW) and save.screen_xy == window_point("save", MOVED_WINDOW)
+    assert isinstance(typed.action, Type) and typed.action.text == "Ada"
+
+
+@pytest.mark.parametrize(
+    ("name", "now", "why"),
+    [
+        ("the same window twice", dict(at=TWIN_WINDOWS), "two places match equally well"),
+        ("the same window twice, dark", dict(at=TWIN_WINDOWS, theme="dark"), "two places match equally well"),
+        ("the field holds text over its centre", dict(field_text="Ada Lovelace and Grace Hopper"),
+         "the target's centre differs"),
+    ],
+)
+def test_a_good_score_refused_says_why_in_the_miss(form_macro: Macro, name: str, now: dict, why: str) -> None:
+    frame = FakeComputer(image=window_screen(**now)).capture()
+    miss = Healer().locate(frame, form_macro.steps[0].anchor, form_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(miss, Miss), miss
+    assert miss.best is not None and miss.best.score > 0.8 and why in miss.reason, miss.reason
+
+
+def test_a_twin_window_is_never_clicked(form_macro: Macro) -> None:
+    play, computer = player(window_screen(TWIN_WINDOWS))
+    result = play.play(form_macro, [{}], "macro")
+    assert result.outcome == "failure" and computer.performed == []
+    assert "two places match equally well" in result.detail
+
+
+def test_a_save_button_restyled_altogether_is_not_taken_for_the_cancel_beside_it(form_macro: Macro) -> None:
+    frame = FakeComputer(image=window_screen(restyled=True)).capture()
+    miss = Healer().locate(frame, form_macro.steps[2].anchor, form_macro.monitor)  # type: ignore[arg-type]
+    assert isinstance(miss, Miss), miss
+
+
+def test_an_ambiguous_anchor_leaves_the_edge_tier_to_the_replays_own_uniqueness_check() -> None:
+    # Its runner-up is its twin: a floor from it would refuse the one button left.
+    twin = make_anchor(screen(busy=False, extra_buttons=((1200, 700),)), POINT)
+    assert twin.ambiguous and twin.edge_runner_up is None
+    frame = FakeComputer(image=screen(at=MOVED, scale=1.25, busy=False, **RECOLOURED)).capture()
+    found = Healer().locate(frame, twin, Monitor(width=1920, height=1080))
+    assert isinstance(found, Found) and found.tier == "b-edges", found

@@ -90,6 +90,9 @@ def make_anchor(
         box=(box.left, box.top, box.width, box.height),
         offset=(image_point[0] - box.left, image_point[1] - box.top),
         ambiguous=found.ambiguous,
+        # An ambiguous crop's runner-up is its twin: the replay's own uniqueness check
+        # decides then, as for its grey tiers.
+        edge_runner_up=None if found.ambiguous else round(found.edge_runner_up, 3),
         context=encode_png(context_image),
         text=text,
         text_box=text_box,

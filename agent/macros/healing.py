@@ -11,7 +11,11 @@
     whole wait, because a model call costs seconds to minutes where a look costs
     milliseconds. Its point must lie on the captured monitor.
 Tiers (a-screen) and (b) refuse a best match when a second place scores within
-``unique_gap`` of it: two places that both look right are a guess, not a find. A step
+``unique_gap`` of it: two places that both look right are a guess, not a find. An edge
+match must also beat, by that gap, the best edge score another place had on the
+recorded screen (``Anchor.edge_runner_up``): a look-alike beside a restyled target
+scores about that much. A Miss whose best candidate scored well enough but was refused
+says why (two places match equally well; the target's centre differs there). A step
 no tier finds with confidence is a ``Miss`` with the best candidate seen: the player
 then asks the user (tier e, ``MacroPlayer``) or stops; it never falls back to the
 recorded coordinates. A model that cannot be loaded
@@ -84,7 +88,7 @@ class HealSettings:
     exact: float = 0.90  # tier (a): grey, same scale
     unique_gap: float = 0.05  # a second place this close to the best makes it ambiguous
     scaled: float = 0.80  # tier (b): grey at another scale
-    edges: float = 0.60  # tier (b): edge maps (colour or theme changed)
+    edges: float = 0.80  # tier (b): edge maps (colour or theme changed), clipped (EDGE_CLIP)
     scales: Sequence[float] = (1.25, 0.8, 1.1, 0.9, 1.5, 0.67)
     # The small core around the point must be there too, at the matched place: a big
     # crop is found by its context even when the target itself is gone.
@@ -161,6 +165,12 @@ class Healer:
         )
         base = (ratio,)
         best: Match | None = None
+        # Why the best candidate that scored well enough was still refused: a Miss says so.
+        refused: tuple[float, str] | None = None
+        # An edge match must also beat, by the uniqueness gap, what another place scored
+        # in edges when the anchor was recorded: no better than that is no evidence.
+        edge_floor = anchor.edge_runner_up
+        edges_needed = s.edges if edge_floor is None else max(s.edges, edge_floor + s.unique_gap)
 
         def found(match: Match, tier: str) -> Found:
             return self._found(frame, anchor, match, tier, started)
@@ -170,21 +180,34 @@ class Healer:
             if match is not None and (best is None or match.score > best.score):
                 best = match
 
+        def refuse(match: Match, why: str) -> None:
+            nonlocal refused
+            if refused is None or match.score > refused[0]:
+                refused = (match.score, why)
+
         def confident(
-            match: Match | None, threshold: float, core_of: np.ndarray = template
+            match: Match | None, threshold: float, core_of: np.ndarray = template, *, say: bool = True
         ) -> TypeGuard[Match]:
-            if match is None or match.score < threshold:
+            if match is None:
+                return False
+            if match.score < threshold:
+                if match.kind == "edges" and say and match.score >= s.edges:
+                    refuse(match, f"no better than another place scored when recorded ({edge_floor:.2f})")
                 return False
             core = core_box((core_of.shape[1], core_of.shape[0]), _offset_in(anchor, core_of))
             needed = s.core_gray if match.kind == "gray" else s.core_edges
-            return verify_core(haystack, core_of, core, match) >= needed
+            core_score = verify_core(haystack, core_of, core, match)
+            if core_score < needed and say:
+                refuse(match, f"the target's centre differs there (centre score {core_score:.2f})")
+            return core_score >= needed
 
         def unique(match: Match, threshold: float, within: Box | None) -> bool:
             # The same rule as (a-screen): a second confident place this close is a guess.
-            return not any(
-                confident(other, threshold) and match.score - other.score < s.unique_gap
-                for other in rivals(haystack, template, match, within=within)
-            )
+            for other in rivals(haystack, template, match, within=within):
+                if confident(other, threshold, say=False) and match.score - other.score < s.unique_gap:
+                    refuse(match, ambiguity(match, other))
+                    return False
+            return True
 
         # (a) near the recorded place, then the whole monitor.
         match = find_template(haystack, template, scales=base, within=near)
@@ -199,10 +222,12 @@ class Healer:
         ]
         if ranked:
             first = ranked[0]
+            keep(first)
             second = ranked[1].score if len(ranked) > 1 else -1.0
             # Two places that both look right: acting on either would be a guess.
             if second < s.exact or first.score - second >= s.unique_gap:
                 return found(first, "a-screen")
+            refuse(first, ambiguity(first, ranked[1]))
         # Looks saved by --update-anchors: the same tier, other pictures of the target.
         for variant in anchor.variants:
             look = self._variant(variant)
@@ -223,7 +248,7 @@ class Healer:
                 haystack, template, scales=[ratio, *scales], kinds=("edges",), within=within, good_enough=0.9
             )
             keep(match)
-            if confident(match, s.edges) and unique(match, s.edges, within):
+            if confident(match, edges_needed) and unique(match, edges_needed, within):
                 return found(match, "b-edges")
         # (c) the text under or beside the point, when a reader is plugged in; (d) is ``ground``.
         why = ""
@@ -233,6 +258,8 @@ class Healer:
                 return self._found_by_text(frame, anchor, hit, ratio, started)
             why = f"; {hit.reason}"
         score = f"{best.score:.2f}" if best is not None else "none"
+        if refused is not None:
+            why = f"; refused at {refused[0]:.2f}: {refused[1]}{why}"
         return Miss(
             best, time.perf_counter() - started, f"the anchor is not on the screen (best score {score}){why}"
         )
@@ -300,6 +327,14 @@ class Healer:
             max(1, round(anchor.box[3] * ratio)),
         )
         return Found(_to_screen(frame, point), box, "c-ocr", hit.score, time.perf_counter() - started, ratio)
+
+
+def ambiguity(match: Match, other: Match) -> str:
+    """Why two candidates are a guess, in words (pure)."""
+    return (
+        f"two places match equally well ({match.score:.2f} at {match.box.center}, "
+        f"{other.score:.2f} at {other.box.center})"
+    )
 
 
 def point_from_text(

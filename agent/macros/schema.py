@@ -79,6 +79,9 @@ class Anchor(BaseModel):
     box: tuple[int, int, int, int]  # the crop's left, top, width, height on the recorded capture
     offset: tuple[int, int]  # the point inside the crop
     ambiguous: bool = False  # the largest crop tried still matched elsewhere on the screen
+    # The crop's best edge-map score elsewhere on the recorded screen: a replay's edge
+    # tier must beat it by the uniqueness gap (None: not measured, an older anchor).
+    edge_runner_up: float | None = None
     context: str = ""  # a wider base64 PNG around the point, for people and later tiers
     text: str = ""  # text under and near the point (OCR), "" when none was read
     # Where ``text`` was, relative to the point (left, top, width, height; capture pixels).
