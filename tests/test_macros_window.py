@@ -213,3 +213,43 @@ def test_every_control_has_an_accessible_name_and_the_mnemonics_are_unique(qtbot
                  if w.window() is top and "&" in w.text()]
         keys = [t[t.index("&") + 1].lower() for t in texts]
         assert len(keys) == len(set(keys)), texts
+
+
+def test_a_tray_replay_plays_where_the_macro_was_recorded_unless_the_settings_name_a_monitor(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    import threading
+    from typing import Any
+
+    from agent.api import PauseGate, PlaySettings, Settings
+    from ui.worker import MacroWorker, QtOperator
+
+    class Session:
+        """Keeps what the worker asked for; a real replay is covered by tests/test_tray_macros.py."""
+
+        def __init__(self) -> None:
+            self.asked: dict[str, Any] = {}
+
+        def play_macro(self, settings: Settings, path: Path, operator: object, **options: Any) -> RunResult:
+            self.asked = options
+            return RunResult("success", "played 1 step", 1)
+
+    answers = []
+    for monitor in (Settings().monitor, 2):
+        session = Session()
+        worker = MacroWorker(
+            session,  # type: ignore[arg-type]
+            Settings(monitor=monitor),
+            tmp_path / "m.json",
+            PlaySettings(),
+            QtOperator(),
+            threading.Event(),
+            PauseGate(),
+            None,
+        )
+        results: list[RunResult] = []
+        worker.finished.connect(results.append)
+        worker.run()
+        assert results and results[0].outcome == "success"
+        answers.append(session.asked["find_monitor"])
+    assert answers == [True, False]

@@ -225,6 +225,9 @@ class MacroWorker(QObject):
                 pause=self._pause,
                 observers=[self._started, self.event.emit],
                 wrap_computer=self._wrap,
+                # As 'macro play' without --monitor: a monitor the settings leave at the
+                # default gives way to the one the macro was recorded on.
+                find_monitor=self._settings.monitor == Settings().monitor,
             ),
             self.finished,
             self.failed,
