@@ -30,6 +30,19 @@ def click(t: float, x: int, y: int, button: str = "left", to: tuple[int, int] | 
     return [RawEvent(t, "button_down", x, y, button=button), RawEvent(t + 0.05, "button_up", ex, ey, button=button)]
 
 
+
+def start_recording(macro: Path, tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], LinePump]:
+    """``deskpilot macro record MACRO OPTIONS...`` as a user starts it, once it says it is recording."""
+    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "macro", "record", str(macro), *options],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+    )
+    assert proc.stderr is not None
+    lines = LinePump(proc.stderr)
+    lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
+    return proc, lines
+
 CASES = [
     ("one click", click(0, 10, 20), [{"action": "left_click", "x": 10, "y": 20}]),
     ("double click", click(0, 10, 20) + click(0.2, 11, 20), [{"action": "double_click", "x": 10, "y": 20}]),
@@ -63,14 +76,7 @@ def test_record_real_xdotool_input_until_the_kill_hotkey(app: Callable[..., Butt
     bx, by = window.center("button")
     fx, fy = window.center("field")
     macro = tmp_path / "rec.json"
-    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent", "macro", "record", str(macro)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    lines = LinePump(proc.stderr)
-    lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
+    proc, lines = start_recording(macro, tmp_path)
     xdotool("mousemove", str(fx), str(fy))
     xdotool("click", "1")
     xdotool("type", "--delay", "30", "Hi there")
@@ -99,14 +105,7 @@ def test_record_real_xdotool_input_until_the_kill_hotkey(app: Callable[..., Butt
 def test_a_recording_with_nothing_in_it_writes_no_file(tmp_path: Path) -> None:
     macro = tmp_path / "empty.json"
     macro.write_text("an earlier file the user kept")
-    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent", "macro", "record", str(macro)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    lines = LinePump(proc.stderr)
-    lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
+    proc, lines = start_recording(macro, tmp_path)
     xdotool("key", "ctrl+alt+k")
     assert proc.wait(timeout=60) == 1
     out = "".join(lines.drain())
@@ -124,14 +123,7 @@ def test_the_recorder_leaves_out_what_deskpilot_injects(app: Callable[..., Butto
     x, y, w, h = window.ready["window"]
     cancel = macro_from_screen(tmp_path / "cancel.json", [{"action": "left_click", "x": x + w - 60, "y": sy}])
     macro = tmp_path / "rec.json"
-    env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent", "macro", "record", str(macro)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    lines = LinePump(proc.stderr)
-    lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
+    proc, lines = start_recording(macro, tmp_path)
     # Deskpilot's own click, while the recorder listens: a macro's, or an agent run's.
     if source == "player":
         played = play(tmp_path, cancel)
@@ -182,15 +174,9 @@ def test_record_describe_stores_the_models_phrase_or_keeps_the_recording_without
             url = chat.url
         else:
             url = f"http://127.0.0.1:{stack.enter_context(dead_port())}/v1"
-        env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "no-config.toml"), PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agent", "macro", "record", str(macro), "--describe", "--backend", "openai",
-             "--base-url", url, "--model", "qwen3-vl"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+        proc, lines = start_recording(
+            macro, tmp_path, "--describe", "--backend", "openai", "--base-url", url, "--model", "qwen3-vl"
         )
-        assert proc.stderr is not None
-        lines = LinePump(proc.stderr)
-        lines.wait_for(lambda line: "recording" in line, 30, "the recording line")
         xdotool("mousemove", str(bx), str(by))
         xdotool("click", "1")
         window.pump.wait_for(lambda e: e["event"] == "click", 10, "the recorded click")
