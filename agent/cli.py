@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_parse.set_defaults(handler=_cmd_parse)
 
     p_shot = sub.add_parser("screenshot", help="save a capture of a monitor to a PNG or JPEG file")
-    p_shot.add_argument("file", type=Path)
+    p_shot.add_argument("file", type=Path, metavar="FILE", help="where to save it: .png or .jpg (mode 0600)")
     p_shot.add_argument(
         "--monitor", type=int, default=1, help="mss monitor index: 1 primary, 0 all (default 1)"
     )
@@ -196,10 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_doc.add_argument("--backend", choices=list(BACKENDS), help="as for run (default: the settings file's)")
     p_doc.add_argument(
-        "--model", metavar="ID_OR_PATH", help="the local model to look for (or the server's model name)"
+        "--model",
+        metavar="ID_OR_PATH",
+        help="the local model to look for, or the server's model name (default: the settings file's)",
     )
     p_doc.add_argument(
-        "--base-url", metavar="URL", help="an OpenAI-compatible server to check (also with --backend local)"
+        "--base-url",
+        metavar="URL",
+        help="an OpenAI-compatible server to check, also with --backend local (default: the settings file's)",
     )
     p_doc.add_argument(
         "--server-model", metavar="NAME", help="the model name on that server (default: --model)"
