@@ -1,4 +1,4 @@
-"""The accessibility subcommands of ``deskpilot``: read, click and describe; registered by agent/cli.py."""
+"""The accessibility subcommands of ``deskpilot``: read, click and describe."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def add_commands(sub: Any) -> None:
         help="do not check quoted text against OCR of the screen (default: check)",
     )
     _add_speech(p_desc)
-    from agent.cli import add_model_options
+    from agent.cli.main import add_model_options
 
     add_model_options(p_desc)
     p_desc.set_defaults(handler=_cmd_describe)
@@ -134,7 +134,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
 
     from agent.access.clicking import Button, ClickRequest
     from agent.api import Session, click_by_name
-    from agent.cli import _settings_with
+    from agent.cli.main import _settings_with
     from agent.config import require_valid
     from agent.terminal import TerminalOperator
 
@@ -170,7 +170,7 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     import signal
 
     from agent.access.targets import TargetChoice, resolve
-    from agent.cli import _settings_with
+    from agent.cli.main import _settings_with
     from agent.config import require_valid
 
     names = ("backend", "model", "precision", "base_url", "api_key", "script", "max_pixels")

@@ -1,4 +1,4 @@
-"""The grounding subcommands of ``deskpilot``: locate, eval grounding (registered by agent/cli.py)."""
+"""The grounding subcommands of ``deskpilot``: locate, eval grounding (registered by agent/cli/main.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.cli import EXIT_FAILED, EXIT_OK
+from agent.cli.main import EXIT_FAILED, EXIT_OK
 
 _MODEL_OPTIONS = (
     "backend",
@@ -23,7 +23,7 @@ _MODEL_OPTIONS = (
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    from agent.cli import add_model_options
+    from agent.cli.main import add_model_options
     from agent.config import REFINE_MODES, Settings
 
     d = Settings()
@@ -98,7 +98,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _settings(args: argparse.Namespace) -> object:
-    from agent.cli import _settings_with
+    from agent.cli.main import _settings_with
     from agent.errors import ConfigError
 
     if args.script and args.backend not in (None, "script"):

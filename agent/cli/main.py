@@ -87,7 +87,7 @@ def _max_pixels_help(default: int) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent.access.commands import add_commands as add_access_commands
+    from agent.cli.access import add_commands as add_access_commands
     from agent.config import BACKENDS, CONFIRM_MODES, FRAMES, REFINE_MODES
 
     parser = _Parser(prog="deskpilot", description="A local-first desktop automation agent.")
@@ -236,16 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_show.set_defaults(handler=_cmd_history_show)
     add_access_commands(sub)
 
-    from agent.grounding.commands import add_commands as add_grounding_commands
+    from agent.cli.grounding import add_commands as add_grounding_commands
 
     add_grounding_commands(sub)
-    from agent.finetune.commands import add_commands as add_finetune_commands
+    from agent.cli.finetune import add_commands as add_finetune_commands
 
     add_finetune_commands(sub)
-    from agent.skills.commands import add_commands as add_skill_commands
+    from agent.cli.skills import add_commands as add_skill_commands
 
     add_skill_commands(sub)
-    from agent.macros.commands import add_commands as add_macro_commands
+    from agent.cli.macros import add_commands as add_macro_commands
 
     add_macro_commands(sub)
     return parser

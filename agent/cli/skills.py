@@ -47,7 +47,7 @@ def _skill_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _backend_options(parser: argparse.ArgumentParser) -> None:
-    from agent.cli import add_model_options
+    from agent.cli.main import add_model_options
 
     group = parser.add_argument_group("model options (defaults from the settings file, else shown)")
     add_model_options(group, backends=("local", "openai"), script=False)
@@ -131,7 +131,7 @@ def add_commands(sub: Any) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from agent.cli import _settings_with
+    from agent.cli.main import _settings_with
     from agent.config import require_valid
 
     settings = _settings_with(args, _BACKEND_OPTIONS)

@@ -26,7 +26,7 @@ MODEL_OVERRIDES = ("backend", "model", "precision", "base_url", "api_key", "max_
 
 def add_commands(sub: Any) -> None:
     """Add the ``macro`` command and its subcommands to the CLI's subparsers."""
-    from agent.cli import add_model_options
+    from agent.cli.main import add_model_options
     from agent.config import CONFIRM_MODES, Settings
 
     d = Settings()
@@ -240,7 +240,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
     import threading
 
     from agent.api import RunFinished, RunStarted, Session
-    from agent.cli import _settings_with
+    from agent.cli.main import _settings_with
     from agent.config import Settings
     from agent.macros.playback import DataFile
     from agent.macros.player import PlaySettings
@@ -372,7 +372,7 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
 
 
 def add_record_command(msub: Any) -> None:
-    from agent.cli import add_model_options
+    from agent.cli.main import add_model_options
     from agent.config import Settings
 
     d = Settings()
@@ -413,7 +413,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     import threading
 
     from agent.api import record_macro
-    from agent.cli import _settings_with
+    from agent.cli.main import _settings_with
     from agent.config import require_valid
 
     given = [name for name in MODEL_OVERRIDES if getattr(args, name) is not None]
