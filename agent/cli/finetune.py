@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.cli.main import EXIT_OK
+from agent.cli.options import EXIT_OK
 
 
 def add_commands(sub: Any) -> None:
