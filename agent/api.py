@@ -41,11 +41,10 @@ from agent.config import (
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
 from agent.geometry import CaptureGeometry, Region, parse_region
 from agent.grounding.locate import GroundingAsker, Located
-from agent.macros.commands import describe_macro_step
 from agent.macros.editing import delete_step, insert_step, insert_wait, move_step, set_text
 from agent.macros.playback import DataFile
 from agent.macros.player import PlaySettings
-from agent.macros.schema import Macro, load_macro, save_macro
+from agent.macros.schema import Macro, describe_macro_step, load_macro, save_macro
 from agent.records.history import (
     default_history_dir,
     ensure_history_root,
@@ -283,7 +282,7 @@ class Session:
     def _point_out_servers(self) -> None:
         """Without an NVIDIA GPU the model runs on the CPU, minutes per step: name faster ways."""
         from agent.backends.discovery import discover
-        from agent.doctor import has_cuda
+        from agent.backends.presence import has_cuda
 
         if self._progress is None or has_cuda():
             return

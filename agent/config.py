@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.backends.base import DEFAULT_MODEL as DEFAULT_MODEL  # re-exported: the settings default
 from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from agent.errors import ConfigError
 from agent.geometry import parse_region
@@ -26,7 +27,6 @@ from agent.run.hotkey import DEFAULT_KILL_HOTKEY, parse_hotkey
 from agent.run.policy import DEFAULT_DENIED_CHORDS, parse_chords
 
 CONFIG_ENV = "DESKPILOT_CONFIG"
-DEFAULT_MODEL = "Qwen/Qwen3-VL-8B-Instruct"
 
 # Every closed choice, once: the value and how a person reads it. The CLI's ``choices``,
 # the settings dialog's lists and the validators below all come from these.

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agent.backends.presence import check_local_model as backend_model_checks
+from agent.backends.presence import has_cuda
 from agent.config import Settings, check_settings, default_config_path, load_settings
 from agent.errors import ConfigError, DeskpilotError
 
@@ -103,14 +105,6 @@ def check_python() -> list[Finding]:
     return [Finding("ok", "python", ".".join(str(v) for v in sys.version_info[:3]))]
 
 
-def has_cuda() -> bool:
-    try:
-        import torch
-    except Exception:
-        return False
-    return bool(torch.cuda.is_available())
-
-
 def check_torch() -> list[Finding]:
     findings: list[Finding] = []
     try:
@@ -179,17 +173,6 @@ def check_display() -> list[Finding]:
     return findings
 
 
-def hf_command() -> str:
-    """The ``hf`` program installed next to this Python (a venv's bin is not on the user's PATH)."""
-    beside = Path(sys.executable).parent / "hf"
-    return str(beside) if beside.exists() else "hf"
-
-
-def _looks_like_path(model: str) -> bool:
-    # A hub id is "org/name"; anything else that names a file system place is a path.
-    return model.startswith((".", "/", "~")) or model.count("/") > 1 or Path(model).exists()
-
-
 def check_cached_models(cache_dir: Path | None = None) -> list[Finding]:
     """The Qwen-VL-like models in the Hugging Face cache, as news."""
     from huggingface_hub import constants, scan_cache_dir
@@ -208,28 +191,7 @@ def check_cached_models(cache_dir: Path | None = None) -> list[Finding]:
 
 def check_local_model(model: str, cache_dir: Path | None = None) -> list[Finding]:
     """Whether the model a local run would load is on this machine: a folder, or in the cache."""
-    if _looks_like_path(model):
-        folder = Path(model).expanduser()
-        if (folder / "config.json").is_file():
-            return [Finding("ok", "model", f"{model} (local folder)")]
-        what = "has no config.json" if folder.is_dir() else "does not exist"
-        return [Finding("fail", "model", f"the model folder {model} {what}")]
-    from huggingface_hub import constants, try_to_load_from_cache
-
-    where = cache_dir or Path(constants.HF_HUB_CACHE)
-    # Works whether or not the cache folder exists (no folder: nothing is cached).
-    found = try_to_load_from_cache(model, "config.json", cache_dir=where)
-    if isinstance(found, str):
-        return [Finding("ok", "model", f"{model} (in the Hugging Face cache at {where})")]
-    return [
-        Finding(
-            "fail",
-            "model",
-            f"{model} is not downloaded (not in the Hugging Face cache at {where}); get it with "
-            f"`{hf_command()} download {model}`, or pass --model with a local folder or a smaller "
-            "model such as Qwen/Qwen3-VL-2B-Instruct",
-        )
-    ]
+    return [Finding(c.level, "model", c.detail) for c in backend_model_checks(model, cache_dir)]
 
 
 def check_script(script: str) -> list[Finding]:

@@ -13,7 +13,7 @@ HEAVY = ["rapidocr", "onnxruntime", "cv2", "pyttsx3", "pyautogui", "mss", "pynpu
 def test_importing_the_access_package_loads_no_heavy_module() -> None:
     code = (
         "import json, sys\n"
-        "import agent, agent.cli, agent.ports, agent.access.commands, agent.access.ocr, agent.access.speech\n"
+        "import agent, agent.cli, agent.ports, agent.cli.access, agent.access.ocr, agent.access.speech\n"
         "import agent.access.reading, agent.access.matching, agent.access.layout, agent.access.targets\n"
         "agent.cli.build_parser()\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"

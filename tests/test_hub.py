@@ -263,7 +263,7 @@ def test_deskpilot_run_with_a_model_not_here_fails_with_one_line(tmp_path: Path,
 
 def test_a_library_warning_is_printed_once(tmp_path: Path) -> None:
     code = (
-        "from agent.cli import _configure_logging\n"
+        "from agent.cli.main import _configure_logging\n"
         "_configure_logging(False)\n"
         "from huggingface_hub.utils import logging as hub_logging\n"
         "import logging\n"

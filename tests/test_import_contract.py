@@ -2,6 +2,7 @@
 
 Each rule is a pure function over (importing module, imported module) pairs, so the
 same walk that checks the tree also proves, on a made-up violation, that it would fail.
+Rules 1-9 look at one edge at a time; rule 10 (no import cycle) looks at all of them.
 """
 
 from __future__ import annotations
@@ -56,6 +57,26 @@ def within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
+# The feature packages: the facade and the CLI sit above them, so they import neither.
+FEATURES = (
+    "agent.macros",
+    "agent.access",
+    "agent.skills",
+    "agent.grounding",
+    "agent.finetune",
+    "agent.computer_use",
+    "agent.run",
+)
+
+# Edges that still break a rule and are being removed elsewhere; each is named here so
+# that it is seen, and a new one is not hidden behind it.
+KNOWN_EXCEPTIONS: set[Edge] = {
+    # play_macro takes check_display, history_root and make_policy from the facade:
+    # removed when agent/wiring.py lands (branch `wiring`), and with it the only cycle.
+    ("agent.macros.playback", "agent.api"),
+}
+
+
 def violations(all_edges: list[Edge]) -> list[str]:
     """Every edge that breaks a rule, in words."""
     problems: list[str] = []
@@ -77,11 +98,92 @@ def violations(all_edges: list[Edge]) -> list[str]:
             problems.append(f"rule 4: {source} imports {target} (computers never reach into the run core)")
         if source == "agent.imaging" and target.split(".")[0] not in ("PIL", "numpy", "__future__", "typing", "math", "dataclasses", "collections"):
             problems.append(f"rule 5: agent.imaging imports {target} (pure image maths: PIL and numpy only)")
+        if any(within(source, feature) for feature in FEATURES) and (within(target, "agent.api") or within(target, "agent.cli")):
+            problems.append(f"rule 7: {source} imports {target} (a feature never imports the facade or the CLI)")
+        if within(source, "agent.api") and within(target, "agent.cli"):
+            problems.append(f"rule 8: {source} imports {target} (the facade never imports the CLI above it)")
+        if within(source, "agent.backends") and within(target, "agent.config"):
+            problems.append(f"rule 9: {source} imports {target} (a backend knows no settings file)")
     return problems
 
 
+def module_edges(all_edges: list[Edge], modules: set[str]) -> list[Edge]:
+    """The edges between modules of ``modules``: an imported name that is no module counts as its module.
+
+    ``from agent.api import Session`` walks as agent.api and agent.api.Session; both become
+    agent.api. Imports of anything outside ``modules`` (the standard library, PIL) drop out.
+    """
+    found: list[Edge] = []
+    for source, target in all_edges:
+        while target and target not in modules:
+            target = target.rpartition(".")[0]
+        if target and target != source:
+            found.append((source, target))
+    return found
+
+
+def cycles(all_edges: list[Edge]) -> list[list[str]]:
+    """Every group of modules that import each other round a circle (Tarjan's strongly connected components)."""
+    graph: dict[str, set[str]] = {}
+    for source, target in all_edges:
+        graph.setdefault(source, set()).add(target)
+        graph.setdefault(target, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:  # recursion depth is bounded by the module count (a few hundred)
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component: list[str] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def agent_modules() -> set[str]:
+    return {module_name(path) for path in (ROOT / "agent").rglob("*.py")}
+
+
+def is_known(edge: Edge) -> bool:
+    return any(edge[0] == source and within(edge[1], target) for source, target in KNOWN_EXCEPTIONS)
+
+
 def test_the_tree_keeps_every_import_rule() -> None:
-    assert violations(edges("agent") + edges("ui")) == []
+    assert violations([edge for edge in edges("agent") + edges("ui") if not is_known(edge)]) == []
+
+
+def test_no_import_cycle_among_agent_modules() -> None:
+    """Rule 10, counting lazy and TYPE_CHECKING imports: Python tolerates those circles, the layers do not."""
+    all_edges = module_edges(edges("agent"), agent_modules())
+    assert cycles([edge for edge in all_edges if not is_known(edge)]) == []
+
+
+def test_the_known_exceptions_still_break_rules_7_and_10() -> None:
+    # The day agent/wiring.py lands this fails: then remove KNOWN_EXCEPTIONS, so it hides nothing new.
+    all_edges = edges("agent")
+    assert {p.split(" ")[1] for p in violations([e for e in all_edges if is_known(e)])} == {"7:"}
+    assert cycles(module_edges(all_edges, agent_modules())) != []
 
 
 def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
@@ -108,6 +210,12 @@ def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
         (("agent.computers.desktop", "agent.run.settle"), "rule 4"),
         (("agent.imaging", "agent.computers.screen"), "rule 5"),
         (("agent.api", "agent.testing.fake"), "rule 6"),
+        (("agent.macros.player", "agent.api"), "rule 7"),
+        (("agent.access.clicking", "agent.cli.options"), "rule 7"),
+        (("agent.run.harness", "agent.api"), "rule 7"),
+        (("agent.grounding.grounder", "agent.cli"), "rule 7"),
+        (("agent.api", "agent.cli.options"), "rule 8"),
+        (("agent.backends.local", "agent.config"), "rule 9"),
     ],
 )
 def test_each_rule_fails_on_a_violation(edge: Edge, rule: str) -> None:
@@ -119,8 +227,48 @@ def test_allowed_edges_pass() -> None:
     assert violations([
         ("ui.overlay", "agent.api"),
         ("ui.entry", "agent.cli"),
+        ("agent.cli.macros", "agent.api"),
+        ("agent.cli.macros", "agent.macros.schema"),
+        ("agent.config", "agent.backends.base"),
+        ("agent.api", "agent.macros.schema"),
         ("agent.api", "agent.run.executor"),
         ("agent.computer_use.loop", "agent.run.executor"),
         ("agent.imaging", "PIL.Image"),
         ("agent.testing.fake", "agent.computers.base"),
     ]) == []
+
+
+MODULES = {"agent", "agent.api", "agent.cli", "agent.cli.main", "agent.macros", "agent.macros.playback", "agent.run.executor"}
+
+
+def test_an_imported_name_counts_as_its_module() -> None:
+    walked = list(imports_of("from agent import api\nfrom agent.api import Session\n", "agent.cli.main"))
+    assert set(module_edges([("agent.cli.main", t) for t in walked], MODULES)) == {
+        ("agent.cli.main", "agent"),
+        ("agent.cli.main", "agent.api"),
+    }
+    assert module_edges([("agent.api", "PIL.Image"), ("agent.api", "agent.api.Session")], MODULES) == []
+
+
+@pytest.mark.parametrize(
+    "circle",
+    [
+        [("agent.api", "agent.macros.playback"), ("agent.macros.playback", "agent.api")],
+        [("agent.cli.main", "agent.api"), ("agent.api", "agent.run.executor"), ("agent.run.executor", "agent.cli.main")],
+    ],
+)
+def test_rule_10_fails_on_a_circle(circle: list[Edge]) -> None:
+    # A circle closed by a lazy import is still a circle: the walk sees function bodies too.
+    found = cycles(circle + [("agent.cli.main", "agent.macros"), ("agent.macros", "agent")])
+    assert found == [sorted({source for source, _ in circle})]
+
+
+def test_rule_10_finds_a_circle_closed_by_a_lazy_import() -> None:
+    lazy = "def later():\n    from agent.cli import main\n"
+    walked = [("agent.api", t) for t in imports_of(lazy, "agent.api")]
+    all_edges = module_edges([("agent.cli.main", "agent.api"), *walked], MODULES)
+    assert cycles(all_edges) == [["agent.api", "agent.cli.main"]]
+
+
+def test_rule_10_passes_a_tree_without_circles() -> None:
+    assert cycles([("agent.cli.main", "agent.api"), ("agent.api", "agent.run.executor"), ("agent.cli.main", "agent.run.executor")]) == []

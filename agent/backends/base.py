@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 NATIVE_MAX_PIXELS = 12845056
 MIN_PIXELS = 64 * 32 * 32
 
+# The model a run uses when the settings name none; the local backend's default too.
+DEFAULT_MODEL = "Qwen/Qwen3-VL-8B-Instruct"
+
 # Streamed text fragments go to this callback while the model generates.
 TextSink = Callable[[str], None]
 

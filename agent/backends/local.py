@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agent.backends.advice import ModelSize, advise, size_for_params, size_of
-from agent.backends.base import ChatRequest, Completion, TextSink
+from agent.backends.base import DEFAULT_MODEL, ChatRequest, Completion, TextSink
 from agent.backends.hub import ModelSource, fetch, find_local, probe
 from agent.backends.precision import (
     ParamCounts,
@@ -29,7 +29,6 @@ from agent.backends.precision import (
     choose_precision,
     weight_bytes,
 )
-from agent.config import DEFAULT_MODEL
 from agent.errors import BackendError, StoppedError
 
 log = logging.getLogger(__name__)

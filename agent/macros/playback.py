@@ -105,7 +105,7 @@ def model_problem(settings: Settings) -> str | None:
             backend.close()
         return None
     if settings.backend == "local":
-        from agent.doctor import check_local_model
+        from agent.backends.presence import check_local_model
 
         failed = [f.detail for f in check_local_model(settings.model) if f.level == "fail"]
         return failed[0] if failed else None

@@ -282,3 +282,26 @@ def save_macro(macro: Macro, path: Path) -> None:
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+
+
+def describe_macro_step(number: int, step: MacroStep) -> str:
+    """One line of ``macro show``: the step's action, its pause and what its anchor keeps."""
+    from agent.wording import clip, describe_action
+
+    line = f"{number:>3}  {describe_action(step.action)}"
+    notes: list[str] = []
+    if step.delay_s >= 0.05:
+        notes.append(f"after {step.delay_s:.1f} s")
+    if step.anchor is not None:
+        notes.append(
+            f"anchor {step.anchor.box[2]}x{step.anchor.box[3]}"
+            + (", ambiguous" if step.anchor.ambiguous else "")
+        )
+        if step.anchor.text:
+            notes.append(f"text {clip(step.anchor.text, 40)!r}")  # what tier c-ocr looks for
+        if step.anchor.variants:
+            notes.append(f"{len(step.anchor.variants)} more look(s)")
+        if step.anchor.description.strip():
+            # What replay's model tier (d) would look for, when no picture tier finds it.
+            notes.append(f"described as {clip(step.anchor.description.strip(), 80)!r}")
+    return line + (f"  ({'; '.join(notes)})" if notes else "")

@@ -1,4 +1,4 @@
-"""The accessibility subcommands of ``deskpilot``: read, click and describe; registered by agent/cli.py."""
+"""The accessibility subcommands of ``deskpilot``: read, click and describe."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.cli.options import EXIT_FAILED, EXIT_OK, add_model_options, settings_with
+
 if TYPE_CHECKING:
     from agent.access.speech import ThreadedSpeech
     from agent.computers.base import CaptureTarget
     from agent.config import Settings
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:
@@ -118,8 +118,6 @@ def add_commands(sub: Any) -> None:
         help="do not check quoted text against OCR of the screen (default: check)",
     )
     _add_speech(p_desc)
-    from agent.cli import add_model_options
-
     add_model_options(p_desc)
     p_desc.set_defaults(handler=_cmd_describe)
 
@@ -134,11 +132,10 @@ def _cmd_click(args: argparse.Namespace) -> int:
 
     from agent.access.clicking import Button, ClickRequest
     from agent.api import Session, click_by_name
-    from agent.cli import _settings_with
     from agent.config import require_valid
     from agent.terminal import TerminalOperator
 
-    settings = _settings_with(args, ("confirm", "monitor", "history_dir"))
+    settings = settings_with(args, ("confirm", "monitor", "history_dir"))
     require_valid(settings)
     button: Button = "double" if args.double else "right" if args.right else "left"
     request = ClickRequest(args.name, args.pick, button)
@@ -170,11 +167,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     import signal
 
     from agent.access.targets import TargetChoice, resolve
-    from agent.cli import _settings_with
     from agent.config import require_valid
 
-    names = ("backend", "model", "precision", "base_url", "api_key", "script", "max_pixels")
-    settings = _settings_with(args, names)
+    settings = settings_with(args, args.model_options)
     if args.script:
         settings.backend = "script"
     require_valid(settings)

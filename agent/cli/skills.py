@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.cli.options import EXIT_FAILED, EXIT_OK, EXIT_STOPPED, add_model_options, settings_with
 from agent.errors import ConfigError
 from agent.skills.registry import get_skill, skills
 from agent.skills.unit import LANGS, Skill, default_lang
@@ -17,9 +18,6 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from agent.config import Settings
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 3
-_BACKEND_OPTIONS = ("backend", "model", "precision", "base_url", "api_key", "max_pixels")
 
 
 def _say(message: str) -> None:
@@ -47,8 +45,6 @@ def _skill_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _backend_options(parser: argparse.ArgumentParser) -> None:
-    from agent.cli import add_model_options
-
     group = parser.add_argument_group("model options (defaults from the settings file, else shown)")
     add_model_options(group, backends=("local", "openai"), script=False)
     group.add_argument(
@@ -131,10 +127,9 @@ def add_commands(sub: Any) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from agent.cli import _settings_with
     from agent.config import require_valid
 
-    settings = _settings_with(args, _BACKEND_OPTIONS)
+    settings = settings_with(args, args.model_options)
     if settings.backend not in ("local", "openai"):
         raise ConfigError(f"skills run on --backend local or openai, not {settings.backend}")
     require_valid(settings)

@@ -1,4 +1,4 @@
-"""The ``deskpilot export-finetune`` subcommand (registered by agent/cli.py)."""
+"""The ``deskpilot export-finetune`` subcommand (registered by agent/cli/main.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.cli import EXIT_OK
+from agent.cli.options import EXIT_OK
 
 
 def add_commands(sub: Any) -> None:

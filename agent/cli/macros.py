@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.cli.options import EXIT_OK, add_model_options, settings_with
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -17,16 +18,9 @@ if TYPE_CHECKING:
     from agent.macros.describing import Target
     from agent.macros.schema import Macro
 
-EXIT_OK = 0
-
-
-# The options add_model_options adds (without --script), as Settings field names.
-MODEL_OVERRIDES = ("backend", "model", "precision", "base_url", "api_key", "max_pixels")
-
 
 def add_commands(sub: Any) -> None:
     """Add the ``macro`` command and its subcommands to the CLI's subparsers."""
-    from agent.cli import add_model_options
     from agent.config import CONFIRM_MODES, Settings
 
     d = Settings()
@@ -240,7 +234,6 @@ def _cmd_play(args: argparse.Namespace) -> int:
     import threading
 
     from agent.api import RunFinished, RunStarted, Session
-    from agent.cli import _settings_with
     from agent.config import Settings
     from agent.macros.playback import DataFile
     from agent.macros.player import PlaySettings
@@ -256,7 +249,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         file_rows = read_rows(args.data)
         data = DataFile(args.data, list(file_rows[0]))
         rows = [{**values, **row} for row in file_rows]
-    settings = _settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey", *MODEL_OVERRIDES))
+    settings = settings_with(args, ("confirm", "monitor", "history_dir", "kill_hotkey", *args.model_options))
     # Neither --monitor nor a monitor in the settings: play where the macro was recorded.
     find_monitor = args.monitor is None and settings.monitor == Settings().monitor
     if args.wait == "recorded" and speed is None:
@@ -304,32 +297,8 @@ def _cmd_play(args: argparse.Namespace) -> int:
 # -- show, edit, from-run ---------------------------------------------------------------
 
 
-def describe_macro_step(number: int, step: Any) -> str:
-    from agent.wording import clip, describe_action
-
-    line = f"{number:>3}  {describe_action(step.action)}"
-    notes: list[str] = []
-    if step.delay_s >= 0.05:
-        notes.append(f"after {step.delay_s:.1f} s")
-    if step.anchor is not None:
-        notes.append(
-            f"anchor {step.anchor.box[2]}x{step.anchor.box[3]}"
-            + (", ambiguous" if step.anchor.ambiguous else "")
-        )
-        if step.anchor.text:
-            from agent.wording import clip
-
-            notes.append(f"text {clip(step.anchor.text, 40)!r}")  # what tier c-ocr looks for
-        if step.anchor.variants:
-            notes.append(f"{len(step.anchor.variants)} more look(s)")
-        if step.anchor.description.strip():
-            # What replay's model tier (d) would look for, when no picture tier finds it.
-            notes.append(f"described as {clip(step.anchor.description.strip(), 80)!r}")
-    return line + (f"  ({'; '.join(notes)})" if notes else "")
-
-
 def _cmd_show(args: argparse.Namespace) -> int:
-    from agent.macros.schema import load_macro
+    from agent.macros.schema import describe_macro_step, load_macro
     from agent.wording import clip, plural
 
     macro = load_macro(args.file)
@@ -396,7 +365,6 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
 
 
 def add_record_command(msub: Any) -> None:
-    from agent.cli import add_model_options
     from agent.config import Settings
 
     d = Settings()
@@ -437,14 +405,13 @@ def _cmd_record(args: argparse.Namespace) -> int:
     import threading
 
     from agent.api import record_macro
-    from agent.cli import _settings_with
     from agent.config import require_valid
 
-    given = [name for name in MODEL_OVERRIDES if getattr(args, name) is not None]
+    given = [name for name in args.model_options if getattr(args, name) is not None]
     if given and not args.describe:
         # Said now: the user would otherwise record for minutes believing a model is involved.
         raise ConfigError(f"--{given[0].replace('_', '-')} is for --describe; add --describe or leave it out")
-    settings = _settings_with(args, ("monitor", "kill_hotkey", *MODEL_OVERRIDES))
+    settings = settings_with(args, ("monitor", "kill_hotkey", *args.model_options))
     if args.describe:
         require_valid(settings)  # before recording: not after the user spent minutes on it
     stop = threading.Event()

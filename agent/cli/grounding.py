@@ -1,29 +1,19 @@
-"""The grounding subcommands of ``deskpilot``: locate, eval grounding (registered by agent/cli.py)."""
+"""The grounding subcommands of ``deskpilot``: locate, eval grounding (registered by agent/cli/main.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.cli import EXIT_FAILED, EXIT_OK
+from agent.cli.options import EXIT_FAILED, EXIT_OK, add_model_options, settings_with
 
-_MODEL_OPTIONS = (
-    "backend",
-    "model",
-    "precision",
-    "base_url",
-    "api_key",
-    "script",
-    "max_pixels",
-    "monitor",
-    "refine",
-)
+if TYPE_CHECKING:
+    from agent.config import Settings
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    from agent.cli import add_model_options
     from agent.config import REFINE_MODES, Settings
 
     d = Settings()
@@ -97,13 +87,14 @@ def add_commands(sub: Any) -> None:
     p_ground.set_defaults(handler=_cmd_eval_grounding)
 
 
-def _settings(args: argparse.Namespace) -> object:
-    from agent.cli import _settings_with
+def _settings(args: argparse.Namespace) -> Settings:
     from agent.errors import ConfigError
 
     if args.script and args.backend not in (None, "script"):
         raise ConfigError(f"--script replays recorded replies; it cannot go with --backend {args.backend}")
-    settings = _settings_with(args, [n for n in _MODEL_OPTIONS if hasattr(args, n)])
+    # locate has its own --monitor; eval grounding has none.
+    extra = ["monitor"] if hasattr(args, "monitor") else []
+    settings = settings_with(args, [*args.model_options, *extra, "refine"])
     if args.script:
         settings.backend = "script"
     return settings
@@ -113,11 +104,9 @@ def _cmd_locate(args: argparse.Namespace) -> int:
     import threading
 
     from agent.api import Session
-    from agent.config import Settings
     from agent.errors import TargetNotFoundError
 
     settings = _settings(args)
-    assert isinstance(settings, Settings)
 
     def say(message: str) -> None:
         sys.stderr.write(message + "\n")
@@ -142,10 +131,8 @@ def _cmd_eval_grounding(args: argparse.Namespace) -> int:
     import threading
 
     from agent.api import Session
-    from agent.config import Settings
 
     settings = _settings(args)
-    assert isinstance(settings, Settings)
     stop = threading.Event()
 
     def say(message: str) -> None:

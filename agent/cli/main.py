@@ -1,0 +1,106 @@
+"""The ``deskpilot`` command line: argument parsing and the one place errors become exit codes.
+
+Exit codes: 0 success, 1 failed or gave up, 2 bad input (one line on stderr, never a
+traceback), 3 stopped by the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from agent.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED, Parser
+from agent.errors import DeskpilotError, HistoryError, StoppedError
+
+# Every command group, in the order ``deskpilot --help`` lists them: each module of this
+# package named here registers its subcommands with ``add_commands(sub)``. Imported only
+# when the parser is built, so importing the CLI loads no feature.
+COMMAND_GROUPS: tuple[str, ...] = (
+    "run",
+    "doctor",
+    "history",
+    "access",
+    "grounding",
+    "finetune",
+    "skills",
+    "macros",
+)
+
+
+def _version() -> str:
+    try:
+        return version("deskpilot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="deskpilot", description="A local-first desktop automation agent.")
+    parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        importlib.import_module(f"agent.cli.{group}").add_commands(sub)
+    return parser
+
+
+class _OnceFilter(logging.Filter):
+    """Drops records that a library's own handler has already printed on their way up.
+
+    huggingface_hub (and transformers when ``CI`` is set) attach a stream handler to
+    their top logger and still let records propagate to the root, so with a root
+    handler too every warning would appear twice. The check runs per record, so it also
+    covers handlers a lazily imported library adds after logging was set up.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger is not logging.root:
+            if logger.handlers:
+                return False
+            logger = logger.parent if logger.propagate else None
+        return True
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_OnceFilter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run its command, and turn what it raised into the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    if not args.verbose:
+        # bitsandbytes warns at import about optional CPU kernels it can live without.
+        logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return handler(args)
+    except StoppedError as err:
+        sys.stderr.write(f"deskpilot: stopped: {err}\n")
+        return EXIT_STOPPED
+    except HistoryError as err:
+        sys.stderr.write(f"deskpilot: error: {err}\n")
+        return EXIT_FAILED
+    except DeskpilotError as err:
+        sys.stderr.write(f"deskpilot: error: {err}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("deskpilot: stopped by Ctrl+C\n")
+        return EXIT_STOPPED
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
