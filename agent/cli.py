@@ -563,6 +563,15 @@ class _BadInput(DeskpilotError):
     pass
 
 
+def _captures_or_acts(args: argparse.Namespace) -> bool:
+    """Whether the command captures the screen or acts on it: those need a desktop Deskpilot can drive."""
+    if args.command == "macro":
+        return args.macro_command in ("play", "record")
+    if args.command == "skill":  # on image files it needs no desktop
+        return bool(args.region or args.window or args.monitor is not None)
+    return args.command in ("run", "screenshot", "read", "click", "describe", "locate")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -575,6 +584,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
+        if _captures_or_acts(args):
+            from agent.computers.selection import select_platform
+
+            select_platform()  # a Wayland session is refused here, before any model loads
         return handler(args)
     except StoppedError as err:
         sys.stderr.write(f"deskpilot: stopped: {err}\n")
