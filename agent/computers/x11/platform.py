@@ -114,9 +114,7 @@ class X11InputWatching:
 
     def watch_chord(self, keys: Sequence[str], on_chord: Callable[[], None], *, what: str) -> InputWatch:
         from agent.computers.listeners import import_pynput, recording_listener
-
-        # Phase 2 moves the pynput spelling under x11/; it lives with the kill switch today.
-        from agent.run.hotkey import pynput_hotkey_string
+        from agent.computers.x11.keys import pynput_hotkey_string
 
         spelling = pynput_hotkey_string(keys)
 
@@ -128,7 +126,7 @@ class X11InputWatching:
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
         from agent.computers.listeners import import_pynput, recording_listener
-        from agent.run.takeover import canonical_key
+        from agent.computers.x11.keys import canonical_key
 
         def key(callback: Callable[[str, str], None] | None) -> Callable[[Any], None] | None:
             if callback is None:
