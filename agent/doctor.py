@@ -11,9 +11,10 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -154,6 +155,24 @@ def check_libraries() -> list[Finding]:
     return findings
 
 
+def check_platform(environ: Mapping[str, str] | None = None) -> list[Finding]:
+    """Which desktop backend drives this session, and what it cannot do; a Wayland session fails."""
+    from agent.computers.selection import Verdict, choose_platform, select_platform
+
+    env = os.environ if environ is None else environ
+    try:
+        choice = choose_platform(env)
+        if choice.verdict is Verdict.NO_DISPLAY:
+            # The display check names this problem; here it is news, not a second failure.
+            return [Finding("info", "platform", f"none ({choice.reason})")]
+        platform = select_platform(env)
+    except DeskpilotError as err:
+        return [Finding("fail", "platform", str(err))]
+    findings = [Finding("ok", "platform", platform.describe())]
+    findings += [Finding("warn", "platform", words) for words in platform.capabilities.cannot()]
+    return findings
+
+
 def check_display() -> list[Finding]:
     from agent.computers.screen import MssScreen
 
@@ -260,6 +279,7 @@ def run_checks(options: DoctorOptions) -> list[Finding]:
         check_python,
         check_torch,
         check_libraries,
+        check_platform,
         check_display,
         check_cached_models,
     ]

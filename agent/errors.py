@@ -11,7 +11,8 @@
     ├── BackendError                the model cannot be loaded or reached, or failed
     ├── DisplayError                no display, or capture/input failed on it
     │   ├── ClipboardError          the clipboard route for non-ASCII text failed
-    │   └── CursorMismatchError     the pointer is not where it was sent; no click
+    │   ├── CursorMismatchError     the pointer is not where it was sent; no click
+    │   └── UnsupportedDesktopError a desktop with no backend yet (a Wayland session)
     └── StoppedError                the user stopped the agent (hotkey, fail-safe)
 
 The CLI maps ``StoppedError`` to exit 3, ``HistoryError`` to exit 1 (the input was fine;
@@ -78,6 +79,10 @@ class ClipboardError(DisplayError):
 
 class CursorMismatchError(DisplayError):
     """The pointer did not arrive where it was sent, so a click was refused."""
+
+
+class UnsupportedDesktopError(DisplayError):
+    """This session's desktop has no backend (a Wayland session today): refuse, never act blind."""
 
 
 class StoppedError(DeskpilotError):

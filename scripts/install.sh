@@ -25,9 +25,12 @@ python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 # Only the tests need these: real Chromium and GTK windows (GTK through Debian's
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
 # server, and the accessibility bus with Debian's pyatspi. Chromium also renders
-# `deskpilot skill design-to-html --preview` where a user installs it.
+# `deskpilot skill design-to-html --preview` where a user installs it. sway, xwayland
+# and dbus (dbus-run-session) run the headless Wayland session in which
+# tests/test_wayland_refusal.py proves that commands refuse instead of acting blind.
 [ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
-  xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi)
+  xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi
+  sway xwayland dbus)
 
 missing=()
 for p in "${apt_packages[@]}"; do

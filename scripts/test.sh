@@ -48,6 +48,9 @@ else
   pids+=("$xvfb_pid")
 fi
 export DISPLAY=$DESKPILOT_TEST_DISPLAY DESKPILOT_TEST_DISPLAY
+# The suite's display is an X server of its own: a Wayland login around it must not
+# make the platform selection (agent/computers/selection.py) refuse the commands.
+unset WAYLAND_DISPLAY XDG_SESSION_TYPE DESKPILOT_PLATFORM
 
 DESKPILOT_DUAL_UNAVAILABLE=""
 if [ -n "${DESKPILOT_DUAL_DISPLAY:-}" ]; then

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.doctor import DoctorOptions, Finding, check_local_model, check_script, check_server, resolve_target
+from agent.doctor import (
+    DoctorOptions,
+    Finding,
+    check_local_model,
+    check_platform,
+    check_script,
+    check_server,
+    resolve_target,
+)
 from tests.loopback_servers import VLLM_NO_TOOLS, StubServer, dead_port, serving
 from tests.support import display_size
 
@@ -76,6 +84,7 @@ def test_doctor_reports_versions_monitors_cache_server_and_found_servers(
     out = result.stdout
     assert f"OK    settings: defaults (no file at {config}): backend local" in out
     assert "OK    python: 3." in out
+    assert f"OK    platform: x11 (DISPLAY={x_display}; can capture, act, read the pointer" in out
     assert "OK    torch: " in out and "OK    transformers: 5." in out and "OK    bitsandbytes: " in out
     width, height = display_size()
     assert f"OK    monitor 1: {width}x{height}+0+0 (scale 1)" in out
@@ -239,3 +248,23 @@ def test_something_that_is_not_a_model_server_fails_before_the_tool_probe(config
     assert finding.line().startswith("FAIL  model server: ")
     assert "did not answer /models with a model list: <html>router login</html>" in finding.detail
     assert [r[0] for r in router.calls] == ["GET"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"DISPLAY": ":5"}, ["OK    platform: x11 (DISPLAY=:5; can capture, act, read the pointer, see global keys, "
+                             "record input, paste text, read window titles, mark its own input)"]),
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"},
+         ["FAIL  platform: this is a Wayland session; Deskpilot drives X11 desktops only for now"]),
+        # The display check fails for this; the platform line only says why there is none.
+        ({}, ["INFO  platform: none (neither DISPLAY nor WAYLAND_DISPLAY is set)"]),
+        ({"DISPLAY": ":5", "DESKPILOT_PLATFORM": "beos"},
+         ["FAIL  platform: DESKPILOT_PLATFORM: unknown platform 'beos' (known: x11, wayland)"]),
+    ],
+)
+def test_doctor_names_the_platform_and_what_it_can_do(environ: dict[str, str], expected: list[str]) -> None:
+    found = lines(check_platform(environ))
+    assert len(found) == len(expected)
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(start), line

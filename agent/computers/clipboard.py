@@ -42,8 +42,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+# The protocol lives with the other platform protocols; kept importable from here.
+from agent.computers.platform import Clipboard as Clipboard
 from agent.errors import ClipboardError, StoppedError
 
 log = logging.getLogger(__name__)
@@ -83,16 +85,6 @@ _POLL_S = 0.02  # how often the cancel event is looked at while waiting on the s
 # event; lost: others took every selection we held; unfocused: no window would get the
 # paste key, so it was not pressed; error: an exception ended it.
 PasteOutcome = Literal["complete", "timeout", "cancelled", "lost", "unfocused", "error"]
-
-
-class Clipboard(Protocol):
-    def paste(self, text: str, press_paste: Callable[[], None]) -> None:
-        """Make ``text`` the clipboard, call ``press_paste``, then restore the old content.
-
-        Raises ``ClipboardError`` when the text was not taken, ``StoppedError`` when the
-        cancel event was set first; the old content is restored either way.
-        """
-        ...
 
 
 @dataclass(frozen=True)

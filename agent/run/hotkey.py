@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
+from agent.computers.x11.keys import PYNPUT_KEY_NAMES as PYNPUT_KEY_NAMES
+from agent.computers.x11.keys import pynput_hotkey_string
 from agent.errors import ConfigError
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_key, split_chord
 
@@ -19,39 +21,6 @@ DEFAULT_KILL_HOTKEY = "ctrl+alt+k"
 # Canonical order, so "alt+ctrl+k" and "ctrl+alt+k" parse to the same tuple.
 _MODIFIER_ORDER: tuple[str, ...] = ("ctrl", "alt", "shift", "super")
 
-_PYNPUT_MODIFIERS: dict[str, str] = {"ctrl": "ctrl", "alt": "alt", "shift": "shift", "super": "cmd"}
-
-# Canonical key name -> pynput ``Key`` member name. Keys pynput cannot name on X
-# (f21..f24) are missing on purpose: a hotkey on them could never fire.
-PYNPUT_KEY_NAMES: dict[str, str] = {
-    "enter": "enter",
-    "tab": "tab",
-    "space": "space",
-    "backspace": "backspace",
-    "delete": "delete",
-    "escape": "esc",
-    "insert": "insert",
-    "home": "home",
-    "end": "end",
-    "pageup": "page_up",
-    "pagedown": "page_down",
-    "up": "up",
-    "down": "down",
-    "left": "left",
-    "right": "right",
-    "capslock": "caps_lock",
-    "numlock": "num_lock",
-    "scrolllock": "scroll_lock",
-    "printscreen": "print_screen",
-    "pause": "pause",
-    "menu": "menu",
-    "volumeup": "media_volume_up",
-    "volumedown": "media_volume_down",
-    "volumemute": "media_volume_mute",
-    "playpause": "media_play_pause",
-    "nexttrack": "media_next",
-    "prevtrack": "media_previous",
-} | {f"f{n}": f"f{n}" for n in range(1, 21)}
 
 
 def parse_hotkey(chord: str) -> tuple[str, ...]:
@@ -87,26 +56,6 @@ def parse_hotkey(chord: str) -> tuple[str, ...]:
     return parsed
 
 
-def pynput_hotkey_string(keys: Sequence[str]) -> str:
-    """The pynput ``GlobalHotKeys`` spelling of canonical keys: ("ctrl", "k") -> "<ctrl>+k"."""
-    parts: list[str] = []
-    for name in keys:
-        try:
-            key = normalize_key(name)
-        except UnknownKeyError:
-            raise ConfigError(f"unknown key {name!r} in a hotkey") from None
-        if key in _PYNPUT_MODIFIERS:
-            parts.append(f"<{_PYNPUT_MODIFIERS[key]}>")
-        elif key in PYNPUT_KEY_NAMES:
-            parts.append(f"<{PYNPUT_KEY_NAMES[key]}>")
-        elif len(key) == 1:
-            parts.append(key)
-        else:
-            raise ConfigError(f"the key {key!r} cannot be used in a global hotkey")
-    # pynput splits on "+", but reads a trailing "+" after a separator as the plus key.
-    if "+" in parts[:-1]:
-        raise ConfigError("'+' can only be the last key of a hotkey")
-    return "+".join(parts)
 
 
 class KillSwitch:

@@ -11,9 +11,9 @@ from types import TracebackType
 from typing import Any
 
 from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
+from agent.computers.x11.keys import canonical_key as canonical_key
 from agent.errors import ConfigError
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_key
-from agent.run.hotkey import PYNPUT_KEY_NAMES
 
 _log = logging.getLogger(__name__)
 
@@ -21,37 +21,6 @@ MOUSE_MOVED = "mouse moved"
 MOUSE_CLICKED = "mouse clicked"
 MOUSE_SCROLLED = "mouse scrolled"
 KEY_PRESSED = "key pressed"
-
-# pynput Key member name -> canonical key name (left/right variants fold together).
-_FROM_PYNPUT: dict[str, str] = {v: k for k, v in PYNPUT_KEY_NAMES.items()} | {
-    "ctrl": "ctrl",
-    "ctrl_l": "ctrl",
-    "ctrl_r": "ctrl",
-    "alt": "alt",
-    "alt_l": "alt",
-    "alt_r": "alt",
-    "alt_gr": "alt",
-    "shift": "shift",
-    "shift_l": "shift",
-    "shift_r": "shift",
-    "cmd": "super",
-    "cmd_l": "super",
-    "cmd_r": "super",
-}
-
-
-def canonical_key(key: Any) -> str | None:
-    """The canonical name of a pynput key event, or None for keys Deskpilot cannot name."""
-    name = getattr(key, "name", None)  # pynput ``Key`` members
-    if isinstance(name, str):
-        return _FROM_PYNPUT.get(name)
-    char = getattr(key, "char", None)  # pynput ``KeyCode``
-    if isinstance(char, str) and char:
-        try:
-            return normalize_key(char)
-        except UnknownKeyError:
-            return None
-    return None
 
 
 class TakeoverDetector:

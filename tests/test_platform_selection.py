@@ -1,0 +1,129 @@
+"""The selection point: which platform each session gets, the refusal's wording, capabilities and the fake."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from agent.computers.platform import Capabilities, Capability, InputHandlers
+from agent.computers.selection import (
+    NO_DISPLAY,
+    WAYLAND_REFUSAL,
+    Verdict,
+    choose_platform,
+    select_platform,
+)
+from agent.errors import ConfigError, DisplayError, UnsupportedDesktopError
+from agent.geometry import Region
+from agent.testing.platform import FakePlatform
+
+X, W, NONE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY
+
+
+@pytest.mark.parametrize(
+    ("environ", "override", "verdict", "display"),
+    [
+        # Plain X11 sessions, Xvfb, ssh -X: DISPLAY alone.
+        ({"DISPLAY": ":0"}, None, X, ":0"),
+        ({"XDG_SESSION_TYPE": "x11", "DISPLAY": ":1"}, None, X, ":1"),
+        # A Wayland login keeps DISPLAY for Xwayland: still Wayland, whatever DISPLAY says.
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, None, W, ":0"),
+        ({"XDG_SESSION_TYPE": "wayland", "DISPLAY": ":0"}, None, W, ":0"),
+        ({"XDG_SESSION_TYPE": "Wayland ", "DISPLAY": ":0"}, None, W, ":0"),
+        ({"XDG_SESSION_TYPE": "wayland"}, None, W, ""),
+        # No session type (a tty, sway started by hand): a compositor socket means Wayland.
+        ({"WAYLAND_DISPLAY": "wayland-1", "DISPLAY": ":0"}, None, W, ":0"),
+        ({"XDG_SESSION_TYPE": "tty", "WAYLAND_DISPLAY": "wayland-1"}, None, W, ""),
+        ({"XDG_SESSION_TYPE": "tty", "DISPLAY": ":3"}, None, X, ":3"),
+        # The session type wins over a nested compositor inside an X11 session.
+        ({"XDG_SESSION_TYPE": "x11", "WAYLAND_DISPLAY": "wayland-1", "DISPLAY": ":0"}, None, X, ":0"),
+        # Nothing to drive.
+        ({}, None, NONE, ""),
+        ({"XDG_SESSION_TYPE": "x11"}, None, NONE, ""),
+        ({"DISPLAY": ""}, None, NONE, ""),
+        # Overrides: Xvfb started inside a Wayland login, or a forced refusal.
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "w", "DISPLAY": ":99"}, "x11", X, ":99"),
+        ({"XDG_SESSION_TYPE": "wayland", "DISPLAY": ":99", "DESKPILOT_PLATFORM": "x11"}, None, X, ":99"),
+        ({"XDG_SESSION_TYPE": "wayland", "DESKPILOT_PLATFORM": "x11"}, None, NONE, ""),
+        ({"DISPLAY": ":0"}, "wayland", W, ":0"),
+        ({"DISPLAY": ":0", "DESKPILOT_PLATFORM": "x11"}, "wayland", W, ":0"),  # the argument wins
+    ],
+)
+def test_choose_platform(environ: dict[str, str], override: str | None, verdict: Verdict, display: str) -> None:
+    choice = choose_platform(environ, override, system="linux")
+    assert (choice.verdict, choice.display) == (verdict, display), choice.reason
+    assert choice.reason
+
+
+def test_other_systems_use_the_native_backend_whatever_the_variables() -> None:
+    for system in ("win32", "darwin"):
+        assert choose_platform({}, system=system).verdict is X
+
+
+@pytest.mark.parametrize(("environ", "override"), [({"DESKPILOT_PLATFORM": "gnome"}, None), ({}, "mir")])
+def test_an_unknown_platform_name_is_bad_input(environ: dict[str, str], override: str | None) -> None:
+    with pytest.raises(ConfigError, match="unknown platform") as err:
+        choose_platform(environ, override, system="linux")
+    assert "x11, wayland" in str(err.value)
+
+
+def test_a_wayland_session_is_refused_in_one_line_that_says_what_works() -> None:
+    env = {"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
+    with pytest.raises(UnsupportedDesktopError) as err:
+        select_platform(env)
+    message = str(err.value)
+    assert message == WAYLAND_REFUSAL and "\n" not in message
+    assert message.startswith("this is a Wayland session; Deskpilot drives X11 desktops only for now")
+    assert "X11 (Xorg) session" in message and "DESKPILOT_PLATFORM=x11 xvfb-run" in message
+    # A refusal is a display problem: the CLI maps it to exit 2 like every other.
+    assert isinstance(err.value, DisplayError)
+
+
+def test_no_display_says_what_it_said_before_the_seam() -> None:
+    with pytest.raises(DisplayError) as err:
+        select_platform({})
+    assert str(err.value) == NO_DISPLAY == "no display: DISPLAY is not set (start an X session or Xvfb)"
+
+
+def test_an_x11_session_gets_the_x11_platform_without_connecting() -> None:
+    # ":87" has no server: building the platform must not open the display.
+    platform = select_platform({"DISPLAY": ":87"})
+    assert platform.name == "x11"
+    assert platform.describe().startswith("x11 (DISPLAY=:87; can capture, act, read the pointer")
+    assert not platform.capabilities.missing
+
+
+def test_capabilities_say_in_plain_words_what_is_missing() -> None:
+    caps = Capabilities(frozenset({Capability.RECORD_INPUT, Capability.READ_POINTER}))
+    assert not caps.can(Capability.READ_POINTER) and caps.can(Capability.CLIPBOARD)
+    words = caps.cannot()
+    assert len(words) == 2 and words[0].startswith("cannot read where the pointer is")
+    assert "macro from-run" in words[1]
+    assert caps.summary().endswith("; cannot read the pointer, record input")
+    assert Capabilities().cannot() == ()
+
+
+def test_the_fake_platform_serves_every_concern() -> None:
+    platform = FakePlatform(active_window=Region(10, 10, 100, 50))
+    stop = threading.Event()
+    computer = platform.computer(cancel=stop)
+    assert platform.screen().capture().region == computer.monitors()[0] == Region(0, 0, 1920, 1080)
+    pasted: list[str] = []
+    platform.clipboard().paste("é", lambda: pasted.append("key"))
+    assert pasted == ["key"] and platform.fake_clipboard.pasted == ["é"]
+    assert platform.active_window_region() == Region(10, 10, 100, 50)
+    fired: list[str] = []
+    watching = platform.input_watching()
+    chord = watching.watch_chord(("ctrl", "alt", "k"), lambda: fired.append("chord"), what="kill hotkey")
+    clicks = watching.watch_input(InputHandlers(on_button=lambda x, y, b, p: fired.append(f"{b} {p}")), what="t")
+    watching.press_chord(("ctrl", "alt", "k"))  # not started yet: nothing
+    chord.start()
+    clicks.start()
+    watching.press_chord(("ctrl", "alt", "k"))
+    watching.click(5, 5)
+    assert fired == ["chord", "left True", "left False"]
+    assert chord.stop() and not chord.is_alive()
+    with platform.acting_mark().acting():
+        assert platform.acting_mark().active()
+    assert not platform.mark.active() and platform.mark.marked == 1

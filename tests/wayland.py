@@ -1,0 +1,201 @@
+"""A real headless Wayland session for tests: sway with Xwayland, as an unprivileged user, in private namespaces.
+
+The recipe of ``../shared/wayland-facts.md`` §0 and §4: sway refuses to run as root,
+so it runs as ``nobody`` with a private ``XDG_RUNTIME_DIR`` and a private D-Bus
+session (``dbus-run-session``). Xwayland takes the first free display from ``:0``,
+so the session gets its own mount and network namespace (a fresh ``/tmp``; abstract
+X sockets are per network namespace) and cannot clash with the suite's Xvfb or
+anyone else's X server. Commands run inside the same namespaces through ``nsenter``.
+
+Needs root (to make the namespaces and drop to ``nobody``; CI runs as root) and the
+packages sway, xwayland, dbus (``dbus-run-session``) and x11-xserver-utils (``xhost``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+USER = "nobody"  # exists everywhere; the compositor needs no home of its own
+PROGRAMS = {
+    "sway": "sway",
+    "Xwayland": "xwayland",
+    "dbus-run-session": "dbus",
+    "xhost": "x11-xserver-utils",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "runuser": "util-linux",
+}
+START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 5.0
+
+# Headless output, Xwayland started at once (not on the first X client) so its display
+# answers when the session is reported ready; the exec line reports the session's
+# addresses once sway has set them up, written whole so a reader never sees half.
+SWAY_CONFIG = """\
+output HEADLESS-1 resolution 1920x1080 position 0 0
+xwayland force
+exec sh -c 'printf "%s\\n%s\\n%s\\n" "$WAYLAND_DISPLAY" "$DISPLAY" "$DBUS_SESSION_BUS_ADDRESS" \
+> "$XDG_RUNTIME_DIR/session.tmp" && mv "$XDG_RUNTIME_DIR/session.tmp" "$XDG_RUNTIME_DIR/session"'
+"""
+
+
+class WaylandUnavailable(Exception):
+    """The headless compositor cannot run here; the message says exactly why."""
+
+
+@dataclass(frozen=True)
+class WaylandSession:
+    """A running headless sway with Xwayland; ``run`` executes inside its namespaces."""
+
+    ns_pid: int  # a process inside the namespaces, alive as long as the session
+    runtime_dir: Path
+    wayland_display: str
+    display: str
+    bus: str
+    home: Path
+    started_in_s: float  # from launch until the Wayland socket, Xwayland and the bus were up
+
+    def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What a program in this Wayland login sees (and the suite's own interpreter setup)."""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "XDG_SESSION_TYPE": "wayland",
+            "XDG_RUNTIME_DIR": str(self.runtime_dir),
+            "WAYLAND_DISPLAY": self.wayland_display,
+            "DISPLAY": self.display,
+            "DBUS_SESSION_BUS_ADDRESS": self.bus,
+            "PYTHONPATH": str(ROOT),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
+        return env | dict(extra or {})
+
+    def run(
+        self, argv: list[str], env: Mapping[str, str], *, user: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the session's namespaces with exactly ``env`` (as root, or ``user``)."""
+        as_user = ["runuser", "-u", user, "--"] if user else []
+        return subprocess.run(
+            ["nsenter", "-t", str(self.ns_pid), "-m", "-n", f"--wd={ROOT}", "--", *as_user,
+             "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv],
+            capture_output=True, text=True, timeout=timeout,
+        )
+
+    def deskpilot(self, *args: str, extra: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """``python -m agent ARGS`` in this Wayland login, with no settings file."""
+        env = self.environ({"DESKPILOT_CONFIG": str(self.home / "no-such-config.toml"), **(extra or {})})
+        return self.run([sys.executable, "-m", "agent", *args], env)
+
+
+def unavailable_reason() -> str | None:
+    """Why the session cannot start here (checked before trying), or None."""
+    if not sys.platform.startswith("linux"):
+        return f"a headless Wayland session needs Linux, not {sys.platform}"
+    if os.geteuid() != 0:
+        return (
+            "starting the compositor needs root: it makes a private mount+net namespace and drops to "
+            f"the unprivileged user {USER!r} (CI runs the suite as root)"
+        )
+    missing = sorted({pkg for prog, pkg in PROGRAMS.items() if shutil.which(prog) is None})
+    if missing:
+        return f"missing packages: apt-get install {' '.join(missing)} (scripts/install.sh --test installs them)"
+    return None
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End every process of the session: they share the process group started for it.
+
+    wlroots restarts Xwayland when the compositor dies under it, so the whole group is
+    killed at once rather than sway first; nothing in a test session needs a clean exit.
+    """
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=STOP_TIMEOUT_S)
+
+
+@contextmanager
+def headless_sway() -> Iterator[WaylandSession]:
+    """Start the session, yield it, stop it; ``WaylandUnavailable`` says why it could not start."""
+    reason = unavailable_reason()
+    if reason:
+        raise WaylandUnavailable(reason)
+    # Not under /tmp: the namespace mounts a fresh, empty /tmp over it.
+    base = Path(tempfile.mkdtemp(prefix="deskpilot-sway-", dir="/var/tmp"))
+    base.chmod(0o755)  # the compositor's user reads its config and runtime dir through it
+    runtime, home = base / "rt", base / "home"
+    for folder in (runtime, home):
+        folder.mkdir(mode=0o700)
+        shutil.chown(folder, USER, None)
+    (base / "sway.cfg").write_text(SWAY_CONFIG)
+    ns_pid_file, log = base / "ns.pid", base / "sway.log"
+    compositor_env = (
+        f"PATH=/usr/bin:/bin HOME={home} XDG_RUNTIME_DIR={runtime} "
+        # headless: no GPU, no /dev/input; pixman: software rendering without EGL.
+        "WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman"
+    )
+    inside = (
+        "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
+        "mkdir -m 1777 /tmp/.X11-unix; "
+        f"echo $$ > {ns_pid_file}; "  # this shell becomes runuser, which lives as long as sway
+        f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session -- sway -c {base / 'sway.cfg'}"
+    )
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--net", "--fork", "--", "sh", "-c", inside],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        ready = runtime / "session"
+        deadline = started + START_TIMEOUT_S
+        while not ready.exists():
+            if process.poll() is not None:
+                raise WaylandUnavailable(f"the compositor exited with {process.returncode}: {_tail(log)}")
+            if time.monotonic() >= deadline:
+                raise WaylandUnavailable(f"no Wayland session after {START_TIMEOUT_S:g} s: {_tail(log)}")
+            time.sleep(0.02)  # polling a file the compositor writes; nothing to block on
+        wayland_display, display, bus = ready.read_text().splitlines()[:3]
+        session = WaylandSession(
+            ns_pid=int(ns_pid_file.read_text()),
+            runtime_dir=runtime,
+            wayland_display=wayland_display,
+            display=display,
+            bus=bus,
+            home=home,
+            started_in_s=time.monotonic() - started,
+        )
+        # Xwayland admits only its own user; the suite's interpreter lives in root's home,
+        # so root is let in rather than the interpreter copied out.
+        granted = session.run(
+            ["xhost", "+si:localuser:root"],
+            {"PATH": "/usr/bin:/bin", "DISPLAY": display}, user=USER, timeout=30,
+        )
+        if granted.returncode != 0:
+            raise WaylandUnavailable(f"xhost on Xwayland {display} failed: {granted.stderr.strip()}")
+        yield session
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
