@@ -830,8 +830,8 @@ def describe_screen(
     from agent.access.describe import Description, frame_is_blank
     from agent.access.ocr import RapidReader
     from agent.access.reading import capture
-    from agent.computer_use.planner import fit_to_budget
     from agent.computer_use.prompts import DEFAULT_MIN_PIXELS
+    from agent.scaling import fit_to_budget
 
     require_valid(settings)
     frame = capture(target)
