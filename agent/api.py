@@ -39,8 +39,15 @@ from agent.config import (
     save_settings,
 )
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
-from agent.geometry import CaptureGeometry, Region, parse_region
+from agent.geometry import Region, parse_region
 from agent.grounding.locate import GroundingAsker, Located
+from agent.grounding.pointing import (
+    ModelPointer,
+    grounding_asker,
+    grounding_refiner,
+    run_locator,
+    run_refiner,
+)
 from agent.macros.commands import describe_macro_step
 from agent.macros.editing import delete_step, insert_step, insert_wait, move_step, set_text
 from agent.macros.playback import DataFile
@@ -345,8 +352,8 @@ class Session:
                 settings=PromptSettings(
                     max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
                 ),
-                refiner=_run_refiner(settings, backend),
-                locator=_run_locator(settings, backend),
+                refiner=run_refiner(settings, backend),
+                locator=run_locator(settings, backend, stop),
             )
             # Keep one slot for the run about to start.
             prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
@@ -541,6 +548,10 @@ class Session:
         require_valid(settings)
         return run_batch(spec, self.backend(settings), stop, on_tally)
 
+    def _grounder(self, settings: Settings, stop: threading.Event) -> ModelPointer:
+        """Macro tier (d): the settings' model from this session's cache, loaded on the first ask only."""
+        return ModelPointer(lambda: self.backend(settings, cancel=stop), settings, stop, refiner=run_refiner)
+
     def play_macro(
         self,
         settings: Settings,
@@ -588,7 +599,7 @@ class Session:
             observers=observers,
             say=self._progress,
             wrap_computer=wrap_computer,
-            grounder=_ModelGrounder(self, settings, stop) if model else None,
+            grounder=self._grounder(settings, stop) if model else None,
             data=data,
             find_monitor=find_monitor,
         )
@@ -738,7 +749,7 @@ def click_by_name(
             executor,
             Capture(desk.computer, stop),
             harness,
-            locator=_ModelLocator(session, settings, stop) if session is not None else None,
+            locator=_model_locator(session, settings, stop) if session is not None else None,
             speech=speech,
             on_line=on_line or _quiet,
             on_list=on_list or _quiet,
@@ -746,64 +757,9 @@ def click_by_name(
         return clicker.run(request)
 
 
-class _ModelLocator:
-    """Click-by-name's fallback when OCR finds nothing: the model points at the element (locate)."""
-
-    def __init__(self, session: Session, settings: Settings, stop: threading.Event) -> None:
-        self._session, self._settings, self._stop = session, settings, stop
-
-    def locate(self, name: str, frame: Frame) -> tuple[int, int] | None:
-        from agent.errors import TargetNotFoundError
-        from agent.grounding.grounder import locate
-
-        backend = self._session.backend(self._settings, cancel=self._stop)  # loaded only now
-        try:
-            located = locate(
-                grounding_asker(self._settings, backend),
-                grounding_refiner(self._settings, backend),
-                name,
-                frame.image,
-                frame.geometry,
-                self._stop,
-            )
-        except TargetNotFoundError:
-            return None
-        return located.screen_xy
-
-
-class _ModelGrounder:
-    """Macro replay's tier (d): the settings' model points at an anchor's stored description.
-
-    The backend comes from the session's cache, loaded on the first call only: a replay
-    whose anchors are all found by tiers (a) to (c) loads no model. The stop token is
-    the replay's own, so the kill hotkey cancels a load or a generation
-    (``StoppedError``); a model that cannot be loaded or reached raises ``BackendError``.
-    """
-
-    def __init__(self, session: Session, settings: Settings, stop: threading.Event) -> None:
-        self._session, self._settings, self._stop = session, settings, stop
-
-    def ground(self, image: Image, description: str) -> tuple[int, int] | None:
-        from agent.errors import TargetNotFoundError
-        from agent.grounding.grounder import locate
-
-        backend = self._session.backend(self._settings, cancel=self._stop)  # loaded only now
-        # The healer works in image pixels: ground on the image alone, at its own origin.
-        geometry = CaptureGeometry.unscaled(Region(0, 0, image.width, image.height))
-        try:
-            located = locate(
-                grounding_asker(self._settings, backend),
-                _run_refiner(self._settings, backend),
-                description,
-                image,
-                geometry,
-                self._stop,
-            )
-        except TargetNotFoundError:
-            return None
-        x, y = located.image_xy
-        # The far edge (x == width) is the last pixel, as image_to_screen reads it.
-        return (min(int(x), image.width - 1), min(int(y), image.height - 1))
+def _model_locator(session: Session, settings: Settings, stop: threading.Event) -> ModelPointer:
+    """Click-by-name's fallback when OCR finds nothing: the session's model, loaded only when asked."""
+    return ModelPointer(lambda: session.backend(settings, cancel=stop), settings, stop)
 
 
 def _quiet(line: str) -> None:
@@ -855,52 +811,6 @@ if TYPE_CHECKING:
     from agent.finetune.export import ExportSummary
     from agent.grounding.evaluate import EvalReport
     from agent.grounding.refine import Refiner
-
-
-def grounding_asker(settings: Settings, backend: Backend) -> GroundingAsker:
-    """The grounding call with the same frame and pixel budget a run's steps use."""
-    return GroundingAsker(backend, FrameKind(settings.frame), PromptSettings(max_pixels=settings.max_pixels))
-
-
-def grounding_refiner(settings: Settings, backend: Backend, mode: str | None = None) -> Refiner | None:
-    """The zoom-then-ground step for ``mode`` (default: the setting); None when off."""
-    from agent.grounding.refine import RefineMode, Refiner, parse_refine_mode
-
-    chosen = parse_refine_mode(mode or settings.refine)
-    if chosen is RefineMode.OFF:
-        return None
-    return Refiner(grounding_asker(settings, backend), chosen)
-
-
-class _GroundingLocator:
-    """Grounds the seed guide's description-only clicks with the run's own model (one more call)."""
-
-    def __init__(self, settings: Settings, backend: Backend) -> None:
-        self._asker = grounding_asker(settings, backend)
-
-    def locate_point(
-        self, description: str, image: Image, geometry: CaptureGeometry, cancel: threading.Event
-    ) -> tuple[int, int] | None:
-        from agent.errors import TargetNotFoundError
-        from agent.grounding.grounder import locate
-
-        try:
-            return locate(self._asker, None, description, image, geometry, cancel).screen_xy
-        except TargetNotFoundError:
-            return None
-
-
-def _run_locator(settings: Settings, backend: Backend) -> _GroundingLocator | None:
-    # As for refinement: a recording has no answers for the extra grounding call.
-    return None if settings.backend == "script" else _GroundingLocator(settings, backend)
-
-
-def _run_refiner(settings: Settings, backend: Backend) -> Refiner | None:
-    # A recording holds one reply per step and no answers on crops: replaying it through
-    # a refinement would hand the next step's reply to the crop.
-    if settings.backend == "script":
-        return None
-    return grounding_refiner(settings, backend)
 
 
 def _check_image_path(path: Path) -> None:
