@@ -1,20 +1,19 @@
 """The public API of Deskpilot: what the tray app (and any other front end) may use.
 
 ``ui/`` imports nothing else from ``agent`` (an import-contract test checks), and the
-CLI starts its runs through the same ``Session.run_task``, so a run is wired once: the
-settings checked, the display and monitor checked and the history folder made
-*before* a model is loaded, then the backend (cached per session), the desktop
-session (kill hotkey, takeover detection), the policy, the recorder and the loop.
+CLI starts its runs through the same ``Session.run_task``. Every source that acts (a
+task, a macro replay, click by name) gets its guarded run from ``agent.wiring``: the
+settings, the display and monitor checked and the history folder made *before* a
+model is loaded, then the desktop session (kill hotkey, takeover detection, the acting
+mark), the recorder, the policy and the executor, built in one place.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,10 +54,8 @@ from agent.macros.player import PlaySettings
 from agent.macros.schema import Macro, load_macro, save_macro
 from agent.records.history import (
     default_history_dir,
-    ensure_history_root,
     list_runs,
     load_run,
-    prune_runs,
 )
 from agent.records.schema import RunInfo, StepRecord
 from agent.run.events import (
@@ -75,11 +72,23 @@ from agent.run.events import (
     StepFinished,
     StepStarted,
 )
-from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
-from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget, Operator, PauseGate, Recorder
+from agent.run.policy import Verdict
+from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget, Operator, PauseGate
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
 from agent.skills.runner import SkillOutputError
+from agent.wiring import (
+    ComputerWrapper,
+    Progress,
+    RunSpec,
+    check_display,
+    check_run,
+    guarded_run,
+    history_root,
+    make_backend,
+    model_facts,
+    recorded_settings,
+)
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
 if TYPE_CHECKING:
@@ -96,9 +105,6 @@ if TYPE_CHECKING:
     from agent.skills.runner import SkillJob, SkillResult
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str], None]
-ComputerWrapper = Callable[[Computer], Computer]
 
 __all__ = [
     "BACKENDS",
@@ -186,85 +192,6 @@ __all__ = [
 ]
 
 
-def history_root(settings: Settings) -> Path:
-    """The folder runs are recorded in: the setting, else the user data folder."""
-    if settings.history_dir:
-        return Path(settings.history_dir).expanduser()
-    return default_history_dir()
-
-
-def make_backend(
-    settings: Settings, progress: Progress | None = None, cancel: threading.Event | None = None
-) -> Backend:
-    """The model backend the settings name; a model that fails to load raises BackendError.
-
-    ``cancel`` (the run's stop token) ends a model download at its next chunk.
-    """
-    if settings.backend == "script":
-        from agent.backends.scripted import ScriptedBackend
-
-        if not settings.script:
-            raise ConfigError("--backend script needs --script FILE (a JSON Lines file of replies)")
-        return ScriptedBackend.from_file(Path(settings.script))
-    if settings.backend == "openai":
-        from agent.backends.openai import OpenAIBackend
-
-        return OpenAIBackend(settings.base_url, settings.model, api_key=settings.api_key or None)
-    from agent.backends.local import LocalBackend, LocalSettings
-    from agent.backends.precision import parse_precision
-
-    return LocalBackend(
-        LocalSettings(model=settings.model, precision=parse_precision(settings.precision)),
-        progress=progress,
-        cancel=cancel,
-    )
-
-
-def check_display(monitor: int) -> Region:
-    """The region of ``monitor`` on this display; DisplayError (one line) when either is missing."""
-    from agent.computers.screen import MssScreen
-
-    return MssScreen(monitor).capture_region()
-
-
-def make_policy(
-    settings: Settings,
-    window_title_at: Callable[[int, int], str | None] | None,
-    pointer_at: Callable[[], tuple[int, int]] | None = None,
-) -> Policy:
-    """The policy the settings describe; ``pointer_at`` lets it judge clicks that come without a point."""
-    return Policy(
-        PolicyConfig(
-            confirm=parse_confirm_mode(settings.confirm),
-            denied_chords=tuple(settings.denied_chords),
-            risky_regions=tuple(parse_region(r) for r in settings.risky_regions),
-            risky_windows=tuple(settings.risky_windows),
-        ),
-        window_title_at=window_title_at,
-        extra_denied=(settings.kill_hotkey,),
-        pointer_at=pointer_at,
-    )
-
-
-@contextlib.contextmanager
-def _acting_mark() -> Iterator[Any]:
-    """The X root-window mark that tells a macro recorder Deskpilot itself is acting."""
-    from agent.macros.marker import ActingMark
-
-    mark = ActingMark()
-    try:
-        yield mark
-    finally:
-        mark.close()
-
-
-def _model_facts(backend: Backend) -> dict[str, str]:
-    """What the backend says about the model it runs: where from, the precision ``auto`` chose and why."""
-    info = getattr(backend, "info", None)
-    facts = info.to_json_dict() if info is not None and hasattr(info, "to_json_dict") else {}
-    return {str(key): str(value) for key, value in facts.items()}
-
-
 class Session:
     """One front end's session: it keeps the loaded model between runs and starts runs."""
 
@@ -325,75 +252,42 @@ class Session:
         ``narration``, each action is spoken before it happens and the words are kept
         in the step's record.
         """
-        from agent.computers.windows import X11Windows
-        from agent.records.history import RunRecorder
-        from agent.run.session import desktop_session
-
         require_valid(settings)
         if not task.strip():
             raise ConfigError("the task is empty")
-        check_display(settings.monitor)
-        root = history_root(settings)
-        ensure_history_root(root)
+        checked = check_run(settings)
         backend = self.backend(settings, cancel=stop)
-        pause = pause or PauseGate()
-        with (
-            desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk,
-            _acting_mark() as mark,
-        ):
-            from agent.macros.marker import MarkedComputer
-
-            # A macro recorder running meanwhile must not take the agent's input for the user's.
-            marked = MarkedComputer(desk.computer, mark)
-            computer: Computer = wrap_computer(marked) if wrap_computer else marked
-            planner = Planner(
-                backend,
-                frame_kind=FrameKind(settings.frame),
-                settings=PromptSettings(
-                    max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
-                ),
-                refiner=run_refiner(settings, backend),
-                locator=run_locator(settings, backend, stop),
-            )
-            # Keep one slot for the run about to start.
-            prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
-            recorder = RunRecorder.start(
-                root,
-                RunInfo(
-                    id="",
-                    task=task,
-                    backend=settings.backend,
-                    model=settings.script if settings.backend == "script" else settings.model,
-                    settings={k: v for k, v in settings.model_dump().items() if k != "api_key"},
-                    started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                    dry_run=dry_run,
-                    model_facts=_model_facts(backend),
-                ),
-            )
-            step_recorder: Recorder = recorder
-            if narration is not None:
-                from agent.access.narration import Narrator
-
-                narrator = Narrator(narration)
-                observers = [*observers, narrator]
-                step_recorder = narrator.recording(recorder)
-            loop = AgentLoop.on(
-                computer,
-                planner,
-                make_policy(settings, X11Windows().title_at, desk.computer.cursor_position),
-                operator,
-                stop,
-                settings=LoopSettings(
-                    max_steps=settings.max_steps,
-                    dry_run=dry_run,
-                    confirm_timeout_s=settings.confirm_timeout_s,
-                ),
-                recorder=step_recorder,
-                observers=observers,
-                guard=desk.takeover,
-                pause=pause,
-            )
-            return loop.run(task)
+        spec = RunSpec(
+            task=task,
+            backend=settings.backend,
+            model=settings.script if settings.backend == "script" else settings.model,
+            settings=recorded_settings(settings),
+            dry_run=dry_run,
+            model_facts=model_facts(backend),
+        )
+        planner = Planner(
+            backend,
+            frame_kind=FrameKind(settings.frame),
+            settings=PromptSettings(
+                max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
+            ),
+            refiner=run_refiner(settings, backend),
+            locator=run_locator(settings, backend, stop),
+        )
+        loop_settings = LoopSettings(
+            max_steps=settings.max_steps, dry_run=dry_run, confirm_timeout_s=settings.confirm_timeout_s
+        )
+        with guarded_run(
+            checked,
+            spec,
+            operator,
+            stop=stop,
+            pause=pause,
+            observers=observers,
+            wrap_computer=wrap_computer,
+            narration=narration,
+        ) as run:
+            return AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings).run(task)
 
     def locate(
         self,
@@ -701,65 +595,38 @@ def click_by_name(
     """
     from agent.access.clicking import ClickByName
     from agent.access.ocr import RapidReader
-    from agent.computers.windows import X11Windows
-    from agent.records.history import RunRecorder
-    from agent.run.capture import Capture
-    from agent.run.executor import GuardedExecutor
-    from agent.run.harness import RunHarness
-    from agent.run.session import desktop_session
+    from agent.grounding.pointing import ModelPointer
 
     require_valid(settings)
     if not request.name.strip():
         raise ConfigError("the name to click is empty")
     if request.pick is not None and request.pick < 1:
         raise ConfigError(f"--pick: {request.pick} is not a match number (they start at 1)")
-    check_display(settings.monitor)
-    root = history_root(settings)
-    ensure_history_root(root)
+    checked = check_run(settings)
     reader = reader or RapidReader()
-    pause = pause or PauseGate()
-    with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
-        prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
-        recorder = RunRecorder.start(
-            root,
-            RunInfo(
-                id="",
-                task=f"click {request.name}",
-                backend="ocr",
-                model="rapidocr",
-                settings={k: v for k, v in settings.model_dump().items() if k != "api_key"},
-                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                dry_run=dry_run,
-            ),
-        )
-        harness = RunHarness(desk.computer, recorder=recorder, observers=observers)
-        executor = GuardedExecutor(
-            desk.computer,
-            make_policy(settings, X11Windows().title_at),
-            operator,
-            stop,
-            harness.emit,
-            pause=pause,
-            guard=desk.takeover,
-            dry_run=dry_run,
-            confirm_timeout_s=settings.confirm_timeout_s,
-        )
+    spec = RunSpec(
+        task=f"click {request.name}",
+        backend="ocr",
+        model="rapidocr",
+        settings=recorded_settings(settings),
+        dry_run=dry_run,
+    )
+    locator = None
+    if session is not None:
+        chosen = session
+        locator = ModelPointer(lambda: chosen.backend(settings, cancel=stop), settings, stop)
+    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers) as run:
         clicker = ClickByName(
             reader,
-            executor,
-            Capture(desk.computer, stop),
-            harness,
-            locator=_model_locator(session, settings, stop) if session is not None else None,
+            run.executor,
+            run.capture,
+            run.harness,
+            locator=locator,
             speech=speech,
             on_line=on_line or _quiet,
             on_list=on_list or _quiet,
         )
         return clicker.run(request)
-
-
-def _model_locator(session: Session, settings: Settings, stop: threading.Event) -> ModelPointer:
-    """Click-by-name's fallback when OCR finds nothing: the session's model, loaded only when asked."""
-    return ModelPointer(lambda: session.backend(settings, cancel=stop), settings, stop)
 
 
 def _quiet(line: str) -> None:
