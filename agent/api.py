@@ -1,20 +1,19 @@
 """The public API of Deskpilot: what the tray app (and any other front end) may use.
 
 ``ui/`` imports nothing else from ``agent`` (an import-contract test checks), and the
-CLI starts its runs through the same ``Session.run_task``, so a run is wired once: the
-settings checked, the display and monitor checked and the history folder made
-*before* a model is loaded, then the backend (cached per session), the desktop
-session (kill hotkey, takeover detection), the policy, the recorder and the loop.
+CLI starts its runs through the same ``Session.run_task``. Every source that acts (a
+task, a macro replay, click by name) gets its guarded run from ``agent.wiring``: the
+settings, the display and monitor checked and the history folder made *before* a
+model is loaded, then the desktop session (kill hotkey, takeover detection, the acting
+mark), the recorder, the policy and the executor, built in one place.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,18 +38,23 @@ from agent.config import (
     save_settings,
 )
 from agent.errors import ConfigError, DeskpilotError, DisplayError, StoppedError
-from agent.geometry import CaptureGeometry, Region, parse_region
+from agent.geometry import Region, parse_region
 from agent.grounding.locate import GroundingAsker, Located
+from agent.grounding.pointing import (
+    ModelPointer,
+    grounding_asker,
+    grounding_refiner,
+    run_locator,
+    run_refiner,
+)
 from agent.macros.editing import delete_step, insert_step, insert_wait, move_step, set_text
 from agent.macros.playback import DataFile
 from agent.macros.player import PlaySettings
 from agent.macros.schema import Macro, describe_macro_step, load_macro, save_macro
 from agent.records.history import (
     default_history_dir,
-    ensure_history_root,
     list_runs,
     load_run,
-    prune_runs,
 )
 from agent.records.schema import RunInfo, StepRecord
 from agent.run.events import (
@@ -67,11 +71,23 @@ from agent.run.events import (
     StepFinished,
     StepStarted,
 )
-from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
-from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget, Operator, PauseGate, Recorder
+from agent.run.policy import Verdict
+from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget, Operator, PauseGate
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
 from agent.skills.runner import SkillOutputError
+from agent.wiring import (
+    ComputerWrapper,
+    Progress,
+    RunSpec,
+    check_display,
+    check_run,
+    guarded_run,
+    history_root,
+    make_backend,
+    model_facts,
+    recorded_settings,
+)
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
 if TYPE_CHECKING:
@@ -88,9 +104,6 @@ if TYPE_CHECKING:
     from agent.skills.runner import SkillJob, SkillResult
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str], None]
-ComputerWrapper = Callable[[Computer], Computer]
 
 __all__ = [
     "BACKENDS",
@@ -178,85 +191,6 @@ __all__ = [
 ]
 
 
-def history_root(settings: Settings) -> Path:
-    """The folder runs are recorded in: the setting, else the user data folder."""
-    if settings.history_dir:
-        return Path(settings.history_dir).expanduser()
-    return default_history_dir()
-
-
-def make_backend(
-    settings: Settings, progress: Progress | None = None, cancel: threading.Event | None = None
-) -> Backend:
-    """The model backend the settings name; a model that fails to load raises BackendError.
-
-    ``cancel`` (the run's stop token) ends a model download at its next chunk.
-    """
-    if settings.backend == "script":
-        from agent.backends.scripted import ScriptedBackend
-
-        if not settings.script:
-            raise ConfigError("--backend script needs --script FILE (a JSON Lines file of replies)")
-        return ScriptedBackend.from_file(Path(settings.script))
-    if settings.backend == "openai":
-        from agent.backends.openai import OpenAIBackend
-
-        return OpenAIBackend(settings.base_url, settings.model, api_key=settings.api_key or None)
-    from agent.backends.local import LocalBackend, LocalSettings
-    from agent.backends.precision import parse_precision
-
-    return LocalBackend(
-        LocalSettings(model=settings.model, precision=parse_precision(settings.precision)),
-        progress=progress,
-        cancel=cancel,
-    )
-
-
-def check_display(monitor: int) -> Region:
-    """The region of ``monitor`` on this display; DisplayError (one line) when either is missing."""
-    from agent.computers.screen import MssScreen
-
-    return MssScreen(monitor).capture_region()
-
-
-def make_policy(
-    settings: Settings,
-    window_title_at: Callable[[int, int], str | None] | None,
-    pointer_at: Callable[[], tuple[int, int]] | None = None,
-) -> Policy:
-    """The policy the settings describe; ``pointer_at`` lets it judge clicks that come without a point."""
-    return Policy(
-        PolicyConfig(
-            confirm=parse_confirm_mode(settings.confirm),
-            denied_chords=tuple(settings.denied_chords),
-            risky_regions=tuple(parse_region(r) for r in settings.risky_regions),
-            risky_windows=tuple(settings.risky_windows),
-        ),
-        window_title_at=window_title_at,
-        extra_denied=(settings.kill_hotkey,),
-        pointer_at=pointer_at,
-    )
-
-
-@contextlib.contextmanager
-def _acting_mark() -> Iterator[Any]:
-    """The X root-window mark that tells a macro recorder Deskpilot itself is acting."""
-    from agent.macros.marker import ActingMark
-
-    mark = ActingMark()
-    try:
-        yield mark
-    finally:
-        mark.close()
-
-
-def _model_facts(backend: Backend) -> dict[str, str]:
-    """What the backend says about the model it runs: where from, the precision ``auto`` chose and why."""
-    info = getattr(backend, "info", None)
-    facts = info.to_json_dict() if info is not None and hasattr(info, "to_json_dict") else {}
-    return {str(key): str(value) for key, value in facts.items()}
-
-
 class Session:
     """One front end's session: it keeps the loaded model between runs and starts runs."""
 
@@ -317,75 +251,42 @@ class Session:
         ``narration``, each action is spoken before it happens and the words are kept
         in the step's record.
         """
-        from agent.computers.windows import X11Windows
-        from agent.records.history import RunRecorder
-        from agent.run.session import desktop_session
-
         require_valid(settings)
         if not task.strip():
             raise ConfigError("the task is empty")
-        check_display(settings.monitor)
-        root = history_root(settings)
-        ensure_history_root(root)
+        checked = check_run(settings)
         backend = self.backend(settings, cancel=stop)
-        pause = pause or PauseGate()
-        with (
-            desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk,
-            _acting_mark() as mark,
-        ):
-            from agent.macros.marker import MarkedComputer
-
-            # A macro recorder running meanwhile must not take the agent's input for the user's.
-            marked = MarkedComputer(desk.computer, mark)
-            computer: Computer = wrap_computer(marked) if wrap_computer else marked
-            planner = Planner(
-                backend,
-                frame_kind=FrameKind(settings.frame),
-                settings=PromptSettings(
-                    max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
-                ),
-                refiner=_run_refiner(settings, backend),
-                locator=_run_locator(settings, backend),
-            )
-            # Keep one slot for the run about to start.
-            prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
-            recorder = RunRecorder.start(
-                root,
-                RunInfo(
-                    id="",
-                    task=task,
-                    backend=settings.backend,
-                    model=settings.script if settings.backend == "script" else settings.model,
-                    settings={k: v for k, v in settings.model_dump().items() if k != "api_key"},
-                    started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                    dry_run=dry_run,
-                    model_facts=_model_facts(backend),
-                ),
-            )
-            step_recorder: Recorder = recorder
-            if narration is not None:
-                from agent.access.narration import Narrator
-
-                narrator = Narrator(narration)
-                observers = [*observers, narrator]
-                step_recorder = narrator.recording(recorder)
-            loop = AgentLoop.on(
-                computer,
-                planner,
-                make_policy(settings, X11Windows().title_at, desk.computer.cursor_position),
-                operator,
-                stop,
-                settings=LoopSettings(
-                    max_steps=settings.max_steps,
-                    dry_run=dry_run,
-                    confirm_timeout_s=settings.confirm_timeout_s,
-                ),
-                recorder=step_recorder,
-                observers=observers,
-                guard=desk.takeover,
-                pause=pause,
-            )
-            return loop.run(task)
+        spec = RunSpec(
+            task=task,
+            backend=settings.backend,
+            model=settings.script if settings.backend == "script" else settings.model,
+            settings=recorded_settings(settings),
+            dry_run=dry_run,
+            model_facts=model_facts(backend),
+        )
+        planner = Planner(
+            backend,
+            frame_kind=FrameKind(settings.frame),
+            settings=PromptSettings(
+                max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
+            ),
+            refiner=run_refiner(settings, backend),
+            locator=run_locator(settings, backend, stop),
+        )
+        loop_settings = LoopSettings(
+            max_steps=settings.max_steps, dry_run=dry_run, confirm_timeout_s=settings.confirm_timeout_s
+        )
+        with guarded_run(
+            checked,
+            spec,
+            operator,
+            stop=stop,
+            pause=pause,
+            observers=observers,
+            wrap_computer=wrap_computer,
+            narration=narration,
+        ) as run:
+            return AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings).run(task)
 
     def locate(
         self,
@@ -540,6 +441,10 @@ class Session:
         require_valid(settings)
         return run_batch(spec, self.backend(settings), stop, on_tally)
 
+    def _grounder(self, settings: Settings, stop: threading.Event) -> ModelPointer:
+        """Macro tier (d): the settings' model from this session's cache, loaded on the first ask only."""
+        return ModelPointer(lambda: self.backend(settings, cancel=stop), settings, stop, refiner=run_refiner)
+
     def play_macro(
         self,
         settings: Settings,
@@ -587,7 +492,7 @@ class Session:
             observers=observers,
             say=self._progress,
             wrap_computer=wrap_computer,
-            grounder=_ModelGrounder(self, settings, stop) if model else None,
+            grounder=self._grounder(settings, stop) if model else None,
             data=data,
             find_monitor=find_monitor,
         )
@@ -689,120 +594,38 @@ def click_by_name(
     """
     from agent.access.clicking import ClickByName
     from agent.access.ocr import RapidReader
-    from agent.computers.windows import X11Windows
-    from agent.records.history import RunRecorder
-    from agent.run.capture import Capture
-    from agent.run.executor import GuardedExecutor
-    from agent.run.harness import RunHarness
-    from agent.run.session import desktop_session
+    from agent.grounding.pointing import ModelPointer
 
     require_valid(settings)
     if not request.name.strip():
         raise ConfigError("the name to click is empty")
     if request.pick is not None and request.pick < 1:
         raise ConfigError(f"--pick: {request.pick} is not a match number (they start at 1)")
-    check_display(settings.monitor)
-    root = history_root(settings)
-    ensure_history_root(root)
+    checked = check_run(settings)
     reader = reader or RapidReader()
-    pause = pause or PauseGate()
-    with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
-        prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
-        recorder = RunRecorder.start(
-            root,
-            RunInfo(
-                id="",
-                task=f"click {request.name}",
-                backend="ocr",
-                model="rapidocr",
-                settings={k: v for k, v in settings.model_dump().items() if k != "api_key"},
-                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                dry_run=dry_run,
-            ),
-        )
-        harness = RunHarness(desk.computer, recorder=recorder, observers=observers)
-        executor = GuardedExecutor(
-            desk.computer,
-            make_policy(settings, X11Windows().title_at),
-            operator,
-            stop,
-            harness.emit,
-            pause=pause,
-            guard=desk.takeover,
-            dry_run=dry_run,
-            confirm_timeout_s=settings.confirm_timeout_s,
-        )
+    spec = RunSpec(
+        task=f"click {request.name}",
+        backend="ocr",
+        model="rapidocr",
+        settings=recorded_settings(settings),
+        dry_run=dry_run,
+    )
+    locator = None
+    if session is not None:
+        chosen = session
+        locator = ModelPointer(lambda: chosen.backend(settings, cancel=stop), settings, stop)
+    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers) as run:
         clicker = ClickByName(
             reader,
-            executor,
-            Capture(desk.computer, stop),
-            harness,
-            locator=_ModelLocator(session, settings, stop) if session is not None else None,
+            run.executor,
+            run.capture,
+            run.harness,
+            locator=locator,
             speech=speech,
             on_line=on_line or _quiet,
             on_list=on_list or _quiet,
         )
         return clicker.run(request)
-
-
-class _ModelLocator:
-    """Click-by-name's fallback when OCR finds nothing: the model points at the element (locate)."""
-
-    def __init__(self, session: Session, settings: Settings, stop: threading.Event) -> None:
-        self._session, self._settings, self._stop = session, settings, stop
-
-    def locate(self, name: str, frame: Frame) -> tuple[int, int] | None:
-        from agent.errors import TargetNotFoundError
-        from agent.grounding.grounder import locate
-
-        backend = self._session.backend(self._settings, cancel=self._stop)  # loaded only now
-        try:
-            located = locate(
-                grounding_asker(self._settings, backend),
-                grounding_refiner(self._settings, backend),
-                name,
-                frame.image,
-                frame.geometry,
-                self._stop,
-            )
-        except TargetNotFoundError:
-            return None
-        return located.screen_xy
-
-
-class _ModelGrounder:
-    """Macro replay's tier (d): the settings' model points at an anchor's stored description.
-
-    The backend comes from the session's cache, loaded on the first call only: a replay
-    whose anchors are all found by tiers (a) to (c) loads no model. The stop token is
-    the replay's own, so the kill hotkey cancels a load or a generation
-    (``StoppedError``); a model that cannot be loaded or reached raises ``BackendError``.
-    """
-
-    def __init__(self, session: Session, settings: Settings, stop: threading.Event) -> None:
-        self._session, self._settings, self._stop = session, settings, stop
-
-    def ground(self, image: Image, description: str) -> tuple[int, int] | None:
-        from agent.errors import TargetNotFoundError
-        from agent.grounding.grounder import locate
-
-        backend = self._session.backend(self._settings, cancel=self._stop)  # loaded only now
-        # The healer works in image pixels: ground on the image alone, at its own origin.
-        geometry = CaptureGeometry.unscaled(Region(0, 0, image.width, image.height))
-        try:
-            located = locate(
-                grounding_asker(self._settings, backend),
-                _run_refiner(self._settings, backend),
-                description,
-                image,
-                geometry,
-                self._stop,
-            )
-        except TargetNotFoundError:
-            return None
-        x, y = located.image_xy
-        # The far edge (x == width) is the last pixel, as image_to_screen reads it.
-        return (min(int(x), image.width - 1), min(int(y), image.height - 1))
 
 
 def _quiet(line: str) -> None:
@@ -829,8 +652,8 @@ def describe_screen(
     from agent.access.describe import Description, frame_is_blank
     from agent.access.ocr import RapidReader
     from agent.access.reading import capture
-    from agent.computer_use.planner import fit_to_budget
     from agent.computer_use.prompts import DEFAULT_MIN_PIXELS
+    from agent.scaling import fit_to_budget
 
     require_valid(settings)
     frame = capture(target)
@@ -854,52 +677,6 @@ if TYPE_CHECKING:
     from agent.finetune.export import ExportSummary
     from agent.grounding.evaluate import EvalReport
     from agent.grounding.refine import Refiner
-
-
-def grounding_asker(settings: Settings, backend: Backend) -> GroundingAsker:
-    """The grounding call with the same frame and pixel budget a run's steps use."""
-    return GroundingAsker(backend, FrameKind(settings.frame), PromptSettings(max_pixels=settings.max_pixels))
-
-
-def grounding_refiner(settings: Settings, backend: Backend, mode: str | None = None) -> Refiner | None:
-    """The zoom-then-ground step for ``mode`` (default: the setting); None when off."""
-    from agent.grounding.refine import RefineMode, Refiner, parse_refine_mode
-
-    chosen = parse_refine_mode(mode or settings.refine)
-    if chosen is RefineMode.OFF:
-        return None
-    return Refiner(grounding_asker(settings, backend), chosen)
-
-
-class _GroundingLocator:
-    """Grounds the seed guide's description-only clicks with the run's own model (one more call)."""
-
-    def __init__(self, settings: Settings, backend: Backend) -> None:
-        self._asker = grounding_asker(settings, backend)
-
-    def locate_point(
-        self, description: str, image: Image, geometry: CaptureGeometry, cancel: threading.Event
-    ) -> tuple[int, int] | None:
-        from agent.errors import TargetNotFoundError
-        from agent.grounding.grounder import locate
-
-        try:
-            return locate(self._asker, None, description, image, geometry, cancel).screen_xy
-        except TargetNotFoundError:
-            return None
-
-
-def _run_locator(settings: Settings, backend: Backend) -> _GroundingLocator | None:
-    # As for refinement: a recording has no answers for the extra grounding call.
-    return None if settings.backend == "script" else _GroundingLocator(settings, backend)
-
-
-def _run_refiner(settings: Settings, backend: Backend) -> Refiner | None:
-    # A recording holds one reply per step and no answers on crops: replaying it through
-    # a refinement would hand the next step's reply to the crop.
-    if settings.backend == "script":
-        return None
-    return grounding_refiner(settings, backend)
 
 
 def _check_image_path(path: Path) -> None:

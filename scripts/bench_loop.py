@@ -29,7 +29,7 @@ from agent.actions import MouseMove, ScreenAction  # noqa: E402
 from agent.backends.scripted import ScriptedBackend  # noqa: E402
 from agent.computer_use.loop import AgentLoop, LoopSettings  # noqa: E402
 from agent.computer_use.parsing import parse_reply  # noqa: E402
-from agent.computer_use.planner import Planner, fit_to_budget  # noqa: E402
+from agent.computer_use.planner import Planner  # noqa: E402
 from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, PromptSettings  # noqa: E402
 from agent.computers.desktop import DesktopComputer  # noqa: E402
 from agent.computers.screen import thumbnail_grabber  # noqa: E402
@@ -38,7 +38,12 @@ from agent.run.events import ActionDecided  # noqa: E402
 from agent.run.hotkey import KillSwitch  # noqa: E402
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig  # noqa: E402
 from agent.run.settle import wait_until_settled  # noqa: E402
-from agent.scaling import FrameKind, ModelFrame, to_screen_action  # noqa: E402
+from agent.scaling import (  # noqa: E402
+    FrameKind,
+    ModelFrame,
+    fit_to_budget,  # noqa: E402
+    to_screen_action,
+)
 from agent.testing.fake import FakeComputer  # noqa: E402
 
 REPLY = (

@@ -240,15 +240,18 @@ def test_a_model_that_points_nowhere_clicks_nothing() -> None:
 
 
 def test_the_model_locator_asks_the_settings_backend_and_maps_its_point() -> None:
-    from agent.api import Session, _ModelLocator
+    from agent.api import Session
     from agent.config import Settings
+    from agent.grounding.pointing import ModelPointer
     from tests.loopback_servers import StubServer, serving
 
     reply = '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [750, 500]}}\n</tool_call>'
     with serving(StubServer(models=["qwen3-vl"], reply=reply)) as stub:
         settings = Settings(backend="openai", base_url=stub.url, model="qwen3-vl")
         frame = FakeComputer(region=Region(100, 0, 800, 600)).capture()
-        point = _ModelLocator(Session(), settings, threading.Event()).locate("the gear icon", frame)
+        session, stop = Session(), threading.Event()
+        pointer = ModelPointer(lambda: session.backend(settings, cancel=stop), settings, stop)
+        point = pointer.locate("the gear icon", frame)
         posts = [r for r in stub.calls if r[0] == "POST"]
     assert point == (100 + 600, 300)
     assert len(posts) == 1 and "the gear icon" in json.dumps(posts[0][2])

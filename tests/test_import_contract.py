@@ -68,15 +68,6 @@ FEATURES = (
     "agent.run",
 )
 
-# Edges that still break a rule and are being removed elsewhere; each is named here so
-# that it is seen, and a new one is not hidden behind it.
-KNOWN_EXCEPTIONS: set[Edge] = {
-    # play_macro takes check_display, history_root and make_policy from the facade:
-    # removed when agent/wiring.py lands (branch `wiring`), and with it the only cycle.
-    ("agent.macros.playback", "agent.api"),
-}
-
-
 def violations(all_edges: list[Edge]) -> list[str]:
     """Every edge that breaks a rule, in words."""
     problems: list[str] = []
@@ -165,25 +156,14 @@ def agent_modules() -> set[str]:
     return {module_name(path) for path in (ROOT / "agent").rglob("*.py")}
 
 
-def is_known(edge: Edge) -> bool:
-    return any(edge[0] == source and within(edge[1], target) for source, target in KNOWN_EXCEPTIONS)
-
-
 def test_the_tree_keeps_every_import_rule() -> None:
-    assert violations([edge for edge in edges("agent") + edges("ui") if not is_known(edge)]) == []
+    assert violations(edges("agent") + edges("ui")) == []
 
 
 def test_no_import_cycle_among_agent_modules() -> None:
     """Rule 10, counting lazy and TYPE_CHECKING imports: Python tolerates those circles, the layers do not."""
     all_edges = module_edges(edges("agent"), agent_modules())
-    assert cycles([edge for edge in all_edges if not is_known(edge)]) == []
-
-
-def test_the_known_exceptions_still_break_rules_7_and_10() -> None:
-    # The day agent/wiring.py lands this fails: then remove KNOWN_EXCEPTIONS, so it hides nothing new.
-    all_edges = edges("agent")
-    assert {p.split(" ")[1] for p in violations([e for e in all_edges if is_known(e)])} == {"7:"}
-    assert cycles(module_edges(all_edges, agent_modules())) != []
+    assert cycles(all_edges) == []
 
 
 def test_the_walk_finds_lazy_and_type_checking_imports() -> None:

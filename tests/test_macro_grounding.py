@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.api import Session, _ModelGrounder
+from agent.api import Session
 from agent.config import Settings
 from agent.geometry import Region
+from agent.grounding.pointing import ModelPointer, run_refiner
 from agent.macros.anchors import make_anchor
 from agent.macros.healing import Healer, Miss
 from agent.macros.player import MacroPlayer, PlaySettings
@@ -40,6 +41,11 @@ MONITOR = Region(1280, 0, 1920, 1080)  # a second monitor: image pixels are not 
 BUTTON_AT = (900, 600)  # where the Save button is drawn now
 TARGET = (BUTTON_AT[0] + 60, BUTTON_AT[1] + 20)  # its centre, in image pixels
 DESCRIPTION = "the blue Save button"
+
+
+def _grounder(session: Session, settings: Settings, stop: threading.Event) -> ModelPointer:
+    """Tier (d) as ``Session.play_macro`` builds it: the session's cached backend, loaded on first ask."""
+    return ModelPointer(lambda: session.backend(settings, cancel=stop), settings, stop, refiner=run_refiner)
 
 
 def _gone_look() -> Image.Image:
@@ -96,7 +102,7 @@ def _posts(stub: StubServer) -> list[dict[str, Any]]:
 def test_the_model_grounds_the_description_and_the_player_clicks_there() -> None:
     with serving(StubServer(models=["qwen3-vl"], reply=_click(TARGET))) as stub:
         stop = threading.Event()
-        play, computer = _player(_ModelGrounder(Session(), _settings(stub.url), stop), stop=stop)
+        play, computer = _player(_grounder(Session(), _settings(stub.url), stop), stop=stop)
         result = play.play(_macro(), [{}], "macro")
         posts = _posts(stub)
     assert result.outcome == "success", result
@@ -118,7 +124,7 @@ def test_the_model_grounds_the_description_and_the_player_clicks_there() -> None
 def test_the_model_is_asked_once_after_the_whole_wait_not_on_every_look() -> None:
     with serving(StubServer(models=["qwen3-vl"], reply=_click(TARGET))) as stub:
         stop = threading.Event()
-        play, computer = _player(_ModelGrounder(Session(), _settings(stub.url), stop), timeout_s=0.3, stop=stop)
+        play, computer = _player(_grounder(Session(), _settings(stub.url), stop), timeout_s=0.3, stop=stop)
         result = play.play(_macro(), [{}], "macro")
         posts = _posts(stub)
     assert result.outcome == "success" and len(computer.clicked) == 1
@@ -137,7 +143,7 @@ def test_without_a_grounder_the_step_is_a_miss_and_nothing_is_clicked() -> None:
 def test_a_step_without_a_description_never_asks_the_model() -> None:
     with serving(StubServer(models=["qwen3-vl"], reply=_click(TARGET))) as stub:
         stop = threading.Event()
-        play, computer = _player(_ModelGrounder(Session(), _settings(stub.url), stop), stop=stop)
+        play, computer = _player(_grounder(Session(), _settings(stub.url), stop), stop=stop)
         result = play.play(_macro(description=""), [{}], "macro")
         posts = _posts(stub)
     assert result.outcome == "failure" and computer.performed == [] and posts == []
@@ -154,7 +160,7 @@ def test_anchors_the_picture_tiers_find_load_no_model() -> None:
     session = Session()
     stop = threading.Event()
     # A model that cannot load: loading it at all would fail the replay.
-    grounder = _ModelGrounder(session, Settings(backend="local", model="/no/such/model"), stop)
+    grounder = _grounder(session, Settings(backend="local", model="/no/such/model"), stop)
     play, computer = _player(grounder, stop=stop)
     result = play.play(macro, [{}], "macro")
     assert result.outcome == "success" and computer.clicked == [(MONITOR.left + TARGET[0], TARGET[1])]
@@ -165,7 +171,7 @@ def test_anchors_the_picture_tiers_find_load_no_model() -> None:
 def test_a_server_that_is_down_fails_the_step_in_one_line_and_clicks_nothing() -> None:
     with dead_port() as port:
         stop = threading.Event()
-        grounder = _ModelGrounder(Session(), _settings(f"http://127.0.0.1:{port}/v1"), stop)
+        grounder = _grounder(Session(), _settings(f"http://127.0.0.1:{port}/v1"), stop)
         play, computer = _player(grounder, stop=stop)
         result = play.play(_macro(), [{}], "macro")
     assert result.outcome == "failure" and result.exit_code == 1
@@ -178,7 +184,7 @@ def test_a_model_that_points_off_its_grid_is_a_miss_not_a_guess() -> None:
     off = call('{"action": "left_click", "coordinate": [1400, 500]}')
     with serving(StubServer(models=["qwen3-vl"], reply=off)) as stub:
         stop = threading.Event()
-        play, computer = _player(_ModelGrounder(Session(), _settings(stub.url), stop), stop=stop)
+        play, computer = _player(_grounder(Session(), _settings(stub.url), stop), stop=stop)
         result = play.play(_macro(), [{}], "macro")
     assert result.outcome == "failure" and computer.performed == []
     assert f"the model did not find {DESCRIPTION!r}" in result.detail
@@ -197,7 +203,7 @@ def test_the_kill_hotkey_while_the_model_generates_stops_with_no_action_after_it
         return _click(TARGET)
 
     with serving_chat(CannedChatServer(reply)) as server:
-        play, computer = _player(_ModelGrounder(Session(), _settings(server.url), stop), stop=stop)
+        play, computer = _player(_grounder(Session(), _settings(server.url), stop), stop=stop)
         result = play.play(_macro(), [{}], "macro")
         waited_for_the_answer = answered.is_set()
         release.set()
@@ -268,7 +274,7 @@ def test_tier_d_through_the_tiny_local_model_loaded_only_when_needed(
     monkeypatch.setattr("agent.api.make_backend", load)
     stop = threading.Event()
     settings = Settings(backend="local", model=str(tiny_model_dir), refine="off", max_pixels=1024 * 32 * 32)
-    play, computer = _player(_ModelGrounder(Session(), settings, stop), stop=stop)
+    play, computer = _player(_grounder(Session(), settings, stop), stop=stop)
     result = play.play(_macro(), [{}], "macro")
     assert result.outcome == "success", result
     assert loads == [str(tiny_model_dir)]

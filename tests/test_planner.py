@@ -100,8 +100,7 @@ def test_missing_script_is_a_config_error(tmp_path: Path) -> None:
 def test_fit_to_budget_matches_the_processor_size(size: tuple[int, int], kind: str, expected: tuple[int, int]) -> None:
     from PIL import Image
 
-    from agent.computer_use.planner import fit_to_budget
-    from agent.scaling import FrameKind
+    from agent.scaling import FrameKind, fit_to_budget
 
     image = Image.new("RGB", size)
     assert fit_to_budget(image, FrameKind(kind), 64 * 32 * 32, 1024 * 32 * 32).size == expected
@@ -111,8 +110,7 @@ def test_fit_to_budget_agrees_with_the_tiny_models_processor(tiny_model_dir: Pat
     from PIL import Image
 
     from agent.backends.processor import load_processor
-    from agent.computer_use.planner import fit_to_budget
-    from agent.scaling import FrameKind
+    from agent.scaling import FrameKind, fit_to_budget
 
     processor = load_processor(str(tiny_model_dir))
     size = {"shortest_edge": 64 * 32 * 32, "longest_edge": 1024 * 32 * 32}

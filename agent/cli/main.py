@@ -73,6 +73,15 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
 
 
+def _captures_or_acts(args: argparse.Namespace) -> bool:
+    """Whether the command captures the screen or acts on it: those need a desktop Deskpilot can drive."""
+    if args.command == "macro":
+        return getattr(args, "macro_command", None) in ("play", "record")
+    if args.command == "skill":  # on image files it needs no desktop
+        return bool(args.region or args.window or args.monitor is not None)
+    return args.command in ("run", "screenshot", "read", "click", "describe", "locate")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run its command, and turn what it raised into the exit code."""
     parser = build_parser()
@@ -86,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
+        if _captures_or_acts(args):
+            from agent.computers.selection import select_platform
+
+            select_platform()  # a Wayland session is refused here, before any model loads
         return handler(args)
     except StoppedError as err:
         sys.stderr.write(f"deskpilot: stopped: {err}\n")

@@ -20,7 +20,7 @@ from agent.computer_use.prompts import PromptSettings, StepNote, build_request
 from agent.computers.base import Frame
 from agent.errors import ActionError, DescriptionOnlyError, ReplyError
 from agent.geometry import CaptureGeometry
-from agent.scaling import FrameKind, ModelFrame, model_image_size, to_screen_action
+from agent.scaling import FrameKind, ModelFrame, fit_to_budget, to_screen_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -61,24 +61,6 @@ class Plan:
     @property
     def usable(self) -> bool:
         return self.error is None
-
-
-def fit_to_budget(image: Image, frame_kind: FrameKind, min_pixels: int, max_pixels: int) -> Image:
-    """Resize a screenshot, once, here, to the size the model is shown (``model_image_size``).
-
-    The processor would do the same resize with a bicubic filter inside the model call;
-    doing it here with PIL's antialiased bilinear filter costs about half as much, keeps
-    the server backend's upload small, and leaves the processor nothing to do. Backends
-    send what they are given, so every backend shows the model the same picture.
-    """
-    width, height = model_image_size(
-        frame_kind, image.width, image.height, min_pixels=min_pixels, max_pixels=max_pixels
-    )
-    if (width, height) == image.size:
-        return image
-    from PIL import Image as PILImage
-
-    return image.resize((width, height), PILImage.Resampling.BILINEAR)
 
 
 class Planner:

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent.backends.base import Backend, Completion
 from agent.computer_use.parsing import parse_reply
-from agent.computer_use.planner import fit_to_budget
 from agent.computer_use.prompts import PromptSettings, build_request
 from agent.errors import ActionError, ReplyError, TargetNotFoundError
 from agent.geometry import CaptureGeometry
-from agent.scaling import FrameKind, ModelFrame, model_to_image
+from agent.scaling import FrameKind, ModelFrame, fit_to_budget, model_to_image
 
 if TYPE_CHECKING:
     from PIL.Image import Image

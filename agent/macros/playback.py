@@ -1,4 +1,4 @@
-"""Wiring a macro replay on the real desktop, the way ``Session.run_task`` wires a task.
+"""A macro replay on the real desktop, on the guarded run every source gets from ``agent.wiring``.
 
 Everything that can be checked is checked before the desktop is touched: the
 settings, the macro file, the variables every row must give, the report's folder, the
@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,11 +33,7 @@ from agent.errors import ConfigError, DeskpilotError
 from agent.macros.healing import Found, Grounder, Healer, Miss
 from agent.macros.player import MacroPlayer, PlaySettings
 from agent.macros.schema import Macro, MacroStep, Monitor, encode_png, load_macro, save_macro, variable_names
-from agent.records.schema import RunInfo
-from agent.run.capture import Capture
 from agent.run.events import Observer, RunResult
-from agent.run.executor import GuardedExecutor
-from agent.run.harness import RunHarness
 from agent.run.ports import Operator, PauseGate
 from agent.wording import plural
 
@@ -170,12 +165,9 @@ def play_macro(
     data: DataFile | None = None,
     find_monitor: bool = False,
 ) -> RunResult:
-    from agent.api import check_display, history_root, make_policy
-    from agent.computers.windows import X11Windows
     from agent.config import require_valid
     from agent.records.files import save_image_private
-    from agent.records.history import RunRecorder, ensure_history_root, prune_runs
-    from agent.run.session import desktop_session
+    from agent.wiring import RunSpec, check_run, guarded_run
 
     require_valid(settings)
     macro = load_macro(path)
@@ -186,17 +178,17 @@ def play_macro(
     check_rows(variable_names(macro), rows, data)
     if report is not None and not report.parent.is_dir():
         raise ConfigError(f"--report: the folder {report.parent} does not exist")
-    current = check_display(settings.monitor)
-    root = history_root(settings)
-    ensure_history_root(root)
+    checked = check_run(settings)
     say = say or (lambda _line: None)
     from agent.computers.screen import MssScreen
 
     monitors = MssScreen(1).monitors()
-    monitor, note = pick_monitor(macro.monitor, monitors, settings.monitor, current, find_monitor)
+    monitor, note = pick_monitor(macro.monitor, monitors, settings.monitor, checked.monitor, find_monitor)
     recorded_here = note is None or monitor != settings.monitor
     if monitor != settings.monitor:
+        # One of this display's own monitors (just listed): the checks made still hold.
         settings = settings.model_copy(update={"monitor": monitor})
+        checked = replace(checked, settings=settings, monitor=monitors[monitor - 1])
     say(_first_line(path, macro, monitor, recorded_here, play, len(rows)))
     if note is not None:
         say(note)
@@ -215,35 +207,24 @@ def play_macro(
             f"{plural(described, 'step has', 'steps have')} a description: if tiers a-c cannot find one, "
             f"the model ({settings.backend}: {settings.model}) is asked (--no-model: never)"
         )
-    pause = pause or PauseGate()
     new_looks: dict[int, str] = {}
-
-    with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
-        from agent.macros.marker import ActingMark, MarkedComputer
-
-        # A recorder running meanwhile must not take the replay's input for the user's.
-        mark = ActingMark()
-        marked = MarkedComputer(desk.computer, mark)
-        computer: Computer = wrap_computer(marked) if wrap_computer else marked
-        prune_runs(root, max(0, settings.history_keep_runs - 1) if settings.history_keep_runs else 0)
-        recorder = RunRecorder.start(
-            root,
-            RunInfo(
-                id="",
-                task=f"macro {path.name}",
-                backend="macro",
-                model="none",
-                settings={
-                    "macro": str(path),
-                    "confirm": settings.confirm,
-                    "rows": len(rows),
-                    "repeat": play.repeat,
-                    "model_tier": f"{settings.backend}: {settings.model}" if grounder else "off",
-                },
-                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                dry_run=play.dry_run,
-            ),
-        )
+    spec = RunSpec(
+        task=f"macro {path.name}",
+        backend="macro",
+        model="none",
+        settings={
+            "macro": str(path),
+            "confirm": settings.confirm,
+            "rows": len(rows),
+            "repeat": play.repeat,
+            "model_tier": f"{settings.backend}: {settings.model}" if grounder else "off",
+        },
+        dry_run=play.dry_run,
+    )
+    with guarded_run(
+        checked, spec, operator, stop=stop, pause=pause, observers=observers, wrap_computer=wrap_computer
+    ) as run:
+        run_dir = run.recorder.run_dir
 
         def keep_miss(number: int, step: MacroStep, miss: Miss, frame: Frame) -> None:
             """The evidence a person needs: the crop looked for and the best candidate seen."""
@@ -251,13 +232,11 @@ def play_macro(
 
             try:
                 if step.anchor is not None:
-                    save_image_private(
-                        decode_png(step.anchor.crop), recorder.run_dir / f"miss-{number:04d}-anchor.png"
-                    )
+                    anchor = decode_png(step.anchor.crop)
+                    save_image_private(anchor, run_dir / f"miss-{number:04d}-anchor.png")
                 if miss.best is not None:
                     save_image_private(
-                        frame.image.crop(miss.best.box.as_tuple()),
-                        recorder.run_dir / f"miss-{number:04d}-best.png",
+                        frame.image.crop(miss.best.box.as_tuple()), run_dir / f"miss-{number:04d}-best.png"
                     )
             except (OSError, DeskpilotError) as err:
                 say(f"could not keep the evidence of step {number}: {err}")
@@ -267,35 +246,20 @@ def play_macro(
                 index = next(i for i, s in enumerate(macro.steps) if s is step)
                 new_looks[index] = encode_png(frame.image.crop(found.box.as_tuple()))
 
-        harness = RunHarness(computer, recorder=recorder, observers=observers)
-        executor = GuardedExecutor(
-            computer,
-            make_policy(settings, X11Windows().title_at),
-            operator,
-            stop,
-            harness.emit,
-            pause=pause,
-            guard=desk.takeover,
-            dry_run=play.dry_run,
-            confirm_timeout_s=settings.confirm_timeout_s,
-        )
         from agent.access.ocr import RapidReader
         from agent.macros.text_tier import OcrTextLocator
 
         player = MacroPlayer(
-            executor,
-            Capture(computer, stop),
-            harness,
+            run.executor,
+            run.capture,
+            run.harness,
             Healer(reader=OcrTextLocator(RapidReader()), grounder=grounder),
             play,
             on_miss=keep_miss,
             on_found=keep_look,
             say=say,
         )
-        try:
-            result = player.play(macro, rows, f"macro {path.name}")
-        finally:
-            mark.close()
+        result = player.play(macro, rows, f"macro {path.name}")
     if report is not None:
         from agent.macros.report import write_report
 

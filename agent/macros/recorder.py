@@ -56,7 +56,7 @@ class Recorder:
         self._queue: queue.Queue[RawEvent] = queue.Queue()
         self._listeners: list[Any] = []
         self.events: list[RawEvent] = []
-        from agent.macros.marker import ActingMark
+        from agent.computers.marker import ActingMark
 
         self._mark: ActingMark | None = ActingMark()
         self.ignored = 0  # events Deskpilot itself injected (a player or agent acting meanwhile)

@@ -1,4 +1,4 @@
-"""A run's desktop session: the real computer, the kill hotkey and takeover detection, together."""
+"""A run's desktop session: the real computer under the acting mark, the kill hotkey, takeover detection."""
 
 from __future__ import annotations
 
@@ -13,17 +13,27 @@ from agent.run.ports import PauseGate
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget
     from agent.computers.desktop import DesktopComputer
+    from agent.computers.marker import MarkedComputer
     from agent.run.hotkey import KillSwitch
     from agent.run.takeover import TakeoverDetector
 
 
 @dataclass
 class Desktop:
-    """The real computer with its kill switch and takeover detector running."""
+    """The real computer with its kill switch and takeover detector running.
 
-    computer: DesktopComputer
+    ``computer`` performs every action under the acting mark, so a macro recorder
+    running meanwhile never takes Deskpilot's input for the user's, whichever source acts.
+    """
+
+    computer: MarkedComputer
+    desktop: DesktopComputer  # the same desktop unmarked: for reading it (the pointer), never for acting
     kill: KillSwitch
     takeover: TakeoverDetector
+
+    def pointer_at(self) -> tuple[int, int]:
+        """Where the pointer is now, in screen coordinates (the policy judges pointless clicks by it)."""
+        return self.desktop.cursor_position()
 
 
 @contextlib.contextmanager
@@ -33,8 +43,10 @@ def desktop_session(
     """Start the real computer, the kill hotkey and takeover detection; stop them all on exit.
 
     The kill hotkey sets ``stop``; real user input requests a pause through ``pause``.
+    The acting mark is set here, not by each source, so no source can forget it.
     """
     from agent.computers.desktop import DesktopComputer
+    from agent.computers.marker import ActingMark, MarkedComputer
     from agent.run.hotkey import KillSwitch, parse_hotkey
     from agent.run.takeover import TakeoverDetector
 
@@ -46,7 +58,11 @@ def desktop_session(
     try:
         takeover.start()
         try:
-            yield Desktop(computer, kill, takeover)
+            mark = ActingMark()
+            try:
+                yield Desktop(MarkedComputer(computer, mark), computer, kill, takeover)
+            finally:
+                mark.close()
         finally:
             takeover.stop()
     finally:

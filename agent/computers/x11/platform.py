@@ -73,8 +73,7 @@ class X11Platform:
         return X11InputWatching()
 
     def acting_mark(self) -> ActingMark:
-        # Phase 2 moves the mark to agent/computers/x11/; until then it lives with the macros.
-        from agent.macros.marker import ActingMark as RootWindowMark
+        from agent.computers.marker import ActingMark as RootWindowMark
 
         return RootWindowMark()
 

@@ -66,7 +66,7 @@ class _Root:
 
 
 class ActingMark:
-    """Set by whoever injects input (the player), read by the recorder."""
+    """Set around every action by the run's desktop session (agent.run.session), read by the recorder."""
 
     def __init__(self) -> None:
         self._root = _Root()
