@@ -72,6 +72,7 @@ from agent.run.policy import Policy, PolicyConfig, Verdict, parse_confirm_mode
 from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget, Operator, PauseGate, Recorder
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
+from agent.scaling import image_to_screen as image_to_screen  # ui/ maps clicks on a frame by it
 from agent.skills.runner import SkillOutputError
 from agent.wording import clip, describe_action, describe_record, describe_step, local_time
 
