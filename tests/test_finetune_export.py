@@ -25,8 +25,8 @@ from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.run.ports import ConfirmResult
 from agent.testing.fake import FakeComputer
 from agent.testing.grounding import FakeGroundingBackend
+from agent.testing.operator import FakeOperator
 from tests.support import call, deskpilot
-from tests.test_loop import FakeOperator
 
 CLICK = call('{"action": "left_click", "coordinate": [500, 500]}')
 SAVE = call('{"action": "key", "keys": ["ctrl", "s"]}')
