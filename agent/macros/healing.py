@@ -1,16 +1,19 @@
 """Finding a recorded anchor on the current screen, tier by tier; never a guess.
 
-The tiers (``agent.macros.tiers.Tier``) are tried cheapest first; the standard ones:
+The tiers (``agent.macros.tiers.Tier``) are tried cheapest first, and the player's
+timing follows from their costs. The standard ones (``standard_tiers``; a new tier is a
+class with a name, a cost, ``applies`` and ``find``, and one line there):
+(a) and (b), ``PictureTier``, a look:
 (a) the grey crop near where it was recorded, then anywhere on the monitor;
 (b) a few scales around the recorded-to-current scale ratio, grey and then edge maps
     (edges survive a colour or theme change);
-(c) the anchor's OCR text (``agent.macros.text_tier``), only after (a) and (b) failed:
-    the text found once near the recorded place, or once on the whole monitor, and the
-    point put back where it was relative to that text;
-(d) the model grounding the anchor's stored description (``ground``), when a grounder
-    is plugged in: asked once per step, after tiers (a) to (c) found nothing for the
-    whole wait, because a model call costs seconds to minutes where a look costs
-    milliseconds. Its point must lie on the captured monitor.
+(c) ``TextTier``, a read: the anchor's OCR text (``agent.macros.text_tier``), only
+    after (a) and (b) failed: the text found once near the recorded place, or once on
+    the whole monitor, and the point put back where it was relative to that text;
+(d) ``ModelTier``, a model call: the anchor's stored description grounded (``ground``),
+    when a grounder is plugged in: asked once per step, after tiers (a) to (c) found
+    nothing for the whole wait, because a model call costs seconds to minutes where a
+    look costs milliseconds. Its point must lie on the captured monitor.
 Tiers (a-screen) and (b) refuse a best match when a second place scores within
 ``unique_gap`` of it: two places that both look right are a guess, not a find. An edge
 match must also beat, by that gap, the best edge score another place had on the

@@ -2,9 +2,10 @@
 
 No model is involved unless the healer has a grounder and a step's anchor carries a
 description. A pointer step runs only where its anchor was found on the current screen
-(``healing``): the picture tiers on every look; the text tier only after the first
-second of the wait (see ``FALLBACK_AFTER_S``); the model (tier d, ``Healer.ground``)
-once per step, when tiers (a) to (c) found nothing for the whole wait. When no tier
+(``healing``), and when each tier may run follows from its cost (``costs_due``): looks
+on every look; reads only after the first second of the wait (``FALLBACK_AFTER_S``); a
+model (tier d, ``Healer.ground``) once per step, when the looks and reads found nothing
+for the whole wait; asking the user last. When no tier
 finds it, the step, its crop and the best candidate are kept, and the operator is
 asked (tier e, ``ask_lost_target``): the tray shows the crop beside the screen and the
 user accepts the candidate, points at the target, or stops; an operator that cannot
