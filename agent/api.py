@@ -75,6 +75,7 @@ from agent.run.policy import Verdict
 from agent.run.ports import ConfirmQuestion, ConfirmResult, LostTarget, Operator, PauseGate
 from agent.run.settle import wait_until_settled
 from agent.scaling import FrameKind
+from agent.scaling import image_to_screen as image_to_screen  # ui/ maps clicks on a frame by it
 from agent.skills.runner import SkillOutputError
 from agent.wiring import (
     ComputerWrapper,

@@ -151,9 +151,12 @@ def model_to_image(
 
 
 def image_to_screen(image_xy: tuple[float, float], capture: CaptureGeometry) -> tuple[int, int]:
-    """Image pixels → input units on the virtual desktop.
+    """Image pixels → input units on the virtual desktop: the one image→screen rule.
 
-    The value at the far edge (x == image width) lands on the last pixel, not one past.
+    A point maps to the input pixel it falls in (HiDPI scale undone, monitor offset
+    added). Edge rule: the far edge (x == image width) is clamped onto the last pixel,
+    not one past; a point beyond the image raises ``OffScreenError`` (a caller that may
+    hold one decides what it means, e.g. ``clamp_to_image``).
     """
     ix, iy = image_xy
     if not (0 <= ix <= capture.image_width and 0 <= iy <= capture.image_height):
@@ -162,9 +165,33 @@ def image_to_screen(image_xy: tuple[float, float], capture: CaptureGeometry) -> 
             f"{capture.image_width}x{capture.image_height} capture"
         )
     region = capture.region
-    col = min(math.floor(ix / capture.scale_x), region.width - 1)
-    row = min(math.floor(iy / capture.scale_y), region.height - 1)
+    # Multiplied before divided: 33 / (110 / 100) is 29.999999999999996, 33 * 100 / 110 is 30.
+    col = min(math.floor(ix * region.width / capture.image_width), region.width - 1)
+    row = min(math.floor(iy * region.height / capture.image_height), region.height - 1)
     return (region.left + col, region.top + row)
+
+
+def screen_to_image(screen_xy: tuple[int, int], capture: CaptureGeometry) -> tuple[int, int]:
+    """Input units → the image pixel shown there: the first image pixel inside the input pixel.
+
+    A point off the capture raises ``OffScreenError``. Where the image is at least as
+    dense as the input units (scale >= 1), ``image_to_screen`` takes it back to
+    ``screen_xy`` exactly.
+    """
+    sx, sy = screen_xy
+    region = capture.region
+    if not region.contains(sx, sy):
+        raise OffScreenError(f"screen point ({sx}, {sy}) is outside the capture {region}")
+    # Multiplied before divided, so 10 * 110 / 100 is exactly 11 (10 * 1.1 is not).
+    col = math.ceil((sx - region.left) * capture.image_width / region.width)
+    row = math.ceil((sy - region.top) * capture.image_height / region.height)
+    return (min(col, capture.image_width - 1), min(row, capture.image_height - 1))
+
+
+def clamp_to_image(image_xy: tuple[float, float], capture: CaptureGeometry) -> tuple[float, float]:
+    """``image_xy`` put on the nearest edge of the image when it lies past one (pure)."""
+    ix, iy = image_xy
+    return (min(max(ix, 0.0), capture.image_width), min(max(iy, 0.0), capture.image_height))
 
 
 def model_to_screen(

@@ -80,18 +80,13 @@ def player_run(steps, speed):  # type: ignore[no-untyped-def]
     from agent.run.harness import RunHarness
     from agent.run.policy import ConfirmMode, Policy, PolicyConfig
     from agent.run.ports import ConfirmResult
-
-    class Never:
-        def confirm(self, *_a):  # type: ignore[no-untyped-def]
-            return ConfirmResult("rejected")
-
-        def resume(self, *_a):  # type: ignore[no-untyped-def]
-            return False
+    from agent.testing.operator import FakeOperator
 
     stop = threading.Event()
     computer = Stamped(DesktopComputer(1, cancel=stop))
     harness = RunHarness(computer)
-    executor = GuardedExecutor(computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), Never(), stop, harness.emit)
+    never = FakeOperator(default=ConfirmResult("rejected"), resume_default=False)
+    executor = GuardedExecutor(computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), never, stop, harness.emit)
     player = MacroPlayer(executor, Capture(computer, stop), harness, Healer(), PlaySettings(speed=speed))
     macro = Macro(monitor=Monitor(width=1920, height=1080), steps=steps)
     started = time.perf_counter()

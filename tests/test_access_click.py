@@ -23,24 +23,13 @@ from agent.run.events import RunEvent
 from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunHarness
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
-from agent.run.ports import ConfirmQuestion, ConfirmResult
+from agent.run.ports import ConfirmResult
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator
 from agent.testing.reader import FakeReader
 from agent.testing.speech import FakeSpeech
 from tests.conftest import APPS, xdotool
 from tests.support import LinePump, deskpilot
-
-
-@dataclass
-class Rejecting:
-    questions: list[ConfirmQuestion] = field(default_factory=list)
-
-    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
-        self.questions.append(question)
-        return ConfirmResult("rejected")
-
-    def resume(self, reason: str, stop: threading.Event) -> bool:
-        return False
 
 
 @dataclass
@@ -69,7 +58,7 @@ def clicker(boxes: list[TextBox], confirm: str = "never", scale: float = 1.0) ->
     recorder = Recorded()
     events: list[RunEvent] = []
     harness = RunHarness(computer, recorder=recorder, observers=[events.append])
-    operator = Rejecting()
+    operator = FakeOperator(default=ConfirmResult("rejected"), resume_default=False)
     executor = GuardedExecutor(
         computer, Policy(PolicyConfig(confirm=ConfirmMode(confirm))), operator, computer.cancel, harness.emit
     )

@@ -20,8 +20,9 @@ from agent.geometry import Region
 from agent.records.history import RunRecorder, load_run
 from agent.records.schema import RunInfo
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
-from agent.run.ports import ConfirmQuestion, ConfirmResult
+from agent.run.ports import ConfirmResult
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator
 from agent.testing.speech import FakeSpeech
 from tests.support import call, deskpilot, model_point
 
@@ -49,14 +50,6 @@ def test_place() -> None:
     assert place(0, 0, SCREEN) == "top left"
     assert place(1919, 1079, SCREEN) == "bottom right"
     assert place(2000, 540, Region(1920, 0, 1920, 1080)) == "middle left"  # a second monitor
-
-
-class Approving:
-    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
-        return ConfirmResult("approved")
-
-    def resume(self, reason: str, stop: threading.Event) -> bool:
-        return True
 
 
 @dataclass
@@ -87,7 +80,7 @@ def test_each_action_is_spoken_before_it_happens_and_kept_in_the_record(tmp_path
         computer,
         Planner(ScriptedBackend(replies)),
         Policy(PolicyConfig(confirm=ConfirmMode("never"))),
-        Approving(),
+        FakeOperator(default=ConfirmResult("approved"), resume_default=True),
         stop,
         settings=LoopSettings(settle_timeout_s=0.1),
         recorder=narrator.recording(recorder),

@@ -25,8 +25,8 @@ from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.run.ports import ConfirmResult
 from agent.testing.fake import FakeComputer
 from agent.testing.grounding import FakeGroundingBackend
+from agent.testing.operator import FakeOperator
 from tests.support import call, deskpilot
-from tests.test_loop import FakeOperator
 
 CLICK = call('{"action": "left_click", "coordinate": [500, 500]}')
 SAVE = call('{"action": "key", "keys": ["ctrl", "s"]}')
@@ -160,3 +160,34 @@ def test_a_macro_made_from_a_run_exports_that_run_and_a_recorded_one_is_refused(
     save_macro(recorded_macro, tmp_path / "recorded.json")
     with pytest.raises(ConfigError, match="keeps only crops around its targets"):
         load_recorded_run(root, str(tmp_path / "recorded.json"))
+
+
+class _Broken(FakeComputer):
+    def perform(self, action) -> None:  # type: ignore[no-untyped-def]
+        from agent.errors import DisplayError
+
+        raise DisplayError("the pointer moved; not clicking")
+
+
+@pytest.mark.parametrize(
+    ("first", "answers", "computer", "told"),
+    [
+        (call('{"action": "key", "keys": ["ctrl", "alt", "k"]}'), [], FakeComputer(), "was refused ("),
+        (SAVE, [ConfirmResult("rejected", "use the menu")], FakeComputer(), "The user says: use the menu"),
+        (SAVE, [ConfirmResult("timed_out")], FakeComputer(), "nobody confirmed it in time"),
+        (CLICK, [], _Broken(), "failed: the pointer moved; not clicking"),
+    ],
+    ids=["refused", "rejected with a note", "timed out", "failed"],
+)
+def test_the_export_says_what_the_loop_told_the_model_about_an_action_not_done(
+    tmp_path: Path, first: str, answers: list[ConfirmResult], computer: FakeComputer, told: str
+) -> None:
+    backend = ScriptedBackend([first, DONE])
+    run_id = _record(tmp_path, backend, FakeOperator(answers=list(answers)), computer)
+    out = tmp_path / "ds"
+    export_runs([load_recorded_run(tmp_path, run_id)], out)
+    (row,) = _load_like_llama_factory(out)  # the step after the action not done
+    sent = backend.requests[1]
+    sent_user = "".join(p.get("text", "<image>") for p in sent.messages[1]["content"])
+    assert told in sent_user
+    assert row[0][1]["content"] == sent_user  # word for word what the model saw at run time

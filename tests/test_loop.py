@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,10 @@ from agent.records.schema import RunInfo
 from agent.run.capture import Capture
 from agent.run.events import ActionDecided, ActionDone, Paused, RunFinished, StepFinished
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
-from agent.run.ports import ConfirmQuestion, ConfirmResult, PauseGate
+from agent.run.ports import ConfirmResult, PauseGate
 from agent.run.settle import SettleResult
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator
 from tests.support import call
 
 CLICK = call('{"action": "left_click", "coordinate": [500, 500]}')
@@ -28,22 +28,6 @@ ENTER = call('{"action": "key", "keys": ["enter"]}')
 DONE = call('{"action": "terminate", "status": "success"}')
 FAILED = call('{"action": "terminate", "status": "failure"}')
 WAIT = call('{"action": "wait", "time": 30}')
-
-
-@dataclass
-class FakeOperator:
-    answers: list[ConfirmResult] = field(default_factory=list)
-    resume_answers: list[bool] = field(default_factory=list)
-    asked: list[str] = field(default_factory=list)
-    paused: list[str] = field(default_factory=list)
-
-    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
-        self.asked.append(question.verdict.reason)
-        return self.answers.pop(0)
-
-    def resume(self, reason: str, stop: threading.Event) -> bool:
-        self.paused.append(reason)
-        return self.resume_answers.pop(0)
 
 
 class CountingCapture(Capture):

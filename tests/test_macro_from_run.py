@@ -26,10 +26,9 @@ from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunHarness
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator
 from tests.macro_images import screen
 from tests.support import DONE, call
-from tests.test_loop import FakeOperator
-from tests.test_run_core import Operator
 
 MONITOR_2 = Region(1280, 0, 960, 540)  # captured at 1920x1080: 2 pixels per input unit
 BUTTON = (400, 300)  # the Save button, drawn at these image pixels
@@ -81,7 +80,7 @@ def test_a_run_on_monitor_2_at_scale_2_is_cut_at_the_right_place_and_replays_the
     moved = (BUTTON[0] + 200, BUTTON[1] + 100)
     computer = FakeComputer(region=MONITOR_2, image=screen(at=moved))
     harness = RunHarness(computer)
-    executor = GuardedExecutor(computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), Operator(),
+    executor = GuardedExecutor(computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), FakeOperator(),
                                computer.cancel, harness.emit)
     capture = Capture(computer, computer.cancel, SettleSettings(quiet_s=0.0, timeout_s=0.1))
     player = MacroPlayer(executor, capture, harness, Healer(), PlaySettings(anchor_timeout_s=0.0))

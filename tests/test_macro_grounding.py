@@ -32,10 +32,10 @@ from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.testing.chat_server import CannedChatServer, request_text
 from agent.testing.chat_server import serving as serving_chat
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator
 from tests.loopback_servers import StubServer, dead_port, serving
 from tests.macro_images import screen
 from tests.support import call
-from tests.test_run_core import Operator
 
 MONITOR = Region(1280, 0, 1920, 1080)  # a second monitor: image pixels are not screen points
 BUTTON_AT = (900, 600)  # where the Save button is drawn now
@@ -88,7 +88,7 @@ def _player(
         computer.cancel = stop
     harness = RunHarness(computer)
     executor = GuardedExecutor(
-        computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), Operator(), computer.cancel, harness.emit
+        computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), FakeOperator(), computer.cancel, harness.emit
     )
     capture = Capture(computer, computer.cancel, SettleSettings(quiet_s=0.0, timeout_s=0.1))
     healer = Healer(grounder=grounder)

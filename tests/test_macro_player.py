@@ -21,10 +21,10 @@ from agent.run.events import RunResult
 from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunHarness
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
-from agent.run.ports import LostTarget
+from agent.run.ports import LostTarget, Operator
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator, FakeTargetFinder
 from tests.macro_images import screen, window_point, window_screen
-from tests.test_run_core import Operator
 
 POINT = (460, 320)
 MOVED = (400 + 137, 300 + 91)
@@ -57,7 +57,7 @@ def player(
     recorder = RunRecorder.start(tmp, RunInfo(id="", task="macro", backend="macro", model="none", started_at="")) if tmp else None
     harness = RunHarness(computer, recorder=recorder)
     executor = GuardedExecutor(
-        computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), Operator(), computer.cancel, harness.emit,
+        computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), FakeOperator(), computer.cancel, harness.emit,
         dry_run=settings.dry_run if settings else False,
     )
     capture = Capture(computer, computer.cancel, SettleSettings(quiet_s=0.0, timeout_s=0.1))
@@ -201,19 +201,6 @@ def test_a_missing_column_names_the_data_file_and_its_columns(recorded_macro: Ma
     )
 
 
-class AskingOperator(Operator):
-    """An operator like the tray's: answers a lost target with ``point`` (a function of the question)."""
-
-    def __init__(self, point, answers=()) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(answers=list(answers))
-        self.point = point
-        self.lost: list[LostTarget] = []
-
-    def find_lost(self, question: LostTarget, stop: threading.Event, timeout_s: float) -> tuple[int, int] | None:
-        self.lost.append(question)
-        return self.point(question)
-
-
 def asking_player(image: Image.Image, operator: Operator, confirm: ConfirmMode, tmp: Path, **play: object) -> tuple[MacroPlayer, FakeComputer, list[int]]:
     computer = FakeComputer(image=image)
     recorder = RunRecorder.start(tmp, RunInfo(id="", task="macro", backend="macro", model="none", started_at=""))
@@ -236,7 +223,7 @@ def test_tier_e_the_users_answer_is_clicked_reported_and_still_confirmed(
     from agent.run.ports import ConfirmResult
 
     point = (lambda q: (700, 500)) if answer == "a point" else (lambda q: q.best_point)
-    operator = AskingOperator(point, answers=[ConfirmResult("approved"), ConfirmResult("approved")])
+    operator = FakeTargetFinder(point=point, answers=[ConfirmResult("approved"), ConfirmResult("approved")])
     play, computer, misses = asking_player(screen(at=None), operator, ConfirmMode.ALWAYS, tmp_path)
     result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
     assert result.outcome == "success", result
@@ -258,7 +245,7 @@ def test_tier_e_the_users_answer_is_clicked_reported_and_still_confirmed(
 def test_tier_e_a_rejected_confirmation_of_the_users_point_clicks_nothing(recorded_macro: Macro, tmp_path: Path) -> None:
     from agent.run.ports import ConfirmResult
 
-    operator = AskingOperator(lambda q: (700, 500), answers=[ConfirmResult("rejected")])
+    operator = FakeTargetFinder(point=lambda q: (700, 500), answers=[ConfirmResult("rejected")])
     play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.ALWAYS, tmp_path)
     result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
     assert result.outcome == "failure" and computer.performed == []
@@ -266,7 +253,7 @@ def test_tier_e_a_rejected_confirmation_of_the_users_point_clicks_nothing(record
 
 @pytest.mark.parametrize("why", ["the user stops", "a point off the monitor"])
 def test_tier_e_no_answer_stops_with_exit_1_and_nothing_clicked(recorded_macro: Macro, tmp_path: Path, why: str) -> None:
-    operator = AskingOperator(lambda q: None if why == "the user stops" else (5000, 10))
+    operator = FakeTargetFinder(point=lambda q: None if why == "the user stops" else (5000, 10))
     play, computer, misses = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
     result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
     assert result.outcome == "failure" and result.exit_code == 1
@@ -279,14 +266,14 @@ def test_tier_e_the_kill_hotkey_while_asking_stops_the_run(recorded_macro: Macro
         play.stop.set()  # the hotkey fires while the user is being asked
         return (700, 500)
 
-    operator = AskingOperator(kill_then_answer)
+    operator = FakeTargetFinder(point=kill_then_answer)
     play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
     result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
     assert result.outcome == "stopped" and result.exit_code == 3 and computer.performed == []
 
 
 def test_tier_e_is_not_asked_in_a_dry_run(recorded_macro: Macro, tmp_path: Path) -> None:
-    operator = AskingOperator(lambda q: (700, 500))
+    operator = FakeTargetFinder(point=lambda q: (700, 500))
     play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path, dry_run=True)
     play.play(recorded_macro, [{"name": "Ada"}], "macro")
     assert operator.lost == [] and computer.performed == []
@@ -295,7 +282,7 @@ def test_tier_e_is_not_asked_in_a_dry_run(recorded_macro: Macro, tmp_path: Path)
 def test_an_operator_without_find_lost_stops_as_before(recorded_macro: Macro, tmp_path: Path) -> None:
     from agent.terminal import TerminalOperator
 
-    for operator in (Operator(), TerminalOperator()):
+    for operator in (FakeOperator(), TerminalOperator()):
         play, computer, _ = asking_player(screen(at=None), operator, ConfirmMode.NEVER, tmp_path)
         result = play.play(recorded_macro, [{"name": "Ada"}], "macro")
         assert result.outcome == "failure" and result.exit_code == 1 and computer.performed == []
@@ -307,7 +294,7 @@ def test_an_operator_without_find_lost_stops_as_before(recorded_macro: Macro, tm
 def test_a_dry_run_looks_at_every_step_and_fails_naming_the_missing_targets(recorded_macro: Macro, tmp_path: Path) -> None:
     click = recorded_macro.steps[0]
     macro = Macro(monitor=recorded_macro.monitor, steps=[click, recorded_macro.steps[1], click])
-    play, computer, _ = asking_player(screen(at=None), Operator(), ConfirmMode.NEVER, tmp_path, dry_run=True)
+    play, computer, _ = asking_player(screen(at=None), FakeOperator(), ConfirmMode.NEVER, tmp_path, dry_run=True)
     result = play.play(macro, [{"name": "x"}], "macro")
     assert result.outcome == "failure" and result.exit_code == 1, result
     assert result.detail == "dry run: 2 of 3 steps' targets not found (steps 1, 3)"
@@ -326,7 +313,7 @@ def test_the_report_times_a_miss_by_its_whole_wait_and_lists_steps_not_reached(
 ) -> None:
     from agent.macros.report import render
 
-    play, computer, _ = asking_player(screen(at=None), Operator(), ConfirmMode.NEVER, tmp_path)
+    play, computer, _ = asking_player(screen(at=None), FakeOperator(), ConfirmMode.NEVER, tmp_path)
     play.settings = PlaySettings(anchor_timeout_s=0.3)
     result = play.play(recorded_macro, [{"name": "a"}, {"name": "b"}], "macro")
     assert result.outcome == "failure"
@@ -343,7 +330,7 @@ def test_the_report_and_a_rejection_name_the_action_as_played(recorded_macro: Ma
     from agent.run.ports import ConfirmResult
 
     played = f"Click at ({POINT[0] + 137}, {POINT[1] + 91})"
-    operator = Operator(answers=[ConfirmResult("rejected")])
+    operator = FakeOperator(answers=[ConfirmResult("rejected")])
     play, computer, _ = asking_player(screen(at=MOVED), operator, ConfirmMode.ALWAYS, tmp_path)
     result = play.play(recorded_macro, [{"name": "a"}], "macro")
     assert result.outcome == "failure" and computer.performed == []
@@ -355,7 +342,7 @@ def test_the_report_and_a_rejection_name_the_action_as_played(recorded_macro: Ma
 
 
 def test_each_row_and_repeat_says_when_it_starts(recorded_macro: Macro, tmp_path: Path) -> None:
-    play, computer, _ = asking_player(screen(), Operator(), ConfirmMode.NEVER, tmp_path, repeat=2)
+    play, computer, _ = asking_player(screen(), FakeOperator(), ConfirmMode.NEVER, tmp_path, repeat=2)
     result = play.play(recorded_macro, [{"name": "a"}, {"name": "b"}], "macro")
     assert result.outcome == "success" and computer.typed == ["hello a", "hello b"] * 2
     progress = [line for line in play.said if line.startswith(("row ", "repeat "))]  # type: ignore[attr-defined]
@@ -365,7 +352,7 @@ def test_each_row_and_repeat_says_when_it_starts(recorded_macro: Macro, tmp_path
 
 def test_one_row_played_once_says_no_row_and_counts_in_words(tmp_path: Path) -> None:
     macro = Macro(monitor=Monitor(width=1920, height=1080), steps=[MacroStep(action={"action": "type", "text": "x"})])
-    play, _, _ = asking_player(screen(), Operator(), ConfirmMode.NEVER, tmp_path)
+    play, _, _ = asking_player(screen(), FakeOperator(), ConfirmMode.NEVER, tmp_path)
     result = play.play(macro, [{}], "macro")
     assert result.detail == "played 1 step"
     assert not [line for line in play.said if line.startswith(("row ", "repeat "))]  # type: ignore[attr-defined]

@@ -28,25 +28,12 @@ from agent.run.events import (
 from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunEnd, RunHarness
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
-from agent.run.ports import ConfirmQuestion, ConfirmResult, PauseGate
+from agent.run.ports import ConfirmResult, PauseGate
 from agent.run.watchdog import Watchdog
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator
 
 MONITOR = Region(0, 0, 1920, 1080)
-
-
-@dataclass
-class Operator:
-    answers: list[ConfirmResult] = field(default_factory=list)
-    resume_answers: list[bool] = field(default_factory=list)
-    questions: list[ConfirmQuestion] = field(default_factory=list)
-
-    def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
-        self.questions.append(question)
-        return self.answers.pop(0)
-
-    def resume(self, reason: str, stop: threading.Event) -> bool:
-        return self.resume_answers.pop(0)
 
 
 @dataclass
@@ -92,12 +79,12 @@ def enter() -> ScreenAction:
     return ScreenAction(action=Key(keys=("enter",)))
 
 
-def make(confirm: str = "risky", *, operator: Operator | None = None, dry_run: bool = False,
+def make(confirm: str = "risky", *, operator: FakeOperator | None = None, dry_run: bool = False,
          computer: FakeComputer | None = None, guard: Guard | None = None, pause: PauseGate | None = None):
     computer = computer or FakeComputer()
     events: list[RunEvent] = []
     executor = GuardedExecutor(
-        computer, Policy(PolicyConfig(confirm=ConfirmMode(confirm))), operator or Operator(), computer.cancel,
+        computer, Policy(PolicyConfig(confirm=ConfirmMode(confirm))), operator or FakeOperator(), computer.cancel,
         events.append, pause=pause, guard=guard, dry_run=dry_run,
     )
     return executor, computer, events
@@ -127,7 +114,7 @@ def test_a_point_off_the_monitor_is_refused_and_never_performed() -> None:
 
 
 def test_a_risky_action_waits_for_the_question_that_names_its_monitor() -> None:
-    operator = Operator(answers=[ConfirmResult("approved")])
+    operator = FakeOperator(answers=[ConfirmResult("approved")])
     executor, computer, _ = make(operator=operator)
     region = Region(1920, 0, 1280, 1024)
     executor.execute(1, enter(), region)
@@ -138,7 +125,7 @@ def test_a_risky_action_waits_for_the_question_that_names_its_monitor() -> None:
 
 @pytest.mark.parametrize(("answer", "status"), [("rejected", "rejected"), ("timed_out", "timed_out")])
 def test_a_rejected_or_unanswered_question_performs_nothing(answer: str, status: str) -> None:
-    operator = Operator(answers=[ConfirmResult(answer, "not now")])  # type: ignore[arg-type]
+    operator = FakeOperator(answers=[ConfirmResult(answer, "not now")])  # type: ignore[arg-type]
     executor, computer, _ = make(operator=operator)
     outcome = executor.execute(1, enter(), MONITOR)
     assert (outcome.status, outcome.reason, computer.performed) == (status, "not now", [])
@@ -146,7 +133,7 @@ def test_a_rejected_or_unanswered_question_performs_nothing(answer: str, status:
 
 
 def test_approve_for_session_is_remembered_by_the_policy() -> None:
-    operator = Operator(answers=[ConfirmResult("approved_for_session")])
+    operator = FakeOperator(answers=[ConfirmResult("approved_for_session")])
     executor, computer, _ = make(operator=operator)
     for _ in range(3):
         executor.execute(1, enter(), MONITOR)
@@ -163,12 +150,7 @@ def test_dry_run_asks_nobody_and_performs_nothing() -> None:
 def test_a_stop_during_the_question_performs_nothing_and_raises() -> None:
     executor, computer, _ = make()
 
-    class StoppingOperator(Operator):
-        def confirm(self, question: ConfirmQuestion, stop: threading.Event, timeout_s: float) -> ConfirmResult:
-            stop.set()
-            return ConfirmResult("approved")
-
-    executor.operator = StoppingOperator()
+    executor.operator = FakeOperator(answers=[ConfirmResult("approved")], while_asked=threading.Event.set)
     with pytest.raises(StoppedError):
         executor.execute(1, enter(), MONITOR)
     assert computer.performed == []
@@ -189,7 +171,7 @@ def test_a_pause_before_acting_asks_and_a_no_stops() -> None:
     pause = PauseGate()
     pause.request("user input detected (mouse moved)")
     guard = Guard()
-    executor, computer, events = make(operator=Operator(resume_answers=[False]), pause=pause, guard=guard)
+    executor, computer, events = make(operator=FakeOperator(resume_answers=[False]), pause=pause, guard=guard)
     with pytest.raises(StoppedError, match="stopped while paused"):
         executor.execute(1, click(10, 20), MONITOR)
     assert computer.performed == [] and computer.cancel.is_set()
@@ -200,7 +182,7 @@ def test_a_pause_answered_yes_resumes_and_rearms_the_detector() -> None:
     pause = PauseGate()
     pause.request("paused by you")
     guard = Guard()
-    executor, computer, events = make(operator=Operator(resume_answers=[True]), pause=pause, guard=guard)
+    executor, computer, events = make(operator=FakeOperator(resume_answers=[True]), pause=pause, guard=guard)
     assert executor.execute(1, click(10, 20), MONITOR).performed
     assert guard.rearmed == 1 and any(isinstance(e, Resumed) for e in events)
 

@@ -10,8 +10,11 @@ from agent.geometry import CaptureGeometry, Region, parse_region
 from agent.scaling import (
     FrameKind,
     ModelFrame,
+    clamp_to_image,
+    image_to_screen,
     model_to_image,
     model_to_screen,
+    screen_to_image,
     screen_to_model,
     smart_resize,
     to_screen_action,
@@ -180,3 +183,73 @@ def test_smart_resize_agrees_with_transformers(size: tuple[int, int], budget: tu
 
     ours = smart_resize(*size, 28, min_pixels=budget[0], max_pixels=budget[1])
     assert ours == tuple(reference(*size, 28, budget[0], budget[1]))
+
+
+# The one image↔screen pixel rule (macros, the lost-target window, the recorder all use it).
+PIXEL_CASES = [
+    # (capture, image point, screen point)
+    (FULL_HD, (0, 0), (0, 0)),
+    (FULL_HD, (1919, 1079), (1919, 1079)),
+    (FULL_HD, (1920, 1080), (1919, 1079)),  # the far edge is clamped onto the last pixel
+    (RETINA, (0, 0), (0, 0)),
+    (RETINA, (1, 1), (0, 0)),  # both image pixels of input pixel 0
+    (RETINA, (2879, 1799), (1439, 899)),
+    (RETINA, (2880, 1800), (1439, 899)),
+    (RETINA_RIGHT, (2, 4), (1441, -98)),
+    (LEFT_OF_PRIMARY, (5, 7), (-1915, 7)),
+    (CaptureGeometry(Region(0, 0, 100, 100), 150, 150), (149, 149), (99, 99)),  # 1.5x
+]
+
+
+@pytest.mark.parametrize(("capture", "image_xy", "screen_xy"), PIXEL_CASES)
+def test_image_to_screen(capture: CaptureGeometry, image_xy: tuple[int, int], screen_xy: tuple[int, int]) -> None:
+    assert image_to_screen(image_xy, capture) == screen_xy
+
+
+@pytest.mark.parametrize(
+    ("capture", "screen_xy", "image_xy"),
+    [
+        (FULL_HD, (0, 0), (0, 0)),
+        (FULL_HD, (1919, 1079), (1919, 1079)),
+        (RETINA, (1439, 899), (2878, 1798)),  # the first image pixel of the input pixel
+        (RETINA_RIGHT, (1441, -98), (2, 4)),
+        (LEFT_OF_PRIMARY, (-1915, 7), (5, 7)),
+        (CaptureGeometry(Region(0, 0, 100, 100), 110, 110), (10, 10), (11, 11)),  # 10 * 1.1 is 11.000000000000002
+    ],
+)
+def test_screen_to_image(capture: CaptureGeometry, screen_xy: tuple[int, int], image_xy: tuple[int, int]) -> None:
+    assert screen_to_image(screen_xy, capture) == image_xy
+
+
+@pytest.mark.parametrize(
+    "capture",
+    [FULL_HD, RETINA, RETINA_RIGHT, ODD, CaptureGeometry(Region(0, 0, 100, 80), 150, 120),
+     CaptureGeometry(Region(0, 0, 100, 80), 125, 100), CaptureGeometry(Region(5, 5, 100, 80), 110, 88)],
+)
+def test_screen_to_image_and_back_is_the_same_input_pixel(capture: CaptureGeometry) -> None:
+    region = capture.region
+    for sx in range(region.left, region.right, max(1, region.width // 97)):
+        for sy in (region.top, region.top + region.height // 2, region.bottom - 1):
+            assert image_to_screen(screen_to_image((sx, sy), capture), capture) == (sx, sy)
+
+
+@pytest.mark.parametrize(
+    ("call", "point"),
+    [("image", (1920.5, 10)), ("image", (-1, 10)), ("screen", (1920, 0)), ("screen", (0, -1))],
+)
+def test_points_beyond_the_capture_are_refused_not_clamped(call: str, point: tuple[int, int]) -> None:
+    with pytest.raises(OffScreenError):
+        if call == "image":
+            image_to_screen(point, FULL_HD)
+        else:
+            screen_to_image(point, FULL_HD)
+
+
+@pytest.mark.parametrize(
+    ("image_xy", "clamped"),
+    [((-5, 10), (0, 10)), ((2000, 1100), (1920, 1080)), ((10.5, 20), (10.5, 20))],
+)
+def test_clamp_to_image_puts_a_point_past_an_edge_on_it(
+    image_xy: tuple[float, float], clamped: tuple[float, float]
+) -> None:
+    assert clamp_to_image(image_xy, FULL_HD) == clamped

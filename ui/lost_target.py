@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from agent.api import LostTarget
+from agent.api import LostTarget, image_to_screen
 from ui.keyboard_grab import KeyboardGrab
 from ui.style import apply_style, set_accessible
 
@@ -229,7 +229,7 @@ class LostTargetWindow(QWidget):
         g = frame.geometry
         if not (0 <= image_x < frame.image.width and 0 <= image_y < frame.image.height):
             return None
-        return (g.region.left + int(image_x / g.scale_x), g.region.top + int(image_y / g.scale_y))
+        return image_to_screen((image_x, image_y), g)
 
     # -- answers ---------------------------------------------------------------------------
     def _on_armed(self) -> None:

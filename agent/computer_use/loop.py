@@ -17,20 +17,19 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.actions import Answer, ScreenAction, Terminate
+from agent.actions import Answer, Terminate
 from agent.computer_use.events import ModelText, Planned
 from agent.computer_use.planner import Plan, Planner
-from agent.computer_use.prompts import StepNote, action_text
+from agent.computer_use.prompts import StepNote, action_text, not_done_feedback
 from agent.computers.base import Computer, Frame
 from agent.records.schema import Outcome, StepRecord
 from agent.run.capture import Capture, SettleSettings
 from agent.run.events import Captured, Observer, RunResult
-from agent.run.executor import ActionOutcome, GuardedExecutor
+from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunEnd, RunHarness
 from agent.run.policy import Policy
 from agent.run.ports import ActingGuard, Operator, PauseGate, Recorder
 from agent.run.watchdog import Watchdog
-from agent.wording import describe_action
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ class AgentLoop:
             elif outcome.status == "dry_run":
                 outcomes.append("not performed (dry run)")
             else:
-                feedback, words = _feedback(action, outcome)
+                feedback, words = not_done_feedback(outcome.record)
                 return feedback, "; ".join([*outcomes, words]), None
         return None, "; ".join(outcomes) or "done", None
 
@@ -188,13 +187,3 @@ def _emit_text(harness: RunHarness, number: int, text: str) -> None:
     harness.emit(ModelText(number, text))
 
 
-def _feedback(action: ScreenAction, outcome: ActionOutcome) -> tuple[str, str]:
-    """What the model is told about an action that did not happen, and the short form for its history."""
-    words = describe_action(action.to_json_dict())
-    if outcome.status == "refused":
-        return f"The action '{words}' was refused ({outcome.reason}). Do it another way.", "refused"
-    if outcome.status in ("rejected", "timed_out"):
-        why = "the user rejected it" if outcome.status == "rejected" else "nobody confirmed it in time"
-        note = f" The user says: {outcome.reason}" if outcome.reason else ""
-        return f"The action '{words}' was not performed: {why}.{note}", f"not performed ({why})"
-    return f"The action '{words}' failed: {outcome.reason}", f"failed ({outcome.reason})"

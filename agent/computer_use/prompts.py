@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, Any
 from agent.actions import ACTION_NAMES, Action
 from agent.backends.base import MIN_PIXELS, NATIVE_MAX_PIXELS, ChatRequest
 from agent.scaling import ModelFrame
+from agent.wording import describe_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+    from agent.records.schema import ActionRecord
 
 SYSTEM_TEXT = "You are a helpful assistant."
 # Native resolution by default (see agent.backends.base).
@@ -148,6 +151,22 @@ class StepNote:
     number: int
     actions: tuple[str, ...]
     outcome: str
+
+
+def not_done_feedback(record: ActionRecord) -> tuple[str, str]:
+    """(what the model is told next step about an action that did not happen, the short form for its history).
+
+    The one wording: the loop tells the model this at run time and the fine-tune export
+    writes it back from the stored record, so training data says what the model saw.
+    """
+    words = describe_action(record.screen)
+    if record.decision == "deny":
+        return f"The action '{words}' was refused ({record.reason}). Do it another way.", "refused"
+    if record.confirmation in ("rejected", "timed_out"):
+        why = "the user rejected it" if record.confirmation == "rejected" else "nobody confirmed it in time"
+        note = f" The user says: {record.note}" if record.note else ""
+        return f"The action '{words}' was not performed: {why}.{note}", f"not performed ({why})"
+    return f"The action '{words}' failed: {record.error}", f"failed ({record.error})"
 
 
 @dataclass(frozen=True)

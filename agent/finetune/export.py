@@ -21,12 +21,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.actions import ACTION_ADAPTER
-from agent.computer_use.prompts import PromptSettings, StepNote, action_text, build_request
+from agent.computer_use.prompts import PromptSettings, StepNote, action_text, build_request, not_done_feedback
 from agent.errors import ConfigError
 from agent.records.files import open_private
-from agent.records.schema import ActionRecord, RunInfo, StepRecord
+from agent.records.schema import RunInfo, StepRecord
 from agent.scaling import ModelFrame
-from agent.wording import describe_action
 
 DATASET_NAME = "deskpilot"
 DATASET_FILE = "deskpilot.json"
@@ -119,21 +118,9 @@ def _note(step: StepRecord) -> StepNote:
         if record.confirmation == "dry_run":
             words.append("not performed (dry run)")
             continue
-        words.append(_not_done(record)[1])
+        words.append(not_done_feedback(record)[1])
         break
     return StepNote(step.number, tuple(texts), "; ".join(words) or "done")
-
-
-def _not_done(record: ActionRecord) -> tuple[str, str]:
-    """(what the model was told next step, the short form), as the loop words an action not performed."""
-    words = describe_action(record.screen)
-    if record.decision == "deny":
-        return f"The action '{words}' was refused ({record.reason}). Do it another way.", "refused"
-    if record.confirmation in ("rejected", "timed_out"):
-        why = "the user rejected it" if record.confirmation == "rejected" else "nobody confirmed it in time"
-        note = f" The user says: {record.note}" if record.note else ""
-        return f"The action '{words}' was not performed: {why}.{note}", f"not performed ({why})"
-    return f"The action '{words}' failed: {record.error}", f"failed ({record.error})"
 
 
 def _feedback(step: StepRecord) -> str | None:
@@ -150,7 +137,7 @@ def _feedback(step: StepRecord) -> str | None:
                 "answer",
             )
         ):
-            return _not_done(record)[0]
+            return not_done_feedback(record)[0]
     return None
 
 

@@ -1,15 +1,19 @@
 """Finding a recorded anchor on the current screen, tier by tier; never a guess.
 
+The tiers (``agent.macros.tiers.Tier``) are tried cheapest first, and the player's
+timing follows from their costs. The standard ones (``standard_tiers``; a new tier is a
+class with a name, a cost, ``applies`` and ``find``, and one line there):
+(a) and (b), ``PictureTier``, a look:
 (a) the grey crop near where it was recorded, then anywhere on the monitor;
 (b) a few scales around the recorded-to-current scale ratio, grey and then edge maps
     (edges survive a colour or theme change);
-(c) the anchor's OCR text (``agent.macros.text_tier``), only after (a) and (b) failed:
-    the text found once near the recorded place, or once on the whole monitor, and the
-    point put back where it was relative to that text;
-(d) the model grounding the anchor's stored description (``ground``), when a grounder
-    is plugged in: asked once per step, after tiers (a) to (c) found nothing for the
-    whole wait, because a model call costs seconds to minutes where a look costs
-    milliseconds. Its point must lie on the captured monitor.
+(c) ``TextTier``, a read: the anchor's OCR text (``agent.macros.text_tier``), only
+    after (a) and (b) failed: the text found once near the recorded place, or once on
+    the whole monitor, and the point put back where it was relative to that text;
+(d) ``ModelTier``, a model call: the anchor's stored description grounded (``ground``),
+    when a grounder is plugged in: asked once per step, after tiers (a) to (c) found
+    nothing for the whole wait, because a model call costs seconds to minutes where a
+    look costs milliseconds. Its point must lie on the captured monitor.
 Tiers (a-screen) and (b) refuse a best match when a second place scores within
 ``unique_gap`` of it: two places that both look right are a guess, not a find. An edge
 match must also beat, by that gap, the best edge score another place had on the
@@ -26,8 +30,8 @@ or reached is a ``Miss`` too (its reason says so); a stop while it generates rai
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from agent.imaging import (
@@ -42,6 +46,13 @@ from agent.imaging import (
     search,
     verify_core,
 )
+from agent.macros.tiers import Cost, Near, Tier, TierName, in_cost_order
+from agent.macros.tiers import Found as Found  # re-exported: the healer's results, where callers look
+from agent.macros.tiers import Miss as Miss
+from agent.scaling import clamp_to_image, image_to_screen
+
+# The costs one look during the wait may use once reading is due (``MacroPlayer``).
+LOOKS_AND_READS = (Cost.LOOK, Cost.READ)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -96,29 +107,12 @@ class HealSettings:
     core_edges: float = 0.60
 
 
-@dataclass(frozen=True)
-class Found:
-    """Where the anchor is now: the screen point to act on, the image box, and how it was found."""
-
-    point: tuple[int, int]
-    box: Box
-    tier: str  # "a-near", "a-screen", "b-scale", "b-edges", "c-ocr", "d-model"; the player's "e-user"
-    score: float
-    seconds: float
-    scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class Miss:
-    """No tier found the anchor with confidence; ``best`` is the closest candidate seen."""
-
-    best: Match | None
-    seconds: float
-    reason: str
-
-
 class Healer:
-    """Locates anchors on frames; tier (c) runs when a ``reader`` is given, (d) with a ``grounder``."""
+    """Locates anchors on frames by trying its tiers cheapest first (``tiers.Cost``).
+
+    Without ``tiers``: the picture tier, then tier (c) when a ``reader`` is given and
+    tier (d) when a ``grounder`` is (``standard_tiers``).
+    """
 
     def __init__(
         self,
@@ -126,43 +120,132 @@ class Healer:
         *,
         reader: TextLocator | None = None,
         grounder: Grounder | None = None,
+        tiers: Sequence[Tier] | None = None,
     ) -> None:
         self.settings = settings or HealSettings()
-        self.reader = reader
-        self.grounder = grounder
-        self._templates: dict[str, np.ndarray] = {}
+        if tiers is None:
+            tiers = standard_tiers(self.settings, reader=reader, grounder=grounder)
+        self.tiers = in_cost_order(tiers)
 
-    def template(self, anchor: Anchor) -> np.ndarray:
-        if anchor.crop not in self._templates:
-            from agent.macros.schema import decode_png
+    def locate(
+        self, frame: Frame, anchor: Anchor, recorded: Monitor, *, costs: Collection[Cost] = LOOKS_AND_READS
+    ) -> Found | Miss:
+        """The anchor on ``frame`` by the tiers of ``costs``; the first confident find wins.
 
-            self._templates[anchor.crop] = gray_array(decode_png(anchor.crop))
-        return self._templates[anchor.crop]
+        A Miss gathers what every tier tried saw: the best candidate, the best refused
+        one and why, and each tier's own reason.
+        """
+        started = time.perf_counter()
+        near = self.near(frame, anchor, recorded)
+        best: Match | None = None
+        refused: tuple[float, str] | None = None
+        reasons: list[str] = []
+        for tier in self.tiers:
+            if tier.cost not in costs or not tier.applies(anchor):
+                continue
+            result = tier.find(frame, anchor, near)
+            if isinstance(result, Found):
+                return replace(result, seconds=time.perf_counter() - started)
+            if result.best is not None and (best is None or result.best.score > best.score):
+                best = result.best
+            if result.refused is not None and (refused is None or result.refused[0] > refused[0]):
+                refused = result.refused
+            if result.reason:
+                reasons.append(result.reason)
+        score = f"{best.score:.2f}" if best is not None else "none"
+        why = "".join(f"; {reason}" for reason in reasons)
+        if refused is not None:
+            why = f"; refused at {refused[0]:.2f}: {refused[1]}{why}"
+        reason = f"the anchor is not on the screen (best score {score}){why}"
+        return Miss(best, time.perf_counter() - started, reason, refused)
 
-    def _variant(self, data: str) -> np.ndarray:
+    def near(self, frame: Frame, anchor: Anchor, recorded: Monitor) -> Near:
+        """The recorded place, in the current frame's pixels, with the margin searched first."""
+        margin = self.settings.near_margin
+        ratio = frame.geometry.scale_x / recorded.scale
+        left, top, width, height = anchor.box
+        box = Box(
+            round(left * ratio) - margin,
+            round(top * ratio) - margin,
+            round(width * ratio) + 2 * margin,
+            round(height * ratio) + 2 * margin,
+        )
+        return Near(box, ratio)
+
+    def can_ground(self, anchor: Anchor) -> bool:
+        """Whether a model tier can be tried for ``anchor``: one is listed and the anchor is described."""
+        return any(tier.cost is Cost.MODEL and tier.applies(anchor) for tier in self.tiers)
+
+    def ground(
+        self, frame: Frame, anchor: Anchor, miss: Miss, recorded: Monitor | None = None
+    ) -> Found | Miss:
+        """The model tiers, once, after ``miss`` (the whole wait's failed looks and reads).
+
+        A model tier's Miss says in its own words why (it did not find it, pointed off the
+        monitor, could not be asked); no model tier for ``anchor``: ``miss`` itself.
+        ``recorded`` defaults to the frame's own scale (model tiers read no recorded place).
+        """
+        started = time.perf_counter()
+        if recorded is None:
+            recorded = _monitor_of(frame)
+        near = self.near(frame, anchor, recorded)
+        result: Found | Miss = miss
+        for tier in self.tiers:
+            if tier.cost is not Cost.MODEL or not tier.applies(anchor):
+                continue
+            found = tier.find(frame, anchor, near)
+            spent = miss.seconds + time.perf_counter() - started
+            if isinstance(found, Found):
+                return replace(found, seconds=spent)
+            result = Miss(miss.best, spent, found.reason or miss.reason, miss.refused)
+        return result
+
+
+def standard_tiers(
+    settings: HealSettings | None = None,
+    *,
+    reader: TextLocator | None = None,
+    grounder: Grounder | None = None,
+) -> list[Tier]:
+    """The tiers a replay uses: one line each; a tier whose adapter is not given is left out."""
+    tiers: list[Tier] = [PictureTier(settings or HealSettings())]
+    if reader is not None:
+        tiers.append(TextTier(reader))
+    if grounder is not None:
+        tiers.append(ModelTier(grounder))
+    return tiers
+
+
+class PictureTier:
+    """Tiers (a) and (b): the recorded crop (and its kept looks), then other scales and edge maps.
+
+    One tier because its looks share one grey haystack and one best-and-refused account;
+    each Found names the look that found it (a-near ... b-edges).
+    """
+
+    name = TierName.A_NEAR
+    cost = Cost.LOOK
+
+    def __init__(self, settings: HealSettings | None = None) -> None:
+        self.settings = settings or HealSettings()
+        self._templates: dict[str, np.ndarray] = {}  # decoded crops, kept across steps and retries
+
+    def applies(self, anchor: Anchor) -> bool:
+        return True
+
+    def template(self, data: str) -> np.ndarray:
         if data not in self._templates:
             from agent.macros.schema import decode_png
 
             self._templates[data] = gray_array(decode_png(data))
         return self._templates[data]
 
-    def locate(
-        self, frame: Frame, anchor: Anchor, recorded: Monitor, *, fallbacks: bool = True
-    ) -> Found | Miss:
-        """The anchor on ``frame``; ``fallbacks=False`` tries tiers (a) and (b) only."""
-        started = time.perf_counter()
+    def find(self, frame: Frame, anchor: Anchor, near_place: Near) -> Found | Miss:
         s = self.settings
         haystack = Haystack.of(frame.image)
-        template = self.template(anchor)
-        ratio = frame.geometry.scale_x / recorded.scale
-        left, top, width, height = anchor.box
-        # The recorded place, in the current frame's pixels.
-        near = Box(
-            round(left * ratio) - s.near_margin,
-            round(top * ratio) - s.near_margin,
-            round(width * ratio) + 2 * s.near_margin,
-            round(height * ratio) + 2 * s.near_margin,
-        )
+        template = self.template(anchor.crop)
+        ratio = near_place.ratio
+        near = near_place.box
         base = (ratio,)
         best: Match | None = None
         # Why the best candidate that scored well enough was still refused: a Miss says so.
@@ -172,8 +255,8 @@ class Healer:
         edge_floor = anchor.edge_runner_up
         edges_needed = s.edges if edge_floor is None else max(s.edges, edge_floor + s.unique_gap)
 
-        def found(match: Match, tier: str) -> Found:
-            return self._found(frame, anchor, match, tier, started)
+        def found(match: Match, tier: TierName) -> Found:
+            return _found(frame, anchor, match, tier)
 
         def keep(match: Match | None) -> None:
             nonlocal best
@@ -213,7 +296,7 @@ class Healer:
         match = find_template(haystack, template, scales=base, within=near)
         keep(match)
         if confident(match, s.exact):
-            return found(match, "a-near")
+            return found(match, TierName.A_NEAR)
         scaled_template = _scaled(template, ratio)
         ranked = [
             m
@@ -226,15 +309,15 @@ class Healer:
             second = ranked[1].score if len(ranked) > 1 else -1.0
             # Two places that both look right: acting on either would be a guess.
             if second < s.exact or first.score - second >= s.unique_gap:
-                return found(first, "a-screen")
+                return found(first, TierName.A_SCREEN)
             refuse(first, ambiguity(first, ranked[1]))
         # Looks saved by --update-anchors: the same tier, other pictures of the target.
         for variant in anchor.variants:
-            look = self._variant(variant)
+            look = self.template(variant)
             match = find_template(haystack, look, scales=(1.0,))
             keep(match)
             if confident(match, s.exact, look):
-                return found(match, "a-variant")
+                return found(match, TierName.A_VARIANT)
         # (b) other scales (grey), then edge maps at every scale: near first, then anywhere.
         scales = [ratio * f for f in s.scales]
         for within in (near, None):
@@ -243,80 +326,33 @@ class Healer:
             )
             keep(match)
             if confident(match, s.scaled) and unique(match, s.scaled, within):
-                return found(match, "b-scale")
+                return found(match, TierName.B_SCALE)
             match = find_template(
                 haystack, template, scales=[ratio, *scales], kinds=("edges",), within=within, good_enough=0.9
             )
             keep(match)
             if confident(match, edges_needed) and unique(match, edges_needed, within):
-                return found(match, "b-edges")
-        # (c) the text under or beside the point, when a reader is plugged in; (d) is ``ground``.
-        why = ""
-        if fallbacks and self.reader is not None and anchor.text:
-            hit = self.reader.locate_text(frame.image, anchor.text, near)
-            if isinstance(hit, TextHit):
-                return self._found_by_text(frame, anchor, hit, ratio, started)
-            why = f"; {hit.reason}"
-        score = f"{best.score:.2f}" if best is not None else "none"
-        if refused is not None:
-            why = f"; refused at {refused[0]:.2f}: {refused[1]}{why}"
-        return Miss(
-            best, time.perf_counter() - started, f"the anchor is not on the screen (best score {score}){why}"
-        )
+                return found(match, TierName.B_EDGES)
+        return Miss(best, 0.0, "", refused)
 
-    def can_ground(self, anchor: Anchor) -> bool:
-        """Whether tier (d) can be tried for ``anchor``: a grounder and a description."""
-        return self.grounder is not None and bool(anchor.description.strip())
 
-    def ground(self, frame: Frame, anchor: Anchor, miss: Miss) -> Found | Miss:
-        """Tier (d): the model grounds the anchor's description on ``frame``; ``miss``: the failed look.
+class TextTier:
+    """Tier (c): the anchor's text, found once and the point put back where it was beside it."""
 
-        The point is checked to lie on the captured image (the monitor) before it is
-        used; a model that points nowhere, off the monitor, or cannot be asked is a Miss.
-        """
-        from agent.errors import DeskpilotError, StoppedError
+    name = TierName.C_OCR
+    cost = Cost.READ
 
-        started = time.perf_counter()
-        if self.grounder is None or not anchor.description.strip():
-            return miss
-        description = anchor.description.strip()
-        try:
-            point = self.grounder.ground(frame.image, description)
-        except StoppedError:
-            raise
-        except DeskpilotError as err:
-            return Miss(
-                miss.best, miss.seconds + time.perf_counter() - started, f"tier d-model failed: {err}"
-            )
-        spent = miss.seconds + time.perf_counter() - started
-        if point is None:
-            return Miss(
-                miss.best,
-                spent,
-                f"the anchor is not on the screen and the model did not find {description!r}",
-            )
-        x, y = point
-        if not (0 <= x < frame.image.width and 0 <= y < frame.image.height):
-            return Miss(
-                miss.best,
-                spent,
-                f"the model pointed at {point}, off the {frame.image.width}x{frame.image.height} monitor",
-            )
-        return Found(_to_screen(frame, point), _box_around(frame, anchor, point), "d-model", 1.0, spent)
+    def __init__(self, reader: TextLocator) -> None:
+        self.reader = reader
 
-    def _found(self, frame: Frame, anchor: Anchor, match: Match, tier: str, started: float) -> Found:
-        box = match.box
-        # The point keeps its place inside the crop, stretched with the crop.
-        sx = box.width / max(1, anchor.box[2])
-        sy = box.height / max(1, anchor.box[3])
-        image_point = (box.left + round(anchor.offset[0] * sx), box.top + round(anchor.offset[1] * sy))
-        return Found(
-            _to_screen(frame, image_point), box, tier, match.score, time.perf_counter() - started, match.scale
-        )
+    def applies(self, anchor: Anchor) -> bool:
+        return bool(anchor.text)
 
-    def _found_by_text(
-        self, frame: Frame, anchor: Anchor, hit: TextHit, ratio: float, started: float
-    ) -> Found:
+    def find(self, frame: Frame, anchor: Anchor, near: Near) -> Found | Miss:
+        hit = self.reader.locate_text(frame.image, anchor.text, near.box)
+        if isinstance(hit, TextMiss):
+            return Miss(None, 0.0, hit.reason)
+        ratio = near.ratio
         point = point_from_text(anchor.text_box, hit.box, ratio)
         # The box reported (and kept by --update-anchors as a new look) is the anchor
         # crop's shape around the recovered point, so its offset still means the point.
@@ -326,7 +362,67 @@ class Healer:
             max(1, round(anchor.box[2] * ratio)),
             max(1, round(anchor.box[3] * ratio)),
         )
-        return Found(_to_screen(frame, point), box, "c-ocr", hit.score, time.perf_counter() - started, ratio)
+        return Found(frame_point_to_screen(frame, point), box, self.name, hit.score, 0.0, ratio)
+
+
+class ModelTier:
+    """Tier (d): the model grounds the anchor's stored description; its point must lie on the monitor."""
+
+    name = TierName.D_MODEL
+    cost = Cost.MODEL
+
+    def __init__(self, grounder: Grounder) -> None:
+        self.grounder = grounder
+
+    def applies(self, anchor: Anchor) -> bool:
+        return bool(anchor.description.strip())
+
+    def find(self, frame: Frame, anchor: Anchor, near: Near) -> Found | Miss:
+        """A model that points nowhere, off the monitor, or cannot be asked is a Miss that says so."""
+        from agent.errors import DeskpilotError, StoppedError
+
+        description = anchor.description.strip()
+        try:
+            point = self.grounder.ground(frame.image, description)
+        except StoppedError:
+            raise
+        except DeskpilotError as err:
+            return Miss(None, 0.0, f"tier {self.name} failed: {err}")
+        if point is None:
+            return Miss(
+                None, 0.0, f"the anchor is not on the screen and the model did not find {description!r}"
+            )
+        x, y = point
+        width, height = frame.image.width, frame.image.height
+        if not (0 <= x < width and 0 <= y < height):
+            return Miss(None, 0.0, f"the model pointed at {point}, off the {width}x{height} monitor")
+        box = box_around(frame, anchor, point)
+        return Found(frame_point_to_screen(frame, point), box, self.name, 1.0, 0.0)
+
+
+def _found(frame: Frame, anchor: Anchor, match: Match, tier: TierName) -> Found:
+    point = anchor_point_in(anchor, match.box)
+    return Found(frame_point_to_screen(frame, point), match.box, tier, match.score, 0.0, match.scale)
+
+
+def anchor_point_in(anchor: Anchor, box: Box) -> tuple[int, int]:
+    """The image point acting on ``box`` uses: the anchor's point, stretched with the crop (pure)."""
+    sx = box.width / max(1, anchor.box[2])
+    sy = box.height / max(1, anchor.box[3])
+    return (box.left + round(anchor.offset[0] * sx), box.top + round(anchor.offset[1] * sy))
+
+
+def frame_point_to_screen(frame: Frame, image_point: tuple[int, int]) -> tuple[int, int]:
+    """An image pixel of ``frame`` as a screen point; a point past an edge acts on the edge's last pixel."""
+    return image_to_screen(clamp_to_image(image_point, frame.geometry), frame.geometry)
+
+
+def _monitor_of(frame: Frame) -> Monitor:
+    from agent.macros.schema import Monitor
+
+    region = frame.region
+    scale = frame.geometry.scale_x
+    return Monitor(left=region.left, top=region.top, width=region.width, height=region.height, scale=scale)
 
 
 def ambiguity(match: Match, other: Match) -> str:
@@ -359,15 +455,15 @@ def point_from_text(
     return (round(mx - cx * ratio), round(my - cy * ratio))
 
 
-def _box_around(frame: Frame, anchor: Anchor, point: tuple[int, int]) -> Box:
-    """A box the anchor's size with ``point`` at the anchor's offset, inside the frame.
+def box_around(frame: Frame, anchor: Anchor, image_point: tuple[int, int]) -> Box:
+    """A box the anchor's size with ``image_point`` at the anchor's offset, inside the frame (pure).
 
-    The model gives a point, not a box; the report draws this box and --update-anchors
-    keeps what is in it as the target's new look.
+    A point (the model's, the user's) has no box; the report draws this one and
+    --update-anchors keeps what is in it as the target's new look.
     """
     width, height = min(anchor.box[2], frame.image.width), min(anchor.box[3], frame.image.height)
-    left = min(max(0, point[0] - anchor.offset[0]), frame.image.width - width)
-    top = min(max(0, point[1] - anchor.offset[1]), frame.image.height - height)
+    left = min(max(0, image_point[0] - anchor.offset[0]), frame.image.width - width)
+    top = min(max(0, image_point[1] - anchor.offset[1]), frame.image.height - height)
     return Box(left, top, width, height)
 
 
@@ -380,11 +476,3 @@ def _offset_in(anchor: Anchor, picture: np.ndarray) -> tuple[int, int]:
 
 def _scaled(template: np.ndarray, scale: float) -> np.ndarray:
     return template if abs(scale - 1.0) < 1e-6 else resize_gray(template, scale)
-
-
-def _to_screen(frame: Frame, image_point: tuple[int, int]) -> tuple[int, int]:
-    """An image pixel of ``frame`` as a screen point in input units."""
-    g = frame.geometry
-    x = g.region.left + int(image_point[0] / g.scale_x)
-    y = g.region.top + int(image_point[1] / g.scale_y)
-    return (min(max(x, g.region.left), g.region.right - 1), min(max(y, g.region.top), g.region.bottom - 1))

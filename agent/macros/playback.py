@@ -242,7 +242,7 @@ def play_macro(
                 say(f"could not keep the evidence of step {number}: {err}")
 
         def keep_look(number: int, step: MacroStep, found: Found, frame: Frame) -> None:
-            if update_anchors and found.tier not in ("a-near", "a-screen", "a-variant"):
+            if update_anchors and found.is_new_look:
                 index = next(i for i, s in enumerate(macro.steps) if s is step)
                 new_looks[index] = encode_png(frame.image.crop(found.box.as_tuple()))
 

@@ -2,9 +2,10 @@
 
 No model is involved unless the healer has a grounder and a step's anchor carries a
 description. A pointer step runs only where its anchor was found on the current screen
-(``healing``): the picture tiers on every look; the text tier only after the first
-second of the wait (see ``FALLBACK_AFTER_S``); the model (tier d, ``Healer.ground``)
-once per step, when tiers (a) to (c) found nothing for the whole wait. When no tier
+(``healing``), and when each tier may run follows from its cost (``costs_due``): looks
+on every look; reads only after the first second of the wait (``FALLBACK_AFTER_S``); a
+model (tier d, ``Healer.ground``) once per step, when the looks and reads found nothing
+for the whole wait; asking the user last. When no tier
 finds it, the step, its crop and the best candidate are kept, and the operator is
 asked (tier e, ``ask_lost_target``): the tray shows the crop beside the screen and the
 user accepts the candidate, points at the target, or stops; an operator that cannot
@@ -26,14 +27,16 @@ from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
 from agent.imaging import Box
-from agent.macros.healing import Found, Healer, Miss, _to_screen
+from agent.macros.healing import Found, Healer, Miss, anchor_point_in, box_around, frame_point_to_screen
 from agent.macros.schema import Macro, MacroStep, Monitor, decode_png, screen_action
+from agent.macros.tiers import Cost, TierName
 from agent.records.schema import StepRecord
 from agent.run.capture import Capture
 from agent.run.events import RunResult
 from agent.run.executor import GuardedExecutor
 from agent.run.harness import RunEnd, RunHarness
 from agent.run.ports import LostTarget, ask_lost_target
+from agent.scaling import screen_to_image
 from agent.wording import describe_action, plural
 
 if TYPE_CHECKING:
@@ -41,8 +44,9 @@ if TYPE_CHECKING:
     from agent.geometry import Region
     from agent.macros.schema import Anchor
 
-# Tier (e): the user pointed at the target (or accepted the best candidate) when asked.
-USER_TIER = "e-user"
+# Tier (e), of cost ``Cost.ASK``: the user pointed at the target (or accepted the best
+# candidate) when asked. The player asks, because only it holds the operator.
+USER_TIER = TierName.E_USER
 
 # "At least a few seconds" for an anchor to appear, however fast the recording was.
 MIN_ANCHOR_TIMEOUT_S = 3.0
@@ -50,10 +54,22 @@ MIN_ANCHOR_TIMEOUT_S = 3.0
 PACE_FACTOR = 3.0
 # How often the screen is looked at again while waiting for an anchor.
 _RETRY_S = 0.1
-# Tiers (c) and (d) know a target by its text or description, more loosely than by its
-# picture: the first second of a wait is left to tiers (a) and (b), so a target that is
-# still appearing is found by its look, not by the same label elsewhere on the screen.
+# Tiers that read (c) or ask a model (d) know a target by its text or description, more
+# loosely than by its picture: the first second of a wait is left to the looks, so a
+# target that is still appearing is found by its look, not by the same label elsewhere.
 FALLBACK_AFTER_S = 1.0
+
+
+def costs_due(elapsed_s: float, timeout_s: float) -> tuple[Cost, ...]:
+    """The tier costs one look at ``elapsed_s`` into a ``timeout_s`` wait may use (pure).
+
+    Looks on every retry; reads from the first second on (never later than the deadline,
+    so the last look has them); models and asking are not part of the wait: the model
+    runs once after it, asking the user last.
+    """
+    if elapsed_s >= min(FALLBACK_AFTER_S, timeout_s):
+        return (Cost.LOOK, Cost.READ)
+    return (Cost.LOOK,)
 
 
 @dataclass(frozen=True)
@@ -218,7 +234,7 @@ class MacroPlayer:
                     f"step {number}: {report.words}: not found by tiers a-c; "
                     f"asking the model for {step.anchor.description.strip()!r}"
                 )
-                result = self.healer.ground(frame, step.anchor, result)
+                result = self.healer.ground(frame, step.anchor, result, macro.monitor)
                 executor.check_stop()  # a stop while it generated: nothing after it
             elif isinstance(result, Miss) and step.anchor.description.strip():
                 # Say why a described step was not grounded: the user may want the model on.
@@ -248,7 +264,7 @@ class MacroPlayer:
             record.anchor_tier = result.tier
             report.found = result
             point = result.point
-            if result.tier != "a-near":
+            if result.tier != TierName.A_NEAR:
                 self.log.healed.append(report)
                 self.say(
                     f"step {number}: healed by tier {result.tier} "
@@ -285,14 +301,12 @@ class MacroPlayer:
         if self.settings.wait != "screen" or self.settings.dry_run:
             timeout = 0.0  # one look: nothing performed in a dry run will make it appear
         started = time.monotonic()
-        deadline = started + timeout
-        fallback_at = started + min(FALLBACK_AFTER_S, timeout)  # never after the deadline
         while True:
             frame = self.capture.frame()
-            fallbacks = time.monotonic() >= fallback_at
-            result = self.healer.locate(frame, step.anchor, monitor, fallbacks=fallbacks)
-            # The last look always has every tier: a Miss means no tier found it.
-            if isinstance(result, Found) or (fallbacks and time.monotonic() >= deadline):
+            costs = costs_due(time.monotonic() - started, timeout)
+            result = self.healer.locate(frame, step.anchor, monitor, costs=costs)
+            # The last look always has every tier of the wait: a Miss means none found it.
+            if isinstance(result, Found) or (Cost.READ in costs and time.monotonic() - started >= timeout):
                 return frame, result
             self.executor.check_stop()
             if self.stop.wait(_RETRY_S):
@@ -330,14 +344,7 @@ class MacroPlayer:
         if best is not None and point == best_point:
             box, score = best.box, best.score  # the candidate, accepted as it was
         else:
-            g = frame.geometry
-            ix, iy = round((point[0] - region.left) * g.scale_x), round((point[1] - region.top) * g.scale_y)
-            # The recorded crop's size around the point, kept inside the frame: the report
-            # boxes it and --update-anchors may keep it as a new look.
-            width, height = min(anchor.box[2], frame.image.width), min(anchor.box[3], frame.image.height)
-            left = min(max(0, ix - anchor.offset[0]), frame.image.width - width)
-            top = min(max(0, iy - anchor.offset[1]), frame.image.height - height)
-            box, score = Box(left, top, width, height), 0.0
+            box, score = box_around(frame, anchor, screen_to_image(point, frame.geometry)), 0.0
         return Found(point, box, USER_TIER, score, time.perf_counter() - started)
 
     def _fail(self, record: StepRecord, report: StepReport, frame: Frame | None, detail: str) -> RunEnd:
@@ -349,7 +356,4 @@ class MacroPlayer:
 
 def _candidate_point(frame: Frame, anchor: Anchor, box: Box) -> tuple[int, int]:
     """The screen point acting on candidate ``box`` would use: the anchor's point, stretched with it."""
-    sx = box.width / max(1, anchor.box[2])
-    sy = box.height / max(1, anchor.box[3])
-    image_point = (box.left + round(anchor.offset[0] * sx), box.top + round(anchor.offset[1] * sy))
-    return _to_screen(frame, image_point)
+    return frame_point_to_screen(frame, anchor_point_in(anchor, box))

@@ -24,6 +24,7 @@ from agent.macros.describing import Target
 from agent.macros.schema import Macro, MacroStep, Monitor
 from agent.macros.steps import EventKind, PendingStep, RawEvent, build_steps, strip_kill_chord
 from agent.run.takeover import canonical_key
+from agent.scaling import screen_to_image
 
 if TYPE_CHECKING:
     from agent.ports import TextReader
@@ -197,12 +198,8 @@ def _image_point(item: PendingStep) -> tuple[int, int] | None:
     """The step's point in its frame's pixels; None without a frame or a point, or off the monitor."""
     if item.frame is None or "x" not in item.action:
         return None
-    frame = item.frame
-    g = frame.geometry
-    point = (
-        round((item.action["x"] - g.region.left) * g.scale_x),
-        round((item.action["y"] - g.region.top) * g.scale_y),
-    )
-    if not (0 <= point[0] < frame.image.width and 0 <= point[1] < frame.image.height):
+    geometry = item.frame.geometry
+    screen_xy = (int(item.action["x"]), int(item.action["y"]))
+    if not geometry.region.contains(*screen_xy):
         return None  # a step off the recorded monitor cannot be anchored (and will not replay)
-    return point
+    return screen_to_image(screen_xy, geometry)
