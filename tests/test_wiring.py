@@ -13,9 +13,9 @@ from agent.api import Session, Settings, click_by_name
 from agent.macros.player import PlaySettings
 from agent.macros.schema import Macro, MacroStep, Monitor, save_macro
 from agent.ports import TextBox
+from agent.testing.operator import FakeOperator
 from agent.testing.reader import FakeReader
 from tests.support import DONE, call, display_size, model_point, wait_until, write_script
-from tests.test_run_core import Operator
 
 # Where the test's window sits on the display, and the point every source clicks.
 WINDOW = (200, 200, 300, 200)
@@ -99,7 +99,7 @@ def run_task(tmp: Path) -> str:
         call('{"action": "left_click", "coordinate": ' + model_point(*POINT) + "}"), DONE,
     ])
     settings = _settings(tmp, backend="script", script=str(script))
-    return Session().run_task(settings, "press it", Operator(), stop=threading.Event()).outcome
+    return Session().run_task(settings, "press it", FakeOperator(), stop=threading.Event()).outcome
 
 
 def play_macro(tmp: Path) -> str:
@@ -112,7 +112,7 @@ def play_macro(tmp: Path) -> str:
     step = MacroStep(action={"action": "left_click", "x": POINT[0], "y": POINT[1]}, anchor=anchor)
     save_macro(Macro(monitor=Monitor(width=width, height=height), steps=[step]), path)
     return Session().play_macro(
-        _settings(tmp), path, Operator(), stop=threading.Event(), play=PlaySettings(), model=False
+        _settings(tmp), path, FakeOperator(), stop=threading.Event(), play=PlaySettings(), model=False
     ).outcome
 
 
@@ -121,7 +121,7 @@ def click_name(tmp: Path) -> str:
 
     x, y = POINT
     reader = FakeReader([TextBox("Target", x - 30, y - 10, x + 30, y + 10)])
-    return click_by_name(_settings(tmp), ClickRequest("Target"), Operator(), stop=threading.Event(),
+    return click_by_name(_settings(tmp), ClickRequest("Target"), FakeOperator(), stop=threading.Event(),
                          reader=reader).result.outcome
 
 
