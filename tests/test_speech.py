@@ -105,12 +105,13 @@ def test_stop_token_cuts_speech_off(tmp_path: Path) -> None:
     speech.say(LONG)
     assert heard.wait(10)  # speech has begun
     stop.set()
+    speech.say("after the stop")  # a stopped run speaks no more, even while still open
     speech.close()  # returns once the thread ended: a stopped voice lets it end
     duration, rms = wav_stats(path)
     # The whole line is about six minutes long; what was spoken before the stop is seconds.
     assert 0 < duration < 30
     assert not speech.alive
-    speech.say("after the stop")  # a stopped run speaks no more
+    assert speech.spoken == [LONG]
 
 
 def test_stop_drops_the_queue_and_speech_goes_on_after(tmp_path: Path) -> None:
