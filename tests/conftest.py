@@ -204,20 +204,23 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_qwen3vl(tmp_path_factory.mktemp("tiny-qwen3vl"))
 
 
-# -- markers from what a test uses ----------------------------------------------------------
-# `pytest -m "not x11 and not model and not e2e"` is the fast inner loop: no X server, no
-# model, no processes.
+# -- markers from what a test needs ----------------------------------------------------------
+# `pytest -m "not x11 and not model and not process and not e2e"` is the fast inner loop: no X
+# server, no model, no processes. A marker comes from a fixture the test uses or from one the
+# test (or its module) declares, never from names in its body; a test that declares no need
+# and still starts a process or opens the display fails, saying which marker it lacks.
 X11_FIXTURES = frozenset({"x_display", "probe", "xclip_owned", "dual"})  # dual: tests/test_multimonitor.py
 MODEL_FIXTURES = frozenset({"tiny_model_dir"})
-# Whole programs driven from outside: a test that starts a process (the deskpilot CLI,
-# a probe window, the tray app) is end to end, however small.
-E2E_MODULES = frozenset({"test_run", "test_tray_app", "test_test_script"})  # the last: test.sh, pytest
-E2E_NAMES = frozenset({"deskpilot", "subprocess", "Run", "Popen"})
+PROCESS_FIXTURES = frozenset({"probe", "xclip_owned"})  # they start programs of their own
+NEEDS = ("x11", "model", "process", "e2e")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "x11: needs the X server scripts/test.sh starts (set from fixture use)")
-    config.addinivalue_line("markers", "model: loads the tiny Qwen3-VL through transformers (set from fixture use)")
+    config.addinivalue_line(
+        "markers", "model: loads a model: the tiny Qwen3-VL (set from tiny_model_dir) or the real OCR (declared)"
+    )
+    config.addinivalue_line("markers", "process: starts a program (the deskpilot CLI, xdotool, espeak-ng, git...)")
     config.addinivalue_line("markers", "e2e: drives a whole Deskpilot program from outside")
 
 
@@ -233,8 +236,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.x11)
         if used & MODEL_FIXTURES:
             item.add_marker(pytest.mark.model)
-        code = getattr(getattr(item, "function", None), "__code__", None)
-        starts_process = code is not None and bool(E2E_NAMES & set(code.co_names))
-        in_e2e_module = item.module is not None and item.module.__name__.rpartition(".")[2] in E2E_MODULES
-        if starts_process or in_e2e_module:
-            item.add_marker(pytest.mark.e2e)
+        if used & PROCESS_FIXTURES or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.process)  # a whole program driven from outside is a process
+
+
+class UndeclaredNeed(AssertionError):
+    """A test without the marker for what it does: the fast loop would not be fast or X-free."""
+
+
+@pytest.fixture(autouse=True)
+def declared_needs_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked for no need may start no process and open no X display."""
+    if any(request.node.get_closest_marker(name) for name in NEEDS):
+        return
+
+    def no_process(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        raise UndeclaredNeed(f"started {args!r} without @pytest.mark.process")
+
+    def no_display(*args: Any, **kwargs: Any) -> None:
+        raise UndeclaredNeed("opened the X display without the x_display fixture")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", no_process)
+    monkeypatch.setattr("Xlib.display.Display.__init__", no_display)

@@ -7,6 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.process  # each test imports agent in a fresh interpreter
+
 HEAVY = ["rapidocr", "onnxruntime", "cv2", "pyttsx3", "pyautogui", "mss", "pynput", "torch", "PySide6", "Xlib"]
 
 

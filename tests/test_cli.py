@@ -15,6 +15,7 @@ from PIL import Image
 from tests.support import call, deskpilot, display_size
 
 
+@pytest.mark.process
 def test_parse_prints_the_first_call_as_screen_json_and_notes_the_rest() -> None:
     reply = (
         "Thought: type the name, then save.\n"
@@ -31,6 +32,7 @@ def test_parse_prints_the_first_call_as_screen_json_and_notes_the_rest() -> None
     assert json.loads(single.stdout) == {"action": "type", "text": "你好 world"}
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("config", "options", "expected"),
     [
@@ -51,6 +53,7 @@ def test_parse_maps_qwen25_replies_with_the_run_budget(tmp_path: Path, config: s
     assert (out["x"], out["y"]) == expected
 
 
+@pytest.mark.process
 def test_parse_rejects_a_budget_out_of_range_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "DESKPILOT_CONFIG": str(tmp_path / "none.toml")}
     result = deskpilot("parse", "--screen", "1920x1080", "--max-pixels", "5", stdin=call('{"action": "wait", "time": 1}'), env=env)
@@ -59,6 +62,7 @@ def test_parse_rejects_a_budget_out_of_range_in_one_line(tmp_path: Path) -> None
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("frame", "coordinate", "expected"),
     [("rel1000", "[1000, 0]", (1919, 0)), ("rel999", "[999, 999]", (1919, 1079)), ("qwen25", "[966, 546]", (960, 540))],
@@ -89,6 +93,7 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(("args", "stdin", "fragment"), BAD_INPUT)
 def test_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], stdin: str, fragment: str) -> None:
     result = deskpilot(*args, stdin=stdin)
@@ -99,6 +104,7 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], stdin
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.process
 def test_a_bad_call_after_the_first_is_not_carried_out_nor_checked() -> None:
     # One call per answer: a run would click (0, 0) and never look at the second call.
     reply = call('{"action": "left_click", "coordinate": [1, 1]}') + call('{"action": "left_click", "coordinate": [1, 1001]}')
@@ -108,6 +114,7 @@ def test_a_bad_call_after_the_first_is_not_carried_out_nor_checked() -> None:
     assert "1 more tool call(s) ignored" in result.stderr
 
 
+@pytest.mark.process
 def test_parse_without_display_and_without_screen_says_what_to_do() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     result = deskpilot("parse", stdin=call('{"action": "wait", "time": 1}'), env=env)
@@ -134,24 +141,28 @@ def test_screenshot_bad_input(x_display: str, tmp_path: Path, args: list[str], f
     assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 def test_screenshot_on_a_display_that_is_not_there(tmp_path: Path) -> None:
     env = dict(os.environ, DISPLAY=":87")
     result = deskpilot("screenshot", str(tmp_path / "x.png"), env=env)
     assert result.returncode == 2 and "display" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).with_name("deskpilot")
     result = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("deskpilot ")
 
 
+@pytest.mark.process
 def test_console_script_starts_the_tray_app_subcommand() -> None:
     exe = Path(sys.executable).with_name("deskpilot")
     result = subprocess.run([str(exe), "tray", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "usage: deskpilot tray" in result.stdout
 
 
+@pytest.mark.process
 def test_tray_without_a_display_is_one_clear_line() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
     result = subprocess.run([sys.executable, "-m", "ui"], capture_output=True, text=True, timeout=60, env=env)

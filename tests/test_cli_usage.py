@@ -13,12 +13,14 @@ import pytest
 from tests.support import DONE, deskpilot, write_script
 
 
+@pytest.mark.process
 def test_top_level_help_lists_the_tray_app() -> None:
     result = deskpilot("--help")
     assert result.returncode == 0
     assert re.search(r"^\s+tray\s+start the tray app", result.stdout, re.M), result.stdout
 
 
+@pytest.mark.process
 def test_every_run_option_says_what_it_does_and_its_default() -> None:
     result = deskpilot("run", "--help")
     assert result.returncode == 0
@@ -30,11 +32,13 @@ def test_every_run_option_says_what_it_does_and_its_default() -> None:
         assert "(default:" in " ".join(block.split()), block
 
 
+@pytest.mark.process
 def test_history_help_shows_show_as_optional() -> None:
     result = deskpilot("history", "--help")
     assert "usage: deskpilot history [-h] [--history-dir DIR] [show RUN]" in result.stdout
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("args", [("run",), ("run", "x", "--max-steps", "many"), ("frobnicate",), ("run", "x", "--confirm", "maybe")])
 def test_a_usage_mistake_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
     result = deskpilot(*args)
@@ -43,6 +47,7 @@ def test_a_usage_mistake_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
     assert len(lines) == 1 and "error:" in lines[0] and "--help" in lines[0], result.stderr
 
 
+@pytest.mark.process
 def test_script_with_another_backend_is_refused(tmp_path: Path) -> None:
     script = write_script(tmp_path / "s.jsonl", [DONE])
     result = deskpilot("run", "x", "--script", str(script), "--backend", "local")
@@ -50,6 +55,7 @@ def test_script_with_another_backend_is_refused(tmp_path: Path) -> None:
     assert result.stderr.strip() == "deskpilot: error: --script replays recorded replies; it cannot go with --backend local"
 
 
+@pytest.mark.process
 def test_no_display_is_reported_before_any_model_loads(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["DESKPILOT_CONFIG"] = str(tmp_path / "none.toml")

@@ -100,6 +100,7 @@ def test_doctor_reports_versions_monitors_cache_server_and_found_servers(
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.process
 def test_doctor_names_each_problem_and_the_requested_model_without_a_cache_folder(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "HF_HUB_CACHE")}
     # HF_HOME names a folder that does not exist: there is no cache folder at all.
@@ -122,6 +123,7 @@ def test_doctor_names_each_problem_and_the_requested_model_without_a_cache_folde
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 def test_a_corrupt_settings_file_is_a_fail_with_its_reason(tmp_path: Path, hf_cache: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('model = "Qwen/Qwen3-VL-2B-Instruct"\nbackend = local\n', encoding="utf-8")
@@ -138,6 +140,7 @@ def test_a_corrupt_settings_file_is_a_fail_with_its_reason(tmp_path: Path, hf_ca
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 def test_bad_scan_ports_are_bad_input(tmp_path: Path) -> None:
     env = dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "config.toml"))
     result = doctor("--scan-ports", "11434,ollama", env=env)

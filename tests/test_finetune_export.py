@@ -131,6 +131,7 @@ def test_refined_click_is_kept_in_the_step_record(tmp_path: Path) -> None:
     assert records[0].actions[0].screen["x"] == click.x
 
 
+@pytest.mark.process
 def test_cli_export_and_bad_input(recorded, tmp_path: Path) -> None:
     root, run_id, _ = recorded
     out = tmp_path / "cli"

@@ -116,6 +116,7 @@ def test_a_half_written_last_line_is_dropped_on_resume(tmp_path: Path) -> None:
     assert [r.id for r in read_results(out)] == ["a"]
 
 
+@pytest.mark.process
 def test_cli_eval_prints_overall_and_writes_json_lines(tmp_path: Path) -> None:
     root = tmp_path / "ss"
     write_synthetic_screenspot(root, "v2")
@@ -147,12 +148,14 @@ def test_cli_eval_prints_overall_and_writes_json_lines(tmp_path: Path) -> None:
     assert [(x["hit"], x["point"] is None) for x in lines] == [(True, False), (False, True)]
 
 
+@pytest.mark.process
 def test_cli_eval_bad_dataset_is_one_line(tmp_path: Path) -> None:
     result = deskpilot("eval", "grounding", str(tmp_path), "--script", str(tmp_path / "x.jsonl"))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "neither ScreenSpot-Pro" in result.stderr
 
 
+@pytest.mark.process
 def test_cli_compare_runs_the_same_samples_per_model_side_by_side(tmp_path: Path) -> None:
     from tests.loopback_servers import StubServer, serving
 

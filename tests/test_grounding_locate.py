@@ -190,6 +190,7 @@ def test_locate_on_a_real_window_through_a_loopback_server(probe, tmp_path: Path
         assert marked.getpixel((x + 40, y)) == (0x20, 0x60, 0xA0)  # the window itself, unmarked
 
 
+@pytest.mark.process
 def test_locate_bad_input_is_one_line_before_any_model(tmp_path: Path) -> None:
     result = deskpilot(
         "locate",

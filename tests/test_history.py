@@ -319,6 +319,7 @@ def test_a_corrupt_complete_last_line_is_skipped_too(tmp_path: Path, caplog: pyt
     assert any("skipped line 3" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.process
 def test_history_show_lists_the_steps_around_a_torn_line(tmp_path: Path) -> None:
     path = write_steps(tmp_path, 3)
     lines = path.read_text().splitlines(keepends=True)
@@ -351,6 +352,7 @@ while True:
 """
 
 
+@pytest.mark.process
 def test_a_run_killed_with_sigkill_keeps_every_finished_step(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
@@ -494,6 +496,7 @@ def test_describe_a_step_without_actions() -> None:
 # --- deskpilot history --------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_cli_history_lists_runs_newest_first(three_runs: Path) -> None:
     result = deskpilot("history", "--history-dir", str(three_runs))
     assert result.returncode == 0, result.stderr
@@ -508,12 +511,14 @@ def test_cli_history_lists_runs_newest_first(three_runs: Path) -> None:
     assert lines[0].endswith("check the mail")
 
 
+@pytest.mark.process
 def test_cli_history_in_an_empty_folder(tmp_path: Path) -> None:
     result = deskpilot("history", "--history-dir", str(tmp_path / "none"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"no runs yet in {tmp_path / 'none'}\n"
 
 
+@pytest.mark.process
 def test_cli_history_defaults_to_the_user_data_folder(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "DESKPILOT_CONFIG": str(tmp_path / "no-config.toml")}
     result = deskpilot("history", env=env)
@@ -521,6 +526,7 @@ def test_cli_history_defaults_to_the_user_data_folder(tmp_path: Path) -> None:
     assert result.stdout == f"no runs yet in {tmp_path / 'deskpilot' / 'runs'}\n"
 
 
+@pytest.mark.process
 def test_cli_history_reads_the_folder_the_config_file_names(three_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     config = tmp_path_factory.mktemp("config") / "config.toml"
     config.write_text(f"history_dir = {json.dumps(str(three_runs))}\n")
@@ -533,6 +539,7 @@ def test_cli_history_reads_the_folder_the_config_file_names(three_runs: Path, tm
     assert other.stdout == f"no runs yet in {three_runs / 'elsewhere'}\n"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("dir_first", [True, False])
 def test_cli_history_show(tmp_path: Path, dir_first: bool) -> None:
     recorder = RunRecorder.start(tmp_path, run_info())
@@ -558,6 +565,7 @@ def test_cli_history_show(tmp_path: Path, dir_first: bool) -> None:
     assert "Step 2  Finish (success)  allowed, performed" in out
 
 
+@pytest.mark.process
 def test_cli_history_show_a_killed_run(tmp_path: Path) -> None:
     recorder = RunRecorder.start(tmp_path, run_info())
     recorder.record_step(step(1), None)
@@ -572,6 +580,7 @@ def test_cli_history_show_a_killed_run(tmp_path: Path) -> None:
     assert "cut-off last line 2" in result.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("asked", "message"),
     [("nope", "no run nope in {root}"), ("2025", "2025 matches several runs: "), ("latest", None)],
@@ -587,6 +596,7 @@ def test_cli_history_show_a_bad_run_is_one_line_and_exit_2(three_runs: Path, ask
     assert result.stderr.startswith(f"deskpilot: error: {expected}")
 
 
+@pytest.mark.process
 def test_cli_history_show_needs_a_run(tmp_path: Path) -> None:
     result = deskpilot("history", "show", "--history-dir", str(tmp_path))
     assert result.returncode == 2

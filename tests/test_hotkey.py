@@ -195,6 +195,7 @@ def test_stop_and_restart(x_display: str) -> None:
         assert triggers.wait()
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(("display", "message"), [(None, "no display"), (":4242", "cannot listen for the kill hotkey")])
 def test_no_display_is_a_one_line_display_error(display: str | None, message: str) -> None:
     code = (

@@ -261,6 +261,7 @@ def test_deskpilot_run_with_a_model_not_here_fails_with_one_line(tmp_path: Path,
     assert f"`{Path(sys.executable).parent / 'hf'} download someone/not-here`" in lines[0]
 
 
+@pytest.mark.process
 def test_a_library_warning_is_printed_once(tmp_path: Path) -> None:
     code = (
         "from agent.cli.main import _configure_logging\n"

@@ -7,6 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.process  # each test imports agent in a fresh interpreter
+
 HEAVY = ["pyautogui", "mss", "pynput", "torch", "transformers", "PySide6", "Xlib"]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from agent.computer_use.planner import Planner
 from agent.records.history import load_run
 from agent.records.schema import RunInfo
 from agent.run.capture import Capture
-from agent.run.events import ActionDecided, ActionDone, Paused, RunFinished, StepFinished
+from agent.run.events import ActionDecided, ActionDone, Paused, RunFinished, RunResult, StepFinished
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.run.ports import ConfirmResult, PauseGate
 from agent.run.settle import SettleResult
@@ -163,17 +162,42 @@ def test_endings_step_limit_answer_and_failure() -> None:
     assert loop.run("t").exit_code == 1
 
 
+class StopWatchedWhileWaiting(threading.Event):
+    """A stop token that says when the run is waiting on it inside a wait action.
+
+    Armed once the wait is decided; the executor's next ``wait()`` on the token is the
+    wait action itself: the sync point to press stop while the run is inside the wait.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.armed:
+            self.waiting.set()
+        return super().wait(timeout)
+
+
 def test_stop_during_a_wait_ends_the_wait_at_once_and_no_action_follows() -> None:
-    loop, computer, _, events, _ = make_loop([call('{"action": "wait", "time": 60}'), CLICK, DONE])
-    # Stop the moment the 60 s wait is decided: the run can only end well before the wait
-    # would have, and with nothing performed, if the wait itself listens to the stop.
+    stop = StopWatchedWhileWaiting()
+    loop, computer, _, events, _ = make_loop([call('{"action": "wait", "time": 60}'), CLICK, DONE],
+                                             computer=FakeComputer(cancel=stop), stop=stop)
     loop.harness.observers.append(
-        lambda e: computer.cancel.set() if isinstance(e, ActionDecided) and e.action.name == "wait" else None
+        lambda e: setattr(stop, "armed", True) if isinstance(e, ActionDecided) and e.action.name == "wait" else None
     )
-    started = time.monotonic()
-    result = loop.run("t")
-    assert time.monotonic() - started < 30
-    assert (result.outcome, result.exit_code) == ("stopped", 3)
+    results: list[RunResult] = []
+    runner = threading.Thread(target=lambda: results.append(loop.run("t")), daemon=True)
+    runner.start()
+    # The stop comes while the run is inside the 60 s wait, not before it starts (a
+    # stop caught by the check before the wait would pass even if the wait ignored it).
+    assert stop.waiting.wait(10), "the wait action never waited on the stop token"
+    stop.set()
+    runner.join(10)  # the wait ends at once: 10 s is slack for a loaded machine, not 60
+    assert not runner.is_alive(), "the wait went on after the stop"
+    (result,) = results
+    assert (result.outcome, result.exit_code, result.detail) == ("stopped", 3, "stopped during a wait")
     assert computer.performed == [] and computer.releases == 1
     assert not any(isinstance(e, ActionDone) and e.performed for e in events)
 

@@ -88,6 +88,7 @@ def test_a_server_that_is_down_raises_and_keeps_what_was_described() -> None:
     assert all(s.anchor is None or s.anchor.description == "" for s in macro.steps)
 
 
+@pytest.mark.process
 def test_record_describe_with_bad_model_options_fails_before_recording(tmp_path: Path) -> None:
     target = tmp_path / "rec.json"
     result = deskpilot("macro", "record", str(target), "--describe", "--backend", "openai", "--base-url", "ftp://x")
@@ -96,6 +97,7 @@ def test_record_describe_with_bad_model_options_fails_before_recording(tmp_path:
     assert "recording" not in result.stderr and not target.exists()
 
 
+@pytest.mark.process
 def test_record_model_options_without_describe_are_refused(tmp_path: Path) -> None:
     target = tmp_path / "rec.json"
     result = deskpilot("macro", "record", str(target), "--base-url", "http://127.0.0.1:9/v1")
@@ -104,6 +106,7 @@ def test_record_model_options_without_describe_are_refused(tmp_path: Path) -> No
     assert not target.exists()
 
 
+@pytest.mark.process
 def test_show_names_the_description(tmp_path: Path) -> None:
     macro, _ = _macro_and_targets()
     assert macro.steps[0].anchor is not None

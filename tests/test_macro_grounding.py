@@ -235,6 +235,7 @@ def test_a_point_off_the_monitor_is_a_miss(point: tuple[int, int]) -> None:
     assert isinstance(result, Miss) and "off the 1920x1080 monitor" in result.reason
 
 
+@pytest.mark.process
 def test_play_bad_model_options_fail_before_playback(tmp_path: Path) -> None:
     from agent.macros.schema import save_macro
     from tests.support import deskpilot

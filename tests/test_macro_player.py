@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -169,12 +170,27 @@ def test_a_stop_ends_playback_before_the_next_step(recorded_macro: Macro) -> Non
 
 def test_waiting_for_an_anchor_is_interrupted_by_a_stop(recorded_macro: Macro) -> None:
     stop = threading.Event()
-    play, computer = player(screen(at=None), stop=stop, settings=PlaySettings(anchor_timeout_s=30.0))
-    timer = threading.Timer(0.3, stop.set)
-    timer.start()
-    result = play.play(recorded_macro, [{"name": "x"}], "macro")
-    timer.cancel()
-    assert result.outcome == "stopped" and computer.performed == []
+    play, computer = player(screen(at=None), stop=stop, settings=PlaySettings(anchor_timeout_s=60.0))
+    looked = threading.Event()
+    locate = play.healer.locate
+
+    def look(*args: Any, **kwargs: Any) -> Found | Miss:
+        result = locate(*args, **kwargs)
+        looked.set()  # a first look missed: the player is in its wait for the anchor
+        return result
+
+    play.healer.locate = look  # type: ignore[method-assign]
+    results: list[RunResult] = []
+    runner = threading.Thread(
+        target=lambda: results.append(play.play(recorded_macro, [{"name": "x"}], "macro")), daemon=True
+    )
+    runner.start()
+    assert looked.wait(10), "the player never looked for the anchor"
+    stop.set()  # the kill hotkey, from another thread, while the anchor is awaited
+    runner.join(10)  # at once: 10 s is slack for a loaded machine, the wait would last 60
+    assert not runner.is_alive(), "the anchor wait went on after the stop"
+    (result,) = results
+    assert result.outcome == "stopped" and result.exit_code == 3 and computer.performed == []
 
 
 def test_a_missing_variable_is_bad_input(recorded_macro: Macro) -> None:

@@ -102,7 +102,8 @@ def test_record_real_xdotool_input_until_the_kill_hotkey(app: Callable[..., Butt
     assert oct(macro.stat().st_mode & 0o777) == "0o600"
 
 
-def test_a_recording_with_nothing_in_it_writes_no_file(tmp_path: Path) -> None:
+@pytest.mark.process
+def test_a_recording_with_nothing_in_it_writes_no_file(x_display: str, tmp_path: Path) -> None:
     macro = tmp_path / "empty.json"
     macro.write_text("an earlier file the user kept")
     proc, lines = start_recording(macro, tmp_path)

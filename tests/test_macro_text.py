@@ -235,6 +235,7 @@ def test_the_replay_says_it_healed_by_c_ocr_and_clicks_the_restyled_button() -> 
 # -- the real reader ----------------------------------------------------------------------
 
 
+@pytest.mark.model  # loads rapidocr's models: seconds, like the tiny Qwen3-VL
 def test_real_ocr_records_the_label_and_finds_the_restyled_button() -> None:
     from agent.access.ocr import RapidReader
 

@@ -63,6 +63,7 @@ def test_the_played_model_refuses_a_step_it_has_no_reply_for() -> None:
     assert played.answered == []
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -82,6 +83,7 @@ def colour_count(image: Image.Image, hex_colour: str) -> int:
     return sum(n for n, colour in image.convert("RGB").getcolors(maxcolors=image.width * image.height) or [] if colour == rgb)
 
 
+@pytest.mark.process
 def test_the_script_makes_both_pictures_from_a_run_on_its_own_x_server(tmp_path: Path) -> None:
     from ui.overlay import COUNTDOWN, PANEL
 

@@ -679,6 +679,7 @@ def test_check_on_something_that_is_not_an_openai_server(server: ScriptedServer)
         backend(server.url).check()
 
 
+@pytest.mark.process
 def test_importing_the_backend_does_not_load_the_http_client() -> None:
     code = (
         "import sys\n"

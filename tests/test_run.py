@@ -18,6 +18,8 @@ from agent.records.history import list_runs, load_run
 from tests.conftest import require_program, xdotool
 from tests.support import model_point, wait_until
 
+pytestmark = pytest.mark.e2e  # drives a whole Deskpilot program from outside
+
 
 def call(args: str) -> str:
     return f'<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'

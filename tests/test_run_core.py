@@ -353,19 +353,32 @@ def test_the_watchdog_is_quiet_when_the_screen_or_the_action_changes() -> None:
 
 def test_type_actions_are_recorded_in_screen_form() -> None:
     executor, computer, _ = make(confirm="never")
-    executor.execute(1, ScreenAction(action=Type(text="héllo")), MONITOR)
+    outcome = executor.execute(1, ScreenAction(action=Type(text="héllo")), MONITOR)
     assert computer.typed == ["héllo"]
+    assert outcome.status == "performed" and outcome.record.performed
+    assert outcome.record.screen == {"action": "type", "text": "héllo"}
+    assert outcome.record.model == {"action": "type", "text": "héllo"}
 
 
-def test_a_local_run_without_a_gpu_names_the_model_servers_it_finds(tiny_model_dir: Path) -> None:
+@pytest.mark.parametrize("gpu", [False, True], ids=["no-gpu", "gpu"])
+def test_a_local_run_without_a_gpu_names_the_model_servers_it_finds(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, gpu: bool
+) -> None:
+    import agent.backends.presence
     from agent.api import Session
     from agent.config import Settings
     from tests.loopback_servers import StubServer, serving
 
+    # The probe, not the machine, says whether there is a GPU: the test means the same on both.
+    monkeypatch.setattr(agent.backends.presence, "has_cuda", lambda: gpu)
     lines: list[str] = []
     with serving(StubServer(models=["qwen3-vl:8b"])) as stub:
         session = Session(progress=lines.append, server_ports=[stub.port])
         backend = session.backend(Settings(model=str(tiny_model_dir), precision="fp32"))
     assert backend.name == "local"
-    assert any("No NVIDIA GPU" in line for line in lines), lines
-    assert any(f"--base-url {stub.url} --model qwen3-vl:8b" in line for line in lines), lines
+    named = [line for line in lines if "No NVIDIA GPU" in line or f"--base-url {stub.url}" in line]
+    if gpu:
+        assert named == [], lines  # the model runs fast here: no advice to go elsewhere
+    else:
+        assert any("No NVIDIA GPU" in line for line in named), lines
+        assert any(f"--base-url {stub.url} --model qwen3-vl:8b" in line for line in named), lines

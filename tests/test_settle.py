@@ -300,6 +300,7 @@ def test_a_still_real_screen_settles_in_about_quiet_s(x_display: str) -> None:
     assert result.waited_s < 0.5
 
 
+@pytest.mark.process
 def test_importing_the_input_modules_loads_no_display_library() -> None:
     heavy = ["mss", "pynput", "PIL", "Xlib", "PySide6"]
     code = (

@@ -75,6 +75,7 @@ HAPPY = [
 ]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(("name", "reply", "options", "expected", "prompt_bit"), HAPPY, ids=[h[0] for h in HAPPY])
 def test_each_skill_saves_its_validated_output(
     canned: Any, design: Path, tmp_path: Path, name: str, reply: str, options: list[str], expected: str | None, prompt_bit: str
@@ -102,6 +103,7 @@ def test_each_skill_saves_its_validated_output(
         assert private(out.with_suffix(".md"))
 
 
+@pytest.mark.process
 def test_output_goes_to_stdout_without_out(canned: Any, design: Path) -> None:
     result = skill(canned(f"```\n{ENGLISH_QUIZ}\n```"), "quiz", "--image", str(design))
     assert result.returncode == 0, result.stderr
@@ -115,6 +117,7 @@ BROKEN = [
 ]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(("name", "reply", "problem"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_broken_output_is_retried_once_then_fails_with_the_raw_output_saved(
     canned: Any, design: Path, tmp_path: Path, name: str, reply: str, problem: str
@@ -136,6 +139,7 @@ def test_broken_output_is_retried_once_then_fails_with_the_raw_output_saved(
     assert str(raw) in lines[-1] and "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 def test_an_over_long_tweet_is_retried_and_the_fixed_one_kept(canned: Any, design: Path, tmp_path: Path) -> None:
     long_post = json.dumps({"caption": "w" * 300, "hashtags": ["#x"], "alt_text": "a"})
     server = canned(long_post, POST)
@@ -146,6 +150,7 @@ def test_an_over_long_tweet_is_retried_and_the_fixed_one_kept(canned: Any, desig
     assert json.loads(out.read_text(encoding="utf-8"))["caption"] == "Dawn over the bay"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -168,6 +173,7 @@ def test_bad_input_is_one_line_and_exit_2_before_any_request(canned: Any, design
     assert server.requests == []
 
 
+@pytest.mark.process
 def test_skill_list_names_every_skill() -> None:
     result = deskpilot("skill", "--list", env=ENV)
     assert result.returncode == 0
@@ -209,6 +215,7 @@ def lines_of(out: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.process
 def test_a_batch_keeps_going_past_a_failing_image_and_resume_redoes_only_it(canned: Any, folder: Path, tmp_path: Path) -> None:
     broken = {"on": True}
 
@@ -244,6 +251,7 @@ def test_a_batch_keeps_going_past_a_failing_image_and_resume_redoes_only_it(cann
     assert done.returncode == 0 and "nothing to do" in done.stderr
 
 
+@pytest.mark.process
 def test_ctrl_c_in_a_batch_keeps_every_finished_line(canned: Any, folder: Path, tmp_path: Path) -> None:
     server = canned(reply=lambda body: alt_for(image_number(body)), latency_s=0.25)
     out = tmp_path / "alt.jsonl"
@@ -272,6 +280,7 @@ def test_ctrl_c_in_a_batch_keeps_every_finished_line(canned: Any, folder: Path, 
     assert sorted(line["image"] for line in lines_of(out)) == sorted(f"img{i:02d}.png" for i in range(12))
 
 
+@pytest.mark.process
 def test_batch_bad_input(canned: Any, tmp_path: Path, folder: Path) -> None:
     server = canned("unused")
     assert "is not a folder" in batch(server, tmp_path / "nope", tmp_path / "o.jsonl").stderr
@@ -286,6 +295,7 @@ def test_batch_bad_input(canned: Any, tmp_path: Path, folder: Path) -> None:
 # -- preview and capture ----------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_design_to_html_preview_puts_chromium_render_beside_the_design(canned: Any, design: Path, tmp_path: Path) -> None:
     page = PAGE.replace("body { display: flex; color: #333; }", "html, body { margin: 0; background: #00c000; }")
     # The page is the model's output: shown, never run (the script would turn it red).

@@ -66,6 +66,7 @@ def speak_to(path: Path, lines: list[str], stop: threading.Event | None = None, 
     speech.close()
 
 
+@pytest.mark.process
 def test_wav_holds_every_line_at_a_plausible_length(tmp_path: Path) -> None:
     path = tmp_path / "out.wav"
     speak_to(path, ["Reading", "The quick brown fox jumps over the lazy dog.", "打开浏览器"])
@@ -76,6 +77,7 @@ def test_wav_holds_every_line_at_a_plausible_length(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.process
 def test_rate_changes_the_length(tmp_path: Path) -> None:
     text = ["The quick brown fox jumps over the lazy dog. " * 3]
     speak_to(tmp_path / "slow.wav", text, rate=100)
@@ -91,6 +93,7 @@ LONG = ", ".join(f"this is clause number {n} of a long line" for n in range(120)
 SENTENCES = " ".join(f"This is sentence number {n} of a long page." for n in range(100))
 
 
+@pytest.mark.process
 def test_stop_token_cuts_speech_off(tmp_path: Path) -> None:
     path = tmp_path / "stopped.wav"
     stop = threading.Event()
@@ -105,14 +108,16 @@ def test_stop_token_cuts_speech_off(tmp_path: Path) -> None:
     speech.say(LONG)
     assert heard.wait(10)  # speech has begun
     stop.set()
+    speech.say("after the stop")  # a stopped run speaks no more, even while still open
     speech.close()  # returns once the thread ended: a stopped voice lets it end
     duration, rms = wav_stats(path)
     # The whole line is about six minutes long; what was spoken before the stop is seconds.
     assert 0 < duration < 30
     assert not speech.alive
-    speech.say("after the stop")  # a stopped run speaks no more
+    assert speech.spoken == [LONG]
 
 
+@pytest.mark.process
 def test_stop_drops_the_queue_and_speech_goes_on_after(tmp_path: Path) -> None:
     path = tmp_path / "quiet.wav"
     heard = threading.Event()
@@ -146,6 +151,7 @@ def test_rate_out_of_range_is_refused(tmp_path: Path) -> None:
         ThreadedSpeech(lambda: WavUtterer(tmp_path / "x.wav"), SpeechSettings(rate=5))
 
 
+@pytest.mark.process
 def test_speakers_get_the_samples_as_a_stream_and_a_stop_kills_the_player(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,8 @@ import pytest
 from tests.conftest import ROOT, display_problem
 from tests.test_desktop import wait_until
 
+pytestmark = pytest.mark.e2e  # drives a whole Deskpilot program from outside
+
 # What the display looks like from inside test.sh: the variables it exports and the
 # size of the X screen DISPLAY names, read from the server itself.
 REPORT = """

@@ -233,6 +233,7 @@ def test_uncached_hub_id_offline_is_a_backend_error_saying_what_to_do() -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.process
 def test_importing_the_modules_loads_no_model_library() -> None:
     code = (
         "import json, sys\n"
@@ -245,6 +246,7 @@ def test_importing_the_modules_loads_no_model_library() -> None:
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.process
 def test_make_tiny_model_refuses_a_non_empty_directory_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me")
     script = Path(__file__).resolve().parent.parent / "scripts" / "make_tiny_model.py"

@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt
 from tests.conftest import require_program, xdotool
 from tests.support import call, model_point
 
+pytestmark = pytest.mark.e2e  # drives a whole Deskpilot program from outside
+
 DONE = call('{"action": "terminate", "status": "success"}')
 EDIT_CENTRE = (900, 240)
 

@@ -22,6 +22,9 @@ from tests.wayland import WaylandSession, WaylandUnavailable, headless_sway
 
 log = logging.getLogger(__name__)
 
+# Every test here runs deskpilot in a compositor's namespace: a process each.
+pytestmark = pytest.mark.process
+
 REFUSAL = "deskpilot: error: this is a Wayland session; Deskpilot drives X11 desktops only for now"
 
 

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Qt, Signal
 
@@ -25,6 +25,16 @@ from agent.api import (
     open_speech,
     read_screen_aloud,
 )
+
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalServer
+    from PySide6.QtWidgets import QApplication
+
+    from agent.api import LostTarget, PlaySettings, Region, RunEvent, RunResult, ScreenAction, Verdict
+    from ui.history_window import HistoryWindow
+    from ui.lost_target import LostTargetWindow
+    from ui.settings_dialog import SettingsDialog
+    from ui.skills_window import SkillRunner, SkillsWindow
 
 
 def _lock_path() -> Path:
@@ -43,7 +53,7 @@ class _Relay(QObject):
 class DeskpilotApp:
     """Owns the windows and the run controller; the menu's entries land here."""
 
-    def __init__(self, app: Any, *, force_window: bool = False) -> None:
+    def __init__(self, app: QApplication, *, force_window: bool = False) -> None:
         from PySide6.QtWidgets import QSystemTrayIcon
 
         from ui.capture_guard import OverlayHidingComputer
@@ -64,13 +74,15 @@ class DeskpilotApp:
         self.menu = Menu()
         self.menu.set_running(False)
         self.menu.triggered.connect(self._menu)
-        self.history_window: Any = None
-        self.settings_dialog: Any = None
-        self.skills_window: Any = None
-        self.skill_runner: Any = None
+        self.history_window: HistoryWindow | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.skills_window: SkillsWindow | None = None
+        self.skill_runner: SkillRunner | None = None
+        # Made on first open; play_macro and record_macro run only from its signals, so
+        # they use it unchecked: typed Any rather than adding checks that change nothing.
         self.macros_window: Any = None
         self.macro_recorder: Any = None
-        self.lost_window: Any = None  # healing tier (e): where is a macro step's target?
+        self.lost_window: LostTargetWindow | None = None  # healing tier (e): where is a macro step's target?
 
         self.tray: Tray | None = None
         self.window: FallbackWindow | None = None
@@ -107,6 +119,7 @@ class DeskpilotApp:
 
         # Keyboard first: global hotkeys for the command window, describe and read, and
         # speech of our own (tray icons are invisible to screen readers).
+        # agent.ports.Speech is not in agent.api's public names, which ui/ is limited to.
         self.speech_factory: Callable[[], Any] = lambda: open_speech(self._settings(), self._assist_stop)
         self.assist_reader: Any = None  # the OCR reader for "read"; None: the offline default
         self._speech: Any = None
@@ -197,7 +210,7 @@ class DeskpilotApp:
         titles = {w.windowTitle() for w in windows if w is not None}
         return sorted(titles | {TITLE, MENU_TITLE, "Deskpilot"})
 
-    def play_macro(self, path: Path, play: Any) -> None:
+    def play_macro(self, path: Path, play: PlaySettings) -> None:
         """Replay ``path`` through ``agent.api`` on the controller's worker thread: the overlay
         confirms, Stop and the kill hotkey stop, the tray shows the state."""
         if self.controller.running or (self.macro_recorder is not None and self.macro_recorder.running):
@@ -245,7 +258,7 @@ class DeskpilotApp:
         else:
             self.command.show_paused(reason)
 
-    def _lost(self, question: Any, timeout_s: float) -> None:
+    def _lost(self, question: LostTarget, timeout_s: float) -> None:
         from ui.lost_target import LostTargetWindow
 
         if self.lost_window is None:
@@ -257,7 +270,7 @@ class DeskpilotApp:
         if self.lost_window is not None:
             self.lost_window.hide_now()
 
-    def _event(self, event: Any) -> None:
+    def _event(self, event: RunEvent) -> None:
         from agent.api import ActionDone, describe_action
 
         if self.controller.kind == "task":
@@ -307,7 +320,7 @@ class DeskpilotApp:
         self.menu.set_running(True)
         self.controller.start(task, dry_run=dry_run, settings=settings)
 
-    def _confirm(self, action: Any, verdict: Any, timeout_s: float, monitor: Any) -> None:
+    def _confirm(self, action: ScreenAction, verdict: Verdict, timeout_s: float, monitor: Region) -> None:
         from ui.overlay import ConfirmRequest
 
         self.overlay.ask(ConfirmRequest.from_action(action, verdict.reason, monitor, timeout_s))
@@ -388,7 +401,7 @@ class DeskpilotApp:
         if self.window is not None:
             self.window.set_state(state, detail)
 
-    def _finished(self, result: Any) -> None:
+    def _finished(self, result: RunResult) -> None:
         self.overlay.hide_now()
         self._withdraw_lost()
         self.menu.set_running(False)
@@ -478,7 +491,7 @@ def _ask_running_instance(timeout_ms: int = 2000) -> bool:
     return answered
 
 
-def _listen_for_second_starts(desk: DeskpilotApp) -> Any:
+def _listen_for_second_starts(desk: DeskpilotApp) -> QLocalServer:
     """A local server that brings the window back whenever ``deskpilot tray`` runs again."""
     from PySide6.QtNetwork import QLocalServer
 
@@ -520,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QLockFile
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(["deskpilot"])
+    app = cast(QApplication, QApplication.instance() or QApplication(["deskpilot"]))
     lock = QLockFile(str(_lock_path()))
     if not lock.tryLock(100):
         if _ask_running_instance():

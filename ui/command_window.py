@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
@@ -66,11 +67,11 @@ class CommandWindow(QWidget):
         self.task = QComboBox(self)
         self.task.setEditable(True)
         self.task.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.task.lineEdit().setPlaceholderText("What should Deskpilot do?")
+        cast(QLineEdit, self.task.lineEdit()).setPlaceholderText("What should Deskpilot do?")
         set_accessible(
             self.task, "Task", "The task to carry out, in plain words; earlier tasks are in the list"
         )
-        self.task.lineEdit().returnPressed.connect(self._run_clicked)
+        cast(QLineEdit, self.task.lineEdit()).returnPressed.connect(self._run_clicked)  # editable: never None
 
         self.info = QLabel(self)
         set_accessible(

@@ -40,7 +40,7 @@ class RunController(QObject):
     """Starts runs on a worker thread and turns their events into GUI state."""
 
     state_changed = Signal(str, str)  # State, detail
-    event = Signal(object)  # every agent.computer_use.loop event, in the GUI thread
+    event = Signal(object)  # type: ignore[assignment]  # shadows QObject.event; every agent.computer_use.loop event, in the GUI thread
     progress = Signal(str)
     run_finished = Signal(object)  # RunResult
     run_failed = Signal(str)

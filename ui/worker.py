@@ -131,7 +131,7 @@ class RunWorker(QObject):
     """Runs one task through ``agent.api``; lives in a QThread. Run events arrive on ``event``."""
 
     progress = Signal(str)
-    event = Signal(object)
+    event = Signal(object)  # type: ignore[assignment]  # shadows QObject.event (a handler), as before
     finished = Signal(object)  # agent.api.RunResult
     failed = Signal(str)  # the run could not start (model failed to load, no display...)
 
@@ -193,7 +193,7 @@ class MacroWorker(QObject):
     """
 
     progress = Signal(str)
-    event = Signal(object)
+    event = Signal(object)  # type: ignore[assignment]  # shadows QObject.event (a handler), as before
     finished = Signal(object)  # agent.api.RunResult
     failed = Signal(str)
 
