@@ -303,7 +303,7 @@ class Session:
         Checked before a model loads: the settings, the description, the refine mode, the
         display and monitor, and the --show file's folder and suffix.
         """
-        from agent.computers.screen import MssScreen
+        from agent.computers.x11.screen import MssScreen
         from agent.grounding.grounder import locate
         from agent.grounding.refine import parse_refine_mode
         from agent.imaging import mark_point

@@ -174,7 +174,7 @@ def check_platform(environ: Mapping[str, str] | None = None) -> list[Finding]:
 
 
 def check_display() -> list[Finding]:
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     try:
         screen = MssScreen(1)

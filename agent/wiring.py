@@ -68,7 +68,7 @@ def make_backend(
 
 def check_display(monitor: int) -> Region:
     """The region of ``monitor`` on this display; DisplayError (one line) when either is missing."""
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     return MssScreen(monitor).capture_region()
 
@@ -171,7 +171,7 @@ def guarded_run(
     ``narration``, each action is spoken before it happens and the words are kept in
     the step's record. Everything started is stopped when the block ends.
     """
-    from agent.computers.windows import X11Windows
+    from agent.computers.x11.windows import X11Windows
     from agent.records.history import RunRecorder, prune_runs
     from agent.run.capture import Capture
     from agent.run.executor import GuardedExecutor

@@ -30,7 +30,7 @@ class ReadResult:
 
 def capture(target: CaptureTarget) -> Frame:
     """One frame of ``target``; a region must lie on the desktop (mss would return black for the rest)."""
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     if isinstance(target, Region):
         desktop = MssScreen(0).capture_region()

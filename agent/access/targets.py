@@ -30,7 +30,7 @@ def resolve(choice: TargetChoice) -> int | Region:
         except ConfigError as err:
             raise ConfigError(f"--region: {err}") from None
     if choice.window:
-        from agent.computers.windows import active_window_region
+        from agent.computers.x11.windows import active_window_region
 
         return active_window_region()
     if choice.monitor < 0:

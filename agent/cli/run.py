@@ -130,7 +130,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     if args.screen:
         region = parse_region(args.screen)
     else:
-        from agent.computers.screen import MssScreen
+        from agent.computers.x11.screen import MssScreen
         from agent.errors import DisplayError
 
         try:
@@ -165,7 +165,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
     from agent.records.files import save_image_private
 
     frame = MssScreen(args.monitor).capture()

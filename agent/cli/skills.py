@@ -211,7 +211,7 @@ def cmd_skill(args: argparse.Namespace) -> int:
     loading.set()
     _interrupts(stop, loading)
     if capture:
-        from agent.computers.windows import active_window_region
+        from agent.computers.x11.windows import active_window_region
         from agent.geometry import parse_region
 
         target: Any = (

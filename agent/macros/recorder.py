@@ -1,6 +1,6 @@
 """Recording the user's real mouse and keyboard into a macro, until the kill hotkey or Ctrl+C.
 
-pynput listeners (through ``agent.computers.listeners``, which waits for X to really
+pynput listeners (through ``agent.computers.x11.listeners``, which waits for X to really
 record and stops cleanly) put raw events on a queue; this thread takes a capture and
 the window title the moment a button goes down or the wheel turns, so each pointer
 step gets the screen it was aimed at. When recording ends, the events become steps
@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
+from agent.computers.x11.listeners import import_pynput, recording_listener, start_listener, stop_listener
 from agent.macros.anchors import AnchorMaker
 from agent.macros.describing import Target
 from agent.macros.schema import Macro, MacroStep, Monitor
@@ -42,8 +42,8 @@ class Recorder:
         stop: threading.Event,
         own_windows: Collection[str] = (),
     ) -> None:
-        from agent.computers.screen import MssScreen
-        from agent.computers.windows import X11Windows
+        from agent.computers.x11.screen import MssScreen
+        from agent.computers.x11.windows import X11Windows
 
         self.screen = MssScreen(monitor)
         self.windows = X11Windows()
@@ -57,7 +57,7 @@ class Recorder:
         self._queue: queue.Queue[RawEvent] = queue.Queue()
         self._listeners: list[Any] = []
         self.events: list[RawEvent] = []
-        from agent.computers.marker import ActingMark
+        from agent.computers.x11.marker import ActingMark
 
         self._mark: ActingMark | None = ActingMark()
         self.ignored = 0  # events Deskpilot itself injected (a player or agent acting meanwhile)

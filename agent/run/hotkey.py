@@ -8,9 +8,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
 from agent.computers.x11.keys import PYNPUT_KEY_NAMES as PYNPUT_KEY_NAMES
 from agent.computers.x11.keys import pynput_hotkey_string
+from agent.computers.x11.listeners import import_pynput, recording_listener, start_listener, stop_listener
 from agent.errors import ConfigError
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_key, split_chord
 

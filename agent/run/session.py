@@ -12,8 +12,8 @@ from agent.run.ports import PauseGate
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget
-    from agent.computers.desktop import DesktopComputer
-    from agent.computers.marker import MarkedComputer
+    from agent.computers.x11.desktop import DesktopComputer
+    from agent.computers.x11.marker import MarkedComputer
     from agent.run.hotkey import KillSwitch
     from agent.run.takeover import TakeoverDetector
 
@@ -45,8 +45,8 @@ def desktop_session(
     The kill hotkey sets ``stop``; real user input requests a pause through ``pause``.
     The acting mark is set here, not by each source, so no source can forget it.
     """
-    from agent.computers.desktop import DesktopComputer
-    from agent.computers.marker import ActingMark, MarkedComputer
+    from agent.computers.x11.desktop import DesktopComputer
+    from agent.computers.x11.marker import ActingMark, MarkedComputer
     from agent.run.hotkey import KillSwitch, parse_hotkey
     from agent.run.takeover import TakeoverDetector
 

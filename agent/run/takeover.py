@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
 from agent.computers.x11.keys import canonical_key as canonical_key
+from agent.computers.x11.listeners import import_pynput, recording_listener, start_listener, stop_listener
 from agent.errors import ConfigError
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_key
 

@@ -20,7 +20,7 @@ def capture_image(
 ) -> Image:
     """One frame of ``target`` through the run core's Capture service; a front end with windows
     of its own passes ``wrap_computer`` (the tray's hides the overlay around the grab)."""
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
     from agent.run.capture import Capture
 
     computer: Computer = DesktopComputer(target, cancel=stop)

@@ -25,7 +25,7 @@ _STOP_TIMEOUT_S = 2.0
 
 def import_pynput(what: str) -> tuple[ModuleType, ModuleType]:
     """pynput's keyboard and mouse modules, or a one-line DisplayError naming ``what``."""
-    from agent.computers.screen import require_display
+    from agent.computers.x11.screen import require_display
 
     require_display()
     try:
