@@ -1,4 +1,4 @@
-"""Telling a recorder which input Deskpilot injected: a mark on the X root window while it acts.
+"""The X11 acting mark: a root-window property while Deskpilot acts, so a recorder can drop its input.
 
 X does not mark XTEST input as injected (see platform facts), and the recorder runs in
 another process than the player or the agent. So the acting process sets the root
@@ -15,13 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from PIL.Image import Image
-
-    from agent.actions import ScreenAction
-    from agent.computers.base import Computer, Frame
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +59,8 @@ class _Root:
             self._display.close()
 
 
-class ActingMark:
-    """Set around every action by the run's desktop session (agent.run.session), read by the recorder."""
+class RootWindowMark:
+    """The X11 ``ActingMark``: set around every action by the run's desktop session, read by the recorder."""
 
     def __init__(self) -> None:
         self._root = _Root()
@@ -84,25 +78,3 @@ class ActingMark:
 
     def close(self) -> None:
         self._root.close()
-
-
-class MarkedComputer:
-    """A computer whose every action is performed under the acting mark."""
-
-    def __init__(self, inner: Computer, mark: ActingMark) -> None:
-        self.inner = inner
-        self.mark = mark
-
-    def capture(self) -> Frame:
-        return self.inner.capture()
-
-    def poll_image(self) -> Image:
-        return self.inner.poll_image()
-
-    def release_all(self) -> None:
-        with self.mark.acting():
-            self.inner.release_all()
-
-    def perform(self, action: ScreenAction) -> None:
-        with self.mark.acting():
-            self.inner.perform(action)

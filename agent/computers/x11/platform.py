@@ -73,7 +73,7 @@ class X11Platform:
         return X11InputWatching()
 
     def acting_mark(self) -> ActingMark:
-        from agent.computers.x11.marker import ActingMark as RootWindowMark
+        from agent.computers.x11.marker import RootWindowMark
 
         return RootWindowMark()
 
