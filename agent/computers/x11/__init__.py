@@ -1,4 +1,4 @@
-"""The X11 desktop (an X11 session, Xvfb, or Xorg): the only code that imports mss, pyautogui, pynput and python-xlib.
+"""The X11 desktop (an X11 session, Xvfb, Xorg): the only code importing mss, pyautogui, pynput, python-xlib.
 
 ``screen`` (mss), ``desktop`` (the ``Computer``), ``keyboard`` (XTEST), ``clipboard``
 (X selections), ``windows`` (titles, the active window), ``listeners`` (pynput and
