@@ -1,4 +1,4 @@
-"""The pynput listener lifecycle every desktop input watcher shares (kill switch, takeover, recorder).
+"""The one pynput listener lifecycle, behind X11InputWatching (the kill switch, takeover and recorder use it).
 
 pynput marks a listener ready before X records for it, and its ``stop()`` leaves the
 thread blocked until one more input event arrives; both are handled here once.
