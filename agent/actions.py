@@ -258,7 +258,7 @@ class ScreenAction(BaseModel):
 
     action: Action
     # None for actions without a point, including a click at the pointer: where that
-    # lands is only known when it is performed (agent.computers.desktop checks it then).
+    # lands is only known when it is performed (agent.computers.x11.desktop checks it then).
     x: int | None = None
     y: int | None = None
     # False when the point came from the screen itself (a macro, OCR), not from a model:

@@ -83,6 +83,7 @@ from agent.wiring import (
     RunSpec,
     check_display,
     check_run,
+    current_platform,
     guarded_run,
     history_root,
     make_backend,
@@ -303,7 +304,6 @@ class Session:
         Checked before a model loads: the settings, the description, the refine mode, the
         display and monitor, and the --show file's folder and suffix.
         """
-        from agent.computers.screen import MssScreen
         from agent.grounding.grounder import locate
         from agent.grounding.refine import parse_refine_mode
         from agent.imaging import mark_point
@@ -316,9 +316,10 @@ class Session:
             parse_refine_mode(refine)
         if show is not None:
             _check_image_path(show)
-        check_display(settings.monitor)
+        platform = current_platform()
+        check_display(settings.monitor, platform)
         backend = self.backend(settings)
-        frame = MssScreen(settings.monitor).capture()
+        frame = platform.screen(settings.monitor).capture()
         if self._progress is not None:
             self._progress(
                 f"asking {backend.name} where it is on a {frame.image.width}x{frame.image.height} capture"
@@ -541,9 +542,10 @@ def record_macro(
     chord = parse_hotkey(settings.kill_hotkey)
     if str(path.parent) and not path.parent.is_dir():
         raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")
-    check_display(settings.monitor)
-    recorder = Recorder(settings.monitor, chord, stop, own_windows=own_windows)
-    kill = KillSwitch(settings.kill_hotkey, stop.set)
+    platform = current_platform()
+    check_display(settings.monitor, platform)
+    recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows)
+    kill = KillSwitch(settings.kill_hotkey, stop.set, platform.input_watching())
     kill.start()
     try:
         recorder.start()
@@ -756,10 +758,11 @@ def chord_triggers(chords: dict[str, Callable[[], None]]) -> list[Any]:
     """
     from agent.run.hotkey import KillSwitch
 
+    watching = current_platform().input_watching()
     started: list[Any] = []
     try:
         for chord, fire in chords.items():
-            trigger = KillSwitch(chord, fire)  # a kill switch is a chord that calls back
+            trigger = KillSwitch(chord, fire, watching)  # a kill switch is a chord that calls back
             trigger.start()
             started.append(trigger)
     except DeskpilotError:

@@ -22,7 +22,7 @@ from typing import Literal
 from agent.backends.presence import check_local_model as backend_model_checks
 from agent.backends.presence import has_cuda
 from agent.config import Settings, check_settings, default_config_path, load_settings
-from agent.errors import ConfigError, DeskpilotError
+from agent.errors import ConfigError, DeskpilotError, UnsupportedDesktopError
 
 Level = Literal["ok", "info", "warn", "fail"]
 
@@ -174,16 +174,18 @@ def check_platform(environ: Mapping[str, str] | None = None) -> list[Finding]:
 
 
 def check_display() -> list[Finding]:
-    from agent.computers.screen import MssScreen
+    from agent.computers.selection import select_platform
 
     try:
-        screen = MssScreen(1)
-        monitors = screen.monitors()
+        platform = select_platform()
+        monitors = platform.screen(1).monitors()
+    except UnsupportedDesktopError:
+        return []  # the platform check has said why, in the same words
     except DeskpilotError as err:
         return [Finding("fail", "display", str(err))]
     findings = []
     for number, region in enumerate(monitors, start=1):
-        frame = MssScreen(number).capture()
+        frame = platform.screen(number).capture()
         scale = frame.geometry.scale_x
         findings.append(Finding("ok", f"monitor {number}", f"{region} (scale {scale:g})"))
     for program, why in (("xclip", "typing non-ASCII text"),):

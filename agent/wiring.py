@@ -21,6 +21,7 @@ from agent.run.ports import Operator, PauseGate
 
 if TYPE_CHECKING:
     from agent.backends.base import Backend
+    from agent.computers.platform import Platform
     from agent.ports import Speech
     from agent.records.history import RunRecorder
     from agent.run.capture import Capture
@@ -66,11 +67,21 @@ def make_backend(
     )
 
 
-def check_display(monitor: int) -> Region:
-    """The region of ``monitor`` on this display; DisplayError (one line) when either is missing."""
-    from agent.computers.screen import MssScreen
+def current_platform(platform: Platform | None = None) -> Platform:
+    """``platform`` when the caller has one (tests pass a fake), else this session's (the selection point)."""
+    if platform is not None:
+        return platform
+    from agent.computers.selection import select_platform
 
-    return MssScreen(monitor).capture_region()
+    return select_platform()
+
+
+def check_display(monitor: int, platform: Platform | None = None) -> Region:
+    """The region of ``monitor`` on this display; DisplayError (one line) when either is missing.
+
+    UnsupportedDesktopError (a DisplayError) when this session has no backend (Wayland).
+    """
+    return current_platform(platform).screen(monitor).capture_region()
 
 
 def make_policy(
@@ -111,20 +122,24 @@ class CheckedRun:
     settings: Settings
     monitor: Region  # the settings' monitor, as the display has it now
     history: Path
+    platform: Platform  # the desktop the run acts on, selected once for the whole run
 
 
-def check_run(settings: Settings) -> CheckedRun:
+def check_run(settings: Settings, platform: Platform | None = None) -> CheckedRun:
     """Everything a guarded run checks before a model loads or the desktop is touched.
 
     ConfigError or DisplayError, one line each: the settings, the display and monitor,
     the history folder. A source checks its own input (the task, the macro, the name)
     between ``require_valid`` and this, so the first problem the user sees is the same.
+    The platform is selected here, once per run (``platform`` overrides it: tests pass
+    a ``FakePlatform``), and everything the run builds uses it.
     """
     require_valid(settings)
-    region = check_display(settings.monitor)
+    chosen = current_platform(platform)
+    region = check_display(settings.monitor, chosen)
     root = history_root(settings)
     ensure_history_root(root)
-    return CheckedRun(settings, region, root)
+    return CheckedRun(settings, region, root, chosen)
 
 
 @dataclass(frozen=True)
@@ -171,7 +186,6 @@ def guarded_run(
     ``narration``, each action is spoken before it happens and the words are kept in
     the step's record. Everything started is stopped when the block ends.
     """
-    from agent.computers.windows import X11Windows
     from agent.records.history import RunRecorder, prune_runs
     from agent.run.capture import Capture
     from agent.run.executor import GuardedExecutor
@@ -181,7 +195,8 @@ def guarded_run(
 
     settings = checked.settings
     pause = pause or PauseGate()
-    with desktop_session(settings.monitor, settings.kill_hotkey, stop, pause) as desk:
+    platform = checked.platform
+    with desktop_session(platform, settings.monitor, settings.kill_hotkey, stop, pause) as desk:
         computer: Computer = wrap_computer(desk.computer) if wrap_computer else desk.computer
         keep = settings.history_keep_runs
         prune_runs(checked.history, max(0, keep - 1) if keep else 0)  # one slot for the run about to start
@@ -208,7 +223,7 @@ def guarded_run(
         harness = RunHarness(computer, recorder=step_recorder, observers=observers)
         executor = GuardedExecutor(
             computer,
-            make_policy(settings, X11Windows().title_at, desk.pointer_at),
+            make_policy(settings, platform.windows().title_at, desk.pointer_at),
             operator,
             stop,
             harness.emit,

@@ -34,7 +34,10 @@ replies = [
     for i in range(steps)
 ]
 from agent.backends.scripted import ScriptedBackend
-from agent.computers.desktop import DesktopComputer
+try:
+    from agent.computers.x11.desktop import DesktopComputer
+except ImportError:  # a tree from before the X11 code moved under computers/x11/ (e.g. c218d80)
+    from agent.computers.desktop import DesktopComputer
 try:
     from agent.computer_use.loop import AgentLoop, LoopSettings
     from agent.computer_use.planner import Planner

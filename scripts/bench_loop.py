@@ -31,8 +31,9 @@ from agent.computer_use.loop import AgentLoop, LoopSettings  # noqa: E402
 from agent.computer_use.parsing import parse_reply  # noqa: E402
 from agent.computer_use.planner import Planner  # noqa: E402
 from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, PromptSettings  # noqa: E402
-from agent.computers.desktop import DesktopComputer  # noqa: E402
-from agent.computers.screen import thumbnail_grabber  # noqa: E402
+from agent.computers.x11.desktop import DesktopComputer  # noqa: E402
+from agent.computers.x11.platform import X11InputWatching  # noqa: E402
+from agent.computers.x11.screen import thumbnail_grabber  # noqa: E402
 from agent.geometry import Region  # noqa: E402
 from agent.run.events import ActionDecided  # noqa: E402
 from agent.run.hotkey import KillSwitch  # noqa: E402
@@ -101,7 +102,7 @@ def bench_overhead(steps: int, quiet_s: float) -> dict[str, Any]:
 
 
 def bench_settle(runs: int, duration_s: float, quiet_s: float) -> dict[str, Any]:
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     grab = thumbnail_grabber(MssScreen(1))
     delays, mid_animation, timeouts = [], 0, 0
@@ -139,7 +140,7 @@ def press_kill_chord() -> float:
 def bench_kill(presses: int, during: str, tiny_dir: Path | None) -> dict[str, Any]:
     current: dict[str, threading.Event] = {}
     latencies, actions_after = [], 0
-    kill = KillSwitch("ctrl+alt+k", lambda: current["stop"].set())
+    kill = KillSwitch("ctrl+alt+k", lambda: current["stop"].set(), X11InputWatching())
     kill.start()
     local = None
     generating = threading.Event()

@@ -71,7 +71,7 @@ class Stamped:
 
 
 def player_run(steps, speed):  # type: ignore[no-untyped-def]
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
     from agent.macros.healing import Healer
     from agent.macros.player import MacroPlayer, PlaySettings
     from agent.macros.schema import Macro, Monitor

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchlib import ROOT, machine, median, table, write_json, write_section  # noqa: E402
 
 from agent.actions import LeftClick, ScreenAction, Type  # noqa: E402
-from agent.computers.clipboard import DEFAULT_QUIET_S, XSelectionClipboard  # noqa: E402
-from agent.computers.desktop import DesktopComputer  # noqa: E402
+from agent.computers.x11.clipboard import DEFAULT_QUIET_S, XSelectionClipboard  # noqa: E402
+from agent.computers.x11.desktop import DesktopComputer  # noqa: E402
 from tests.apps.text_windows import KINDS, OPENERS, focus_follows_pointer  # noqa: E402
 
 MIXED = "打开浏览器 deskpilot é€ 😀"

@@ -255,7 +255,7 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> No
 
 def grab(left: int, top: int, width: int, height: int) -> Image:
     """The X server's pixels in a region, straight from mss: no capture guard, so the overlay is in it."""
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
     from agent.geometry import Region
 
     return MssScreen(Region(left, top, width, height)).capture().image

@@ -28,7 +28,7 @@ def computer(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield FakeComputer()
         return
     request.getfixturevalue("x_display")
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     desktop = DesktopComputer(1, cancel=threading.Event())
     yield desktop

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.actions import Key, LeftClick, LeftClickDrag, MouseMove, ScreenAction, Type, Wait
-from agent.computers.screen import MssScreen
+from agent.computers.x11.screen import MssScreen
 from agent.errors import CursorMismatchError, StoppedError
 from agent.geometry import Region
 from tests.apps.text_windows import user_copies, xclip_out
@@ -26,7 +26,7 @@ from tests.support import display_size, wait_until
 
 @pytest.fixture
 def desktop(x_display: str) -> Iterator[object]:
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     xdotool("mousemove", "960", "540")
     yield DesktopComputer(1)

@@ -10,14 +10,10 @@ import time
 
 import pytest
 
+from agent.computers.x11.keys import PYNPUT_KEY_NAMES, pynput_hotkey_string
+from agent.computers.x11.platform import X11InputWatching
 from agent.errors import ConfigError, DisplayError
-from agent.run.hotkey import (
-    DEFAULT_KILL_HOTKEY,
-    PYNPUT_KEY_NAMES,
-    KillSwitch,
-    parse_hotkey,
-    pynput_hotkey_string,
-)
+from agent.run.hotkey import DEFAULT_KILL_HOTKEY, KillSwitch, parse_hotkey
 from tests.conftest import ROOT, xdotool
 
 
@@ -118,7 +114,7 @@ class Triggers:
 
 def test_the_chord_fires_and_stop_ends_the_thread(x_display: str) -> None:
     triggers = Triggers()
-    switch = KillSwitch(DEFAULT_KILL_HOTKEY, triggers)
+    switch = KillSwitch(DEFAULT_KILL_HOTKEY, triggers, X11InputWatching())
     switch.start()
     try:
         latencies = []
@@ -132,8 +128,8 @@ def test_the_chord_fires_and_stop_ends_the_thread(x_display: str) -> None:
         stopping = time.monotonic()
         switch.stop()
         stopped = time.monotonic() - stopping
-    assert switch.thread is not None
-    assert not switch.thread.is_alive()
+    assert switch.watch is not None
+    assert not switch.watch.is_alive()
     print(f"stop() returned with the thread ended in {stopped * 1000:.1f} ms")  # noqa: T201 (reports a measurement)
     assert stopped < 1.0
     assert len(triggers.times) == 3
@@ -141,19 +137,19 @@ def test_the_chord_fires_and_stop_ends_the_thread(x_display: str) -> None:
 
 def test_other_chords_do_not_fire(x_display: str) -> None:
     triggers = Triggers()
-    with KillSwitch("ctrl+alt+k", triggers) as switch:
+    with KillSwitch("ctrl+alt+k", triggers, X11InputWatching()) as switch:
         for other in ("ctrl+alt+j", "ctrl+k", "alt+k", "k", "ctrl+shift+k", "super+k", "ctrl+alt+shift+j"):
             xdotool("key", other)
         xdotool("key", "ctrl+alt+k")
         # Events arrive in order, so once the real chord fired every other chord was seen.
         assert triggers.wait()
         assert len(triggers.times) == 1
-    assert switch.thread is not None and not switch.thread.is_alive()
+    assert switch.watch is not None and not switch.watch.is_alive()
 
 
 def test_a_named_key_chord_fires(x_display: str) -> None:
     triggers = Triggers()
-    with KillSwitch("super+escape", triggers):
+    with KillSwitch("super+escape", triggers, X11InputWatching()):
         xdotool("key", "Escape")
         xdotool("key", "super+Escape")
         assert triggers.wait()
@@ -170,7 +166,7 @@ def test_a_failing_handler_does_not_disarm_the_switch(x_display: str) -> None:
         if len(calls) == 1:
             raise RuntimeError("handler bug")
 
-    with KillSwitch("ctrl+alt+k", handler):
+    with KillSwitch("ctrl+alt+k", handler, X11InputWatching()):
         xdotool("key", "ctrl+alt+k")
         assert fired.wait(5)
         fired.clear()
@@ -181,16 +177,16 @@ def test_a_failing_handler_does_not_disarm_the_switch(x_display: str) -> None:
 
 def test_stop_and_restart(x_display: str) -> None:
     triggers = Triggers()
-    switch = KillSwitch("ctrl+alt+k", triggers)
+    switch = KillSwitch("ctrl+alt+k", triggers, X11InputWatching())
     switch.stop()  # stopping before starting is harmless
     switch.start()
     switch.start()  # and starting twice keeps one listener
-    first = switch.thread
+    first = switch.watch
     switch.stop()
     switch.stop()
     assert first is not None and not first.is_alive()
     with switch:
-        assert switch.thread is not first
+        assert switch.watch is not first
         xdotool("key", "ctrl+alt+k")
         assert triggers.wait()
 
@@ -199,9 +195,10 @@ def test_stop_and_restart(x_display: str) -> None:
 @pytest.mark.parametrize(("display", "message"), [(None, "no display"), (":4242", "cannot listen for the kill hotkey")])
 def test_no_display_is_a_one_line_display_error(display: str | None, message: str) -> None:
     code = (
+        "from agent.computers.x11.platform import X11InputWatching\n"
         "from agent.run.hotkey import KillSwitch\n"
         "from agent.errors import DisplayError\n"
-        "try:\n    KillSwitch('ctrl+alt+k', lambda: None).start()\n"
+        "try:\n    KillSwitch('ctrl+alt+k', lambda: None, X11InputWatching()).start()\n"
         "except DisplayError as e:\n    print('DisplayError:', e)\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

@@ -28,7 +28,7 @@ def test_import_agent_without_display_loads_no_heavy_module() -> None:
 
 def test_desktop_computer_without_display_is_a_clear_error() -> None:
     code = (
-        "from agent.computers import DesktopComputer\n"
+        "from agent.computers.x11.desktop import DesktopComputer\n"
         "from agent.errors import DisplayError\n"
         "try:\n    DesktopComputer()\nexcept DisplayError as e:\n    print(e)\n"
     )

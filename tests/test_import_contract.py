@@ -2,7 +2,7 @@
 
 Each rule is a pure function over (importing module, imported module) pairs, so the
 same walk that checks the tree also proves, on a made-up violation, that it would fail.
-Rules 1-9 look at one edge at a time; rule 10 (no import cycle) looks at all of them.
+Rules 1-9 and 11 look at one edge at a time; rule 10 (no import cycle) looks at all of them.
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ FEATURES = (
     "agent.run",
 )
 
+# The desktop libraries: only the X11 platform folder may import them (agent/testing
+# needs none: its fakes stand in for them), so a Wayland backend is a sibling folder.
+X_LIBRARIES = ("Xlib", "pynput", "mss", "pyautogui")
+
+
 def violations(all_edges: list[Edge]) -> list[str]:
     """Every edge that breaks a rule, in words."""
     problems: list[str] = []
@@ -95,6 +100,12 @@ def violations(all_edges: list[Edge]) -> list[str]:
             problems.append(f"rule 8: {source} imports {target} (the facade never imports the CLI above it)")
         if within(source, "agent.backends") and within(target, "agent.config"):
             problems.append(f"rule 9: {source} imports {target} (a backend knows no settings file)")
+        if (
+            within(source, "agent")
+            and not within(source, "agent.computers.x11")
+            and any(within(target, library) for library in X_LIBRARIES)
+        ):
+            problems.append(f"rule 11: {source} imports {target} (only agent.computers.x11 imports X libraries)")
     return problems
 
 
@@ -187,8 +198,8 @@ def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
         (("agent.run.executor", "agent.config"), "rule 3"),
         (("agent.run.capture", "agent.computer_use.planner"), "rule 3"),
         (("agent.run.harness", "agent.backends.base"), "rule 3"),
-        (("agent.computers.desktop", "agent.run.settle"), "rule 4"),
-        (("agent.imaging", "agent.computers.screen"), "rule 5"),
+        (("agent.computers.x11.desktop", "agent.run.settle"), "rule 4"),
+        (("agent.imaging", "agent.computers.x11.screen"), "rule 5"),
         (("agent.api", "agent.testing.fake"), "rule 6"),
         (("agent.macros.player", "agent.api"), "rule 7"),
         (("agent.access.clicking", "agent.cli.options"), "rule 7"),
@@ -196,6 +207,10 @@ def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
         (("agent.grounding.grounder", "agent.cli"), "rule 7"),
         (("agent.api", "agent.cli.options"), "rule 8"),
         (("agent.backends.local", "agent.config"), "rule 9"),
+        (("agent.run.hotkey", "pynput.keyboard"), "rule 11"),
+        (("agent.computers.selection", "Xlib.display"), "rule 11"),
+        (("agent.macros.recorder", "mss"), "rule 11"),
+        (("agent.testing.fake", "pyautogui"), "rule 11"),
     ],
 )
 def test_each_rule_fails_on_a_violation(edge: Edge, rule: str) -> None:
@@ -215,6 +230,10 @@ def test_allowed_edges_pass() -> None:
         ("agent.computer_use.loop", "agent.run.executor"),
         ("agent.imaging", "PIL.Image"),
         ("agent.testing.fake", "agent.computers.base"),
+        ("agent.computers.x11.listeners", "pynput.keyboard"),
+        ("agent.computers.x11.marker", "Xlib.display"),
+        ("agent.computers.x11.screen", "mss"),
+        ("agent.computers.platform", "agent.computers.base"),
     ]) == []
 
 

@@ -17,7 +17,7 @@ from agent.backends.local import LocalBackend, LocalSettings
 from agent.backends.precision import Precision
 from agent.computer_use.planner import Planner
 from agent.computer_use.prompts import build_request
-from agent.computers.screen import MssScreen
+from agent.computers.x11.screen import MssScreen
 from agent.errors import BackendError, StoppedError
 from agent.scaling import ModelFrame
 from agent.testing.hub import FakeHub

@@ -78,7 +78,7 @@ def macro_from_screen(path: Path, steps: list[dict[str, Any]], *, ocr: bool = Fa
     """A macro of ``steps`` whose pointer steps get anchors cut from a capture of the screen now
     (with their text read by the real OCR when ``ocr``)."""
     from agent.access.ocr import RapidReader
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     frame = MssScreen(1).capture()
     reader = RapidReader() if ocr else None
@@ -335,7 +335,7 @@ def described_macro(tmp: Path, path: Path, x: int, y: int) -> Path:
     """
     from PIL import Image, ImageDraw
 
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     size = MssScreen(1).capture().image.size
     look = Image.new("RGB", size, (250, 250, 250))

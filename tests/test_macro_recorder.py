@@ -140,10 +140,10 @@ def test_the_recorder_leaves_out_what_deskpilot_injects(app: Callable[..., Butto
     window.pump.wait_for(lambda e: e["event"] == "click" and e["button"] == "cancel", 10, "the player's click")
     # Input right after Deskpilot acted is taken for its own (the mark's short grace):
     # the user acts once the mark has lapsed.
-    from agent.computers.marker import ActingMark
+    from agent.computers.x11.marker import RootWindowMark
     from tests.support import wait_until
 
-    mark = ActingMark()
+    mark = RootWindowMark()
     assert wait_until(lambda: not mark.active(), 5)
     mark.close()
     xdotool("mousemove", str(sx), str(sy))

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from agent.computers.screen import MssScreen
+from agent.computers.x11.screen import MssScreen
 from agent.geometry import Region
 from agent.records.history import load_run
 from tests.conftest import ROOT, ProbeApp
@@ -169,7 +169,7 @@ def test_each_monitor_captures_its_own_pixels(dual_probe: Callable[..., ProbeApp
 CLICK_THROUGH_DESKTOP_COMPUTER = """
 import json, sys
 from agent.actions import LeftClick, ScreenAction
-from agent.computers.desktop import DesktopComputer
+from agent.computers.x11.desktop import DesktopComputer
 computer = DesktopComputer(int(sys.argv[1]))
 frame = computer.capture()
 x, y = int(sys.argv[2]), int(sys.argv[3])

@@ -82,7 +82,7 @@ def exact_colour_mask(image: Image.Image, rgb: tuple[int, int, int]) -> Image.Im
 
 
 def screen_image() -> Image.Image:
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     return DesktopComputer(1).capture().image
 
@@ -402,7 +402,7 @@ def test_guard_refuses_to_capture_when_the_gui_thread_does_not_answer(qtbot: QtB
 def test_capture_from_a_worker_thread_never_contains_the_overlay(
     qtbot: QtBot, overlay: ConfirmOverlay, probe: Callable[..., ProbeApp]
 ) -> None:
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     probe("--geometry", "700x380+462+250", "--colour", "#3a6ea5")
     xdotool("mousemove", "1800", "1000")

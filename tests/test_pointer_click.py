@@ -52,7 +52,7 @@ def pointer_home(x_display: str) -> Iterator[None]:
 
 @pytest.mark.parametrize(("click", "button"), [(LeftClick(), "LeftButton"), (RightClick(), "RightButton")])
 def test_the_desktop_clicks_where_the_pointer_is(probe, pointer_home, click: object, button: str) -> None:
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     app = probe("--geometry", "400x300+700+300", "--colour", "#3050f0")
     desktop = DesktopComputer(1)
@@ -64,7 +64,7 @@ def test_the_desktop_clicks_where_the_pointer_is(probe, pointer_home, click: obj
 
 
 def test_the_desktop_refuses_a_pointer_click_outside_the_captured_area(probe, pointer_home) -> None:
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     app = probe("--geometry", "400x300+700+300", "--colour", "#3050f0")
     desktop = DesktopComputer(Region(0, 0, 640, 480))  # the model saw only this corner

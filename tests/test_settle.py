@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.computers.screen import thumbnail_grabber
+from agent.computers.x11.screen import thumbnail_grabber
 from agent.errors import StoppedError
 from agent.imaging import DEFAULT_TOLERANCE, changed_fraction, thumbnail
 from agent.run.settle import SettleResult, wait_until_settled
@@ -257,7 +257,7 @@ def animated(x_display: str) -> Iterator[Callable[..., AnimatedApp]]:
 
 
 def test_thumbnail_grabber_matches_a_full_capture(x_display: str) -> None:
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     screen = MssScreen(1)
     grab = thumbnail_grabber(screen)
@@ -274,7 +274,7 @@ def test_thumbnail_grabber_matches_a_full_capture(x_display: str) -> None:
 
 
 def test_settles_right_after_a_real_animation_ends(animated: Callable[..., AnimatedApp]) -> None:
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     app = animated("--duration", "1.0", "--interval-ms", "30")
     grab = thumbnail_grabber(MssScreen(1))
@@ -293,7 +293,7 @@ def test_settles_right_after_a_real_animation_ends(animated: Callable[..., Anima
 
 
 def test_a_still_real_screen_settles_in_about_quiet_s(x_display: str) -> None:
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
 
     result = wait_until_settled(thumbnail_grabber(MssScreen(1)), threading.Event())
     assert result.settled

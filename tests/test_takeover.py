@@ -10,6 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from agent.computers.x11.keys import canonical_key
+from agent.computers.x11.platform import X11InputWatching
 from agent.errors import ConfigError
 from agent.run.hotkey import DEFAULT_KILL_HOTKEY, parse_hotkey
 from agent.run.takeover import (
@@ -18,7 +20,6 @@ from agent.run.takeover import (
     MOUSE_MOVED,
     MOUSE_SCROLLED,
     TakeoverDetector,
-    canonical_key,
 )
 from tests.conftest import xdotool
 
@@ -154,11 +155,11 @@ def no_listener_outlives_its_test(no_thread_leaks: None) -> None:
 def detector(x_display: str) -> Iterator[tuple[TakeoverDetector, Reports]]:
     xdotool("mousemove", "700", "500")
     reports = Reports()
-    detector = TakeoverDetector(reports, ignore_keys=parse_hotkey(DEFAULT_KILL_HOTKEY))
+    detector = TakeoverDetector(reports, watching=X11InputWatching(), ignore_keys=parse_hotkey(DEFAULT_KILL_HOTKEY))
     detector.start()
     yield detector, reports
     detector.stop()
-    assert detector.threads and not any(t.is_alive() for t in detector.threads)
+    assert detector.watch is not None and not detector.watch.is_alive()
 
 
 def test_real_input_is_reported_once_per_rearm(detector: tuple[TakeoverDetector, Reports]) -> None:
@@ -184,7 +185,7 @@ def test_the_agents_own_input_is_not_reported(x_display: str) -> None:
     # grace window, so the next real key press is the user's. No sleeping on a guess.
     xdotool("mousemove", "700", "500")
     reports, clock = Reports(), Clock()
-    takeover = TakeoverDetector(reports, ignore_keys=parse_hotkey(DEFAULT_KILL_HOTKEY), clock=clock)
+    takeover = TakeoverDetector(reports, watching=X11InputWatching(), ignore_keys=parse_hotkey(DEFAULT_KILL_HOTKEY), clock=clock)
     arrivals: list[tuple[str, float]] = []
     observe = takeover.observe
     all_arrived = threading.Event()
@@ -221,7 +222,7 @@ def test_input_still_in_flight_when_the_action_ends_is_not_reported(x_display: s
     # clock moves past the window and a key of the user's is the first thing reported.
     xdotool("mousemove", "820", "620")
     reports, clock = Reports(), Clock()
-    takeover = TakeoverDetector(reports, grace_s=0.15, clock=clock)
+    takeover = TakeoverDetector(reports, watching=X11InputWatching(), grace_s=0.15, clock=clock)
     seen: list[str] = []
     late_arrived = threading.Event()
     observe = takeover.observe
@@ -256,11 +257,11 @@ def test_the_kill_chord_and_lone_modifiers_are_not_a_takeover(detector: tuple[Ta
 
 
 def test_stop_ends_the_listener_threads_promptly(x_display: str) -> None:
-    takeover = TakeoverDetector(Reports())
+    takeover = TakeoverDetector(Reports(), watching=X11InputWatching())
     with takeover:
-        threads = takeover.threads
-        assert len(threads) == 2 and all(t.is_alive() for t in threads)
+        watch = takeover.watch
+        assert watch is not None and watch.is_alive()
     started = time.monotonic()
     takeover.stop()  # a second stop is harmless
     assert time.monotonic() - started < 0.5
-    assert not any(t.is_alive() for t in threads)
+    assert not watch.is_alive()

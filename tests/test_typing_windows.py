@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from agent.actions import LeftClick, MouseMove, ScreenAction, Type
-from agent.computers.clipboard import XSelectionClipboard
+from agent.computers.x11.clipboard import XSelectionClipboard
 from agent.errors import ClipboardError, DisplayError, StoppedError
 from tests.apps.text_windows import (
     KINDS,
@@ -87,7 +87,7 @@ def window(request: pytest.FixtureRequest, x_display: str) -> Iterator[TextWindo
 
 @pytest.fixture
 def desktop(x_display: str) -> Iterator[Any]:
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     xdotool("mousemove", "960", "540")
     yield DesktopComputer(1)
@@ -121,7 +121,7 @@ def deaf_window(probe) -> ProbeApp:
 
 
 def desktop_with(clipboard: XSelectionClipboard, cancel: threading.Event) -> Any:
-    from agent.computers.desktop import DesktopComputer
+    from agent.computers.x11.desktop import DesktopComputer
 
     return DesktopComputer(1, cancel=cancel, clipboard=clipboard)
 

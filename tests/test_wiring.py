@@ -30,7 +30,7 @@ class MarkWatch:
         import Xlib.display
         from Xlib import X
 
-        from agent.computers.marker import PROPERTY
+        from agent.computers.x11.marker import PROPERTY
 
         self._x = X
         self.conn = Xlib.display.Display()
@@ -103,7 +103,7 @@ def run_task(tmp: Path) -> str:
 
 
 def play_macro(tmp: Path) -> str:
-    from agent.computers.screen import MssScreen
+    from agent.computers.x11.screen import MssScreen
     from agent.macros.anchors import make_anchor
 
     width, height = display_size()

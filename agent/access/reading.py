@@ -16,6 +16,7 @@ from agent.imaging import is_blank
 if TYPE_CHECKING:
     from agent.access.ocr import RapidReader
     from agent.computers.base import CaptureTarget, Frame
+    from agent.computers.platform import Platform
     from agent.ports import Speech
 
 BLANK = "the screen is blank"
@@ -28,12 +29,16 @@ class ReadResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds from the start: first_line, done
 
 
-def capture(target: CaptureTarget) -> Frame:
-    """One frame of ``target``; a region must lie on the desktop (mss would return black for the rest)."""
-    from agent.computers.screen import MssScreen
+def capture(target: CaptureTarget, platform: Platform | None = None) -> Frame:
+    """One frame of ``target``; a region must lie on the desktop (mss would return black for the rest).
 
+    ``platform`` defaults to this session's (``agent.computers.selection``).
+    """
+    from agent.computers.selection import select_platform
+
+    screens = platform if platform is not None else select_platform()
     if isinstance(target, Region):
-        desktop = MssScreen(0).capture_region()
+        desktop = screens.screen(0).capture_region()
         inside = (
             desktop.left <= target.left
             and desktop.top <= target.top
@@ -42,7 +47,7 @@ def capture(target: CaptureTarget) -> Frame:
         )
         if not inside:
             raise DisplayError(f"the region {target} is not inside the desktop ({desktop})")
-    return MssScreen(target).capture()
+    return screens.screen(target).capture()
 
 
 def read_frame(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
 from agent.geometry import Region, parse_region
+
+if TYPE_CHECKING:
+    from agent.computers.platform import Platform
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +24,11 @@ class TargetChoice:
     monitor: int = 1
 
 
-def resolve(choice: TargetChoice) -> int | Region:
-    """The capture target the options name; bad input raises ConfigError before anything is captured."""
+def resolve(choice: TargetChoice, platform: Platform | None = None) -> int | Region:
+    """The capture target the options name; bad input raises ConfigError before anything is captured.
+
+    ``--window`` asks ``platform`` (default: this session's) for the active window.
+    """
     if choice.region and choice.window:
         raise ConfigError("give --region or --window, not both")
     if choice.region:
@@ -30,9 +37,9 @@ def resolve(choice: TargetChoice) -> int | Region:
         except ConfigError as err:
             raise ConfigError(f"--region: {err}") from None
     if choice.window:
-        from agent.computers.windows import active_window_region
+        from agent.computers.selection import select_platform
 
-        return active_window_region()
+        return (platform if platform is not None else select_platform()).active_window_region()
     if choice.monitor < 0:
         raise ConfigError(f"--monitor: {choice.monitor} is not a monitor index (1 is the primary, 0 all)")
     return choice.monitor

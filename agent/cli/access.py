@@ -244,13 +244,15 @@ def _bad(message: str) -> Exception:
 @contextlib.contextmanager
 def _hotkeys(stop: threading.Event, speech: ThreadedSpeech | None) -> Iterator[None]:
     """The kill hotkey (stops the command and its speech) and the quiet hotkey (silences speech)."""
+    from agent.computers.selection import select_platform
     from agent.config import load_settings
     from agent.run.hotkey import KillSwitch
 
     settings = load_settings()
-    switches = [KillSwitch(settings.kill_hotkey, stop.set)]
+    watching = select_platform().input_watching()
+    switches = [KillSwitch(settings.kill_hotkey, stop.set, watching)]
     if speech is not None:
-        switches.append(KillSwitch(settings.quiet_hotkey, speech.stop))
+        switches.append(KillSwitch(settings.quiet_hotkey, speech.stop, watching))
     started: list[KillSwitch] = []
     try:
         for switch in switches:

@@ -130,11 +130,11 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     if args.screen:
         region = parse_region(args.screen)
     else:
-        from agent.computers.screen import MssScreen
+        from agent.computers.selection import select_platform
         from agent.errors import DisplayError
 
         try:
-            region = MssScreen(1).capture_region()
+            region = select_platform().screen(1).capture_region()
         except DisplayError as err:
             raise DisplayError(f"{err}; or give the screen size with --screen WIDTHxHEIGHT") from None
     text = sys.stdin.read()
@@ -165,10 +165,10 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
-    from agent.computers.screen import MssScreen
+    from agent.computers.selection import select_platform
     from agent.records.files import save_image_private
 
-    frame = MssScreen(args.monitor).capture()
+    frame = select_platform().screen(args.monitor).capture()
     save_image_private(frame.image, args.file)
     region = frame.region
     sys.stderr.write(

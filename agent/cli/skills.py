@@ -211,13 +211,13 @@ def cmd_skill(args: argparse.Namespace) -> int:
     loading.set()
     _interrupts(stop, loading)
     if capture:
-        from agent.computers.windows import active_window_region
+        from agent.computers.selection import select_platform
         from agent.geometry import parse_region
 
         target: Any = (
             parse_region(args.region)
             if args.region
-            else active_window_region()
+            else select_platform().active_window_region()
             if args.window
             else args.monitor
         )

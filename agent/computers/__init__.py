@@ -1,25 +1,12 @@
 """The seam between the agent and a desktop: capture a frame, perform a screen action.
 
-``DesktopComputer`` (mss + pyautogui + pynput) drives the real display and is imported
-lazily, since its libraries open the X display at import; ``agent.testing.fake`` holds
-the in-memory stand-in tests use.
+Each desktop family is a ``Platform`` (``agent.computers.platform``) in its own folder
+(``x11/``), chosen once by ``agent.computers.selection``; ``agent.testing`` holds the
+in-memory stand-ins tests use. Nothing here imports a desktop library.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from agent.computers.base import CaptureTarget, Computer, Frame
 
-if TYPE_CHECKING:
-    from agent.computers.desktop import DesktopComputer
-
-__all__ = ["CaptureTarget", "Computer", "DesktopComputer", "Frame"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "DesktopComputer":
-        from agent.computers.desktop import DesktopComputer
-
-        return DesktopComputer
-    raise AttributeError(name)
+__all__ = ["CaptureTarget", "Computer", "Frame"]

@@ -180,9 +180,7 @@ def play_macro(
         raise ConfigError(f"--report: the folder {report.parent} does not exist")
     checked = check_run(settings)
     say = say or (lambda _line: None)
-    from agent.computers.screen import MssScreen
-
-    monitors = MssScreen(1).monitors()
+    monitors = checked.platform.screen(1).monitors()
     monitor, note = pick_monitor(macro.monitor, monitors, settings.monitor, checked.monitor, find_monitor)
     recorded_here = note is None or monitor != settings.monitor
     if monitor != settings.monitor:

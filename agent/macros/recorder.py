@@ -1,7 +1,7 @@
 """Recording the user's real mouse and keyboard into a macro, until the kill hotkey or Ctrl+C.
 
-pynput listeners (through ``agent.computers.listeners``, which waits for X to really
-record and stops cleanly) put raw events on a queue; this thread takes a capture and
+The platform's input watching (which waits for the desktop to really report input
+and stops cleanly) puts raw events on a queue; this thread takes a capture and
 the window title the moment a button goes down or the wheel turns, so each pointer
 step gets the screen it was aimed at. When recording ends, the events become steps
 (``agent.macros.steps``) and each pointer step gets its anchor bundle, its text read
@@ -16,37 +16,36 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
+from agent.computers.platform import InputHandlers
 from agent.macros.anchors import AnchorMaker
 from agent.macros.describing import Target
 from agent.macros.schema import Macro, MacroStep, Monitor
 from agent.macros.steps import EventKind, PendingStep, RawEvent, build_steps, strip_kill_chord
-from agent.run.takeover import canonical_key
 from agent.scaling import screen_to_image
 
 if TYPE_CHECKING:
+    from agent.computers.platform import ActingMark, InputWatch, Platform
     from agent.ports import TextReader
 
 _BUTTONS = {"left": "left", "right": "right", "middle": "middle"}
 
 
 class Recorder:
-    """Records input on ``monitor`` until ``stop`` is set; ``finish()`` returns the macro."""
+    """Records input on ``platform``'s ``monitor`` until ``stop`` is set; ``finish()`` returns the macro."""
 
     def __init__(
         self,
+        platform: Platform,
         monitor: int,
         kill_chord: tuple[str, ...],
         stop: threading.Event,
         own_windows: Collection[str] = (),
     ) -> None:
-        from agent.computers.screen import MssScreen
-        from agent.computers.windows import X11Windows
-
-        self.screen = MssScreen(monitor)
-        self.windows = X11Windows()
+        self.screen = platform.screen(monitor)
+        self.windows = platform.windows()
+        self._watching = platform.input_watching()
         self.kill_chord = kill_chord
         self.stop = stop
         # Titles of the recording front end's own windows (the tray's): input aimed at
@@ -55,11 +54,9 @@ class Recorder:
         self._own_buttons: set[str] = set()  # buttons pressed on an own window, up to their release
         self.own = 0  # events left out because they went to Deskpilot's own windows
         self._queue: queue.Queue[RawEvent] = queue.Queue()
-        self._listeners: list[Any] = []
+        self._watch: InputWatch | None = None
         self.events: list[RawEvent] = []
-        from agent.computers.marker import ActingMark
-
-        self._mark: ActingMark | None = ActingMark()
+        self._mark: ActingMark | None = platform.acting_mark()
         self.ignored = 0  # events Deskpilot itself injected (a player or agent acting meanwhile)
         self.targets: list[Target] = []  # the anchored steps' frames and points, after finish()
 
@@ -70,9 +67,9 @@ class Recorder:
             return
         self._queue.put(event)
 
-    # -- listener callbacks (pynput threads): only enqueue -----------------------------
-    def _on_click(self, x: int, y: int, button: Any, pressed: bool) -> None:
-        name = _BUTTONS.get(getattr(button, "name", ""), "")
+    # -- listener callbacks (the platform's threads): only enqueue ---------------------
+    def _on_button(self, x: int, y: int, button: str, pressed: bool) -> None:
+        name = _BUTTONS.get(button, "")
         if name:
             kind: EventKind = "button_down" if pressed else "button_up"
             self._put(RawEvent(time.monotonic(), kind, int(x), int(y), button=name))
@@ -80,22 +77,20 @@ class Recorder:
     def _on_scroll(self, x: int, y: int, dx: int, dy: int) -> None:
         self._put(RawEvent(time.monotonic(), "scroll", int(x), int(y), dx=int(dx), dy=int(dy)))
 
-    def _key(self, key: Any, kind: EventKind) -> None:
-        char = getattr(key, "char", None)
-        self._put(RawEvent(time.monotonic(), kind, key=canonical_key(key) or "", char=char or ""))
+    def _key(self, key: str, char: str, kind: EventKind) -> None:
+        self._put(RawEvent(time.monotonic(), kind, key=key, char=char))
 
     # -- the recording thread ----------------------------------------------------------
     def start(self) -> None:
-        keyboard, mouse = import_pynput("recording")
-        self._listeners = [
-            recording_listener(mouse.Listener)(on_click=self._on_click, on_scroll=self._on_scroll),
-            recording_listener(keyboard.Listener)(
-                on_press=lambda k: self._key(k, "key_down"), on_release=lambda k: self._key(k, "key_up")
-            ),
-        ]
+        handlers = InputHandlers(
+            on_key_down=lambda key, char: self._key(key, char, "key_down"),
+            on_key_up=lambda key, char: self._key(key, char, "key_up"),
+            on_button=self._on_button,
+            on_scroll=self._on_scroll,
+        )
+        self._watch = self._watching.watch_input(handlers, what="recording")
         try:
-            for listener in self._listeners:
-                start_listener(listener, "recording")
+            self._watch.start()
         except Exception:
             self.close()
             raise
@@ -138,9 +133,9 @@ class Recorder:
         return self.windows.focused_title() in self.own_windows
 
     def close(self) -> None:
-        for listener in self._listeners:
-            stop_listener(listener)
-        self._listeners = []
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         if self._mark is not None:
             self._mark.close()
             self._mark = None

@@ -6,13 +6,13 @@ import logging
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
-from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
-from agent.computers.x11.keys import PYNPUT_KEY_NAMES as PYNPUT_KEY_NAMES
-from agent.computers.x11.keys import pynput_hotkey_string
 from agent.errors import ConfigError
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_key, split_chord
+
+if TYPE_CHECKING:
+    from agent.computers.platform import InputWatch, InputWatching
 
 _log = logging.getLogger(__name__)
 
@@ -20,7 +20,6 @@ DEFAULT_KILL_HOTKEY = "ctrl+alt+k"
 
 # Canonical order, so "alt+ctrl+k" and "ctrl+alt+k" parse to the same tuple.
 _MODIFIER_ORDER: tuple[str, ...] = ("ctrl", "alt", "shift", "super")
-
 
 
 def parse_hotkey(chord: str) -> tuple[str, ...]:
@@ -52,19 +51,26 @@ def parse_hotkey(chord: str) -> tuple[str, ...]:
             f"kill hotkey {chord!r} needs ctrl, alt or super: without one it fires while typing"
         )
     parsed = (*modifiers, others[0])
-    pynput_hotkey_string(parsed)  # a key pynput cannot name fails here, at configuration time
+    # A key the X11 listener cannot name fails here, at configuration time, not when a run
+    # starts. The table is plain names (no X library); it is the only desktop's today.
+    from agent.computers.x11.keys import pynput_hotkey_string
+
+    pynput_hotkey_string(parsed)
     return parsed
 
 
-
-
 class KillSwitch:
-    """Calls ``on_trigger`` (on the listener thread) whenever the kill chord is pressed."""
+    """Calls ``on_trigger`` (on the listener thread) whenever the kill chord is pressed.
 
-    def __init__(self, chord: str, on_trigger: Callable[[], None]) -> None:
+    ``watching`` is the platform's input watching (``Platform.input_watching()``); the
+    chord's listener lifecycle lives there, once for every watcher.
+    """
+
+    def __init__(self, chord: str, on_trigger: Callable[[], None], watching: InputWatching) -> None:
         self.keys = parse_hotkey(chord)
         self._on_trigger = on_trigger
-        self._listener: Any = None
+        self._watching = watching
+        self._watch: InputWatch | None = None
         self._lock = threading.Lock()
 
     @property
@@ -74,30 +80,27 @@ class KillSwitch:
 
     @property
     def running(self) -> bool:
-        """True while the listener thread is alive (it dies with the X connection)."""
-        return self._listener is not None and bool(self._listener.is_alive())
+        """True while the listener is alive (it dies with the display connection)."""
+        return self._watch is not None and self._watch.is_alive()
 
     @property
-    def thread(self) -> threading.Thread | None:
-        """The listener thread of the last ``start()``, so callers can check it ended."""
-        thread: threading.Thread | None = self._listener
-        return thread
+    def watch(self) -> InputWatch | None:
+        """The watch of the last ``start()``, so callers can check it ended."""
+        return self._watch
 
     def start(self) -> None:
-        """Listen for the chord from now on; DisplayError when X cannot be listened to."""
+        """Listen for the chord from now on; DisplayError when the desktop cannot be listened to."""
         with self._lock:
-            if self._listener is not None and self._listener.is_alive():
+            if self._watch is not None and self._watch.is_alive():
                 return
-            keyboard, _ = import_pynput("kill hotkey")
-            listener_class = recording_listener(keyboard.GlobalHotKeys)
-            self._listener = listener_class({pynput_hotkey_string(self.keys): self._fire})
-            start_listener(self._listener, "kill hotkey")
+            self._watch = self._watching.watch_chord(self.keys, self._fire, what="kill hotkey")
+            self._watch.start()
 
     def stop(self) -> None:
-        """Stop listening; the listener thread has ended when this returns (bounded wait)."""
+        """Stop listening; the listener has ended when this returns (bounded wait)."""
         with self._lock:
-            if self._listener is not None:
-                stop_listener(self._listener)
+            if self._watch is not None:
+                self._watch.stop()
 
     def _fire(self) -> None:
         # An exception escaping a pynput callback stops its listener: the kill switch

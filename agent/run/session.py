@@ -12,8 +12,8 @@ from agent.run.ports import PauseGate
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget
-    from agent.computers.desktop import DesktopComputer
     from agent.computers.marker import MarkedComputer
+    from agent.computers.platform import DesktopInput, Platform
     from agent.run.hotkey import KillSwitch
     from agent.run.takeover import TakeoverDetector
 
@@ -27,7 +27,7 @@ class Desktop:
     """
 
     computer: MarkedComputer
-    desktop: DesktopComputer  # the same desktop unmarked: for reading it (the pointer), never for acting
+    desktop: DesktopInput  # the same desktop unmarked: for reading it (the pointer), never for acting
     kill: KillSwitch
     takeover: TakeoverDetector
 
@@ -38,27 +38,30 @@ class Desktop:
 
 @contextlib.contextmanager
 def desktop_session(
-    target: CaptureTarget, kill_hotkey: str, stop: threading.Event, pause: PauseGate
+    platform: Platform, target: CaptureTarget, kill_hotkey: str, stop: threading.Event, pause: PauseGate
 ) -> Iterator[Desktop]:
-    """Start the real computer, the kill hotkey and takeover detection; stop them all on exit.
+    """Start the platform's computer, the kill hotkey and takeover detection; stop them all on exit.
 
-    The kill hotkey sets ``stop``; real user input requests a pause through ``pause``.
-    The acting mark is set here, not by each source, so no source can forget it.
+    The platform is chosen by the caller (``agent.wiring``), never here. The kill hotkey
+    sets ``stop``; real user input requests a pause through ``pause``. The acting mark
+    is set here, not by each source, so no source can forget it.
     """
-    from agent.computers.desktop import DesktopComputer
-    from agent.computers.marker import ActingMark, MarkedComputer
+    from agent.computers.marker import MarkedComputer
     from agent.run.hotkey import KillSwitch, parse_hotkey
     from agent.run.takeover import TakeoverDetector
 
     keys = parse_hotkey(kill_hotkey)
-    computer = DesktopComputer(target, cancel=stop)
-    kill = KillSwitch(kill_hotkey, stop.set)
-    takeover = TakeoverDetector(lambda what: pause.request(f"user input detected ({what})"), ignore_keys=keys)
+    computer = platform.computer(target, cancel=stop)
+    watching = platform.input_watching()
+    kill = KillSwitch(kill_hotkey, stop.set, watching)
+    takeover = TakeoverDetector(
+        lambda what: pause.request(f"user input detected ({what})"), watching=watching, ignore_keys=keys
+    )
     kill.start()
     try:
         takeover.start()
         try:
-            mark = ActingMark()
+            mark = platform.acting_mark()
             try:
                 yield Desktop(MarkedComputer(computer, mark), computer, kill, takeover)
             finally:

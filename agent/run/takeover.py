@@ -8,12 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
-from agent.computers.listeners import import_pynput, recording_listener, start_listener, stop_listener
-from agent.computers.x11.keys import canonical_key as canonical_key
+from agent.computers.platform import InputHandlers
 from agent.errors import ConfigError
 from agent.keys import MODIFIERS, UnknownKeyError, normalize_key
+
+if TYPE_CHECKING:
+    from agent.computers.platform import InputWatch, InputWatching
 
 _log = logging.getLogger(__name__)
 
@@ -31,13 +33,15 @@ class TakeoverDetector:
     still in flight), is the agent's. Modifier keys and ``ignore_keys`` (the kill chord)
     never count: the kill switch owns those. That also ignores, say, a lone "k" typed by
     the user; their next other key or any mouse motion still counts. ``on_takeover`` runs
-    on a listener thread: keep it short (set an event, post to the loop).
+    on a listener thread: keep it short (set an event, post to the loop). ``watching`` is
+    the platform's input watching; without one only ``observe`` feeds the detector.
     """
 
     def __init__(
         self,
         on_takeover: Callable[[str], None],
         *,
+        watching: InputWatching | None = None,
         grace_s: float = 0.15,
         ignore_keys: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
@@ -53,7 +57,8 @@ class TakeoverDetector:
         self._acting = 0
         self._quiet_until = float("-inf")
         self._fired = False
-        self._listeners: list[Any] = []
+        self._watching = watching
+        self._watch: InputWatch | None = None
 
     @property
     def triggered(self) -> bool:
@@ -61,32 +66,27 @@ class TakeoverDetector:
         return self._fired
 
     @property
-    def threads(self) -> tuple[threading.Thread, ...]:
-        """The listener threads of the last ``start()``, so callers can check they ended."""
-        return tuple(self._listeners)
+    def watch(self) -> InputWatch | None:
+        """The watch of the last ``start()``, so callers can check it ended."""
+        return self._watch
 
     def start(self) -> None:
-        """Watch the mouse and keyboard; DisplayError when X cannot be listened to."""
-        if any(listener.is_alive() for listener in self._listeners):
+        """Watch the mouse and keyboard; DisplayError when the desktop cannot be listened to."""
+        if self._watching is None or (self._watch is not None and self._watch.is_alive()):
             return
-        keyboard, mouse = import_pynput("user's input")
-        self._listeners = [
-            recording_listener(mouse.Listener)(
-                on_move=self._on_move, on_click=self._on_click, on_scroll=self._on_scroll
-            ),
-            recording_listener(keyboard.Listener)(on_press=self._on_press),
-        ]
-        try:
-            for listener in self._listeners:
-                start_listener(listener, "user's input")
-        except Exception:
-            self.stop()
-            raise
+        handlers = InputHandlers(
+            on_key_down=self._on_key,
+            on_move=self._on_move,
+            on_button=self._on_button,
+            on_scroll=self._on_scroll,
+        )
+        self._watch = self._watching.watch_input(handlers, what="user's input")
+        self._watch.start()
 
     def stop(self) -> None:
-        """Stop watching; the listener threads have ended when this returns (bounded wait)."""
-        for listener in self._listeners:
-            stop_listener(listener)
+        """Stop watching; the listener has ended when this returns (bounded wait)."""
+        if self._watch is not None:
+            self._watch.stop()
 
     @contextmanager
     def agent_acting(self) -> Iterator[None]:
@@ -118,22 +118,22 @@ class TakeoverDetector:
         # Outside the lock: the handler may call rearm() or agent_acting().
         try:
             self._on_takeover(description)
-        except Exception:  # an exception escaping a pynput callback would end the listener
+        except Exception:  # an exception escaping a listener callback would end the listener
             _log.exception("the takeover handler failed")
         return True
 
     def _on_move(self, x: int, y: int) -> None:
         self.observe(MOUSE_MOVED)
 
-    def _on_click(self, x: int, y: int, button: Any, pressed: bool) -> None:
+    def _on_button(self, x: int, y: int, button: str, pressed: bool) -> None:
         if pressed:
             self.observe(MOUSE_CLICKED)
 
     def _on_scroll(self, x: int, y: int, dx: int, dy: int) -> None:
         self.observe(MOUSE_SCROLLED)
 
-    def _on_press(self, key: Any) -> None:
-        if canonical_key(key) not in self._ignored:
+    def _on_key(self, key: str, char: str) -> None:
+        if key not in self._ignored:
             self.observe(KEY_PRESSED)
 
     def __enter__(self) -> TakeoverDetector:

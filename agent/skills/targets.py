@@ -11,19 +11,23 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from agent.computers.base import CaptureTarget, Computer
+    from agent.computers.platform import Platform
 
 
 def capture_image(
     target: CaptureTarget,
     stop: threading.Event,
     wrap_computer: Callable[[Computer], Computer] | None = None,
+    platform: Platform | None = None,
 ) -> Image:
     """One frame of ``target`` through the run core's Capture service; a front end with windows
-    of its own passes ``wrap_computer`` (the tray's hides the overlay around the grab)."""
-    from agent.computers.desktop import DesktopComputer
+    of its own passes ``wrap_computer`` (the tray's hides the overlay around the grab).
+    ``platform`` defaults to this session's (``agent.computers.selection``)."""
+    from agent.computers.selection import select_platform
     from agent.run.capture import Capture
 
-    computer: Computer = DesktopComputer(target, cancel=stop)
+    desktop = platform if platform is not None else select_platform()
+    computer: Computer = desktop.computer(target, cancel=stop)
     if wrap_computer is not None:
         computer = wrap_computer(computer)
     capture = Capture(computer, stop)

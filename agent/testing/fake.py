@@ -92,7 +92,7 @@ class FakeClipboard:
 
 
 if TYPE_CHECKING:
-    from agent.computers.clipboard import Clipboard
+    from agent.computers.platform import Clipboard
 
     # mypy checks here that the fake keeps matching the protocol the desktop uses.
     _fake_is_a_clipboard: Clipboard = FakeClipboard()

@@ -1,8 +1,9 @@
-"""The X11 desktop (an X11 session, Xvfb, or Xorg): today's mss, pyautogui, pynput and python-xlib code.
+"""The X11 desktop (an X11 session, Xvfb, Xorg): the only code importing mss, pyautogui, pynput, python-xlib.
 
-Phase 1 of the platform seam wraps the existing modules in ``agent/computers/``;
-they move into this folder once the branches that still edit their callers are in.
-Importing this package loads no X library.
+``screen`` (mss), ``desktop`` (the ``Computer``), ``keyboard`` (XTEST), ``clipboard``
+(X selections), ``windows`` (titles, the active window), ``listeners`` (pynput and
+RECORD), ``marker`` (the root-window acting mark), ``keys`` (pynput's key names), all
+reached through ``X11Platform``. Importing this package loads no X library.
 """
 
 from __future__ import annotations

@@ -45,27 +45,27 @@ class X11Platform:
         return f"{self.name} ({where}; {self.capabilities.summary()})"
 
     def screen(self, target: CaptureTarget = 1) -> Screen:
-        from agent.computers.screen import MssScreen
+        from agent.computers.x11.screen import MssScreen
 
         return MssScreen(target)
 
     def computer(self, target: CaptureTarget = 1, *, cancel: threading.Event | None = None) -> DesktopInput:
-        from agent.computers.desktop import DesktopComputer
+        from agent.computers.x11.desktop import DesktopComputer
 
         return DesktopComputer(target, cancel=cancel)
 
     def clipboard(self, *, cancel: threading.Event | None = None) -> Clipboard:
-        from agent.computers.clipboard import XSelectionClipboard
+        from agent.computers.x11.clipboard import XSelectionClipboard
 
         return XSelectionClipboard(cancel=cancel)
 
     def windows(self) -> Windows:
-        from agent.computers.windows import X11Windows
+        from agent.computers.x11.windows import X11Windows
 
         return X11Windows()
 
     def active_window_region(self) -> Region:
-        from agent.computers.windows import active_window_region
+        from agent.computers.x11.windows import active_window_region
 
         return active_window_region()
 
@@ -73,7 +73,7 @@ class X11Platform:
         return X11InputWatching()
 
     def acting_mark(self) -> ActingMark:
-        from agent.computers.marker import ActingMark as RootWindowMark
+        from agent.computers.x11.marker import RootWindowMark
 
         return RootWindowMark()
 
@@ -87,7 +87,7 @@ class _PynputWatch:
         self._listeners: list[Any] = []
 
     def start(self) -> None:
-        from agent.computers.listeners import start_listener
+        from agent.computers.x11.listeners import start_listener
 
         if self.is_alive():
             return
@@ -100,7 +100,7 @@ class _PynputWatch:
             raise
 
     def stop(self) -> bool:
-        from agent.computers.listeners import stop_listener
+        from agent.computers.x11.listeners import stop_listener
 
         return all([stop_listener(listener) for listener in self._listeners])
 
@@ -112,8 +112,8 @@ class X11InputWatching:
     """Global input through pynput's X RECORD listeners."""
 
     def watch_chord(self, keys: Sequence[str], on_chord: Callable[[], None], *, what: str) -> InputWatch:
-        from agent.computers.listeners import import_pynput, recording_listener
         from agent.computers.x11.keys import pynput_hotkey_string
+        from agent.computers.x11.listeners import import_pynput, recording_listener
 
         spelling = pynput_hotkey_string(keys)
 
@@ -124,8 +124,8 @@ class X11InputWatching:
         return _PynputWatch(make, what)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
-        from agent.computers.listeners import import_pynput, recording_listener
         from agent.computers.x11.keys import canonical_key
+        from agent.computers.x11.listeners import import_pynput, recording_listener
 
         def key(callback: Callable[[str, str], None] | None) -> Callable[[Any], None] | None:
             if callback is None:

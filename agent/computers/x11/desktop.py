@@ -28,9 +28,9 @@ from agent.actions import (
     Wait,
 )
 from agent.computers.base import CaptureTarget, Frame
-from agent.computers.clipboard import Clipboard, XSelectionClipboard
-from agent.computers.keyboard import platform_keyboard
-from agent.computers.screen import MssScreen, require_display
+from agent.computers.x11.clipboard import Clipboard, XSelectionClipboard
+from agent.computers.x11.keyboard import platform_keyboard
+from agent.computers.x11.screen import MssScreen, require_display
 from agent.errors import CursorMismatchError, DisplayError, OffScreenError, StoppedError
 from agent.geometry import Region
 
@@ -87,7 +87,7 @@ class DesktopComputer:
 
     def poll_image(self) -> Image:
         if self._poll is None:
-            from agent.computers.screen import thumbnail_grabber
+            from agent.computers.x11.screen import thumbnail_grabber
 
             self._poll = thumbnail_grabber(self.screen)
         return self._poll()

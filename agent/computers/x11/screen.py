@@ -18,13 +18,12 @@ from agent.imaging import DEFAULT_THUMB_SIZE, box_reduce
 
 
 def require_display() -> None:
-    """Fail with a clear message, before importing X libraries, when there is no display."""
+    """Fail with a clear message, before importing X libraries, when there is no display.
+
+    Whether this session is X11 at all is ``agent.computers.selection``'s decision; this
+    only keeps an X library from failing over several lines without a DISPLAY.
+    """
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-        if os.environ.get("WAYLAND_DISPLAY"):
-            raise DisplayError(
-                "Deskpilot needs an X11 session (or XWayland with DISPLAY set); "
-                "pure Wayland cannot be captured or driven"
-            )
         raise DisplayError("no display: DISPLAY is not set (start an X session or Xvfb)")
 
 

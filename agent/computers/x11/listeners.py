@@ -1,4 +1,4 @@
-"""The pynput listener lifecycle every desktop input watcher shares (kill switch, takeover, recorder).
+"""The one pynput listener lifecycle, behind X11InputWatching (the kill switch, takeover and recorder use it).
 
 pynput marks a listener ready before X records for it, and its ``stop()`` leaves the
 thread blocked until one more input event arrives; both are handled here once.
@@ -25,7 +25,7 @@ _STOP_TIMEOUT_S = 2.0
 
 def import_pynput(what: str) -> tuple[ModuleType, ModuleType]:
     """pynput's keyboard and mouse modules, or a one-line DisplayError naming ``what``."""
-    from agent.computers.screen import require_display
+    from agent.computers.x11.screen import require_display
 
     require_display()
     try:
