@@ -78,6 +78,12 @@ def add_commands(sub: Any) -> None:
         "--double", action="store_true", help="double-click instead (default: single left click)"
     )
     kind.add_argument("--right", action="store_true", help="right-click instead (default: single left click)")
+    kind.add_argument(
+        "--no-pointer",
+        action="store_true",
+        help="perform the element's own action through the accessibility tree; the pointer does not "
+        "move (default: click it)",
+    )
     p_click.add_argument(
         "--confirm", choices=list(CONFIRM_MODES), help=f"when to ask before clicking (default: {d.confirm})"
     )
@@ -138,7 +144,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
     settings = settings_with(args, ("confirm", "monitor", "history_dir"))
     require_valid(settings)
     button: Button = "double" if args.double else "right" if args.right else "left"
-    request = ClickRequest(args.name, args.pick, button)
+    request = ClickRequest(args.name, args.pick, button, no_pointer=args.no_pointer)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl+C is the kill hotkey's twin
     speech = _speech(args, stop)
