@@ -150,6 +150,7 @@ __all__ = [
     "Verdict",
     "check_settings",
     "click_by_name",
+    "open_accessible_tree",
     "clip",
     "default_history_dir",
     "describe_screen",
@@ -610,7 +611,7 @@ def click_by_name(
         raise ConfigError("--no-pointer performs the element's own action: it cannot double- or right-click")
     checked = check_run(settings)
     if tree == "auto":
-        tree = _open_tree()
+        tree = open_accessible_tree()
     reader = reader or RapidReader()
     spec = RunSpec(
         task=f"click {request.name}",
@@ -642,7 +643,7 @@ def _quiet(line: str) -> None:
     pass
 
 
-def _open_tree() -> AccessibleTree | None:
+def open_accessible_tree() -> AccessibleTree | None:
     """The desktop's accessibility tree, None without one (no bus, no PyGObject, no X display)."""
     from agent.computers.atspi import open_tree
     from agent.computers.x11.stacking import X11Stack

@@ -165,3 +165,16 @@ def focus(title: str) -> str:
 def pointer() -> tuple[int, int]:
     out = dict(part.split(":") for part in xdotool("getmouselocation").split()[:2])
     return (int(out["x"]), int(out["y"]))
+
+
+def xterm(session: AccessibilitySession, text: str, geometry: str) -> App:
+    """An xterm (no accessibility tree) showing ``text`` in large black-on-white letters."""
+    program = require_program("xterm")
+    app = App(
+        [program, "-T", "Deskpilot xterm", "-geometry", geometry, "-fa", "DejaVu Sans Mono", "-fs", "16",
+         "-bg", "white", "-fg", "black", "-e", "sh", "-c", f"printf '%s\\n' '{text}'; exec cat"],
+        session.env,
+    )
+    session.apps.append(app)
+    wait_for(lambda: window_id("Deskpilot xterm") is not None, 20, "the xterm did not show")
+    return app
