@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.actions import ScreenAction
 from agent.computer_use.events import ModelText, Planned
@@ -100,7 +100,7 @@ if TYPE_CHECKING:
     from agent.backends.base import Backend
     from agent.computers.base import CaptureTarget
     from agent.macros.describing import Target
-    from agent.ports import Speech, TextReader
+    from agent.ports import AccessibleTree, Speech, TextReader
     from agent.skills.batch import BatchSpec, BatchSummary
     from agent.skills.progress import Tally
     from agent.skills.runner import SkillJob, SkillResult
@@ -151,6 +151,7 @@ __all__ = [
     "Verdict",
     "check_settings",
     "click_by_name",
+    "open_accessible_tree",
     "clip",
     "default_history_dir",
     "describe_screen",
@@ -585,8 +586,12 @@ def click_by_name(
     on_list: Callable[[str], None] | None = None,
     dry_run: bool = False,
     session: Session | None = None,
+    tree: AccessibleTree | None | Literal["auto"] = "auto",
 ) -> ClickResult:
     """Click the on-screen text ``request.name`` means, as one guarded, recorded action.
+
+    The accessibility ``tree`` is asked first ("auto": AT-SPI, where its bus answers;
+    None: OCR only); OCR, then the model, only when it has no match.
 
     Checked first, as for a run: the settings, the name, the display and monitor, the
     history folder. Then one frame is read by OCR and the match clicked through the
@@ -604,7 +609,11 @@ def click_by_name(
         raise ConfigError("the name to click is empty")
     if request.pick is not None and request.pick < 1:
         raise ConfigError(f"--pick: {request.pick} is not a match number (they start at 1)")
+    if request.no_pointer and request.button != "left":
+        raise ConfigError("--no-pointer performs the element's own action: it cannot double- or right-click")
     checked = check_run(settings)
+    if tree == "auto":
+        tree = open_accessible_tree()
     reader = reader or RapidReader()
     spec = RunSpec(
         task=f"click {request.name}",
@@ -624,6 +633,7 @@ def click_by_name(
             run.capture,
             run.harness,
             locator=locator,
+            tree=tree,
             speech=speech,
             on_line=on_line or _quiet,
             on_list=on_list or _quiet,
@@ -633,6 +643,15 @@ def click_by_name(
 
 def _quiet(line: str) -> None:
     pass
+
+
+def open_accessible_tree() -> AccessibleTree | None:
+    """The desktop's accessibility tree, None without one (no bus, no PyGObject, no X display)."""
+    from agent.computers.atspi import open_tree
+    from agent.computers.x11.stacking import X11Stack
+
+    # The platform will supply its window stack here once it grows one (x11 only today).
+    return open_tree(X11Stack())
 
 
 # -- accessibility: describe the screen (agent/access) ---------------------------------

@@ -1,16 +1,20 @@
-"""The seams for speaking and reading the screen: the ``Speech`` and ``TextReader`` protocols and ``TextBox``.
+"""The seams for speaking and reading the screen: ``Speech``, ``TextReader`` and ``AccessibleTree``.
 
-Real adapters live with their feature (``agent.access.speech``, ``agent.access.ocr``);
-fakes that record what was said and return given boxes live in ``agent.testing``.
+Real adapters live with their feature (``agent.access.speech``, ``agent.access.ocr``)
+or their platform (``agent.computers.atspi``); fakes that record what was said and
+return given boxes or elements live in ``agent.testing``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+    from agent.geometry import Region
 
 
 @dataclass(frozen=True)
@@ -69,4 +73,102 @@ class Speech(Protocol):
 
     def close(self) -> None:
         """Finish what is queued, then end the speech thread and release the engine or file."""
+        ...
+
+
+@dataclass(frozen=True)
+class Element:
+    """One accessible element as the tree reported it, its box already mapped to the real screen.
+
+    ``path`` is the chain of child indices from the application down to it: with ``role``
+    and ``name`` it finds the element again (references go stale after a reload). ``box``
+    is None where the element reports no usable extents. ``in_document`` marks page
+    content, as opposed to the browser's or toolkit's own controls around it.
+    """
+
+    role: str
+    name: str
+    box: Region | None
+    path: tuple[int, ...] = ()
+    description: str = ""
+    states: frozenset[str] = frozenset()
+    text: str = ""
+    actions: tuple[str, ...] = ()
+    window: str = ""  # the title of the window it belongs to
+    in_document: bool = False
+
+    @property
+    def center(self) -> tuple[int, int] | None:
+        """The middle of the box in screen input units (what a click aims at)."""
+        if self.box is None:
+            return None
+        return (self.box.left + self.box.width // 2, self.box.top + self.box.height // 2)
+
+
+@dataclass(frozen=True)
+class TreeWindow:
+    """The active window as its accessibility tree describes it: what a reader or a click starts from."""
+
+    title: str
+    box: Region | None
+    toolkit: str = ""  # "Chromium", "GTK", "Qt"...
+    web: bool = False  # holds a web document: text comes in page (DOM) order
+    elements: tuple[Element, ...] = field(default=())
+
+
+class AccessibleTree(Protocol):
+    """The desktop's accessibility tree (AT-SPI on Linux): exact text and named elements, no pixels."""
+
+    def available(self) -> bool:
+        """True when the accessibility bus answers; nothing else here may be called otherwise."""
+        ...
+
+    def active_window(self) -> TreeWindow | None:
+        """The active window with its on-screen elements in reading order; None when it has no tree."""
+        ...
+
+    def element_at(self, x: int, y: int) -> Element | None:
+        """The deepest element of the active window at a screen point (fast: one lookup per level)."""
+        ...
+
+    def find(self, roles: Collection[str] = (), name: str | None = None) -> list[Element]:
+        """The active window's on-screen elements with one of ``roles`` (all when empty) named
+        ``name`` (any when None), in tree order."""
+        ...
+
+    def covered(self, element: Element) -> bool:
+        """True when another window lies on top of the element's centre (a click would land there)."""
+        ...
+
+    def do_action(self, element: Element, action: str | None = None) -> None:
+        """Look the element up again and perform its action (the first when None), without the pointer.
+
+        Raises ``DisplayError`` when it is gone or changed (a stale element is never acted on).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class ScreenWindow:
+    """A top-level window of the display: who owns it, its title, and its client area on the screen."""
+
+    id: int
+    pid: int
+    title: str
+    region: Region
+
+
+class WindowStack(Protocol):
+    """What the platform tells the tree about windows: which is active, on top, and where (the seam)."""
+
+    def active(self) -> ScreenWindow | None:
+        """The window that has the keyboard (or, with no window manager, the one under the pointer)."""
+        ...
+
+    def top_at(self, x: int, y: int) -> ScreenWindow | None:
+        """The top-most window containing the screen point."""
+        ...
+
+    def find(self, pid: int, title: str) -> ScreenWindow | None:
+        """The window of process ``pid`` titled ``title`` (any of the process's when none has the title)."""
         ...

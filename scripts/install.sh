@@ -20,7 +20,12 @@ apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
   libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
-  espeak-ng alsa-utils)
+  espeak-ng alsa-utils
+  at-spi2-core gir1.2-atspi-2.0 libatspi2.0-0
+  libgirepository1.0-dev libcairo2-dev pkg-config gcc python3-dev)
+# at-spi2-core and gir1.2-atspi-2.0: the accessibility tree `read` and `click` ask
+# before OCR (agent/computers/atspi). The -dev set, pkg-config and gcc build PyGObject
+# into the venv below.
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 # Only the tests need these: real Chromium and GTK windows (GTK through Debian's
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
@@ -60,6 +65,12 @@ pip_quiet --upgrade pip
 # project's own range) makes pip resolve the newest build and its CUDA wheels.
 pip_quiet "torch==2.13.0"
 pip_quiet -e ".${extra}"
+# PyGObject reaches AT-SPI from the venv. Built here rather than borrowed from Debian's
+# python3-gi: a venv on another CPython build (pyenv, a newer Debian) does not see
+# Debian's dist-packages, and a .pth pointing there breaks with the next minor version.
+# Below 3.51 because 3.52+ needs girepository-2.0 (GLib >= 2.80; Debian 12 has 2.74).
+# Not a project dependency: without it (or without a bus) read and click use OCR.
+pip_quiet "PyGObject>=3.42,<3.51"
 # torchvision from the registry is a CUDA build; next to a CPU torch it breaks
 # transformers' processor imports, so refuse to continue with it present.
 if .venv/bin/python -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('torchvision') is None)"; then

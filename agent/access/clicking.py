@@ -8,25 +8,32 @@ action: policy, confirmation, stop and pause checks, dry run, the history record
 When OCR finds nothing, a ``Locator`` may be asked instead: ``agent.api`` plugs in
 the model's grounding call (``locate``) when the caller gives a ``Session``. Without
 one, or when the model points at nothing, "not found" is the answer.
+
+Before OCR, an ``AccessibleTree`` (where the active window has one) is asked by name
+(``agent.access.tree_targets``): exact and fast, and the only source that may press an
+element without moving the pointer (``no_pointer``), through the same executor.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from agent.access.matching import Match, find_matches
+from agent.access.tree_targets import CLICKABLE_ROLES, tree_matches
 from agent.actions import DoubleClick, LeftClick, RightClick, ScreenAction
+from agent.errors import DeskpilotError
 from agent.run.harness import RunEnd
 from agent.scaling import image_to_screen
 from agent.wording import clip
 
 if TYPE_CHECKING:
     from agent.computers.base import Frame
-    from agent.ports import Speech, TextReader
+    from agent.ports import AccessibleTree, Element, Speech, TextReader
     from agent.records.schema import StepRecord
     from agent.run.capture import Capture
     from agent.run.events import RunResult
@@ -35,6 +42,9 @@ if TYPE_CHECKING:
 
 Button = Literal["left", "double", "right"]
 _WORDS = {"left": "Clicking", "double": "Double-clicking", "right": "Right-clicking"}
+TREE, OCR, MODEL = "the accessibility tree", "OCR", "the model"  # which source found the target
+
+log = logging.getLogger(__name__)
 
 
 class Locator(Protocol):
@@ -48,6 +58,7 @@ class ClickRequest:
     name: str
     pick: int | None = None  # 1-based, in reading order
     button: Button = "left"
+    no_pointer: bool = False  # press the element through the accessibility tree; the pointer stays put
 
 
 @dataclass
@@ -56,6 +67,9 @@ class Found:
 
     matches: list[Match] = field(default_factory=list)
     clicked: Match | None = None
+    source: str = ""  # TREE, OCR or MODEL: which found the target
+    elements: list[Element] = field(default_factory=list)  # the tree's matches, in reading order
+    element: Element | None = None  # the one clicked or pressed
 
 
 @dataclass(frozen=True)
@@ -70,8 +84,17 @@ class ClickResult:
 
 def _where(match: Match, frame: Frame) -> str:
     """A coarse place on the screen in words ("top left"), for listing and speaking."""
-    x, y = match.box.center
-    width, height = frame.image.size
+    return _place(*match.box.center, *frame.image.size)
+
+
+def _element_where(element: Element, frame: Frame) -> str:
+    """The same words for an element, whose box is in screen units rather than image pixels."""
+    x, y = element.center or (0, 0)
+    region = frame.region
+    return _place(x - region.left, y - region.top, region.width, region.height)
+
+
+def _place(x: int, y: int, width: int, height: int) -> str:
     row = "top" if y < height / 3 else "bottom" if y > 2 * height / 3 else "middle"
     col = "left" if x < width / 3 else "right" if x > 2 * width / 3 else "centre"
     return "centre" if (row, col) == ("middle", "centre") else f"{row} {col}"
@@ -91,6 +114,7 @@ class ClickByName:
     harness: RunHarness
     speech: Speech | None = None
     locator: Locator | None = None
+    tree: AccessibleTree | None = None  # asked first, where the active window has one
     on_line: Callable[[str], None] = lambda line: None  # progress in words ("Clicking Save, top left")
     on_list: Callable[[str], None] = lambda line: None  # the numbered matches when several are found
 
@@ -117,6 +141,16 @@ class ClickByName:
         frame = self.capture.frame()
         record.timings["capture_s"] = time.perf_counter() - started
         harness.attach_frame(record, frame)
+        if self.tree is not None:
+            end = self._by_tree(request, found, frame, record)
+            if end is not None:
+                return end
+        if request.no_pointer:
+            # OCR and the model give points only: pressing without the pointer needs the tree.
+            record.error = f"no accessible element named {clip(request.name, 60)!r}; nothing pressed"
+            harness.finish_step(record, frame)
+            self._say(f"Not found: {clip(request.name, 60)}")
+            return RunEnd("failure", f"{record.error} (--no-pointer needs the accessibility tree)")
         self.on_line("Reading the screen…")  # OCR takes a second or two on a full monitor
         read = time.perf_counter()
         boxes = self.reader.read(frame.image)
@@ -134,8 +168,10 @@ class ClickByName:
                 self._say(f"Not found: {name}")
                 return RunEnd("failure", f"{record.error} (OCR read {len(boxes)} text boxes)")
             # A point a model guessed is confirmed before the click (unless --confirm never).
+            found.source = MODEL
             return self._click(
-                request, frame, record, point, name, ask=f"the model located {name!r}; OCR did not"
+                request, frame, record, point, name,
+                ask=f"the model located {name!r}; OCR did not", source=MODEL,
             )
         if request.pick is None and len(matches) > 1:
             self._list(f"{len(matches)} matches for {name}:")
@@ -150,8 +186,55 @@ class ClickByName:
             harness.finish_step(record, frame)
             return RunEnd("failure", record.error)
         chosen = found.clicked = matches[index]
+        found.source = OCR
         point = image_to_screen(chosen.box.center, frame.geometry)
-        return self._click(request, frame, record, point, f"{clip(chosen.text, 60)}, {_where(chosen, frame)}")
+        return self._click(
+            request, frame, record, point, f"{clip(chosen.text, 60)}, {_where(chosen, frame)}", source=OCR
+        )
+
+    def _by_tree(
+        self, request: ClickRequest, found: Found, frame: Frame, record: StepRecord
+    ) -> RunEnd | None:
+        """Click or press what the tree names ``request.name``; None falls back to OCR (no tree, no match)."""
+        assert self.tree is not None
+        started = time.perf_counter()
+        try:
+            elements = self.tree.find(CLICKABLE_ROLES) if self.tree.available() else []
+        except DeskpilotError as err:  # the tree broke mid-query: the pixels still work
+            log.info("accessibility tree query failed: %s", err)
+            elements = []
+        matches = tree_matches(request.name, elements)
+        record.timings["tree_s"] = time.perf_counter() - started
+        if not matches:
+            return None
+        found.source, found.elements = TREE, matches
+        name = clip(request.name, 60)
+        if request.pick is None and len(matches) > 1:
+            self._list(f"{len(matches)} matches for {name} (found by {TREE}):")
+            for number, element in enumerate(matches, 1):
+                where = _element_where(element, frame)
+                self._list(f"{number}. {element.role} {clip(element.name, 60)}, {where}")
+            record.error = f"{len(matches)} matches; nothing clicked"
+            self.harness.finish_step(record, frame)
+            return RunEnd("failure", f"{len(matches)} matches for {name!r}; choose one with --pick N")
+        index = (request.pick or 1) - 1
+        if index >= len(matches):
+            record.error = f"--pick {request.pick}: there are only {len(matches)} matches"
+            self.harness.finish_step(record, frame)
+            return RunEnd("failure", record.error)
+        chosen = found.element = matches[index]
+        words = f"the {chosen.role} {clip(chosen.name, 60)}, {_element_where(chosen, frame)}"
+        point = chosen.center
+        assert point is not None  # tree_matches keeps only elements with a box
+        if request.no_pointer:
+            return self._click(request, frame, record, point, words, source=TREE, press=chosen)
+        if self.tree.covered(chosen):
+            # The tree still says "showing" under another window: a click would land on that one.
+            record.error = f"{words} is covered by another window; nothing clicked"
+            self.harness.finish_step(record, frame)
+            self._say(f"Not clicked: {record.error}")
+            return RunEnd("failure", f"not clicked ({record.error}; bring its window to the front)")
+        return self._click(request, frame, record, point, words, source=TREE)
 
     def _click(
         self,
@@ -161,12 +244,23 @@ class ClickByName:
         point: tuple[int, int],
         words: str,
         ask: str = "",
+        source: str = "",
+        press: Element | None = None,
     ) -> RunEnd:
         x, y = point
         kinds = {"left": LeftClick, "double": DoubleClick, "right": RightClick}
+        # A press is judged by the policy as the click it stands for, at the element's centre.
         action = ScreenAction.at_screen_point(kinds[request.button](coordinate=(x, y)), x, y)
-        self._say(f"{_WORDS[request.button]} {words}")
-        result = self.executor.execute(1, action, frame.region, ask=ask)
+        verb = "Pressing" if press is not None else _WORDS[request.button]
+        self._say(f"{verb} {words} (found by {source})")
+        perform = None
+        if press is not None:
+            tree, element = self.tree, press
+            assert tree is not None
+            perform = functools.partial(tree.do_action, element)
+        result = self.executor.execute(1, action, frame.region, ask=ask, perform=perform)
+        if press is not None:
+            result.record.element_description = f"pressed {press.role} {press.name!r} without the pointer"
         record.actions.append(result.record)
         if result.performed:
             record.timings["perform_s"] = result.perform_s
@@ -174,11 +268,13 @@ class ClickByName:
             self.capture.settle()
             record.timings["settle_s"] = time.perf_counter() - settled
         self.harness.finish_step(record, frame)
+        done = "pressed" if press is not None else "clicked"
         if result.performed:
             self._say("Done")
-            return RunEnd("success", f"clicked {words}")
+            return RunEnd("success", f"{done} {words} (found by {source})")
         if result.status == "dry_run":
-            return RunEnd("success", f"would click {words} (dry run)")
+            verb = "press" if press is not None else "click"
+            return RunEnd("success", f"would {verb} {words} (found by {source}; dry run)")
         why = result.status.replace("_", " ") + (f": {result.reason}" if result.reason else "")
         self._say(f"Not clicked: {why}")
         return RunEnd("failure", f"not clicked ({why})")

@@ -54,6 +54,11 @@ def add_commands(sub: Any) -> None:
     )
     _add_target(p_read)
     _add_speech(p_read)
+    p_read.add_argument(
+        "--verbose",
+        action="store_true",
+        help="start each line with its source: [tree] (the accessibility tree) or [OCR] (default: off)",
+    )
     p_read.set_defaults(handler=_cmd_read)
 
     from agent.config import CONFIRM_MODES, Settings
@@ -78,6 +83,12 @@ def add_commands(sub: Any) -> None:
         "--double", action="store_true", help="double-click instead (default: single left click)"
     )
     kind.add_argument("--right", action="store_true", help="right-click instead (default: single left click)")
+    kind.add_argument(
+        "--no-pointer",
+        action="store_true",
+        help="perform the element's own action through the accessibility tree; the pointer does not "
+        "move (default: click it)",
+    )
     p_click.add_argument(
         "--confirm", choices=list(CONFIRM_MODES), help=f"when to ask before clicking (default: {d.confirm})"
     )
@@ -138,7 +149,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
     settings = settings_with(args, ("confirm", "monitor", "history_dir"))
     require_valid(settings)
     button: Button = "double" if args.double else "right" if args.right else "left"
-    request = ClickRequest(args.name, args.pick, button)
+    request = ClickRequest(args.name, args.pick, button, no_pointer=args.no_pointer)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl+C is the kill hotkey's twin
     speech = _speech(args, stop)
@@ -285,21 +296,37 @@ def _cmd_read(args: argparse.Namespace) -> int:
     from agent.access.ocr import RapidReader
     from agent.access.reading import BLANK, capture, read_frame
     from agent.access.targets import TargetChoice, resolve
+    from agent.access.tree_reading import OCR, read_with_tree, tree_window
+    from agent.api import open_accessible_tree
     from agent.errors import StoppedError
+    from agent.geometry import Region
+    from agent.wiring import check_display
 
     started = time.perf_counter()
     target = resolve(TargetChoice(args.region, args.window, args.monitor))
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl+C is the kill hotkey's twin
     speech = _speech(args, stop)
+
+    def out(line: str, source: str = OCR) -> None:
+        _out(f"[{source}] {line}" if args.verbose else line)
+
     try:
         with _hotkeys(stop, speech):
-            if speech is not None:
-                speech.say("Reading")  # at once: OCR takes a second or two before the first line
-            frame = capture(target)
-            region = frame.region
-            _say(f"reading {region.width}x{region.height}+{region.left}+{region.top}…")
-            result = read_frame(frame, RapidReader(), _out, speech, started, stop)
+            area = target if isinstance(target, Region) else check_display(target)
+            # The active window's tree when it has text there: exact, in page or position order.
+            window = tree_window(open_accessible_tree(), area)
+            if window is not None:
+                _say(f"reading {window.title!r} from the accessibility tree…")
+                rest = None if args.window else (lambda: capture(target))  # OCR for what lies outside it
+                result = read_with_tree(window, area, rest, RapidReader, out, speech, started, stop)
+            else:
+                if speech is not None:
+                    speech.say("Reading")  # at once: OCR takes a second or two before the first line
+                frame = capture(target)
+                region = frame.region
+                _say(f"reading {region.width}x{region.height}+{region.left}+{region.top}…")
+                result = read_frame(frame, RapidReader(), out, speech, started, stop)
             if stop.is_set():
                 raise StoppedError("stopped while reading")
         if result.blank:

@@ -121,8 +121,21 @@ class GuardedExecutor:
         )
         return verdict, record
 
-    def execute(self, number: int, action: ScreenAction, region: Region, *, ask: str = "") -> ActionOutcome:
-        """Decide, confirm, check, then perform ``action`` aimed inside ``region`` (the captured monitor)."""
+    def execute(
+        self,
+        number: int,
+        action: ScreenAction,
+        region: Region,
+        *,
+        ask: str = "",
+        perform: Callable[[], None] | None = None,
+    ) -> ActionOutcome:
+        """Decide, confirm, check, then perform ``action`` aimed inside ``region`` (the captured monitor).
+
+        ``perform`` does the action another way than the computer's input (pressing an
+        accessible element without the pointer): ``action`` is then what the policy, the
+        confirmation and the record judge it as, and every check runs the same.
+        """
         verdict, record = self.decide(number, action, region, ask=ask)
         if verdict.decision == "deny":
             record.error = f"refused: {verdict.reason}"
@@ -149,7 +162,10 @@ class GuardedExecutor:
             return ActionOutcome(record, "dry_run")
         started = time.perf_counter()
         try:
-            if isinstance(action.action, Wait):
+            if perform is not None:
+                with self.guard.agent_acting():
+                    perform()
+            elif isinstance(action.action, Wait):
                 self.wait(action.action.time)
             else:
                 with self.guard.agent_acting():

@@ -1,0 +1,56 @@
+"""A fake ``AccessibleTree``: given elements, a covered flag, and a log of the actions performed."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from agent.errors import DisplayError
+from agent.ports import Element, TreeWindow
+
+
+class FakeTree:
+    """The active window holds ``elements``; ``covered_names`` are under another window."""
+
+    def __init__(
+        self,
+        elements: Sequence[Element] = (),
+        *,
+        title: str = "Fake window",
+        web: bool = False,
+        available: bool = True,
+        covered_names: Collection[str] = (),
+    ) -> None:
+        self.elements = list(elements)
+        self.title = title
+        self.web = web
+        self._available = available
+        self.covered_names = set(covered_names)
+        self.actions: list[tuple[str, str, str | None]] = []  # (role, name, action) performed
+        self.queries = 0
+
+    def available(self) -> bool:
+        return self._available
+
+    def active_window(self) -> TreeWindow | None:
+        if not self.elements:
+            return None
+        return TreeWindow(self.title, None, "fake", self.web, tuple(e for e in self.elements if e.text))
+
+    def element_at(self, x: int, y: int) -> Element | None:
+        inside = [e for e in self.elements if e.box is not None and e.box.contains(x, y)]
+        return min(inside, key=lambda e: e.box.width * e.box.height if e.box else 0) if inside else None
+
+    def find(self, roles: Collection[str] = (), name: str | None = None) -> list[Element]:
+        self.queries += 1
+        return [
+            e for e in self.elements
+            if (not roles or e.role in roles) and (name is None or e.name == name) and e.box is not None
+        ]
+
+    def covered(self, element: Element) -> bool:
+        return element.name in self.covered_names
+
+    def do_action(self, element: Element, action: str | None = None) -> None:
+        if element not in self.elements:
+            raise DisplayError(f"the {element.role} {element.name!r} is gone from the window")
+        self.actions.append((element.role, element.name, action))
