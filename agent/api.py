@@ -648,10 +648,8 @@ def _quiet(line: str) -> None:
 def open_accessible_tree() -> AccessibleTree | None:
     """The desktop's accessibility tree, None without one (no bus, no PyGObject, no X display)."""
     from agent.computers.atspi import open_tree
-    from agent.computers.x11.stacking import X11Stack
 
-    # The platform will supply its window stack here once it grows one (x11 only today).
-    return open_tree(X11Stack())
+    return open_tree(current_platform().window_stack())
 
 
 # -- accessibility: describe the screen (agent/access) ---------------------------------

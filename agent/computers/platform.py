@@ -18,6 +18,7 @@ from typing import Protocol
 
 from agent.computers.base import CaptureTarget, Computer, Frame
 from agent.geometry import Region
+from agent.ports import WindowStack
 
 
 class Capability(StrEnum):
@@ -209,4 +210,8 @@ class Platform(Protocol):
         ...
 
     def acting_mark(self) -> ActingMark:
+        ...
+
+    def window_stack(self) -> WindowStack:
+        """Which window is active and on top where: the accessibility tree checks it before acting."""
         ...

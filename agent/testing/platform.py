@@ -12,6 +12,7 @@ from agent.computers.base import CaptureTarget, Frame
 from agent.computers.platform import Capabilities, InputHandlers
 from agent.errors import DisplayError
 from agent.geometry import Region
+from agent.ports import ScreenWindow
 from agent.testing.fake import FakeClipboard, FakeComputer
 
 if TYPE_CHECKING:
@@ -102,6 +103,23 @@ class FakeInputWatching:
                 handlers.on_button(x, y, button, False)
 
 
+@dataclass
+class FakeWindowStack:
+    """Windows listed top-most first; the first is the active one."""
+
+    windows: list[ScreenWindow] = field(default_factory=list)
+
+    def active(self) -> ScreenWindow | None:
+        return self.windows[0] if self.windows else None
+
+    def top_at(self, x: int, y: int) -> ScreenWindow | None:
+        return next((w for w in self.windows if w.region.contains(x, y)), None)
+
+    def find(self, pid: int, title: str) -> ScreenWindow | None:
+        own = [w for w in self.windows if w.pid == pid]
+        return next((w for w in own if w.title == title), own[0] if own else None)
+
+
 class FakeActingMark:
     def __init__(self) -> None:
         self.depth = 0
@@ -132,6 +150,7 @@ class FakePlatform:
     fake_windows: FakeWindows = field(default_factory=FakeWindows)
     watching: FakeInputWatching = field(default_factory=FakeInputWatching)
     mark: FakeActingMark = field(default_factory=FakeActingMark)
+    stack: FakeWindowStack = field(default_factory=FakeWindowStack)
     capabilities: Capabilities = field(default_factory=Capabilities)
     active_window: Region | None = None
     name: str = "fake"
@@ -163,6 +182,9 @@ class FakePlatform:
 
     def acting_mark(self) -> FakeActingMark:
         return self.mark
+
+    def window_stack(self) -> FakeWindowStack:
+        return self.stack
 
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ from agent.computers.platform import (
     Windows,
 )
 from agent.geometry import Region
+from agent.ports import WindowStack
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget
@@ -76,6 +77,11 @@ class X11Platform:
         from agent.computers.x11.marker import RootWindowMark
 
         return RootWindowMark()
+
+    def window_stack(self) -> WindowStack:
+        from agent.computers.x11.stacking import X11Stack
+
+        return X11Stack()
 
 
 class _PynputWatch:
