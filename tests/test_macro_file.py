@@ -20,6 +20,7 @@ from agent.macros.schema import (
     literal_text,
     load_macro,
     save_macro,
+    save_macro_or_rescue,
     variable_names,
 )
 from tests.macro_images import screen
@@ -197,3 +198,23 @@ def test_escaped_braces_ask_for_no_variable() -> None:
         steps=[MacroStep(action={"action": "type", "text": "{{x}} {name} {{y}}"})],
     )
     assert variable_names(macro) == {"name"}
+
+
+def test_record_into_a_folder_that_cannot_be_written_stops_before_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /proc refuses new files even to root, who ignores permission bits.
+    monkeypatch.setenv("DESKPILOT_CONFIG", str(tmp_path / "none.toml"))
+    assert main(["macro", "record", "/proc/deskpilot-test.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the folder /proc cannot be written" in err, err
+
+
+def test_a_finished_recording_that_cannot_be_saved_goes_to_the_data_folder(macro: Macro, tmp_path: Path) -> None:
+    said: list[str] = []
+    rescue = tmp_path / "rescue"
+    first = save_macro_or_rescue(macro, Path("/proc/deskpilot-test.json"), rescue, said.append)
+    second = save_macro_or_rescue(macro, Path("/proc/deskpilot-test.json"), rescue, said.append)
+    assert (first, second) == (rescue / "deskpilot-test.json", rescue / "deskpilot-test-2.json")
+    assert load_macro(first) == macro and stat.S_IMODE(first.stat().st_mode) == 0o600
+    assert said[0].startswith("cannot write /proc/deskpilot-test.json") and said[0].endswith(f"saved in {first} instead")

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -282,3 +283,43 @@ def save_macro(macro: Macro, path: Path) -> None:
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write {path}: {err.strerror}") from None
+
+
+def check_writable(path: Path) -> None:
+    """One-line ConfigError unless a file can be created beside ``path``: said before a recording starts.
+
+    Permission bits alone do not tell (root ignores them, a read-only mount or /proc
+    refuses anyway), so a temporary file is created and removed.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"cannot save {path}: the folder {folder} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".check")
+    except OSError as err:
+        why = f"the folder {folder} cannot be written ({err.strerror})"
+        raise ConfigError(f"cannot save {path}: {why}") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+
+
+def save_macro_or_rescue(macro: Macro, path: Path, rescue_dir: Path, say: Callable[[str], None]) -> Path:
+    """Save ``macro`` to ``path``, else into ``rescue_dir`` (a finished recording is never dropped).
+
+    Returns where it was written; ``say`` tells the user why and where when it is not ``path``.
+    The rescue file keeps ``path``'s name, numbered when one of that name is already there.
+    """
+    try:
+        save_macro(macro, path)
+        return path
+    except ConfigError as err:
+        problem = str(err)
+    rescue_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = rescue_dir / path.name
+    number = 1
+    while target.exists():
+        number += 1
+        target = rescue_dir / f"{path.stem}-{number}{path.suffix}"
+    save_macro(macro, target)
+    say(f"{problem}; the recording is saved in {target} instead")
+    return target
