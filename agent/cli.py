@@ -588,6 +588,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("deskpilot: stopped by Ctrl+C\n")
         return EXIT_STOPPED
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): it has what it wanted, so no traceback.
+        from agent.terminal import silence_closed_stdout
+
+        silence_closed_stdout()
+        return EXIT_OK
 
 
 def run() -> None:
