@@ -28,12 +28,13 @@ import io
 import json
 import os
 import re
+import struct
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.actions import ACTION_ADAPTER, MAX_WAIT_SECONDS, Action, ScreenAction, Type
 from agent.errors import ConfigError
@@ -43,6 +44,11 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 MACRO_VERSION: Literal[1] = 1
+# An anchor image is a crop of one monitor: no side is ever longer than an 8K monitor's,
+# and a file that claims more (a decompression bomb) is refused before any pixel is decoded.
+MAX_ANCHOR_SIDE = 8192
+MAX_ANCHOR_PIXELS = 7680 * 4320
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 POINTER_ACTIONS = frozenset(
     {
         "mouse_move",
@@ -93,12 +99,32 @@ class Anchor(BaseModel):
 
     @field_validator("crop")
     @classmethod
-    def _is_base64(cls, value: str) -> str:
-        try:
-            base64.b64decode(value, validate=True)
-        except ValueError:
-            raise ValueError("the anchor crop is not base64") from None
+    def _crop_is_png(cls, value: str) -> str:
+        png_size(value, "the anchor crop")
         return value
+
+    @field_validator("context")
+    @classmethod
+    def _context_is_png(cls, value: str) -> str:
+        if value:
+            png_size(value, "the anchor's context image")
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_are_png(cls, value: list[str]) -> list[str]:
+        for variant in value:
+            png_size(variant, "an anchor variant")
+        return value
+
+    @model_validator(mode="after")
+    def _crop_fits_its_box(self) -> Anchor:
+        size = png_size(self.crop, "the anchor crop")
+        if size != (self.box[2], self.box[3]):
+            raise ValueError(
+                f"the anchor crop is {size[0]}x{size[1]} but its box says {self.box[2]}x{self.box[3]}"
+            )
+        return self
 
 
 class MacroStep(BaseModel):
@@ -221,14 +247,42 @@ def encode_png(image: Image) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def png_size(data: str, what: str) -> tuple[int, int]:
+    """The (width, height) of a base64 PNG after checking it decodes within the size limits.
+
+    The size is read from the PNG header first, so a huge image is refused without
+    decoding it; ValueError (one line, for pydantic) names ``what`` and the problem.
+    """
+    from PIL import Image as PILImage
+
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:
+        raise ValueError(f"{what} is not base64") from None
+    if len(raw) < 24 or not raw.startswith(_PNG_SIGNATURE) or raw[12:16] != b"IHDR":
+        raise ValueError(f"{what} is not a PNG image")
+    width, height = struct.unpack(">II", raw[16:24])
+    if max(width, height) > MAX_ANCHOR_SIDE or width * height > MAX_ANCHOR_PIXELS:
+        limit = f"{MAX_ANCHOR_SIDE} px a side at most"
+        raise ValueError(f"{what} is {width}x{height}, larger than any monitor ({limit})")
+    try:
+        with PILImage.open(io.BytesIO(raw), formats=["PNG"]) as image:
+            image.load()
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
+        # PIL's own message names a BytesIO object; the user needs to know which image.
+        raise ValueError(f"{what} is not a readable PNG image") from None
+    return width, height
+
+
 def decode_png(data: str) -> Image:
     from PIL import Image as PILImage
 
     try:
         image = PILImage.open(io.BytesIO(base64.b64decode(data)))
         image.load()
-    except (ValueError, OSError) as err:
-        raise ConfigError(f"an anchor image in the macro cannot be read: {err}") from None
+    except (ValueError, OSError, PILImage.DecompressionBombError):
+        # PIL's message names a BytesIO object, not the image; load_macro has checked them anyway.
+        raise ConfigError("an anchor image in the macro cannot be read") from None
     return image.convert("RGB")
 
 
