@@ -50,7 +50,14 @@ from agent.grounding.pointing import (
 from agent.macros.editing import delete_step, insert_step, insert_wait, move_step, set_text
 from agent.macros.playback import DataFile
 from agent.macros.player import PlaySettings
-from agent.macros.schema import Macro, describe_macro_step, load_macro, save_macro
+from agent.macros.schema import (
+    Macro,
+    check_writable,
+    describe_macro_step,
+    load_macro,
+    save_macro,
+    save_macro_or_rescue,
+)
 from agent.records.history import (
     default_history_dir,
     list_runs,
@@ -541,8 +548,7 @@ def record_macro(
     from agent.run.hotkey import KillSwitch, parse_hotkey
 
     chord = parse_hotkey(settings.kill_hotkey)
-    if str(path.parent) and not path.parent.is_dir():
-        raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")
+    check_writable(path)  # before recording: not after the user spent minutes on it
     platform = current_platform()
     check_display(settings.monitor, platform)
     recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows)
@@ -565,8 +571,12 @@ def record_macro(
     if not macro.steps:
         # An empty macro cannot be played; writing it would only replace a file with nothing.
         return RecordedMacro(path, 0, recorder.ignored, recorder.own, macro, [], written=False)
-    save_macro(macro, path)
-    return RecordedMacro(path, len(macro.steps), recorder.ignored, recorder.own, macro, recorder.targets)
+    # The folder was writable when recording began; should that change, the work is kept anyway.
+    import platformdirs
+
+    rescue = platformdirs.user_data_path("deskpilot") / "macros"
+    saved = save_macro_or_rescue(macro, path, rescue, progress or (lambda line: log.warning("%s", line)))
+    return RecordedMacro(saved, len(macro.steps), recorder.ignored, recorder.own, macro, recorder.targets)
 
 
 # -- accessibility: click by name (agent/access) ----------------------------------------

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from agent.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED, Parser
-from agent.errors import DeskpilotError, HistoryError, StoppedError
+from agent.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_STOPPED, Parser
+from agent.errors import DeskpilotError, DisplayError, HistoryError, StoppedError, UnsupportedDesktopError
 
 # Every command group, in the order ``deskpilot --help`` lists them: each module of this
 # package named here registers its subcommands with ``add_commands(sub)``. Imported only
@@ -82,6 +82,22 @@ def _captures_or_acts(args: argparse.Namespace) -> bool:
     return args.command in ("run", "screenshot", "read", "click", "describe", "locate")
 
 
+def _refuse_an_undrivable_desktop() -> None:
+    """A desktop Deskpilot cannot drive (Wayland with no backend) is refused here, before any model loads.
+
+    Having no display at all is left to the command's own checks, so the command says
+    what is wrong in its usual order (a broken macro file before a missing display).
+    """
+    from agent.computers.selection import select_platform
+
+    try:
+        select_platform()
+    except UnsupportedDesktopError:
+        raise
+    except DisplayError:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run its command, and turn what it raised into the exit code."""
     parser = build_parser()
@@ -96,9 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         if _captures_or_acts(args):
-            from agent.computers.selection import select_platform
-
-            select_platform()  # a Wayland session is refused here, before any model loads
+            _refuse_an_undrivable_desktop()
         return handler(args)
     except StoppedError as err:
         sys.stderr.write(f"deskpilot: stopped: {err}\n")
@@ -112,6 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("deskpilot: stopped by Ctrl+C\n")
         return EXIT_STOPPED
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): it has what it wanted, so no traceback.
+        from agent.terminal import silence_closed_stdout
+
+        silence_closed_stdout()
+        return EXIT_OK
 
 
 def run() -> None:

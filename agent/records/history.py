@@ -9,7 +9,8 @@ every file 0600, since screenshots and typed text may be private)::
         step-0001.png   the screenshot the model saw at that step, when kept
 
 A run killed mid-way (SIGKILL, power cut) keeps outcome "running" in run.json and
-every step that finished; readers count the steps from steps.jsonl.
+every step that finished; readers count the steps from steps.jsonl, and call it
+"interrupted" once the process that wrote it (pid, host and boot in run.json) is gone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import logging
 import os
 import re
+import socket
 import tempfile
 import unicodedata
 from datetime import UTC, datetime
@@ -92,7 +94,8 @@ class RunRecorder:
         _make_private_dirs(root)
         base = f"{_id_time(info.started_at)}-{_slug(info.task)}"
         run_dir = _make_run_dir(root, base)
-        recorder = cls(run_dir, info.model_copy(update={"id": run_dir.name, "outcome": "running"}))
+        writer = {"pid": os.getpid(), "host": socket.gethostname(), "boot_id": _boot_id()}
+        recorder = cls(run_dir, info.model_copy(update={"id": run_dir.name, "outcome": "running", **writer}))
         recorder._write_info()
         return recorder
 
@@ -178,7 +181,7 @@ def load_run(root: Path, run_id: str) -> tuple[RunInfo, list[StepRecord]]:
     steps = read_steps(run_dir / STEPS_FILE)
     if info.outcome == "running":
         # Killed runs never wrote their count; the steps file is the truth.
-        info = info.model_copy(update={"steps": len(steps)})
+        info = _interrupted_if_gone(info.model_copy(update={"steps": len(steps)}))
     return info, steps
 
 
@@ -253,8 +256,42 @@ def _read_info_or_error(run_dir: Path) -> RunInfo:
             steps=_count_lines(run_dir / STEPS_FILE),
         )
     if info.outcome == "running":
-        info = info.model_copy(update={"steps": _count_lines(run_dir / STEPS_FILE)})
+        info = _interrupted_if_gone(info.model_copy(update={"steps": _count_lines(run_dir / STEPS_FILE)}))
     return info
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None  # not Linux: the pid alone has to do
+
+
+def writer_gone(info: RunInfo) -> bool:
+    """True when the process that wrote this "running" run surely no longer runs.
+
+    Unknown (an older run without a pid, or one written on another host sharing the
+    folder) counts as alive: a live run must never be called interrupted.
+    """
+    if info.pid is None or info.host != socket.gethostname():
+        return False
+    boot = _boot_id()
+    if info.boot_id is not None and boot is not None and info.boot_id != boot:
+        return True  # written before this boot: its pid number means another process now
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, owned by someone else
+    return False
+
+
+def _interrupted_if_gone(info: RunInfo) -> RunInfo:
+    if not writer_gone(info):
+        return info
+    detail = "its process ended without finishing the run (a crash or a kill)"
+    return info.model_copy(update={"outcome": "interrupted", "detail": detail})
 
 
 def _count_lines(path: Path) -> int:

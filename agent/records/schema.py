@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Outcome = Literal["running", "success", "failure", "gave_up", "stopped", "error"]
+# "interrupted" is never written: a reader says it of a "running" run whose process is gone.
+Outcome = Literal["running", "success", "failure", "gave_up", "stopped", "error", "interrupted"]
 Decision = Literal["allow", "confirm", "deny"]
 Confirmation = Literal["not_needed", "approved", "approved_for_session", "rejected", "timed_out", "dry_run"]
 
@@ -86,3 +87,7 @@ class RunInfo(BaseModel):
     outcome: Outcome = "running"
     detail: str = ""
     steps: int = 0
+    # Which process writes the run, so a reader can tell a live run from a dead one (None: older runs).
+    pid: int | None = None
+    host: str | None = None
+    boot_id: str | None = None  # Linux's id of this boot: the same pid after a reboot is another process
