@@ -22,6 +22,7 @@ from agent.computer_use.events import ModelText, Planned
 from agent.computer_use.loop import AgentLoop, LoopSettings
 from agent.computer_use.planner import Planner
 from agent.computer_use.prompts import PromptSettings
+from agent.computer_use.snapping import Snapper
 from agent.computers.base import Computer, Frame
 from agent.config import (
     BACKENDS,
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
     from agent.access.describe import Description
     from agent.backends.base import Backend
     from agent.computers.base import CaptureTarget
+    from agent.computers.platform import Platform
     from agent.macros.describing import Target
     from agent.ports import AccessibleTree, Speech, TextReader
     from agent.skills.batch import BatchSpec, BatchSummary
@@ -276,6 +278,7 @@ class Session:
             refiner=run_refiner(settings, backend),
             locator=run_locator(settings, backend, stop),
         )
+        tree = open_accessible_tree(checked.platform)  # grounds the model's clicks where a window has one
         loop_settings = LoopSettings(
             max_steps=settings.max_steps, dry_run=dry_run, confirm_timeout_s=settings.confirm_timeout_s
         )
@@ -289,7 +292,9 @@ class Session:
             wrap_computer=wrap_computer,
             narration=narration,
         ) as run:
-            return AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings).run(task)
+            snapper = Snapper(tree) if tree is not None else None
+            loop = AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings, snapper)
+            return loop.run(task)
 
     def locate(
         self,
@@ -645,11 +650,11 @@ def _quiet(line: str) -> None:
     pass
 
 
-def open_accessible_tree() -> AccessibleTree | None:
+def open_accessible_tree(platform: Platform | None = None) -> AccessibleTree | None:
     """The desktop's accessibility tree, None without one (no bus, no PyGObject, no X display)."""
     from agent.computers.atspi import open_tree
 
-    return open_tree(current_platform().window_stack())
+    return open_tree(current_platform(platform).window_stack())
 
 
 # -- accessibility: describe the screen (agent/access) ---------------------------------

@@ -27,6 +27,9 @@ class ActionRecord(BaseModel):
     # What the model said it aimed at ("Save button"), when it named it; the action's
     # ``element_description`` (``screen_action.action.element_description or ""``).
     element_description: str = ""
+    # Grounding in the accessibility tree (agent.computer_use.snapping.Snap.to_record):
+    # whether the model's click was moved onto the element it named, where, and why.
+    snap: dict[str, Any] | None = None
 
 
 class CapturedArea(BaseModel):
