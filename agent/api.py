@@ -550,7 +550,9 @@ def record_macro(
         raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")
     platform = current_platform()
     check_display(settings.monitor, platform)
-    recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows)
+    # Each click keeps the accessible element under it where the desktop has a tree.
+    tree = open_accessible_tree(platform)
+    recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows, tree=tree)
     kill = KillSwitch(settings.kill_hotkey, stop.set, platform.input_watching())
     kill.start()
     try:

@@ -245,13 +245,18 @@ def play_macro(
                 new_looks[index] = encode_png(frame.image.crop(found.box.as_tuple()))
 
         from agent.access.ocr import RapidReader
+        from agent.computers.atspi import open_tree
         from agent.macros.text_tier import OcrTextLocator
+
+        # The element tier, first, where a step kept its element and the desktop has a tree.
+        elements = any(s.anchor is not None and s.anchor.element is not None for s in macro.steps)
+        tree = open_tree(checked.platform.window_stack()) if elements else None
 
         player = MacroPlayer(
             run.executor,
             run.capture,
             run.harness,
-            Healer(reader=OcrTextLocator(RapidReader()), grounder=grounder),
+            Healer(reader=OcrTextLocator(RapidReader()), grounder=grounder, tree=tree),
             play,
             on_miss=keep_miss,
             on_found=keep_look,

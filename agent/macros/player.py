@@ -264,7 +264,7 @@ class MacroPlayer:
             record.anchor_tier = result.tier
             report.found = result
             point = result.point
-            if result.tier != TierName.A_NEAR:
+            if result.tier not in (TierName.A_NEAR, TierName.ELEMENT):
                 self.log.healed.append(report)
                 self.say(
                     f"step {number}: healed by tier {result.tier} "
