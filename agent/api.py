@@ -291,6 +291,7 @@ class Session:
             observers=observers,
             wrap_computer=wrap_computer,
             narration=narration,
+            tree=tree,
         ) as run:
             snapper = Snapper(tree) if tree is not None else None
             loop = AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings, snapper)
@@ -633,7 +634,7 @@ def click_by_name(
     if session is not None:
         chosen = session
         locator = ModelPointer(lambda: chosen.backend(settings, cancel=stop), settings, stop)
-    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers) as run:
+    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers, tree=tree) as run:
         clicker = ClickByName(
             reader,
             run.executor,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.macros.schema import load_macro
+from agent.records.history import load_run
 from tests.a11y_session import APPS, AccessibilitySession, App, focus, wait_for, window_id
 from tests.conftest import xdotool
 
@@ -48,6 +49,7 @@ from pathlib import Path
 from agent.computers.selection import select_platform
 from agent.macros.healing import Healer
 from agent.macros.schema import load_macro
+from agent.records.history import load_run
 macro = load_macro(Path(sys.argv[1]))
 frame = select_platform().screen(1).capture()
 print(type(Healer().locate(frame, macro.steps[0].anchor, macro.monitor)).__name__)
@@ -106,3 +108,27 @@ def test_a_field_replays_by_its_element_after_a_restyle(
     wait_for(lambda: _title().startswith("clicked:"), 10, "the page saw no click")
     assert _title().startswith("clicked:email:1")
     assert ">element<" in report.read_text()  # the report names the tier that found the step
+    _info, steps = load_run(tmp_path / "history", "latest")
+    assert (steps[0].anchor_tier, steps[0].settled_by) == ("element", "tree")
+
+
+_EVENTS = """
+import subprocess, sys, threading
+from agent.api import open_accessible_tree
+tree = open_accessible_tree()
+stop = threading.Event()
+assert tree.wait_quiet(0.15, 3.0, stop) is True  # starts listening; nothing happens meanwhile
+before = tree._events.count
+[field] = tree.find(("entry",), "Name")
+subprocess.run(["xdotool", "mousemove", str(field.center[0]), str(field.center[1]), "click", "1"], check=True)
+quiet = tree.wait_quiet(0.15, 3.0, stop)
+print(quiet, tree._events.count - before)
+"""
+
+
+def test_settling_hears_the_events_a_click_causes(
+    session: AccessibilitySession, page: App, tmp_path: Path
+) -> None:
+    focus(".* - Chromium")
+    quiet, heard = _python(session, _EVENTS).split()
+    assert quiet == "True" and int(heard) > 0  # focus and title events, then a quiet gap

@@ -149,7 +149,7 @@ class AgentLoop:
             notes.append(StepNote(number, tuple(action_text(a.action) for a in plan.actions), outcome))
             if end is None and any(a.performed for a in record.actions):
                 settled = time.perf_counter()
-                self.capture.settle()
+                record.settled_by = self.capture.settle().source
                 record.timings["settle_s"] = time.perf_counter() - settled
             harness.finish_step(record, frame)
             if end is not None:

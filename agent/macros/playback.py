@@ -219,8 +219,13 @@ def play_macro(
         },
         dry_run=play.dry_run,
     )
+    from agent.computers.atspi import open_tree
+
+    # The element tier, first, and settling on the tree's events, where the desktop has one.
+    tree = open_tree(checked.platform.window_stack())
     with guarded_run(
-        checked, spec, operator, stop=stop, pause=pause, observers=observers, wrap_computer=wrap_computer
+        checked, spec, operator, stop=stop, pause=pause, observers=observers, wrap_computer=wrap_computer,
+        tree=tree,
     ) as run:
         run_dir = run.recorder.run_dir
 
@@ -245,12 +250,7 @@ def play_macro(
                 new_looks[index] = encode_png(frame.image.crop(found.box.as_tuple()))
 
         from agent.access.ocr import RapidReader
-        from agent.computers.atspi import open_tree
         from agent.macros.text_tier import OcrTextLocator
-
-        # The element tier, first, where a step kept its element and the desktop has a tree.
-        elements = any(s.anchor is not None and s.anchor.element is not None for s in macro.steps)
-        tree = open_tree(checked.platform.window_stack()) if elements else None
 
         player = MacroPlayer(
             run.executor,

@@ -226,7 +226,7 @@ class MacroPlayer:
                     record, report, None, f"step {number} has no anchor; not acting at recorded coordinates"
                 )
             if self.settings.wait == "screen":
-                self.capture.settle()
+                record.settled_by = self.capture.settle().source
             frame, result = self._find(step, macro.monitor)
             if isinstance(result, Miss) and self.healer.can_ground(step.anchor):
                 # Only now, after the whole wait: a model call costs seconds, a look milliseconds.

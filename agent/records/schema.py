@@ -70,6 +70,9 @@ class StepRecord(BaseModel):
     # macro replays: the healing tier that found the step's target ("a-near" ... "e-user",
     # the user pointing at it when no tier could); "" for steps without an anchor
     anchor_tier: str = ""
+    # What settling after the step's action waited on: "tree" (accessibility events went
+    # quiet) or "screen" (captures stopped changing); "" when it did not settle
+    settled_by: str = ""
 
 
 class RunInfo(BaseModel):
