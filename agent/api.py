@@ -22,6 +22,7 @@ from agent.computer_use.events import ModelText, Planned
 from agent.computer_use.loop import AgentLoop, LoopSettings
 from agent.computer_use.planner import Planner
 from agent.computer_use.prompts import PromptSettings
+from agent.computer_use.snapping import Snapper
 from agent.computers.base import Computer, Frame
 from agent.config import (
     BACKENDS,
@@ -106,6 +107,7 @@ if TYPE_CHECKING:
     from agent.access.describe import Description
     from agent.backends.base import Backend
     from agent.computers.base import CaptureTarget
+    from agent.computers.platform import Platform
     from agent.macros.describing import Target
     from agent.ports import AccessibleTree, Speech, TextReader
     from agent.skills.batch import BatchSpec, BatchSummary
@@ -283,6 +285,7 @@ class Session:
             refiner=run_refiner(settings, backend),
             locator=run_locator(settings, backend, stop),
         )
+        tree = open_accessible_tree(checked.platform)  # grounds the model's clicks where a window has one
         loop_settings = LoopSettings(
             max_steps=settings.max_steps, dry_run=dry_run, confirm_timeout_s=settings.confirm_timeout_s
         )
@@ -295,8 +298,11 @@ class Session:
             observers=observers,
             wrap_computer=wrap_computer,
             narration=narration,
+            tree=tree,
         ) as run:
-            return AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings).run(task)
+            snapper = Snapper(tree) if tree is not None else None
+            loop = AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings, snapper)
+            return loop.run(task)
 
     def locate(
         self,
@@ -551,7 +557,9 @@ def record_macro(
     check_writable(path)  # before recording: not after the user spent minutes on it
     platform = current_platform()
     check_display(settings.monitor, platform)
-    recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows)
+    # Each click keeps the accessible element under it where the desktop has a tree.
+    tree = open_accessible_tree(platform)
+    recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows, tree=tree)
     kill = KillSwitch(settings.kill_hotkey, stop.set, platform.input_watching())
     kill.start()
     try:
@@ -636,7 +644,7 @@ def click_by_name(
     if session is not None:
         chosen = session
         locator = ModelPointer(lambda: chosen.backend(settings, cancel=stop), settings, stop)
-    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers) as run:
+    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers, tree=tree) as run:
         clicker = ClickByName(
             reader,
             run.executor,
@@ -655,11 +663,11 @@ def _quiet(line: str) -> None:
     pass
 
 
-def open_accessible_tree() -> AccessibleTree | None:
+def open_accessible_tree(platform: Platform | None = None) -> AccessibleTree | None:
     """The desktop's accessibility tree, None without one (no bus, no PyGObject, no X display)."""
     from agent.computers.atspi import open_tree
 
-    return open_tree(current_platform().window_stack())
+    return open_tree(current_platform(platform).window_stack())
 
 
 # -- accessibility: describe the screen (agent/access) ---------------------------------

@@ -7,6 +7,7 @@ return given boxes or elements live in ``agent.testing``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -145,6 +146,11 @@ class AccessibleTree(Protocol):
 
         Raises ``DisplayError`` when it is gone or changed (a stale element is never acted on).
         """
+        ...
+
+    def wait_quiet(self, gap_s: float, timeout_s: float, stop: threading.Event) -> bool | None:
+        """Block until the tree sent no event (load, window, focus, text) for ``gap_s`` (True) or
+        ``timeout_s`` passed (False); None at once when the active window has no tree."""
         ...
 
 

@@ -22,7 +22,7 @@ from agent.run.ports import Operator, PauseGate
 if TYPE_CHECKING:
     from agent.backends.base import Backend
     from agent.computers.platform import Platform
-    from agent.ports import Speech
+    from agent.ports import AccessibleTree, Speech
     from agent.records.history import RunRecorder
     from agent.run.capture import Capture
     from agent.run.events import Observer
@@ -176,6 +176,7 @@ def guarded_run(
     observers: Sequence[Observer] = (),
     wrap_computer: ComputerWrapper | None = None,
     narration: Speech | None = None,
+    tree: AccessibleTree | None = None,
 ) -> Iterator[GuardedRun]:
     """The one way a source gets a desktop to act on: everything that keeps the user safe, built once.
 
@@ -184,7 +185,9 @@ def guarded_run(
     pruned to make room, the run's recorder, the harness, the guarded executor with a
     policy that knows the window titles and the pointer, and the capture service. With
     ``narration``, each action is spoken before it happens and the words are kept in
-    the step's record. Everything started is stopped when the block ends.
+    the step's record. With the desktop's accessibility ``tree``, narration names each
+    target ("Clicking the Save button") and settling waits for the tree's events to
+    go quiet. Everything started is stopped when the block ends.
     """
     from agent.records.history import RunRecorder, prune_runs
     from agent.run.capture import Capture
@@ -217,7 +220,7 @@ def guarded_run(
         if narration is not None:
             from agent.access.narration import Narrator
 
-            narrator = Narrator(narration)
+            narrator = Narrator(narration, tree)
             observers = [*observers, narrator]
             step_recorder = narrator.recording(recorder)
         harness = RunHarness(computer, recorder=step_recorder, observers=observers)
@@ -232,4 +235,4 @@ def guarded_run(
             dry_run=spec.dry_run,
             confirm_timeout_s=settings.confirm_timeout_s,
         )
-        yield GuardedRun(computer, Capture(computer, stop), harness, executor, recorder)
+        yield GuardedRun(computer, Capture(computer, stop, tree=tree), harness, executor, recorder)

@@ -235,7 +235,12 @@ def tree_rows(rounds: int, out: Path) -> int:
                 " paragraphs), each the active window in turn; median of the rounds, in one process"
                 " (imports and the OCR engine's load excluded). Click rows time the lookup of the name"
                 " to a point (tree: clickable elements, match, cover check; OCR: capture, OCR, match);"
-                f" the click itself is the same either way. Load average at the start: {load:.1f}.",
+                " the click itself is the same either way. Model-click rows: a fake model aims at every"
+                " named clickable element of the window (real boxes from the tree) 10, 20 or 30 px off in"
+                " 16 directions and names it (\"Save button\"); hit = the smallest element under the"
+                " landing point is the target, wrong = another element; raw, snapped by name (the loop),"
+                " and blind snapping to the nearest element (for comparison; goal at 20 px, snapped:"
+                f" >= 95% hit, < 1% wrong). Load average at the start: {load:.1f}.",
                 "",
                 text,
             ]

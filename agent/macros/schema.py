@@ -77,6 +77,21 @@ class Monitor(BaseModel):
     scale: float = Field(default=1.0, gt=0)
 
 
+class ElementRef(BaseModel):
+    """The accessible element a step's click was on when recorded: found again by role, name and path.
+
+    ``path`` is the chain of child indices from its application (ties between elements
+    of one role and name); ``window`` the title of its window then, for people.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(min_length=1)
+    name: str = ""
+    path: list[int] = Field(default_factory=list)
+    window: str = ""
+
+
 class Anchor(BaseModel):
     """What the target looked like: a distinctive crop, where the point sits in it, and context."""
 
@@ -96,6 +111,9 @@ class Anchor(BaseModel):
     window_title: str | None = None
     description: str = ""  # a one-line description of the target, for model grounding
     variants: list[str] = Field(default_factory=list)  # other looks (base64 PNG), from --update-anchors
+    # The accessible element under the point when recorded (None: no tree, or an older macro):
+    # replay's first tier, which a restyle, a new scale or a moved window does not defeat.
+    element: ElementRef | None = None
 
     @field_validator("crop")
     @classmethod
@@ -356,6 +374,11 @@ def describe_macro_step(number: int, step: MacroStep) -> str:
             notes.append(f"text {clip(step.anchor.text, 40)!r}")  # what tier c-ocr looks for
         if step.anchor.variants:
             notes.append(f"{len(step.anchor.variants)} more look(s)")
+        if step.anchor.element is not None:
+            # What the element tier looks for first, in the active window's accessibility tree.
+            element = step.anchor.element
+            notes.append(f"element {element.role} {clip(element.name, 40)!r}" if element.name else
+                         f"element {element.role}")
         if step.anchor.description.strip():
             # What replay's model tier (d) would look for, when no picture tier finds it.
             notes.append(f"described as {clip(step.anchor.description.strip(), 80)!r}")

@@ -28,6 +28,9 @@ class ActionRecord(BaseModel):
     # What the model said it aimed at ("Save button"), when it named it; the action's
     # ``element_description`` (``screen_action.action.element_description or ""``).
     element_description: str = ""
+    # Grounding in the accessibility tree (agent.computer_use.snapping.Snap.to_record):
+    # whether the model's click was moved onto the element it named, where, and why.
+    snap: dict[str, Any] | None = None
 
 
 class CapturedArea(BaseModel):
@@ -68,6 +71,9 @@ class StepRecord(BaseModel):
     # macro replays: the healing tier that found the step's target ("a-near" ... "e-user",
     # the user pointing at it when no tier could); "" for steps without an anchor
     anchor_tier: str = ""
+    # What settling after the step's action waited on: "tree" (accessibility events went
+    # quiet) or "screen" (captures stopped changing); "" when it did not settle
+    settled_by: str = ""
 
 
 class RunInfo(BaseModel):
