@@ -63,7 +63,7 @@ def test_batched_recognition_reads_the_same_text_as_box_by_box(page: Any) -> Non
     texts = _texts(batched, page)
     assert texts == _texts(single, page)
     assert single.runs == single.crops  # the reference really went box by box
-    assert batched.runs < batched.crops / 2  # and the batched reader really batched
+    assert batched.runs <= batched.crops * 3 / 4  # and the batched reader really batched
     assert sum(line in texts for line in LINES) >= len(LINES) - 2, texts
 
 
@@ -130,7 +130,7 @@ def test_similar_batches(buckets: list[float], size: int, batches: list[list[int
     assert similar_batches(buckets, size) == batches
 
 
-@pytest.mark.parametrize(("width", "height", "bucket"), [(30, 30, 1.5), (45, 30, 1.5), (46, 30, 3.0), (300, 24, 13.5)])
+@pytest.mark.parametrize(("width", "height", "bucket"), [(30, 30, 1.0), (15, 30, 1.0), (31, 30, 2.0), (300, 24, 13.0)])
 def test_ratio_bucket(width: int, height: int, bucket: float) -> None:
     assert ratio_bucket(width, height) == bucket
 
