@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -54,6 +54,15 @@ class TextReader(Protocol):
 
     def read(self, image: Image) -> list[TextBox]:
         """Every text box found in ``image``, in reading order (top to bottom, left to right)."""
+        ...
+
+
+@runtime_checkable
+class NameReader(Protocol):
+    """A ``TextReader`` that can read just enough to find one name (click by name)."""
+
+    def read_for(self, image: Image, name: str) -> list[TextBox]:
+        """Boxes that hold every box reading as ``name`` as a whole, or else every box, in reading order."""
         ...
 
 

@@ -234,5 +234,6 @@ def guarded_run(
             guard=desk.takeover,
             dry_run=spec.dry_run,
             confirm_timeout_s=settings.confirm_timeout_s,
+            before_perform=harness.flush,
         )
         yield GuardedRun(computer, Capture(computer, stop, tree=tree), harness, executor, recorder)

@@ -63,7 +63,7 @@ def test_refinement_hits_the_icon_one_pass_misses(mode: RefineMode, hit: bool) -
         assert record is not None and record["used"]
         assert record["crop"] == {"left": 1440, "top": 0, "width": 480, "height": 270}  # clamped at the edge
         assert tuple(record["screen"]) == located.screen_xy
-        assert fake.requests[1].images[0].size == (480, 256)  # the crop at its own resolution
+        assert fake.requests[1].images[0].size == (480, 270)  # the crop at its own resolution
 
 
 def test_auto_leaves_a_point_on_large_structure_alone() -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agent.access.roles import element_phrase
 from agent.errors import DisplayError
 from agent.run.events import ActionDecided, ActionDone, Captured, Paused, RunEvent, RunFinished, StepStarted
+from agent.run.ports import QueuingRecorder
 from agent.wording import clip, describe_action
 
 if TYPE_CHECKING:
@@ -152,6 +153,20 @@ class _SpokenRecorder:
     def record_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord:
         step.spoken = self._narrator.take(step.number)
         return self._inner.record_step(step, screenshot)
+
+    def queue_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord:
+        step.spoken = self._narrator.take(step.number)
+        if isinstance(self._inner, QueuingRecorder):
+            return self._inner.queue_step(step, screenshot)
+        return self._inner.record_step(step, screenshot)
+
+    def flush(self) -> None:
+        if isinstance(self._inner, QueuingRecorder):
+            self._inner.flush()
+
+    def prepare_screenshot(self, number: int, screenshot: Image) -> None:
+        if isinstance(self._inner, QueuingRecorder):
+            self._inner.prepare_screenshot(number, screenshot)
 
     def finish(self, outcome: Outcome, detail: str) -> None:
         self._inner.finish(outcome, detail)

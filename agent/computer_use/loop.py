@@ -88,6 +88,7 @@ class AgentLoop:
             guard=guard,
             dry_run=settings.dry_run,
             confirm_timeout_s=settings.confirm_timeout_s,
+            before_perform=harness.flush,
         )
         capture = capture or Capture(
             computer, stop, SettleSettings(settings.settle_quiet_s, settings.settle_timeout_s)
