@@ -28,6 +28,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "finetune",
     "skills",
     "macros",
+    "stop",
 )
 
 
@@ -42,6 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    from agent.computers.selection import OVERRIDES
+
+    parser.add_argument(
+        "--platform",
+        choices=OVERRIDES,
+        help="the desktop backend, over what the session says (default: chosen from the session; "
+        "also DESKPILOT_PLATFORM)",
+    )
+    parser.add_argument(
+        "--no-kill-chord",
+        action="store_true",
+        help="run even where no kill chord can be installed (a wlroots compositor without sway IPC): "
+        "Wayland shows no app the keyboard, so then only `deskpilot stop` (bind a key to it yourself) "
+        "or Ctrl+C stops a run",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in COMMAND_GROUPS:
         importlib.import_module(f"agent.cli.{group}").add_commands(sub)
@@ -82,6 +98,18 @@ def _captures_or_acts(args: argparse.Namespace) -> bool:
     return args.command in ("run", "screenshot", "read", "click", "describe", "locate")
 
 
+def _apply_global_options(args: argparse.Namespace) -> None:
+    """The platform options become the variables the selection point reads (children inherit them)."""
+    import os
+
+    from agent.computers.selection import NO_KILL_CHORD_VARIABLE, PLATFORM_VARIABLE
+
+    if args.platform:
+        os.environ[PLATFORM_VARIABLE] = args.platform
+    if args.no_kill_chord:
+        os.environ[NO_KILL_CHORD_VARIABLE] = "1"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run its command, and turn what it raised into the exit code."""
     parser = build_parser()
@@ -90,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # bitsandbytes warns at import about optional CPU kernels it can live without.
         logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    _apply_global_options(args)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
