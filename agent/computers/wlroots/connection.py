@@ -8,6 +8,7 @@ display's own dispatch (``roundtrip`` / ``dispatch(block=True)``).
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -88,6 +89,9 @@ class WaylandConnection:
         except Exception as err:
             where = name or os.environ.get("WAYLAND_DISPLAY", "wayland-0")
             raise DisplayError(f"cannot connect to the Wayland compositor at {where}: {err}") from None
+        # pywayland frees proxies when they are collected; at interpreter exit that can
+        # happen after the display is gone (a segfault). disconnect() destroys them first.
+        atexit.register(self.close)
         self._globals: dict[str, tuple[int, int]] = {}  # interface -> (registry name, version)
         self._output_names: list[tuple[int, int]] = []
         self.seat_capabilities = 0
