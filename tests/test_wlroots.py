@@ -218,6 +218,48 @@ def test_macro_record_says_what_works_instead(sway: WaylandSession, work: Path) 
     assert len(lines) == 1 and "macro from-run" in lines[0] and "Traceback" not in result.stderr
 
 
+@pytest.mark.x11
+def test_a_macro_recorded_on_x11_replays_on_sway_after_the_window_moved(
+    sway: WaylandSession, probe: Probe, work: Path, x_display: str
+) -> None:
+    """The same GTK window on the suite's Xvfb: its capture gives the macro's anchor; on sway it has moved."""
+    from agent.computers.x11.screen import MssScreen
+    from agent.macros.anchors import make_anchor
+    from agent.macros.schema import Macro, MacroStep, Monitor, save_macro
+
+    x11_log = work / "x11-probe.log"
+    x11 = subprocess.Popen(["/usr/bin/python3", str(PROBE), str(x11_log), "--at", "0,0"],
+                           env={**os.environ, "GDK_BACKEND": "x11"}, stderr=subprocess.DEVNULL)
+    try:
+        Probe(x11_log).wait(lambda ev: any(e["event"] == "ready" for e in ev), 0.0, timeout=20)
+        frame = MssScreen(1).capture()
+    finally:
+        x11.kill()
+        x11.wait(timeout=5)
+    step = {"action": "left_click", "x": BUTTON[0], "y": BUTTON[1]}
+    macro = work / "launch.json"
+    save_macro(Macro(monitor=Monitor(width=frame.image.width, height=frame.image.height),
+                     steps=[MacroStep(action=step, anchor=make_anchor(frame.image, BUTTON))]), macro)
+    shutil.chown(macro, USER, None)
+    # On sway: float the window, shrink it and move it 200 right and 100 down.
+    moved = ("[title=deskpilot-wayland-probe] floating enable, resize set 1500 900, move position 200 100")
+    tiled = "[title=deskpilot-wayland-probe] floating disable"
+    assert sway.run(["swaymsg", moved], sway.environ(), user=USER).returncode == 0
+    try:
+        where = in_session(sway, "from agent.computers.selection import select_platform; "
+                                 "print(select_platform().active_window_region())")
+        assert where.stdout.strip() == "1500x900+200+100"
+        since = time.monotonic()
+        result = sway.deskpilot("macro", "play", str(macro), "--confirm", "never",
+                                "--history-dir", str(work / "history"), user=USER)
+        assert result.returncode == 0, result.stderr[-3000:]
+        events = probe.wait(lambda ev: any(e["event"] == "clicked" for e in ev), since)
+        # The window's own coordinates: the button's centre, wherever the window now is.
+        assert [(e["x"], e["y"]) for e in events if e["event"] == "press"] == [BUTTON]
+    finally:
+        sway.run(["swaymsg", tiled], sway.environ(), user=USER)
+
+
 def press_chord(sway: WaylandSession) -> float:
     """Ctrl+Alt+K through sway's own input path (a virtual keyboard of another client); when it was sent."""
     result = in_session(sway, """

@@ -1,7 +1,7 @@
 """A native Wayland GTK 3 window for tests: logs every click, key and text it receives as JSON lines.
 
 Run with the system interpreter (/usr/bin/python3 with Debian's python3-gi) and
-``GDK_BACKEND=wayland``. Under sway the only window is tiled over the whole output,
+``GDK_BACKEND=wayland`` (or ``x11`` with ``--at``, to record a macro of the same window on X11). Under sway the only window is tiled over the whole output,
 so window coordinates are screen coordinates until a test floats and moves it.
 Layout (window coordinates): a pure red block at 0,0 400x300, a "Launch" button at
 800,400 240x80, a text field at 700,600 600x60 (focused). Each line carries
@@ -28,6 +28,7 @@ ENTRY = (700, 600, 600, 60)
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("log")
+    parser.add_argument("--at", default="", help="X,Y: where to put the window on X11 (Wayland ignores it)")
     args = parser.parse_args()
     out = open(args.log, "a", encoding="utf-8")  # noqa: SIM115 (open for the window's life)
 
@@ -78,6 +79,8 @@ def main() -> None:
 
     # After the first frame is drawn, the red block is on screen.
     window.connect("map-event", lambda *_: GLib.timeout_add(50, ready) and False)
+    if args.at:
+        window.move(*(int(v) for v in args.at.split(",")))
     window.show_all()
     entry.grab_focus()
     Gtk.main()
