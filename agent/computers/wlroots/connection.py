@@ -72,6 +72,24 @@ def offered_globals(name: str | None = None) -> set[str]:
         display.disconnect()
 
 
+_shared: dict[str, WaylandConnection] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_connection(name: str | None = None) -> WaylandConnection:
+    """This process's one connection to the compositor ``name`` (``WAYLAND_DISPLAY``), opened on first use.
+
+    One per process, not per run: the tray runs many tasks, and each connection holds
+    a virtual pointer and keyboard that the compositor shows every application.
+    """
+    key = name or os.environ.get("WAYLAND_DISPLAY", "wayland-0")
+    with _shared_lock:
+        found = _shared.get(key)
+        if found is None or found.closed:
+            found = _shared[key] = WaylandConnection(name)
+        return found
+
+
 def _primary_first(output: Output) -> tuple[bool, int, int]:
     region = output.region or Region(0, 0, 1, 1)
     return (region.left != 0 or region.top != 0, region.left, region.top)
@@ -83,6 +101,7 @@ class WaylandConnection:
     def __init__(self, name: str | None = None) -> None:
         client = import_pywayland()
         self.lock = threading.RLock()
+        self._closed = False
         self.display = client.Display(name)
         try:
             self.display.connect()
@@ -93,6 +112,7 @@ class WaylandConnection:
         # happen after the display is gone (a segfault). disconnect() destroys them first.
         atexit.register(self.close)
         self._globals: dict[str, tuple[int, int]] = {}  # interface -> (registry name, version)
+        self.extra: dict[str, object] = {}  # what lives as long as the connection (the virtual devices)
         self._output_names: list[tuple[int, int]] = []
         self.seat_capabilities = 0
         self._registry = self.display.get_registry()
@@ -226,8 +246,13 @@ class WaylandConnection:
             finally:
                 self.display.flush()  # what was decided before a stop still goes out, in order
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self.lock:
+            self._closed = True
             try:
                 self.display.disconnect()
             except Exception:  # already gone with the compositor: nothing left to close

@@ -1,6 +1,6 @@
 """The wlroots desktop: screencopy capture, one virtual pointer and one virtual keyboard for the whole run.
 
-One pointer and one keyboard live as long as the computer (a run): a headless or
+One pointer and one keyboard live as long as the process (a run, or the tray): a headless or
 device-less seat gains the pointer/keyboard capability only when such a device
 appears, and applications bind ``wl_pointer``/``wl_keyboard`` only after that, so
 the first events of a freshly made device are lost (measured: ``wtype abc`` typed
@@ -47,7 +47,7 @@ from agent.computers.wlroots.connection import (
 )
 from agent.computers.wlroots.keymap import BASE_CHARS, Keymap, build_keymap, modifier_mask
 from agent.computers.wlroots.screen import ScreencopyScreen
-from agent.errors import OffScreenError, StoppedError
+from agent.errors import ActionError, OffScreenError, StoppedError
 from agent.geometry import Region
 
 if TYPE_CHECKING:
@@ -69,8 +69,70 @@ def _now_ms() -> int:
     return int(time.monotonic() * 1000) & 0xFFFFFFFF
 
 
+class VirtualDevices:
+    """The process's one virtual pointer and keyboard on a connection, and the keyboard's current keymap."""
+
+    def __init__(self, wl: WaylandConnection) -> None:
+        from agent.computers.wlroots.protocols.virtual_keyboard_unstable_v1 import ZwpVirtualKeyboardManagerV1
+        from agent.computers.wlroots.protocols.wlr_virtual_pointer_unstable_v1 import (
+            ZwlrVirtualPointerManagerV1,
+        )
+
+        self._wl = wl
+        self.keymap: Keymap | None = None
+        self.held: set[str] = set()
+        # Where the pointer was last put (the layout's centre before the first move):
+        # Wayland gives no client the real position.
+        layout = wl.layout()
+        self.pointer_xy = (layout.left + layout.width // 2, layout.top + layout.height // 2)
+        with wl.lock:
+            pointers = wl.bind(ZwlrVirtualPointerManagerV1, VIRTUAL_POINTER, 1)
+            keyboards = wl.bind(ZwpVirtualKeyboardManagerV1, VIRTUAL_KEYBOARD, 1)
+            self.pointer = pointers.create_virtual_pointer(wl.seat)
+            self.keyboard = keyboards.create_virtual_keyboard(wl.seat)
+            self.set_keymap(build_keymap(BASE_CHARS))
+            wl.display.flush()
+            both = SEAT_POINTER | SEAT_KEYBOARD
+            wl.dispatch_until(lambda: wl.seat_capabilities & both == both, DEVICE_READY_TIMEOUT_S,
+                              "the seat to report the virtual pointer and keyboard")
+            wl.display.roundtrip()
+        # Applications learn of the capabilities at the same moment and bind their
+        # pointer and keyboard on their next turn; nothing reports that turn to us.
+        time.sleep(DEVICE_SETTLE_S)
+
+    def set_keymap(self, keymap: Keymap) -> None:
+        data = keymap.text.encode() + b"\0"
+        fd = os.memfd_create("deskpilot-keymap", os.MFD_CLOEXEC)
+        try:
+            os.write(fd, data)
+            self.keyboard.keymap(1, fd, len(data))  # 1: WL_KEYBOARD_KEYMAP_FORMAT_XKB_V1
+            self._wl.display.flush()  # the fd is duplicated into the message when sent
+        finally:
+            os.close(fd)
+        self.keymap = keymap
+
+    def ensure_keymap(self, chars: str) -> Keymap:
+        """A keymap with every character of ``chars``: the current one, or a new one uploaded now."""
+        keymap = self.keymap
+        if keymap is None or not keymap.covers(chars):
+            # Keep what the current keymap has when the union still fits, so texts that
+            # alternate between two scripts do not upload a keymap each time.
+            have = "".join(keymap.chars) if keymap is not None else BASE_CHARS
+            try:
+                keymap = build_keymap(have + chars)
+            except ActionError:
+                keymap = build_keymap(BASE_CHARS + chars)
+            self.set_keymap(keymap)
+        return keymap
+
+
 class WlrootsComputer:
-    """Captures with wlr-screencopy and acts through one virtual pointer and keyboard."""
+    """Captures with wlr-screencopy and acts through the process's one virtual pointer and keyboard.
+
+    The devices belong to the connection (``WaylandConnection.extra``), so every
+    computer of a process (a run, the next run in the tray) uses the same two, and
+    only the first pays the wait for applications to see them.
+    """
 
     def __init__(
         self,
@@ -81,57 +143,22 @@ class WlrootsComputer:
     ) -> None:
         self._wl = connection
         self.cancel = cancel or threading.Event()
-        layout = connection.layout()
-        self._pointer_xy = (layout.left + layout.width // 2, layout.top + layout.height // 2)
+        with connection.lock:
+            devices = connection.extra.get("devices")
+            if not isinstance(devices, VirtualDevices):
+                devices = connection.extra["devices"] = VirtualDevices(connection)
+        self._devices = devices
+        self._pointer = devices.pointer
+        self._keyboard = devices.keyboard
         self.screen = ScreencopyScreen(connection, target, pointer=self.cursor_position)
         self._captured: Region | None = None
-        self._keymap: Keymap | None = None
-        self._held: set[str] = set()
-        self._open_devices()
-
-    # -- devices -----------------------------------------------------------------
-    def _open_devices(self) -> None:
-        from agent.computers.wlroots.protocols.virtual_keyboard_unstable_v1 import ZwpVirtualKeyboardManagerV1
-        from agent.computers.wlroots.protocols.wlr_virtual_pointer_unstable_v1 import (
-            ZwlrVirtualPointerManagerV1,
-        )
-
-        wl = self._wl
-        with wl.lock:
-            pointers = wl.bind(ZwlrVirtualPointerManagerV1, VIRTUAL_POINTER, 1)
-            keyboards = wl.bind(ZwpVirtualKeyboardManagerV1, VIRTUAL_KEYBOARD, 1)
-            self._pointer = pointers.create_virtual_pointer(wl.seat)
-            self._keyboard = keyboards.create_virtual_keyboard(wl.seat)
-            self._set_keymap(build_keymap(BASE_CHARS))
-            wl.display.flush()
-            both = SEAT_POINTER | SEAT_KEYBOARD
-            wl.dispatch_until(lambda: wl.seat_capabilities & both == both, DEVICE_READY_TIMEOUT_S,
-                              "the seat to report the virtual pointer and keyboard")
-            wl.display.roundtrip()
-        # Applications learn of the capabilities at the same moment and bind their
-        # pointer and keyboard on their next turn; nothing reports that turn to us.
-        time.sleep(DEVICE_SETTLE_S)
-
-    def _set_keymap(self, keymap: Keymap) -> None:
-        data = keymap.text.encode() + b"\0"
-        fd = os.memfd_create("deskpilot-keymap", os.MFD_CLOEXEC)
-        try:
-            os.write(fd, data)
-            self._keyboard.keymap(1, fd, len(data))  # 1: WL_KEYBOARD_KEYMAP_FORMAT_XKB_V1
-            self._wl.display.flush()  # the fd is duplicated into the message when sent
-        finally:
-            os.close(fd)
-        self._keymap = keymap
 
     def close(self) -> None:
-        with self._wl.lock:
-            try:
-                self.release_all()
-                self._pointer.destroy()
-                self._keyboard.destroy()
-                self._wl.display.flush()
-            except Exception:  # the compositor went first: nothing left to release
-                pass
+        """Release what is held, free the capture buffers; the shared devices stay for the next computer."""
+        try:
+            self.release_all()
+        except Exception:  # the compositor went first: nothing left to release
+            pass
         self.screen.close()
 
     # -- capture -----------------------------------------------------------------
@@ -148,7 +175,7 @@ class WlrootsComputer:
 
     def cursor_position(self) -> tuple[int, int]:
         """Where this computer last put the pointer: Wayland gives no client the real position."""
-        return self._pointer_xy
+        return self._devices.pointer_xy
 
     # -- input -------------------------------------------------------------------
     def perform(self, action: ScreenAction) -> None:
@@ -188,11 +215,12 @@ class WlrootsComputer:
             for button in BUTTONS.values():
                 self._pointer.button(_now_ms(), button, _RELEASED)
             self._pointer.frame()
-            if self._keymap is not None:
-                for key in list(self._held):
-                    self._keyboard.key(_now_ms(), self._keymap.code_of_key(key), _RELEASED)
+            keymap, held = self._devices.keymap, self._devices.held
+            if keymap is not None:
+                for key in list(held):
+                    self._keyboard.key(_now_ms(), keymap.code_of_key(key), _RELEASED)
                 self._keyboard.modifiers(0, 0, 0, 0)
-            self._held.clear()
+            held.clear()
 
     def _check_stop(self) -> None:
         if self.cancel.is_set():
@@ -212,7 +240,7 @@ class WlrootsComputer:
             _now_ms(), point[0] - layout.left, point[1] - layout.top, layout.width, layout.height
         )
         self._pointer.frame()
-        self._pointer_xy = point
+        self._devices.pointer_xy = point
 
     def _move(self, point: tuple[int, int]) -> None:
         with self._wl.using():
@@ -223,7 +251,7 @@ class WlrootsComputer:
         if point is None:
             # A click without a coordinate lands at the remembered pointer, which must
             # still be on the monitor the model was shown.
-            point = self._pointer_xy
+            point = self._devices.pointer_xy
             region = self._captured or self.screen.capture_region()
             if not region.contains(*point):
                 raise OffScreenError(
@@ -242,7 +270,7 @@ class WlrootsComputer:
         self._wl.roundtrip()  # the compositor has taken the click when this returns
 
     def _drag(self, end: tuple[int, int]) -> None:
-        start = self._pointer_xy
+        start = self._devices.pointer_xy
         self._check_stop()
         code = BUTTONS["left"]
         with self._wl.using():
@@ -269,44 +297,32 @@ class WlrootsComputer:
                 self._pointer.frame()
         self._wl.roundtrip()
 
-    def _ensure_keymap(self, chars: str) -> Keymap:
-        keymap = self._keymap
-        if keymap is None or not keymap.covers(chars):
-            # Keep what the current keymap has when the union still fits, so texts that
-            # alternate between two scripts do not upload a keymap each time.
-            have = "".join(keymap.chars) if keymap is not None else BASE_CHARS
-            try:
-                keymap = build_keymap(have + chars)
-            except Exception:
-                keymap = build_keymap(BASE_CHARS + chars)
-            self._set_keymap(keymap)
-        return keymap
-
     def chord(self, keys: tuple[str, ...]) -> None:
         """Press ``keys`` in order, release them in reverse; modifiers also set the modifier state."""
         with self._wl.using():
-            keymap = self._ensure_keymap("".join(k for k in keys if len(k) == 1))
+            keymap = self._devices.ensure_keymap("".join(k for k in keys if len(k) == 1))
             pressed: list[str] = []
             try:
                 for key in keys:
                     self._check_stop()
                     self._keyboard.key(_now_ms(), keymap.code_of_key(key), _PRESSED)
                     pressed.append(key)
-                    self._held.add(key)
+                    self._devices.held.add(key)
                     # Virtual keyboards do not derive modifiers from their keys: say them.
                     self._keyboard.modifiers(modifier_mask(pressed), 0, 0, 0)
             finally:
                 for key in reversed(pressed):
                     self._keyboard.key(_now_ms(), keymap.code_of_key(key), _RELEASED)
-                    self._held.discard(key)
-                    self._keyboard.modifiers(modifier_mask(k for k in pressed if k in self._held), 0, 0, 0)
+                    held = self._devices.held
+                    held.discard(key)
+                    self._keyboard.modifiers(modifier_mask(k for k in pressed if k in held), 0, 0, 0)
         self._wl.roundtrip()
 
     def type_text(self, text: str) -> None:
         """Type ``text`` exactly: newlines and tabs as Enter and Tab, every other character as its own key."""
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         with self._wl.using():
-            keymap = self._ensure_keymap(text)
+            keymap = self._devices.ensure_keymap(text)
             for char in text:
                 self._check_stop()
                 code = keymap.named["enter"] if char == "\n" else (

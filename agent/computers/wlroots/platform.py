@@ -67,11 +67,11 @@ class WlrootsPlatform:
         self._lock = threading.Lock()
 
     def connection(self) -> WaylandConnection:
-        from agent.computers.wlroots.connection import WaylandConnection
+        from agent.computers.wlroots.connection import shared_connection
 
         with self._lock:
-            if self._connection is None:
-                self._connection = WaylandConnection(self.wayland_display or None)
+            if self._connection is None or self._connection.closed:
+                self._connection = shared_connection(self.wayland_display or None)
             return self._connection
 
     def _ipc(self) -> SwayIpc | None:
