@@ -302,8 +302,24 @@ def test_the_kill_chord_stops_a_run_with_no_action_after_it(
     after = [e for e in probe.events(chord_at) if e["event"] in ("press", "clicked", "text")]
     assert after == [], after
     assert stopped_in < 3.0, stopped_in
-    # The binding is gone with the run: the chord now runs nothing (sway's config has no such binding).
-    assert wait_until(lambda: not (sway.runtime_dir / "deskpilot" / "stop.sock").exists(), 5)
+    assert not (sway.runtime_dir / "deskpilot" / "stop.sock").exists()
+    # The binding went with the run: sway no longer takes the K for itself, the window gets it.
+    focus_entry(sway, probe)
+    again = press_chord(sway)
+    keys = probe.wait(lambda ev: any(e["event"] == "key" and e["name"] == "k" for e in ev), again)
+    assert [e["name"] for e in keys if e["event"] == "key"] == ["Control_L", "Alt_L", "k"]
+
+
+def test_a_run_that_fails_also_removes_its_chord(sway: WaylandSession, probe: Probe, work: Path) -> None:
+    """A crash path: the script runs out mid-run; the binding must not outlive the run."""
+    script = write_script(work / "short.jsonl", [call(f'{{"action": "left_click", "coordinate": {model_point(*ENTRY, W, H)}}}')])
+    shutil.chown(script, USER, None)
+    result = sway.deskpilot("run", "run out", "--script", str(script), "--confirm", "never",
+                            "--history-dir", str(work / "history"), user=USER)
+    assert result.returncode == 1, result.stderr[-3000:]
+    again = press_chord(sway)
+    keys = probe.wait(lambda ev: any(e["event"] == "key" and e["name"] == "k" for e in ev), again)
+    assert [e["name"] for e in keys if e["event"] == "key"] == ["Control_L", "Alt_L", "k"]
 
 
 def test_without_sway_ipc_a_run_refuses_unless_told(sway: WaylandSession, work: Path) -> None:
