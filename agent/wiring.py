@@ -88,8 +88,14 @@ def make_policy(
     settings: Settings,
     window_title_at: Callable[[int, int], str | None] | None,
     pointer_at: Callable[[], tuple[int, int]] | None,
+    *,
+    pointer_remembered: bool = False,
 ) -> Policy:
-    """The policy the settings describe; ``pointer_at`` lets it judge clicks that come without a point."""
+    """The policy the settings describe; ``pointer_at`` lets it judge clicks that come without a point.
+
+    ``pointer_remembered``: the desktop cannot read the pointer, so ``pointer_at`` is where
+    Deskpilot last put it (the policy's words say so).
+    """
     return Policy(
         PolicyConfig(
             confirm=parse_confirm_mode(settings.confirm),
@@ -100,6 +106,7 @@ def make_policy(
         window_title_at=window_title_at,
         extra_denied=(settings.kill_hotkey,),
         pointer_at=pointer_at,
+        pointer_remembered=pointer_remembered,
     )
 
 
@@ -189,6 +196,7 @@ def guarded_run(
     target ("Clicking the Save button") and settling waits for the tree's events to
     go quiet. Everything started is stopped when the block ends.
     """
+    from agent.computers.platform import Capability
     from agent.records.history import RunRecorder, prune_runs
     from agent.run.capture import Capture
     from agent.run.executor import GuardedExecutor
@@ -226,7 +234,12 @@ def guarded_run(
         harness = RunHarness(computer, recorder=step_recorder, observers=observers)
         executor = GuardedExecutor(
             computer,
-            make_policy(settings, platform.windows().title_at, desk.pointer_at),
+            make_policy(
+                settings,
+                platform.windows().title_at,
+                desk.pointer_at,
+                pointer_remembered=not platform.capabilities.can(Capability.READ_POINTER),
+            ),
             operator,
             stop,
             harness.emit,

@@ -71,6 +71,9 @@ FEATURES = (
 # The desktop libraries: only the X11 platform folder may import them (agent/testing
 # needs none: its fakes stand in for them), so a Wayland backend is a sibling folder.
 X_LIBRARIES = ("Xlib", "pynput", "mss", "pyautogui")
+WAYLAND_LIBRARIES = ("pywayland",)
+# Each platform folder and the desktop libraries only it may import.
+DESKTOP_LIBRARIES = {"agent.computers.x11": X_LIBRARIES, "agent.computers.wlroots": WAYLAND_LIBRARIES}
 
 
 def violations(all_edges: list[Edge]) -> list[str]:
@@ -100,12 +103,13 @@ def violations(all_edges: list[Edge]) -> list[str]:
             problems.append(f"rule 8: {source} imports {target} (the facade never imports the CLI above it)")
         if within(source, "agent.backends") and within(target, "agent.config"):
             problems.append(f"rule 9: {source} imports {target} (a backend knows no settings file)")
-        if (
-            within(source, "agent")
-            and not within(source, "agent.computers.x11")
-            and any(within(target, library) for library in X_LIBRARIES)
-        ):
-            problems.append(f"rule 11: {source} imports {target} (only agent.computers.x11 imports X libraries)")
+        for folder, libraries in DESKTOP_LIBRARIES.items():
+            if (
+                within(source, "agent")
+                and not within(source, folder)
+                and any(within(target, library) for library in libraries)
+            ):
+                problems.append(f"rule 11: {source} imports {target} (only {folder} imports {', '.join(libraries)})")
     return problems
 
 
@@ -211,6 +215,9 @@ def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
         (("agent.computers.selection", "Xlib.display"), "rule 11"),
         (("agent.macros.recorder", "mss"), "rule 11"),
         (("agent.testing.fake", "pyautogui"), "rule 11"),
+        (("agent.computers.selection", "pywayland.client"), "rule 11"),
+        (("agent.computers.wlroots.screen", "mss"), "rule 11"),
+        (("agent.computers.x11.screen", "pywayland"), "rule 11"),
     ],
 )
 def test_each_rule_fails_on_a_violation(edge: Edge, rule: str) -> None:
@@ -233,6 +240,7 @@ def test_allowed_edges_pass() -> None:
         ("agent.computers.x11.listeners", "pynput.keyboard"),
         ("agent.computers.x11.marker", "Xlib.display"),
         ("agent.computers.x11.screen", "mss"),
+        ("agent.computers.wlroots.connection", "pywayland.client"),
         ("agent.computers.platform", "agent.computers.base"),
     ]) == []
 

@@ -7,10 +7,12 @@ traceback), 3 stopped by the user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from agent.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_STOPPED, Parser
@@ -28,6 +30,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "finetune",
     "skills",
     "macros",
+    "stop",
 )
 
 
@@ -42,6 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    from agent.computers.selection import OVERRIDES
+
+    parser.add_argument(
+        "--platform",
+        choices=OVERRIDES,
+        help="the desktop backend, over what the session says (default: chosen from the session; "
+        "also DESKPILOT_PLATFORM)",
+    )
+    parser.add_argument(
+        "--no-kill-chord",
+        action="store_true",
+        help="run even where no kill chord can be installed (a wlroots compositor without sway IPC): "
+        "Wayland shows no app the keyboard, so then only `deskpilot stop` (bind a key to it yourself) "
+        "or Ctrl+C stops a run",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in COMMAND_GROUPS:
         importlib.import_module(f"agent.cli.{group}").add_commands(sub)
@@ -98,6 +116,33 @@ def _refuse_an_undrivable_desktop() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _global_options(args: argparse.Namespace) -> Iterator[None]:
+    """The platform options become the variables the selection point reads (children inherit them).
+
+    Restored afterwards, so a caller that runs ``main`` in process (the tray, tests) is
+    left as it was.
+    """
+    from agent.computers.selection import NO_KILL_CHORD_VARIABLE, PLATFORM_VARIABLE
+
+    wanted = {
+        PLATFORM_VARIABLE: args.platform or None,
+        NO_KILL_CHORD_VARIABLE: "1" if args.no_kill_chord else None,
+    }
+    before = {name: os.environ.get(name) for name in wanted}
+    for name, value in wanted.items():
+        if value is not None:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run its command, and turn what it raised into the exit code."""
     parser = build_parser()
@@ -110,6 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
+    with _global_options(args):
+        return _run(handler, args)
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run the command; what it raised becomes one line on stderr and the exit code."""
     try:
         if _captures_or_acts(args):
             _refuse_an_undrivable_desktop()
