@@ -71,6 +71,9 @@ FEATURES = (
 # The desktop libraries: only the X11 platform folder may import them (agent/testing
 # needs none: its fakes stand in for them), so a Wayland backend is a sibling folder.
 X_LIBRARIES = ("Xlib", "pynput", "mss", "pyautogui")
+# The D-Bus and GObject libraries of the Wayland backends: jeepney only in the GNOME
+# folder; gi (GStreamer there, AT-SPI in atspi/) only in those two.
+DESKTOP_LIBRARIES = {"jeepney": ("agent.computers.gnome",), "gi": ("agent.computers.gnome", "agent.computers.atspi")}
 
 
 def violations(all_edges: list[Edge]) -> list[str]:
@@ -106,6 +109,9 @@ def violations(all_edges: list[Edge]) -> list[str]:
             and any(within(target, library) for library in X_LIBRARIES)
         ):
             problems.append(f"rule 11: {source} imports {target} (only agent.computers.x11 imports X libraries)")
+        for library, owners in DESKTOP_LIBRARIES.items():
+            if within(source, "agent") and within(target, library) and not any(within(source, o) for o in owners):
+                problems.append(f"rule 12: {source} imports {target} (only {', '.join(owners)} import {library})")
     return problems
 
 
@@ -211,6 +217,9 @@ def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
         (("agent.computers.selection", "Xlib.display"), "rule 11"),
         (("agent.macros.recorder", "mss"), "rule 11"),
         (("agent.testing.fake", "pyautogui"), "rule 11"),
+        (("agent.computers.selection", "jeepney"), "rule 12"),
+        (("agent.computers.atspi.bus", "jeepney.io.threading"), "rule 12"),
+        (("agent.run.capture", "gi.repository"), "rule 12"),
     ],
 )
 def test_each_rule_fails_on_a_violation(edge: Edge, rule: str) -> None:
@@ -232,6 +241,9 @@ def test_allowed_edges_pass() -> None:
         ("agent.testing.fake", "agent.computers.base"),
         ("agent.computers.x11.listeners", "pynput.keyboard"),
         ("agent.computers.x11.marker", "Xlib.display"),
+        ("agent.computers.gnome.mutter", "jeepney.io.threading"),
+        ("agent.computers.gnome.stream", "gi.repository"),
+        ("agent.computers.atspi.tree", "gi.repository"),
         ("agent.computers.x11.screen", "mss"),
         ("agent.computers.platform", "agent.computers.base"),
     ]) == []

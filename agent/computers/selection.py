@@ -1,17 +1,19 @@
 """The one place that decides which desktop backend drives this session (``select_platform``).
 
 The decision is a pure function of the environment (``choose_platform``), table-tested;
-``select_platform`` turns it into a ``Platform`` or a one-line refusal. Wayland
-sessions are refused until a Wayland backend exists: there ``DISPLAY`` points at
-Xwayland, whose root window captures 100% black and whose XTEST input reaches only
-X11 windows, so acting there would mean clicking blind.
+``select_platform`` turns it into a ``Platform`` or a one-line refusal. A GNOME
+Wayland session (``XDG_CURRENT_DESKTOP`` naming GNOME, Mutter's RemoteDesktop on the
+session bus) gets the gnome backend; other Wayland sessions are refused until their
+backend exists: there ``DISPLAY`` points at Xwayland, whose root window captures 100%
+black and whose XTEST input reaches only X11 windows, so acting there would mean
+clicking blind.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -36,13 +38,14 @@ NO_DISPLAY = "no display: DISPLAY is not set (start an X session or Xvfb)"
 
 class Verdict(StrEnum):
     X11 = "x11"  # drive DISPLAY with the X11 backend
+    GNOME = "gnome"  # a GNOME Wayland session: Mutter's RemoteDesktop and ScreenCast
     WAYLAND = "wayland"  # a Wayland session, and no Wayland backend yet: refuse
     NO_DISPLAY = "no display"  # nothing to drive
 
 
 # The values an override may take; "wayland" forces the refusal (for tests, and for
 # sessions that hide what they are).
-OVERRIDES = ("x11", "wayland")
+OVERRIDES = ("x11", "gnome", "wayland")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,10 @@ class Choice:
 
 
 def choose_platform(
-    environ: Mapping[str, str], override: str | None = None, system: str = sys.platform
+    environ: Mapping[str, str],
+    override: str | None = None,
+    system: str = sys.platform,
+    mutter_on_bus: Callable[[], bool] = lambda: False,
 ) -> Choice:
     """Decide from ``XDG_SESSION_TYPE``, ``WAYLAND_DISPLAY`` and ``DISPLAY`` (and an override).
 
@@ -63,7 +69,8 @@ def choose_platform(
     within the session: ``XDG_SESSION_TYPE`` says what the login session is (a Wayland
     session keeps a DISPLAY for Xwayland); where it is missing or says neither (tty, a
     shell over ssh), a ``WAYLAND_DISPLAY`` means a compositor is running, else
-    ``DISPLAY`` an X server.
+    ``DISPLAY`` an X server. A Wayland session is GNOME's when ``XDG_CURRENT_DESKTOP``
+    names GNOME and ``mutter_on_bus()`` (asked only then) finds Mutter's RemoteDesktop.
     """
     display = environ.get("DISPLAY", "")
     wanted = override if override is not None else environ.get(PLATFORM_VARIABLE, "")
@@ -80,18 +87,35 @@ def choose_platform(
         return Choice(Verdict.X11, display, f"asked for x11 on DISPLAY={display}")
     if wanted == "wayland":
         return Choice(Verdict.WAYLAND, display, "asked for wayland")
+    if wanted == "gnome":
+        return Choice(Verdict.GNOME, display, "asked for gnome")
     session = environ.get("XDG_SESSION_TYPE", "").strip().lower()
     if session == "wayland":
-        return Choice(Verdict.WAYLAND, display, "XDG_SESSION_TYPE=wayland")
+        return _wayland(environ, display, "XDG_SESSION_TYPE=wayland", mutter_on_bus)
     if session == "x11":
         if not display:
             return Choice(Verdict.NO_DISPLAY, "", "XDG_SESSION_TYPE=x11, but DISPLAY is not set")
         return Choice(Verdict.X11, display, f"XDG_SESSION_TYPE=x11 on DISPLAY={display}")
     if environ.get("WAYLAND_DISPLAY"):
-        return Choice(Verdict.WAYLAND, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}")
+        return _wayland(environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}", mutter_on_bus)
     if display:
         return Choice(Verdict.X11, display, f"DISPLAY={display}")
     return Choice(Verdict.NO_DISPLAY, "", "neither DISPLAY nor WAYLAND_DISPLAY is set")
+
+
+def _wayland(environ: Mapping[str, str], display: str, why: str, mutter_on_bus: Callable[[], bool]) -> Choice:
+    desktops = [d.strip().lower() for d in environ.get("XDG_CURRENT_DESKTOP", "").split(":")]
+    if "gnome" in desktops:
+        if mutter_on_bus():
+            return Choice(Verdict.GNOME, display, f"{why}, GNOME with Mutter's RemoteDesktop on the bus")
+        return Choice(Verdict.WAYLAND, display, f"{why}, GNOME without Mutter's RemoteDesktop on the bus")
+    return Choice(Verdict.WAYLAND, display, why)
+
+
+def _mutter_on_bus() -> bool:
+    from agent.computers.gnome.mutter import mutter_on_bus
+
+    return mutter_on_bus()
 
 
 def select_platform(environ: Mapping[str, str] = os.environ, override: str | None = None) -> Platform:
@@ -100,7 +124,11 @@ def select_platform(environ: Mapping[str, str] = os.environ, override: str | Non
     Cheap: building the X11 platform opens no connection, so callers may check early,
     before any model loads.
     """
-    choice = choose_platform(environ, override)
+    choice = choose_platform(environ, override, mutter_on_bus=_mutter_on_bus)
+    if choice.verdict is Verdict.GNOME:
+        from agent.computers.gnome import GnomePlatform
+
+        return GnomePlatform()
     if choice.verdict is Verdict.WAYLAND:
         raise UnsupportedDesktopError(WAYLAND_REFUSAL)
     if choice.verdict is Verdict.NO_DISPLAY:
