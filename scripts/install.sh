@@ -27,15 +27,22 @@ apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
 # before OCR (agent/computers/atspi). The -dev set, pkg-config and gcc build PyGObject
 # into the venv below.
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
+# A GNOME Wayland desktop: frames come through GStreamer's PipeWire source.
+case "${XDG_CURRENT_DESKTOP:-}" in *GNOME*)
+  [ "${XDG_SESSION_TYPE:-}" = wayland ] && apt_packages+=(gstreamer1.0-pipewire gir1.2-gstreamer-1.0) ;;
+esac
 # Only the tests need these: real Chromium and GTK windows (GTK through Debian's
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
 # server, and the accessibility bus with Debian's pyatspi. Chromium also renders
 # `deskpilot skill design-to-html --preview` where a user installs it. sway, xwayland
 # and dbus (dbus-run-session) run the headless Wayland session in which
 # tests/test_wayland_refusal.py proves that commands refuse instead of acting blind.
+# mutter, pipewire, wireplumber and GStreamer's pipewiresrc run the headless GNOME
+# session of tests/test_gnome_platform.py (about 50 s of apt on a clean CI image).
 [ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi
-  sway xwayland dbus)
+  sway xwayland dbus
+  mutter pipewire wireplumber gstreamer1.0-pipewire gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base)
 
 missing=()
 for p in "${apt_packages[@]}"; do
