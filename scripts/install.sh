@@ -27,6 +27,10 @@ apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
 # before OCR (agent/computers/atspi). The -dev set, pkg-config and gcc build PyGObject
 # into the venv below.
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
+# A GNOME Wayland desktop: frames come through GStreamer's PipeWire source.
+case "${XDG_CURRENT_DESKTOP:-}" in *GNOME*)
+  [ "${XDG_SESSION_TYPE:-}" = wayland ] && apt_packages+=(gstreamer1.0-pipewire gir1.2-gstreamer-1.0) ;;
+esac
 # Only the tests need these: real Chromium and GTK windows (GTK through Debian's
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
 # server, and the accessibility bus with Debian's pyatspi. Chromium also renders
@@ -35,10 +39,13 @@ python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 # which tests/test_wlroots.py drives a GTK window through the wlroots backend and
 # tests/test_wayland_refusal.py proves that commands refuse instead of acting blind;
 # libwayland-dev brings wayland.xml, from which tests/test_wlroots_protocols.py
-# regenerates the shipped protocol bindings to check they still match.
+# regenerates the shipped protocol bindings to check they still match. mutter,
+# pipewire, wireplumber and GStreamer's pipewiresrc run the headless GNOME session of
+# tests/test_gnome_platform.py (about 50 s of apt on a clean CI image).
 [ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi
-  sway xwayland dbus libwayland-dev)
+  sway xwayland dbus libwayland-dev
+  mutter pipewire wireplumber gstreamer1.0-pipewire gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base)
 # On a wlroots desktop (sway, Hyprland, river) nothing more comes from apt: the backend
 # speaks the Wayland protocols itself through pywayland (a project dependency, a wheel
 # with its own libwayland). Say what was found, so a user knows which backend runs.

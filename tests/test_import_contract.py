@@ -74,6 +74,9 @@ X_LIBRARIES = ("Xlib", "pynput", "mss", "pyautogui")
 WAYLAND_LIBRARIES = ("pywayland",)
 # Each platform folder and the desktop libraries only it may import.
 DESKTOP_LIBRARIES = {"agent.computers.x11": X_LIBRARIES, "agent.computers.wlroots": WAYLAND_LIBRARIES}
+# The D-Bus and GObject libraries of the Wayland backends: jeepney only in the GNOME
+# folder; gi (GStreamer there, AT-SPI in atspi/) only in those two.
+SHARED_LIBRARIES = {"jeepney": ("agent.computers.gnome",), "gi": ("agent.computers.gnome", "agent.computers.atspi")}
 
 
 def violations(all_edges: list[Edge]) -> list[str]:
@@ -110,6 +113,9 @@ def violations(all_edges: list[Edge]) -> list[str]:
                 and any(within(target, library) for library in libraries)
             ):
                 problems.append(f"rule 11: {source} imports {target} (only {folder} imports {', '.join(libraries)})")
+        for library, owners in SHARED_LIBRARIES.items():
+            if within(source, "agent") and within(target, library) and not any(within(source, o) for o in owners):
+                problems.append(f"rule 12: {source} imports {target} (only {', '.join(owners)} import {library})")
     return problems
 
 
@@ -218,6 +224,9 @@ def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
         (("agent.computers.selection", "pywayland.client"), "rule 11"),
         (("agent.computers.wlroots.screen", "mss"), "rule 11"),
         (("agent.computers.x11.screen", "pywayland"), "rule 11"),
+        (("agent.computers.selection", "jeepney"), "rule 12"),
+        (("agent.computers.atspi.bus", "jeepney.io.threading"), "rule 12"),
+        (("agent.run.capture", "gi.repository"), "rule 12"),
     ],
 )
 def test_each_rule_fails_on_a_violation(edge: Edge, rule: str) -> None:
@@ -239,6 +248,9 @@ def test_allowed_edges_pass() -> None:
         ("agent.testing.fake", "agent.computers.base"),
         ("agent.computers.x11.listeners", "pynput.keyboard"),
         ("agent.computers.x11.marker", "Xlib.display"),
+        ("agent.computers.gnome.mutter", "jeepney.io.threading"),
+        ("agent.computers.gnome.stream", "gi.repository"),
+        ("agent.computers.atspi.tree", "gi.repository"),
         ("agent.computers.x11.screen", "mss"),
         ("agent.computers.wlroots.connection", "pywayland.client"),
         ("agent.computers.platform", "agent.computers.base"),

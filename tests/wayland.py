@@ -1,4 +1,4 @@
-"""A real headless Wayland session for tests: sway with Xwayland, as an unprivileged user, in private namespaces.
+"""Real headless Wayland sessions for tests: sway with Xwayland, or mutter with PipeWire, as an unprivileged user.
 
 The recipe of ``../shared/wayland-facts.md`` §0 and §4: sway refuses to run as root,
 so it runs as ``nobody`` with a private ``XDG_RUNTIME_DIR`` and a private D-Bus
@@ -9,6 +9,11 @@ anyone else's X server. Commands run inside the same namespaces through ``nsente
 
 Needs root (to make the namespaces and drop to ``nobody``; CI runs as root) and the
 packages sway, xwayland, dbus (``dbus-run-session``) and x11-xserver-utils (``xhost``).
+
+``headless_mutter`` is the GNOME sibling (§1a): ``mutter --headless --virtual-monitor``
+without Xwayland, with pipewire and wireplumber in the same private D-Bus session, so
+Mutter's own RemoteDesktop and ScreenCast D-Bus API answer on ``bus``. Its packages:
+mutter, pipewire, wireplumber, gstreamer1.0-pipewire, gir1.2-gstreamer-1.0, dbus.
 """
 
 from __future__ import annotations
@@ -32,6 +37,16 @@ PROGRAMS = {
     "Xwayland": "xwayland",
     "dbus-run-session": "dbus",
     "xhost": "x11-xserver-utils",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "runuser": "util-linux",
+}
+MUTTER_PROGRAMS = {
+    "mutter": "mutter",
+    "pipewire": "pipewire",
+    "wireplumber": "wireplumber",
+    "dbus-run-session": "dbus",
+    "dbus-send": "dbus",
     "unshare": "util-linux",
     "nsenter": "util-linux",
     "runuser": "util-linux",
@@ -69,8 +84,8 @@ class WaylandSession:
     display: str
     bus: str
     home: Path
-    swaysock: str  # sway's IPC socket (the kill chord's binding goes through it)
     started_in_s: float  # from launch until the Wayland socket, Xwayland and the bus were up
+    swaysock: str = ""  # sway's IPC socket (the kill chord's binding goes through it); "" elsewhere
 
     def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """What a program in this Wayland login sees (and the suite's own interpreter setup)."""
@@ -83,7 +98,7 @@ class WaylandSession:
             "WAYLAND_DISPLAY": self.wayland_display,
             "DISPLAY": self.display,
             "DBUS_SESSION_BUS_ADDRESS": self.bus,
-            "SWAYSOCK": self.swaysock,
+            **({"SWAYSOCK": self.swaysock} if self.swaysock else {}),
             "PYTHONPATH": str(ROOT),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
@@ -122,7 +137,7 @@ class WaylandSession:
         return self.run([sys.executable, "-m", "agent", *args], env, user=user)
 
 
-def unavailable_reason() -> str | None:
+def unavailable_reason(programs: Mapping[str, str] = PROGRAMS) -> str | None:
     """Why the session cannot start here (checked before trying), or None."""
     if not sys.platform.startswith("linux"):
         return f"a headless Wayland session needs Linux, not {sys.platform}"
@@ -131,7 +146,7 @@ def unavailable_reason() -> str | None:
             "starting the compositor needs root: it makes a private mount+net namespace and drops to "
             f"the unprivileged user {USER!r} (CI runs the suite as root)"
         )
-    missing = sorted({pkg for prog, pkg in PROGRAMS.items() if shutil.which(prog) is None})
+    missing = sorted({pkg for prog, pkg in programs.items() if shutil.which(prog) is None})
     if missing:
         return f"missing packages: apt-get install {' '.join(missing)} (scripts/install.sh --test installs them)"
     return None
@@ -239,6 +254,102 @@ def headless_sway() -> Iterator[WaylandSession]:
         if granted.returncode != 0:
             raise WaylandUnavailable(f"xhost on Xwayland {display} failed: {granted.stderr.strip()}")
         yield session
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# Runs inside the private D-Bus session as the compositor's user: PipeWire first (Mutter
+# looks for it when a screen cast starts), then mutter; the session file is written once
+# the Wayland socket exists and Mutter's RemoteDesktop name is on the bus, so a test never
+# races the compositor's start. ``wait`` keeps the bus alive as long as mutter runs.
+MUTTER_SESSION = """\
+set -u
+pipewire >"$LOGS/pipewire.log" 2>&1 &
+wireplumber >"$LOGS/wireplumber.log" 2>&1 &
+mutter --headless --virtual-monitor 1920x1080 --wayland-display deskpilot-wl --no-x11 \\
+  >"$LOGS/mutter.log" 2>&1 &
+mutter=$!
+owned() {
+  dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \\
+    org.freedesktop.DBus.NameHasOwner "string:$1" 2>/dev/null | grep -q true
+}
+until [ -S "$XDG_RUNTIME_DIR/deskpilot-wl" ] && owned org.gnome.Mutter.RemoteDesktop \\
+  && owned org.gnome.Mutter.ScreenCast && [ -S "$XDG_RUNTIME_DIR/pipewire-0" ]; do
+  kill -0 $mutter 2>/dev/null || exit 3
+  sleep 0.02
+done
+printf "%s\\n%s\\n%s\\n" deskpilot-wl "" "$DBUS_SESSION_BUS_ADDRESS" > "$XDG_RUNTIME_DIR/session.tmp"
+mv "$XDG_RUNTIME_DIR/session.tmp" "$XDG_RUNTIME_DIR/session"
+wait $mutter
+"""
+
+# The session bus admits only its own user; the suite (root, with its interpreter in
+# root's home) is let in too, as ``xhost`` does for Xwayland in the sway session.
+BUS_CONFIG = """\
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <include>/usr/share/dbus-1/session.conf</include>
+  <policy context="default"><allow user="root"/></policy>
+</busconfig>
+"""
+
+
+@contextmanager
+def headless_mutter() -> Iterator[WaylandSession]:
+    """Start mutter --headless with PipeWire, yield it, stop it; ``WaylandUnavailable`` says why not.
+
+    No Xwayland (``--no-x11``), so ``display`` is "". The namespaces still keep the
+    session's abstract sockets and /tmp private. The logs of mutter, pipewire and
+    wireplumber are in ``home`` while it runs.
+    """
+    reason = unavailable_reason(MUTTER_PROGRAMS)
+    if reason:
+        raise WaylandUnavailable(reason)
+    base = Path(tempfile.mkdtemp(prefix="deskpilot-mutter-", dir="/var/tmp"))
+    base.chmod(0o755)
+    runtime, home = base / "rt", base / "home"
+    for folder in (runtime, home):
+        folder.mkdir(mode=0o700)
+        shutil.chown(folder, USER, None)
+    script, bus_config = base / "session.sh", base / "bus.conf"
+    script.write_text(MUTTER_SESSION)
+    bus_config.write_text(BUS_CONFIG)
+    ns_pid_file, log = base / "ns.pid", base / "mutter-session.log"
+    compositor_env = f"PATH=/usr/bin:/bin HOME={home} XDG_RUNTIME_DIR={runtime} LOGS={home} LANG=C.UTF-8"
+    inside = (
+        "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
+        f"echo $$ > {ns_pid_file}; "
+        f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session --config-file={bus_config} -- sh {script}"
+    )
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--net", "--fork", "--", "sh", "-c", inside],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        ready = runtime / "session"
+        deadline = started + START_TIMEOUT_S
+        while not ready.exists():
+            if process.poll() is not None:
+                raise WaylandUnavailable(
+                    f"mutter's session exited with {process.returncode}: {_tail(log)} {_tail(home / 'mutter.log')}"
+                )
+            if time.monotonic() >= deadline:
+                raise WaylandUnavailable(f"no mutter session after {START_TIMEOUT_S:g} s: {_tail(home / 'mutter.log')}")
+            time.sleep(0.02)  # polling a file the session writes; nothing to block on
+        wayland_display, display, bus = ready.read_text().splitlines()[:3]
+        yield WaylandSession(
+            ns_pid=int(ns_pid_file.read_text()),
+            runtime_dir=runtime,
+            wayland_display=wayland_display,
+            display=display,
+            bus=bus,
+            home=home,
+            started_in_s=time.monotonic() - started,
+        )
     finally:
         _stop(process)
         shutil.rmtree(base, ignore_errors=True)

@@ -2,11 +2,12 @@
 
 The decision is a pure function of the environment (``choose_platform``), table-tested;
 ``select_platform`` turns it into a ``Platform`` or a one-line refusal. A Wayland
-session gets the backend of its compositor family (``WAYLAND_FAMILIES``: the desktop
-names ``XDG_CURRENT_DESKTOP`` may hold, then what the compositor's registry offers);
-one with no backend is refused: there ``DISPLAY`` points at Xwayland, whose root
-window captures 100% black and whose XTEST input reaches only X11 windows, so acting
-there would mean clicking blind.
+session gets the backend of its compositor family: GNOME when ``XDG_CURRENT_DESKTOP``
+names it and Mutter's RemoteDesktop is on the session bus; the others from
+``WAYLAND_FAMILIES`` (the desktop names ``XDG_CURRENT_DESKTOP`` may hold, then what the
+compositor's registry offers). One with no backend is refused: there ``DISPLAY``
+points at Xwayland, whose root window captures 100% black and whose XTEST input
+reaches only X11 windows, so acting there would mean clicking blind.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ PLATFORM_VARIABLE = "DESKPILOT_PLATFORM"
 NO_KILL_CHORD_VARIABLE = "DESKPILOT_NO_KILL_CHORD"
 
 WAYLAND_REFUSAL = (
-    "this is a Wayland session whose compositor Deskpilot cannot drive yet (it drives X11 and wlroots "
-    "compositors: sway, Hyprland, river), and here it would capture black frames and click blind: "
-    "log in to an X11 (Xorg) or sway session, "
+    "this is a Wayland session whose compositor Deskpilot cannot drive yet (it drives X11, GNOME with "
+    "Mutter's RemoteDesktop, and wlroots compositors: sway, Hyprland, river), and here it would capture "
+    "black frames and click blind: log in to an X11 (Xorg) or sway session, "
     f"or run it on Xvfb with {PLATFORM_VARIABLE}=x11 "
     f"(e.g. `{PLATFORM_VARIABLE}=x11 xvfb-run -a deskpilot ...`)"
 )
@@ -42,6 +43,7 @@ NO_DISPLAY = "no display: DISPLAY is not set (start an X session or Xvfb)"
 class Verdict(StrEnum):
     X11 = "x11"  # drive DISPLAY with the X11 backend
     WLROOTS = "wlroots"  # drive WAYLAND_DISPLAY with the wlroots backend
+    GNOME = "gnome"  # a GNOME Wayland session: Mutter's RemoteDesktop and ScreenCast
     WAYLAND = "wayland"  # a Wayland session with no backend for its compositor: refuse
     NO_DISPLAY = "no display"  # nothing to drive
 
@@ -59,7 +61,7 @@ WAYLAND_FAMILIES: tuple[tuple[Verdict, frozenset[str], frozenset[str]], ...] = (
 
 # The values an override may take; "wayland" forces the refusal (for tests, and for
 # sessions that hide what they are).
-OVERRIDES = ("x11", "wlroots", "wayland")
+OVERRIDES = ("x11", "wlroots", "gnome", "wayland")
 
 # The interface names the Wayland compositor of an environment offers (empty when none answers).
 RegistryProbe = Callable[[Mapping[str, str]], frozenset[str]]
@@ -79,6 +81,7 @@ def choose_platform(
     override: str | None = None,
     system: str = sys.platform,
     probe: RegistryProbe | None = None,
+    mutter_on_bus: Callable[[], bool] = lambda: False,
 ) -> Choice:
     """Decide from ``XDG_SESSION_TYPE``, ``WAYLAND_DISPLAY`` and ``DISPLAY`` (and an override).
 
@@ -88,7 +91,8 @@ def choose_platform(
     shell over ssh), a ``WAYLAND_DISPLAY`` means a compositor is running, else
     ``DISPLAY`` an X server. A Wayland session's backend comes from ``wayland_backend``;
     ``probe`` (None: do not connect) asks the compositor's registry when the desktop
-    name does not say.
+    name does not say; ``mutter_on_bus`` (asked only for a GNOME session) whether
+    Mutter's RemoteDesktop is there.
     """
     display = environ.get("DISPLAY", "")
     wanted = override if override is not None else environ.get(PLATFORM_VARIABLE, "")
@@ -111,23 +115,33 @@ def choose_platform(
         return Choice(Verdict(wanted), display, f"asked for {wanted} on {environ['WAYLAND_DISPLAY']}")
     session = environ.get("XDG_SESSION_TYPE", "").strip().lower()
     if session == "wayland":
-        return wayland_backend(environ, display, "XDG_SESSION_TYPE=wayland", probe)
+        return wayland_backend(environ, display, "XDG_SESSION_TYPE=wayland", probe, mutter_on_bus)
     if session == "x11":
         if not display:
             return Choice(Verdict.NO_DISPLAY, "", "XDG_SESSION_TYPE=x11, but DISPLAY is not set")
         return Choice(Verdict.X11, display, f"XDG_SESSION_TYPE=x11 on DISPLAY={display}")
     if environ.get("WAYLAND_DISPLAY"):
-        return wayland_backend(environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}", probe)
+        return wayland_backend(
+            environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}", probe, mutter_on_bus
+        )
     if display:
         return Choice(Verdict.X11, display, f"DISPLAY={display}")
     return Choice(Verdict.NO_DISPLAY, "", "neither DISPLAY nor WAYLAND_DISPLAY is set")
 
 
 def wayland_backend(
-    environ: Mapping[str, str], display: str, session: str, probe: RegistryProbe | None
+    environ: Mapping[str, str],
+    display: str,
+    session: str,
+    probe: RegistryProbe | None,
+    mutter_on_bus: Callable[[], bool] = lambda: False,
 ) -> Choice:
     """The backend of a Wayland session: by ``XDG_CURRENT_DESKTOP``, else by the registry; else refuse."""
     desktops = {d.strip().lower() for d in environ.get("XDG_CURRENT_DESKTOP", "").split(":") if d.strip()}
+    if "gnome" in desktops:
+        if mutter_on_bus():
+            return Choice(Verdict.GNOME, display, f"{session}, GNOME with Mutter's RemoteDesktop on the bus")
+        return Choice(Verdict.WAYLAND, display, f"{session}, GNOME without Mutter's RemoteDesktop on the bus")
     for verdict, names, _ in WAYLAND_FAMILIES:
         if desktops & names:
             named = environ["XDG_CURRENT_DESKTOP"]
@@ -153,15 +167,26 @@ def select_platform(environ: Mapping[str, str] = os.environ, override: str | Non
     name says nothing costs one registry roundtrip), so callers may check early,
     before any model loads.
     """
-    choice = choose_platform(environ, override, probe=registry_globals)
+    choice = choose_platform(environ, override, probe=registry_globals, mutter_on_bus=_mutter_on_bus)
     if choice.verdict is Verdict.WAYLAND:
         raise UnsupportedDesktopError(WAYLAND_REFUSAL)
     if choice.verdict is Verdict.NO_DISPLAY:
         raise DisplayError(NO_DISPLAY)
+    chord_optional = bool(environ.get(NO_KILL_CHORD_VARIABLE))
+    if choice.verdict is Verdict.GNOME:
+        from agent.computers.gnome import GnomePlatform
+
+        return GnomePlatform(chord_optional=chord_optional)
     if choice.verdict is Verdict.WLROOTS:
         from agent.computers.wlroots.platform import from_environment
 
-        return from_environment(dict(environ), chord_optional=bool(environ.get(NO_KILL_CHORD_VARIABLE)))
+        return from_environment(dict(environ), chord_optional=chord_optional)
     from agent.computers.x11 import X11Platform
 
     return X11Platform(choice.display)
+
+
+def _mutter_on_bus() -> bool:
+    from agent.computers.gnome.mutter import mutter_on_bus
+
+    return mutter_on_bus()

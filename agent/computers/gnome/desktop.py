@@ -1,0 +1,248 @@
+"""``GnomeComputer``: capture from the screen cast, input through the RemoteDesktop session.
+
+Every input first closes the stream (``StreamReader.close``): Mutter recording frames
+for a reader meanwhile is what made clicks slow. The pointer position cannot be read
+on GNOME, so it is where this computer last put it (the middle of the monitor at first).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import TYPE_CHECKING
+
+from agent.actions import (
+    DoubleClick,
+    HScroll,
+    Key,
+    LeftClick,
+    LeftClickDrag,
+    MiddleClick,
+    MouseMove,
+    RightClick,
+    ScreenAction,
+    Scroll,
+    TripleClick,
+    Type,
+    Wait,
+)
+from agent.computers.base import CaptureTarget, Frame
+from agent.computers.gnome.keys import BUTTONS, KEY_LEFTCTRL, KEY_LEFTSHIFT, KEY_V, keysym, typeable
+from agent.errors import DisplayError, OffScreenError, StoppedError
+from agent.geometry import CaptureGeometry, Region
+from agent.imaging import DEFAULT_THUMB_SIZE, thumbnail
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from agent.computers.gnome.mutter import MutterSession
+    from agent.computers.gnome.stream import StreamReader
+    from agent.computers.platform import Clipboard
+
+log = logging.getLogger(__name__)
+
+_DRAG_STEPS = 12  # toolkits start a drag only after motion with the button held
+
+
+def segment_text(text: str) -> list[tuple[str, str]]:
+    """("keys", run) for runs of printable ASCII, ("key", "enter"|"tab"), ("paste", run) for the rest."""
+    pieces: list[tuple[str, str]] = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for part in re.split(r"([\n\t])", text):
+        if part in ("\n", "\t"):
+            pieces.append(("key", "enter" if part == "\n" else "tab"))
+        elif part:
+            pieces.append(("keys" if all(typeable(ch) for ch in part) else "paste", part))
+    return pieces
+
+
+class GnomeComputer:
+    """The primary monitor of a GNOME session, one RemoteDesktop session for the whole run."""
+
+    def __init__(
+        self,
+        session: MutterSession,
+        reader: StreamReader,
+        clipboard: Clipboard,
+        target: CaptureTarget = 1,
+        *,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        if not (target in (1, "cursor") or isinstance(target, Region)):
+            # Mutter's stream here is the primary monitor; other monitors are not cast yet.
+            raise DisplayError(f"no monitor {target} on GNOME: Deskpilot casts the primary monitor (1) only")
+        self._session = session
+        self._reader = reader
+        self._clipboard = clipboard
+        self._target = target
+        self.cancel = cancel or threading.Event()
+        left, top, width, height = session.area
+        self._monitor = Region(left, top, width, height)
+        self._pointer = (left + width // 2, top + height // 2)  # never read: where we last put it
+        self._held_buttons: set[int] = set()
+        self._captured: Region | None = None
+
+    # -- capture ---------------------------------------------------------------
+    def monitors(self) -> list[Region]:
+        return [self._monitor]
+
+    def capture_region(self) -> Region:
+        return self._target if isinstance(self._target, Region) else self._monitor
+
+    def capture(self) -> Frame:
+        raw = self._reader.frame()
+        image = raw.image()
+        region = self.capture_region()
+        if region != self._monitor:
+            m = self._monitor
+            image = image.crop((region.left - m.left, region.top - m.top,
+                                region.left - m.left + region.width, region.top - m.top + region.height))
+        self._captured = region
+        geometry = CaptureGeometry(region, image.width, image.height)
+        return Frame(image=image, geometry=geometry, captured_at=raw.arrived_at)
+
+    def poll_image(self) -> Image:
+        return thumbnail(self.capture().image, DEFAULT_THUMB_SIZE)
+
+    # -- input -----------------------------------------------------------------
+    def cursor_position(self) -> tuple[int, int]:
+        return self._pointer
+
+    def _before_input(self) -> None:
+        if self.cancel.is_set():
+            raise StoppedError("stopped; no further action is performed")
+        self._reader.close()
+
+    def perform(self, action: ScreenAction) -> None:
+        self._before_input()
+        move, point = action.action, action.screen_xy
+        match move:
+            case MouseMove():
+                self._move(self._need(point))
+            case LeftClick():
+                self._click(point, "left", 1)
+            case DoubleClick():
+                self._click(point, "left", 2)
+            case TripleClick():
+                self._click(point, "left", 3)
+            case RightClick():
+                self._click(point, "right", 1)
+            case MiddleClick():
+                self._click(point, "middle", 1)
+            case LeftClickDrag():
+                self._drag(self._need(point))
+            case Scroll(pixels=pixels) | HScroll(pixels=pixels):
+                if point is not None:
+                    self._move(point)
+                # Scroll: positive is up, Mutter's axis 0 positive is down; HScroll: right on both.
+                axis, steps = (0, -pixels) if isinstance(move, Scroll) else (1, pixels)
+                if steps:
+                    self._session.scroll_steps(axis, steps)
+            case Key(keys=keys):
+                self.chord(keys)
+            case Type(text=text):
+                self._type(text)
+            case Wait(time=seconds):
+                if self.cancel.wait(seconds):
+                    raise StoppedError("stopped during a wait")
+            case _:
+                pass
+
+    @staticmethod
+    def _need(point: tuple[int, int] | None) -> tuple[int, int]:
+        if point is None:
+            raise OffScreenError("this action needs a screen point")
+        return point
+
+    def _move(self, point: tuple[int, int]) -> None:
+        if not self._monitor.contains(*point):
+            raise OffScreenError(f"{point} is outside the cast monitor {self._monitor}; not moving there")
+        left, top, _, _ = self._session.area
+        # Motion is addressed on the stream, in its own pixels.
+        self._session.motion(point[0] - left, point[1] - top)
+        self._pointer = point
+
+    def _button(self, code: int, pressed: bool) -> None:
+        self._session.button(code, pressed)
+        (self._held_buttons.add if pressed else self._held_buttons.discard)(code)
+
+    def _click(self, point: tuple[int, int] | None, button: str, clicks: int) -> None:
+        if point is None:
+            # Where we last put the pointer (it cannot be read): still on the captured monitor?
+            point = self._pointer
+            region = self._captured or self.capture_region()
+            if not region.contains(*point):
+                raise OffScreenError(f"the pointer was left at {point}, outside {region}; not clicking there")
+        self._move(point)
+        code = BUTTONS[button]
+        for _ in range(clicks):
+            if self.cancel.is_set():
+                raise StoppedError("stopped; no further action is performed")
+            self._button(code, True)
+            self._button(code, False)
+
+    def _drag(self, end: tuple[int, int]) -> None:
+        start = self._pointer
+        self._button(BUTTONS["left"], True)
+        try:
+            for i in range(1, _DRAG_STEPS + 1):
+                self._move((round(start[0] + (end[0] - start[0]) * i / _DRAG_STEPS),
+                            round(start[1] + (end[1] - start[1]) * i / _DRAG_STEPS)))
+        finally:
+            self._button(BUTTONS["left"], False)
+
+    def chord(self, keys: tuple[str, ...] | list[str]) -> None:
+        """Press the keys in order and release them in reverse (keysyms: Mutter finds the keycodes)."""
+        syms = [keysym(k) for k in keys]
+        pressed: list[int] = []
+        try:
+            for sym in syms:
+                if self.cancel.is_set():
+                    raise StoppedError("stopped; no further action is performed")
+                self._session.keysym(sym, True)
+                pressed.append(sym)
+        finally:
+            for sym in reversed(pressed):
+                self._session.keysym(sym, False)
+
+    def _paste_chord(self) -> None:
+        # Keycodes, not keysyms: Ctrl+V must not depend on where the layout puts V.
+        self._session.keycode(KEY_LEFTCTRL, True)
+        try:
+            self._session.keycode(KEY_V, True)
+            self._session.keycode(KEY_V, False)
+        finally:
+            self._session.keycode(KEY_LEFTCTRL, False)
+
+    def _type(self, text: str) -> None:
+        for kind, run in segment_text(text):
+            if self.cancel.is_set():
+                raise StoppedError("stopped; no further action is performed")
+            if kind == "keys":
+                for char in run:
+                    self._session.keysym(ord(char), True)
+                    self._session.keysym(ord(char), False)
+            elif kind == "key":
+                self.chord((run,))
+            else:
+                self._clipboard.paste(run, self._paste_chord)
+
+    def release_all(self) -> None:
+        # Only what we hold: Mutter rejects the release of a key that was never pressed.
+        for code in list(self._held_buttons):
+            try:
+                self._button(code, False)
+            except DisplayError as err:
+                log.debug("releasing button %s: %s", code, err)
+
+
+def warm_up(session: MutterSession) -> None:
+    """Tap Shift and move the pointer to the monitor's middle: a session's first key is lost (6 of 6).
+
+    The middle is where ``GnomeComputer`` believes the pointer starts (it cannot be read).
+    """
+    session.keycode(KEY_LEFTSHIFT, True)
+    session.keycode(KEY_LEFTSHIFT, False)
+    _, _, width, height = session.area
+    session.motion(width // 2, height // 2)

@@ -1,0 +1,258 @@
+"""``GnomePlatform``: GNOME (Mutter) on Wayland through Mutter's RemoteDesktop and ScreenCast API."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from agent.computers.platform import (
+    ActingMark,
+    Capabilities,
+    Capability,
+    Clipboard,
+    InputHandlers,
+    InputWatch,
+    InputWatching,
+    Screen,
+    Windows,
+)
+from agent.errors import DisplayError
+from agent.geometry import Region
+from agent.ports import ScreenWindow, WindowStack
+
+if TYPE_CHECKING:
+    from agent.computers.base import CaptureTarget, Frame
+    from agent.computers.gnome.clipboard import MutterClipboard
+    from agent.computers.gnome.desktop import GnomeComputer
+    from agent.computers.gnome.mutter import MutterSession
+    from agent.computers.gnome.stream import StreamReader
+    from agent.computers.platform import Platform
+
+# Wayland gives an unprivileged client neither the pointer nor other clients' input,
+# and plain Mutter has no API for window titles; nothing records input, so no mark.
+GNOME_MISSING = frozenset(
+    {
+        Capability.READ_POINTER,
+        Capability.GLOBAL_KEYS,
+        Capability.RECORD_INPUT,
+        Capability.WINDOW_TITLES,
+        Capability.ACTING_MARK,
+    }
+)
+
+
+class GnomePlatform:
+    """A GNOME Wayland session: one RemoteDesktop + ScreenCast session, opened on first use, for the run.
+
+    Constructing it connects to nothing (``select_platform`` must stay cheap).
+    """
+
+    name = "gnome"
+
+    def __init__(self, *, chord_optional: bool = False) -> None:
+        self.chord_optional = chord_optional  # --no-kill-chord: run although no chord can be installed
+        self._lock = threading.Lock()
+        self._session: MutterSession | None = None
+        self._reader: StreamReader | None = None
+        self._clipboard: MutterClipboard | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(missing=GNOME_MISSING)
+
+    def describe(self) -> str:
+        return f"{self.name} (Mutter's RemoteDesktop and ScreenCast; {self.capabilities.summary()})"
+
+    def _open(self) -> tuple[MutterSession, StreamReader, MutterClipboard]:
+        with self._lock:
+            if self._session is None or self._session.closed.is_set():
+                from agent.computers.gnome.clipboard import MutterClipboard
+                from agent.computers.gnome.desktop import warm_up
+                from agent.computers.gnome.mutter import MutterSession
+                from agent.computers.gnome.stream import StreamReader
+
+                session = MutterSession.open()
+                try:
+                    reader = StreamReader(session.node)
+                    clipboard = MutterClipboard(session)
+                    warm_up(session)
+                except BaseException:
+                    session.close()
+                    raise
+                self._session, self._reader, self._clipboard = session, reader, clipboard
+            assert self._reader is not None and self._clipboard is not None  # noqa: S101 - set together above
+            return self._session, self._reader, self._clipboard
+
+    def computer(self, target: CaptureTarget = 1, *, cancel: threading.Event | None = None) -> GnomeComputer:
+        from agent.computers.gnome.desktop import GnomeComputer
+
+        session, reader, clipboard = self._open()
+        return GnomeComputer(session, reader, _Cancellable(clipboard, cancel), target, cancel=cancel)
+
+    def screen(self, target: CaptureTarget = 1) -> Screen:
+        return _GnomeScreen(lambda: self.computer(target))
+
+    def clipboard(self, *, cancel: threading.Event | None = None) -> Clipboard:
+        return _Cancellable(self._open()[2], cancel)
+
+    def windows(self) -> Windows:
+        return _NoWindows()
+
+    def active_window_region(self) -> Region:
+        raise DisplayError("GNOME on Wayland does not tell other programs which window is active")
+
+    def input_watching(self) -> InputWatching:
+        return GnomeInputWatching(chord_optional=self.chord_optional)
+
+    def acting_mark(self) -> ActingMark:
+        return _NoMark()
+
+    def window_stack(self) -> WindowStack:
+        return _NoStack()
+
+    def close(self) -> None:
+        """End the session (Mutter also ends it when this process's D-Bus connection closes)."""
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+            if self._session is not None:
+                self._session.close()
+            self._session = self._reader = self._clipboard = None
+
+
+class _Cancellable:
+    """The platform's one clipboard, with the caller's cancel event for its waits."""
+
+    def __init__(self, clipboard: MutterClipboard, cancel: threading.Event | None) -> None:
+        self._clipboard = clipboard
+        self._cancel = cancel
+
+    def paste(self, text: str, press_paste: Callable[[], None]) -> None:
+        if self._cancel is not None:
+            self._clipboard.cancel = self._cancel
+        self._clipboard.paste(text, press_paste)
+
+
+class _GnomeScreen:
+    """Captures through the run's computer (opened on the first call)."""
+
+    def __init__(self, computer: Callable[[], GnomeComputer]) -> None:
+        self._make = computer
+        self._computer: GnomeComputer | None = None
+
+    def _get(self) -> GnomeComputer:
+        if self._computer is None:
+            self._computer = self._make()
+        return self._computer
+
+    def monitors(self) -> list[Region]:
+        return self._get().monitors()
+
+    def capture_region(self) -> Region:
+        return self._get().capture_region()
+
+    def capture(self) -> Frame:
+        return self._get().capture()
+
+
+class _NoWindows:
+    def title_at(self, x: int, y: int) -> str | None:
+        return None
+
+    def focused_title(self) -> str | None:
+        return None
+
+
+class _NoStack:
+    def active(self) -> ScreenWindow | None:
+        return None
+
+    def top_at(self, x: int, y: int) -> ScreenWindow | None:
+        return None
+
+    def find(self, pid: int, title: str) -> ScreenWindow | None:
+        return None
+
+
+class _NoMark:
+    """Nothing on GNOME can record input, so there is nobody to tell that input is ours."""
+
+    @contextlib.contextmanager
+    def acting(self) -> Iterator[None]:
+        yield
+
+    def active(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class _Unwatched:
+    """A watch that sees nothing: Wayland shows an unprivileged client no global input."""
+
+    def __init__(self) -> None:
+        self._alive = False
+
+    def start(self) -> None:
+        self._alive = True
+
+    def stop(self) -> bool:
+        self._alive = False
+        return True
+
+    def is_alive(self) -> bool:
+        return self._alive
+
+
+# Said where a run would start with no way to stop it from the keyboard.
+NO_CHORD = (
+    "on GNOME Deskpilot cannot install its kill chord yet, so nothing could stop a run from the "
+    "keyboard; bind a key of your own (Settings > Keyboard > Custom Shortcuts) to `deskpilot stop` "
+    "and pass --no-kill-chord to run anyway"
+)
+
+
+class _StopOnly:
+    """No chord on GNOME yet: only ``deskpilot stop`` (a user's own shortcut) reaches the run."""
+
+    def __init__(self, on_chord: Callable[[], None], optional: bool) -> None:
+        from agent.computers.control_socket import StopListener
+
+        self._optional = optional
+        self.listener = StopListener(on_chord)
+
+    def start(self) -> None:
+        if not self._optional:
+            raise DisplayError(NO_CHORD)
+        self.listener.start()
+
+    def stop(self) -> bool:
+        return self.listener.stop()
+
+    def is_alive(self) -> bool:
+        return self.listener.is_alive()
+
+
+class GnomeInputWatching:
+    """No global input on Wayland: takeover detection and recording see nothing (``capabilities`` says so).
+
+    The kill chord would come from GNOME's own keybindings (a custom keybinding running
+    ``deskpilot stop``); until that is built a run refuses to start unless the user
+    passes ``--no-kill-chord``, and ``deskpilot stop`` still stops it.
+    """
+
+    def __init__(self, *, chord_optional: bool = False) -> None:
+        self._optional = chord_optional
+
+    def watch_chord(self, keys: Sequence[str], on_chord: Callable[[], None], *, what: str) -> InputWatch:
+        return _StopOnly(on_chord, self._optional)
+
+    def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
+        return _Unwatched()
+
+
+if TYPE_CHECKING:
+    _gnome_is_a_platform: Platform = GnomePlatform()
