@@ -15,10 +15,11 @@
     │   └── UnsupportedDesktopError a desktop with no backend yet (a Wayland session)
     └── StoppedError                the user stopped the agent (hotkey, fail-safe)
 
-The CLI maps ``StoppedError`` to exit 3, ``HistoryError`` to exit 1 (the input was fine;
-the machine could not keep the record) and every other ``DeskpilotError`` to exit 2,
-with ``str(err)`` on stderr; anything else is a bug and keeps its traceback. Inside a
-run, any ``DeskpilotError`` ends the run as ``error`` (exit 1).
+The CLI's exit code for each is one table, ``EXIT_CODES`` in ``agent/cli/options.py``
+(``StoppedError`` 3; ``HistoryError``, ``BackendError`` and ``TargetNotFoundError`` 1;
+every other ``DeskpilotError`` 2), with ``str(err)`` on stderr; anything else is a bug and
+keeps its traceback. Inside a run, any ``DeskpilotError`` ends the run as ``error``, and
+the run's result keeps it, so the command exits with the table's code for it.
 """
 
 from __future__ import annotations

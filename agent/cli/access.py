@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.cli.options import EXIT_FAILED, EXIT_OK, add_model_options, settings_with
+from agent.cli.options import EXIT_FAILED, EXIT_OK, add_model_options, result_exit_code, settings_with
 
 if TYPE_CHECKING:
     from agent.access.speech import ThreadedSpeech
@@ -160,7 +160,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
     result = outcome.result
     if result.outcome != "success":
         _say(f"deskpilot: {result.outcome}: {result.detail}")
-    return result.exit_code
+    return result_exit_code(result)
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.cli.options import EXIT_OK, BadInput, add_model_options, defaults, settings_with
+from agent.cli.options import EXIT_OK, BadInput, add_model_options, defaults, result_exit_code, settings_with
 
 
 def add_commands(sub: Any) -> None:
@@ -241,7 +241,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             narration.close()
     if result.answer is not None:
         sys.stdout.write(result.answer + "\n")
-    return result.exit_code
+    return result_exit_code(result)
 
 
 
