@@ -92,6 +92,13 @@ def add_commands(sub: Any) -> None:
     p_click.add_argument(
         "--history-dir", metavar="DIR", help="where the click is recorded (default: the user data folder)"
     )
+    p_click.add_argument(
+        "--model-fallback",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="when OCR finds no such text, ask the settings' model to point at it; the click is "
+        "then confirmed first (default: on)",
+    )
     _add_speech(p_click)
     p_click.set_defaults(handler=_cmd_click)
 
@@ -152,7 +159,8 @@ def _cmd_click(args: argparse.Namespace) -> int:
             on_line=_say,
             on_list=_out,
             dry_run=args.dry_run,
-            session=Session(progress=_say),  # the model, only if OCR finds nothing
+            # The model, only if OCR finds nothing, and only when the fallback is on.
+            session=Session(progress=_say) if args.model_fallback else None,
         )
     finally:
         if speech is not None:
