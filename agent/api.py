@@ -788,6 +788,12 @@ def read_screen_aloud(
         speech.say(f"Nothing to read: {BLANK}")
     elif not result.lines:
         speech.say("No text found")
+    # Done only once it was heard: a tray must not say "Read 22 lines aloud" to silence.
+    speech.wait()
+    if speech.problem is not None:
+        from agent.access.speech import NoAudioError
+
+        raise NoAudioError(f"{len(result.lines)} lines read, none heard: {speech.problem}")
     return result.lines
 
 

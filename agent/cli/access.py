@@ -277,7 +277,8 @@ def _speech(args: argparse.Namespace, stop: threading.Event) -> ThreadedSpeech |
     from agent.config import load_settings
 
     settings = load_settings()
-    return open_speech(args.speak_to, SpeechSettings(settings.speech_rate, settings.speech_voice), stop)
+    voice = SpeechSettings(settings.speech_rate, settings.speech_voice)
+    return open_speech(args.speak_to, voice, stop, on_problem=lambda problem: _say(f"deskpilot: {problem}"))
 
 
 def _say(message: str) -> None:

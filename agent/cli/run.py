@@ -225,7 +225,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from agent.access.speech import SpeechSettings, open_speech
 
         voice = SpeechSettings(settings.speech_rate, settings.speech_voice)
-        narration = open_speech(args.speak_to, voice, stop)
+        narration = open_speech(
+            args.speak_to, voice, stop, on_problem=lambda problem: say(f"deskpilot: {problem}")
+        )
     try:
         result = Session(progress=say).run_task(
             settings,
