@@ -230,6 +230,27 @@ class Session:
         for server in servers:
             self._progress("  " + server.describe())
 
+    def explain_for_settings(self, err: DeskpilotError, settings: Settings) -> str:
+        """``err`` in the words of a settings window (the tray's): no command-line flag in it.
+
+        A model that is not here gets what to change in Settings: a downloaded folder, the
+        smaller Qwen3-VL sizes that fit the free memory, and the model servers answering on
+        this machine's usual ports. Other errors are their own one line.
+        """
+        from agent.backends.advice import missing_model_for_settings
+        from agent.backends.discovery import discover
+        from agent.backends.presence import free_bytes, has_cuda
+        from agent.errors import ModelMissingError
+
+        if not isinstance(err, ModelMissingError):
+            return str(err)
+        cuda = has_cuda()
+        servers = [
+            (server.program or "a server", server.base_url, server.suggested_model or "the name it serves")
+            for server in discover(self._server_ports)
+        ]
+        return missing_model_for_settings(err.model, err.problem, free_bytes(cuda), cuda, servers)
+
     def run_task(
         self,
         settings: Settings,

@@ -9,6 +9,7 @@
     ├── ConfigError                 bad options, config file or command-line values
     ├── HistoryError                the run history cannot be written (disk full, read-only)
     ├── BackendError                the model cannot be loaded or reached, or failed
+    │   └── ModelMissingError       the model is not on this machine and cannot be fetched now
     ├── DisplayError                no display, or capture/input failed on it
     │   ├── ClipboardError          the clipboard route for non-ASCII text failed
     │   ├── CursorMismatchError     the pointer is not where it was sent; no click
@@ -68,6 +69,19 @@ class HistoryError(DeskpilotError):
 
 class BackendError(DeskpilotError):
     """The model backend failed: load error, out of memory, server down or garbage."""
+
+
+class ModelMissingError(BackendError):
+    """The model is not on this machine (a missing folder, not downloaded) and cannot be fetched now.
+
+    ``model`` is what was asked for and ``problem`` the message without what to do about it,
+    so a front end can say what to change in its own words.
+    """
+
+    def __init__(self, message: str, model: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.model = model
+        self.problem = problem or message
 
 
 class DisplayError(DeskpilotError):
