@@ -342,7 +342,8 @@ class Session:
         frame = MssScreen(settings.monitor).capture()
         if self._progress is not None:
             self._progress(
-                f"asking {backend.name} where it is on a {frame.image.width}x{frame.image.height} capture"
+                f"asking {model_whereabouts(settings)} where it is on a "
+                f"{frame.image.width}x{frame.image.height} capture"
             )
         located = locate(
             grounding_asker(settings, backend),
@@ -699,6 +700,22 @@ if TYPE_CHECKING:
     from agent.finetune.export import ExportSummary
     from agent.grounding.evaluate import EvalReport
     from agent.grounding.refine import Refiner
+
+
+def model_whereabouts(settings: Settings) -> str:
+    """Which model is asked and where the screenshot goes, in words: 'openai' read as if it went to OpenAI."""
+    from urllib.parse import urlsplit
+
+    match settings.backend:
+        case "local":
+            return f"{settings.model} on this machine"
+        case "openai":
+            host = urlsplit(settings.base_url).hostname or ""
+            loopback = host in ("localhost", "::1") or host.startswith("127.")
+            where = "on this machine" if loopback else "the capture is sent there"
+            return f"{settings.model} at the model server {settings.base_url} ({where})"
+        case _:
+            return f"the recorded replies in {settings.script}"
 
 
 def _check_image_path(path: Path) -> None:

@@ -118,6 +118,8 @@ def test_an_unreachable_server_exits_1_from_every_command(
         result = _deskpilot(command, image, settings, tmp_path)
     assert result.returncode == EXIT_FAILED, result.stderr
     assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    if command == "locate":  # it names where the capture goes, not "openai"
+        assert f"asking qwen3-vl:8b at the model server http://127.0.0.1:{port}/v1 (on this machine)" in result.stderr
 
 
 @pytest.mark.process
