@@ -192,12 +192,29 @@ __all__ = [
 ]
 
 
+def _in_settings_terms(progress: Progress) -> Progress:
+    from agent.backends.advice import in_settings_terms
+
+    def say(line: str) -> None:
+        progress(in_settings_terms(line))
+
+    return say
+
+
 class Session:
     """One front end's session: it keeps the loaded model between runs and starts runs."""
 
     def __init__(
-        self, progress: Progress | None = None, *, server_ports: Sequence[int] | None = None
+        self,
+        progress: Progress | None = None,
+        *,
+        server_ports: Sequence[int] | None = None,
+        settings_terms: bool = False,
     ) -> None:
+        if progress is not None and settings_terms:
+            # A front end with a settings window and no command line (the tray): advice such
+            # as "prefer a model server (--backend openai ...)" names its fields instead.
+            progress = _in_settings_terms(progress)
         self._progress = progress
         self._server_ports = server_ports  # where to look for local model servers (default: the usual)
         self._backends: dict[tuple[str, ...], Backend] = {}
@@ -237,13 +254,13 @@ class Session:
         smaller Qwen3-VL sizes that fit the free memory, and the model servers answering on
         this machine's usual ports. Other errors are their own one line.
         """
-        from agent.backends.advice import missing_model_for_settings
+        from agent.backends.advice import in_settings_terms, missing_model_for_settings
         from agent.backends.discovery import discover
         from agent.backends.presence import free_bytes, has_cuda
         from agent.errors import ModelMissingError
 
         if not isinstance(err, ModelMissingError):
-            return str(err)
+            return in_settings_terms(str(err))
         cuda = has_cuda()
         servers = [
             (server.program or "a server", server.base_url, server.suggested_model or "the name it serves")

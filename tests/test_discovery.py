@@ -121,3 +121,35 @@ def test_a_missing_model_folder_is_a_model_missing_error(tmp_path: Path) -> None
     with pytest.raises(ModelMissingError, match="get it with") as offline:
         find_local("Qwen/Qwen3-VL-8B-Instruct", offline=True, cache_dir=str(tmp_path))
     assert "--model" not in offline.value.problem
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (
+            "no NVIDIA GPU: 8B in process takes about 9 min per step here; prefer a model server "
+            "(--backend openai --base-url URL); else use Qwen/Qwen3-VL-2B-Instruct",
+            "prefer a model server (Backend OpenAI-compatible server and a Server URL in Settings)",
+        ),
+        (
+            "Ollama at http://127.0.0.1:11434/v1 serves qwen3-vl:8b; use it with "
+            "--backend openai --base-url http://127.0.0.1:11434/v1 --model qwen3-vl:8b",
+            "use it with Backend OpenAI-compatible server, Server URL http://127.0.0.1:11434/v1 and Model "
+            "qwen3-vl:8b in Settings",
+        ),
+        ("fp16 needs a GPU; on this CPU use --precision bf16 or fp32", "use Precision bf16 in Settings or fp32"),
+    ],
+)
+def test_the_tray_sees_settings_fields_where_the_cli_sees_flags(line: str, words: str) -> None:
+    from agent.backends.advice import in_settings_terms
+
+    said = in_settings_terms(line)
+    assert words in said and "--" not in said
+
+
+def test_a_tray_session_says_other_errors_in_settings_terms_too() -> None:
+    from agent.api import Session
+    from agent.errors import BackendError
+
+    said = Session().explain_for_settings(BackendError("fp16 needs a GPU; on this CPU use --precision bf16"), Settings())
+    assert said == "fp16 needs a GPU; on this CPU use Precision bf16 in Settings"

@@ -179,3 +179,28 @@ def missing_model_for_settings(
             "OpenAI-compatible server and Server URL to its address."
         )
     return "\n".join(lines)
+
+
+# A command-line option in a message, and what a settings window calls it (the tray has no
+# flags). Longest first: "--backend openai --base-url URL --model NAME" is one instruction.
+_FLAG_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"--backend openai --base-url (\S+) --model (\S+)"),
+        r"Backend OpenAI-compatible server, Server URL \1 and Model \2 in Settings",
+    ),
+    (
+        re.compile(r"--backend openai --base-url URL"),
+        "Backend OpenAI-compatible server and a Server URL in Settings",
+    ),
+    (re.compile(r"--backend openai"), "Backend OpenAI-compatible server in Settings"),
+    (re.compile(r"--precision (\w+)"), r"Precision \1 in Settings"),
+    (re.compile(r"--base-url"), "Server URL in Settings"),
+    (re.compile(r"--model"), "Model in Settings"),
+)
+
+
+def in_settings_terms(text: str) -> str:
+    """``text`` with the model's command-line options named as the settings window names them."""
+    for flag, words in _FLAG_WORDS:
+        text = flag.sub(words, text)
+    return text
