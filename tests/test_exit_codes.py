@@ -26,6 +26,7 @@ from agent.errors import (
 from agent.macros.anchors import make_anchor
 from agent.macros.schema import Macro, MacroStep, Monitor, save_macro
 from agent.run.events import RunResult
+from agent.testing.screenspot import write_synthetic_screenspot
 from tests.conftest import APPS
 from tests.loopback_servers import dead_port
 from tests.macro_images import screen
@@ -79,30 +80,46 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# Every command that can meet the condition; {image} is a small picture for the skill.
+@pytest.fixture(scope="module")
+def screenspot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("screenspot")
+    write_synthetic_screenspot(root, "v2")
+    return root
+
+
+@pytest.fixture
+def files(text_page: None, image: Path, screenspot: Path) -> dict[str, Path]:
+    return {"image": image, "images": image.parent, "dataset": screenspot}
+
+
+# Every command that can meet the condition; {image} is a small picture, {images} its folder,
+# {dataset} a ScreenSpot-v2 copy, {out} a file to write.
 MODEL_COMMANDS = {
     "run": ["run", "open the text editor", "--confirm", "never"],
     "describe": ["describe", "--region", WINDOW],
     "locate": ["locate", "the Save button"],
     "skill": ["skill", "alt-text", "--image", "{image}"],
+    "batch": ["batch", "alt-text", "{images}", "--out", "{out}"],
+    "eval": ["eval", "grounding", "{dataset}", "--limit", "1"],
     "click": ["click", "Zanzibar Quokka", "--confirm", "never"],  # not on screen: asks the model
 }
 
 
-def _deskpilot(command: str, image: Path, settings: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _deskpilot(command: str, files: dict[str, Path], settings: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """``command`` with the model and history from a settings file: click takes no model options."""
     config = tmp_path / "config.toml"
     config.write_text(f'{settings}\nhistory_dir = "{tmp_path / "history"}"\n')
-    args = [part.replace("{image}", str(image)) for part in MODEL_COMMANDS[command]]
+    files = {**files, "out": tmp_path / "out.jsonl"}
+    args = [part.format(**files) if part.startswith("{") else part for part in MODEL_COMMANDS[command]]
     return deskpilot(*args, env={**os.environ, "DESKPILOT_CONFIG": str(config)})
 
 
 @pytest.mark.process
 @pytest.mark.model  # click reads the screen with the real OCR before it asks the model
 @pytest.mark.parametrize("command", list(MODEL_COMMANDS))
-def test_a_missing_model_exits_1_from_every_command(command: str, text_page: None, image: Path, tmp_path: Path) -> None:
+def test_a_missing_model_exits_1_from_every_command(command: str, files: dict[str, Path], tmp_path: Path) -> None:
     settings = f'backend = "local"\nmodel = "{tmp_path / "no-such-model"}"'
-    result = _deskpilot(command, image, settings, tmp_path)
+    result = _deskpilot(command, files, settings, tmp_path)
     assert result.returncode == EXIT_FAILED, result.stderr
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
@@ -111,13 +128,15 @@ def test_a_missing_model_exits_1_from_every_command(command: str, text_page: Non
 @pytest.mark.model
 @pytest.mark.parametrize("command", list(MODEL_COMMANDS))
 def test_an_unreachable_server_exits_1_from_every_command(
-    command: str, text_page: None, image: Path, tmp_path: Path
+    command: str, files: dict[str, Path], tmp_path: Path
 ) -> None:
     with dead_port() as port:
         settings = f'backend = "openai"\nbase_url = "http://127.0.0.1:{port}/v1"\nmodel = "qwen3-vl:8b"'
-        result = _deskpilot(command, image, settings, tmp_path)
+        result = _deskpilot(command, files, settings, tmp_path)
     assert result.returncode == EXIT_FAILED, result.stderr
-    assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    # batch keeps going past a failed image: its reason is that image's line in the output.
+    said = (tmp_path / "out.jsonl").read_text() if command == "batch" else result.stderr
+    assert f"127.0.0.1:{port}" in said and "Traceback" not in result.stderr
     if command == "locate":  # it names where the capture goes, not "openai"
         assert f"asking qwen3-vl:8b at the model server http://127.0.0.1:{port}/v1 (on this machine)" in result.stderr
 
