@@ -203,12 +203,29 @@ __all__ = [
 ]
 
 
+def _in_settings_terms(progress: Progress) -> Progress:
+    from agent.backends.advice import in_settings_terms
+
+    def say(line: str) -> None:
+        progress(in_settings_terms(line))
+
+    return say
+
+
 class Session:
     """One front end's session: it keeps the loaded model between runs and starts runs."""
 
     def __init__(
-        self, progress: Progress | None = None, *, server_ports: Sequence[int] | None = None
+        self,
+        progress: Progress | None = None,
+        *,
+        server_ports: Sequence[int] | None = None,
+        settings_terms: bool = False,
     ) -> None:
+        if progress is not None and settings_terms:
+            # A front end with a settings window and no command line (the tray): advice such
+            # as "prefer a model server (--backend openai ...)" names its fields instead.
+            progress = _in_settings_terms(progress)
         self._progress = progress
         self._server_ports = server_ports  # where to look for local model servers (default: the usual)
         self._backends: dict[tuple[str, ...], Backend] = {}
@@ -240,6 +257,27 @@ class Session:
         )
         for server in servers:
             self._progress("  " + server.describe())
+
+    def explain_for_settings(self, err: DeskpilotError, settings: Settings) -> str:
+        """``err`` in the words of a settings window (the tray's): no command-line flag in it.
+
+        A model that is not here gets what to change in Settings: a downloaded folder, the
+        smaller Qwen3-VL sizes that fit the free memory, and the model servers answering on
+        this machine's usual ports. Other errors are their own one line.
+        """
+        from agent.backends.advice import in_settings_terms, missing_model_for_settings
+        from agent.backends.discovery import discover
+        from agent.backends.presence import free_bytes, has_cuda
+        from agent.errors import ModelMissingError
+
+        if not isinstance(err, ModelMissingError):
+            return in_settings_terms(str(err))
+        cuda = has_cuda()
+        servers = [
+            (server.program or "a server", server.base_url, server.suggested_model or "the name it serves")
+            for server in discover(self._server_ports)
+        ]
+        return missing_model_for_settings(err.model, err.problem, free_bytes(cuda), cuda, servers)
 
     def run_task(
         self,
@@ -336,7 +374,8 @@ class Session:
         frame = platform.screen(settings.monitor).capture()
         if self._progress is not None:
             self._progress(
-                f"asking {backend.name} where it is on a {frame.image.width}x{frame.image.height} capture"
+                f"asking {model_whereabouts(settings)} where it is on a "
+                f"{frame.image.width}x{frame.image.height} capture"
             )
         located = locate(
             grounding_asker(settings, backend),
@@ -717,6 +756,22 @@ if TYPE_CHECKING:
     from agent.grounding.refine import Refiner
 
 
+def model_whereabouts(settings: Settings) -> str:
+    """Which model is asked and where the screenshot goes, in words: 'openai' read as if it went to OpenAI."""
+    from urllib.parse import urlsplit
+
+    match settings.backend:
+        case "local":
+            return f"{settings.model} on this machine"
+        case "openai":
+            host = urlsplit(settings.base_url).hostname or ""
+            loopback = host in ("localhost", "::1") or host.startswith("127.")
+            where = "on this machine" if loopback else "the capture is sent there"
+            return f"{settings.model} at the model server {settings.base_url} ({where})"
+        case _:
+            return f"the recorded replies in {settings.script}"
+
+
 def _check_image_path(path: Path) -> None:
     if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
         raise ConfigError(f"cannot save {path.name!r}: use a .png, .jpg or .webp file")
@@ -826,6 +881,12 @@ def read_screen_aloud(
         speech.say(f"Nothing to read: {BLANK}")
     elif not result.lines:
         speech.say("No text found")
+    # Done only once it was heard: a tray must not say "Read 22 lines aloud" to silence.
+    speech.wait()
+    if speech.problem is not None:
+        from agent.access.speech import NoAudioError
+
+        raise NoAudioError(f"{len(result.lines)} lines read, none heard: {speech.problem}")
     return result.lines
 
 

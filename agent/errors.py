@@ -9,16 +9,18 @@
     ├── ConfigError                 bad options, config file or command-line values
     ├── HistoryError                the run history cannot be written (disk full, read-only)
     ├── BackendError                the model cannot be loaded or reached, or failed
+    │   └── ModelMissingError       the model is not on this machine and cannot be fetched now
     ├── DisplayError                no display, or capture/input failed on it
     │   ├── ClipboardError          the clipboard route for non-ASCII text failed
     │   ├── CursorMismatchError     the pointer is not where it was sent; no click
     │   └── UnsupportedDesktopError a desktop with no backend yet (a Wayland session)
     └── StoppedError                the user stopped the agent (hotkey, fail-safe)
 
-The CLI maps ``StoppedError`` to exit 3, ``HistoryError`` to exit 1 (the input was fine;
-the machine could not keep the record) and every other ``DeskpilotError`` to exit 2,
-with ``str(err)`` on stderr; anything else is a bug and keeps its traceback. Inside a
-run, any ``DeskpilotError`` ends the run as ``error`` (exit 1).
+The CLI's exit code for each is one table, ``EXIT_CODES`` in ``agent/cli/options.py``
+(``StoppedError`` 3; ``HistoryError``, ``BackendError`` and ``TargetNotFoundError`` 1;
+every other ``DeskpilotError`` 2), with ``str(err)`` on stderr; anything else is a bug and
+keeps its traceback. Inside a run, any ``DeskpilotError`` ends the run as ``error``, and
+the run's result keeps it, so the command exits with the table's code for it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,19 @@ class HistoryError(DeskpilotError):
 
 class BackendError(DeskpilotError):
     """The model backend failed: load error, out of memory, server down or garbage."""
+
+
+class ModelMissingError(BackendError):
+    """The model is not on this machine (a missing folder, not downloaded) and cannot be fetched now.
+
+    ``model`` is what was asked for and ``problem`` the message without what to do about it,
+    so a front end can say what to change in its own words.
+    """
+
+    def __init__(self, message: str, model: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.model = model
+        self.problem = problem or message
 
 
 class DisplayError(DeskpilotError):

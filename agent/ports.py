@@ -85,6 +85,10 @@ class Speech(Protocol):
         """Finish what is queued, then end the speech thread and release the engine or file."""
         ...
 
+    @property
+    def problem(self) -> str | None:
+        """Why nothing can be heard (no audio output), in words, once a line failed; else None."""
+        ...
 
 @dataclass(frozen=True)
 class Element:

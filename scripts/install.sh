@@ -58,22 +58,20 @@ for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "installing system packages: ${missing[*]}"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Waits (saying so) for apt's lock when another package manager holds it.
+  bash scripts/apt_packages.sh "${missing[@]}"
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-# pip -q still warns about every missing local index folder on these machines; show
-# only what matters, and all of it when pip fails.
+# pip -q still warns about every missing local index folder on these machines, and
+# setuptools prints boxed deprecation banners; show only what matters
+# (scripts/pip_quiet.awk), and all of it when pip fails.
 pip_quiet() {
   local log; log=$(mktemp)
   if ! .venv/bin/python -m pip install -q "$@" >"$log" 2>&1; then
     cat "$log" >&2; rm -f "$log"; return 1
   fi
-  grep -v -e "is ignored: it is neither" -e "BuildBackendWarning" -e "^ *!!" "$log" | grep -v '^\s*$' | head -20 || true
+  awk -f scripts/pip_quiet.awk "$log" | head -20 || true
   rm -f "$log"
 }
 pip_quiet --upgrade pip

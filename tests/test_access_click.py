@@ -244,3 +244,50 @@ def test_the_model_locator_asks_the_settings_backend_and_maps_its_point() -> Non
         posts = [r for r in stub.calls if r[0] == "POST"]
     assert point == (100 + 600, 300)
     assert len(posts) == 1 and "the gear icon" in json.dumps(posts[0][2])
+
+
+class SayingLocator(PointingLocator):
+    """Keeps what had been said when the model was asked."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(None)
+        self.lines = lines
+        self.said_before: list[str] = []
+
+    def locate(self, name: str, frame: object) -> tuple[int, int] | None:
+        self.said_before = list(self.lines)
+        return super().locate(name, frame)
+
+
+def test_the_fallback_to_the_model_is_said_before_the_model_is_asked() -> None:
+    click, seen = clicker(BOXES, confirm="never")
+    lines: list[str] = []
+    click.on_line = lines.append
+    click.locator = locator = SayingLocator(lines)
+    assert click.run(ClickRequest("the gear icon")).exit_code == 1
+    assert locator.said_before[-1] == "the gear icon not found on screen; asking the model"
+    assert seen["speech"].texts[0] == "the gear icon not found on screen; asking the model"
+
+
+def test_without_the_fallback_nothing_is_asked_or_said_about_a_model() -> None:
+    click, seen = clicker(BOXES, confirm="never")
+    lines: list[str] = []
+    click.on_line = lines.append
+    assert click.run(ClickRequest("the gear icon")).exit_code == 1
+    assert not any("model" in line for line in lines) and "Not found: the gear icon" in seen["speech"].texts
+
+
+def test_the_fallback_is_an_option_that_is_on_by_default() -> None:
+    from agent.cli.main import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["click", "OK"]).model_fallback is True
+    assert parser.parse_args(["click", "OK", "--no-model-fallback"]).model_fallback is False
+    click_help = parser._subparsers._group_actions[0].choices["click"].format_help()  # type: ignore[union-attr]
+    assert "--model-fallback, --no-model-fallback" in click_help and "(default: on)" in click_help
+
+
+def test_equal_matches_in_one_place_are_told_apart_by_their_position() -> None:
+    click, seen = clicker([TextBox("Save", 400, 250, 440, 270), TextBox("Save", 520, 250, 560, 270)])
+    assert click.run(ClickRequest("Save")).exit_code == 1
+    assert seen["listed"][1:] == ["1. Save, centre (at 420, 260)", "2. Save, centre (at 540, 260)"]

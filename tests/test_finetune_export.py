@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from agent.backends.base import Completion
 from agent.backends.scripted import ScriptedBackend
+from agent.cli.options import agent_run_named
 from agent.computer_use.loop import AgentLoop
 from agent.computer_use.planner import Planner
 from agent.errors import ConfigError
@@ -19,8 +20,8 @@ from agent.finetune.export import export_runs, load_recorded_run, validate_expor
 from agent.geometry import Region
 from agent.grounding.locate import GroundingAsker
 from agent.grounding.refine import RefineMode, Refiner
-from agent.records.history import RunRecorder, load_run
-from agent.records.schema import RunInfo
+from agent.records.history import RunRecorder, list_runs, load_run
+from agent.records.schema import RunInfo, StepRecord
 from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.run.ports import ConfirmResult
 from agent.testing.fake import FakeComputer
@@ -192,3 +193,44 @@ def test_the_export_says_what_the_loop_told_the_model_about_an_action_not_done(
     sent_user = "".join(p.get("text", "<image>") for p in sent.messages[1]["content"])
     assert told in sent_user
     assert row[0][1]["content"] == sent_user  # word for word what the model saw at run time
+
+
+def _click_by_name_run(root: Path, started_at: str) -> str:
+    """What `deskpilot click Save` leaves: a recorded run with a screenshot and no model answer."""
+    recorder = RunRecorder.start(
+        root, RunInfo(id="", task="click Save", backend="ocr", model="rapidocr", started_at=started_at)
+    )
+    recorder.record_step(
+        StepRecord(number=1, started_at=started_at), Image.new("RGB", (64, 48), (255, 255, 255))
+    )
+    recorder.finish("success", "clicked Save")
+    return recorder.run_dir.name
+
+
+@pytest.mark.process
+def test_latest_is_the_latest_agent_run_and_says_which(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    agent_run = _record(root, ScriptedBackend([CLICK, DONE]), FakeOperator(), FakeComputer(), task="open the editor")
+    click_run = _click_by_name_run(root, "2026-12-06T12:03:00+00:00")  # newer than the agent run
+    assert list_runs(root)[0].id == click_run  # `history show latest` still means any run
+    result = deskpilot("export-finetune", "latest", "--history-dir", str(root), "--out", str(tmp_path / "ds"))
+    assert result.returncode == 0, result.stderr
+    assert f'using run {agent_run} ("open the editor")' in result.stderr
+    assert "exported 2 steps of 1 run" in result.stderr
+    notes: list[str] = []
+    assert agent_run_named(root, "latest", notes) == agent_run and agent_run_named(root, click_run, notes) == click_run
+    assert notes == [f'using run {agent_run} ("open the editor")']
+
+
+@pytest.mark.process
+def test_a_run_without_model_steps_is_refused_with_the_reason(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    click_run = _click_by_name_run(root, "2026-12-06T12:03:00+00:00")
+    with pytest.raises(ConfigError, match="no model steps to export: it was a click by name"):
+        load_recorded_run(root, click_run)
+    with pytest.raises(ConfigError, match="no agent run yet"):
+        agent_run_named(root, "latest", [])
+    out = tmp_path / "ds"
+    result = deskpilot("export-finetune", click_run, "--history-dir", str(root), "--out", str(out))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "no model steps" in result.stderr and not out.exists()

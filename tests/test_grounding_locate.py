@@ -226,3 +226,24 @@ def test_run_clicks_the_refined_point_on_a_real_window_and_records_the_crop(prob
     step = json.loads((run_dir / "steps.jsonl").read_text().splitlines()[0])
     assert step["refinement"]["used"] and tuple(step["refinement"]["screen"]) == (press["x"], press["y"])
     assert step["actions"][0]["screen"]["x"] == press["x"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"backend": "local", "model": "Qwen/Qwen3-VL-2B-Instruct"}, "Qwen/Qwen3-VL-2B-Instruct on this machine"),
+        (
+            {"backend": "openai", "model": "qwen3-vl:8b", "base_url": "http://127.0.0.1:11434/v1"},
+            "qwen3-vl:8b at the model server http://127.0.0.1:11434/v1 (on this machine)",
+        ),
+        (
+            {"backend": "openai", "model": "qwen3-vl", "base_url": "https://gpu.example.org/v1"},
+            "qwen3-vl at the model server https://gpu.example.org/v1 (the capture is sent there)",
+        ),
+    ],
+)
+def test_locate_says_which_model_it_asks_and_where(fields: dict[str, str], words: str) -> None:
+    from agent.api import model_whereabouts
+    from agent.config import Settings
+
+    assert model_whereabouts(Settings(**fields)) == words

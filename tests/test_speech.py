@@ -179,3 +179,52 @@ def test_speakers_get_the_samples_as_a_stream_and_a_stop_kills_the_player(
     speech.close()
     # Six minutes of speech would be 16 MB; the player was killed after a few chunks.
     assert played.stat().st_size < 2 * SAMPLE_RATE * 30
+
+
+def _failing_player(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A player that fails the way aplay does on a machine with no sound device."""
+    import agent.access.speech as speech_module
+
+    player = tmp_path / "nosound"
+    player.write_text("#!/bin/sh\necho 'aplay: main:831: audio open error: No such file or directory' >&2\nexit 1\n")
+    player.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(speech_module, "_PLAYERS", (("nosound",),))
+
+
+@pytest.mark.process
+def test_no_audio_output_is_said_once_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import agent.access.speech as speech_module
+
+    _failing_player(tmp_path, monkeypatch)
+    problems: list[str] = []
+    speech = ThreadedSpeech(speech_module.SpeakerUtterer, on_problem=problems.append)
+    for line in ("One.", "Two.", "Three."):
+        speech.say(line)
+    assert speech.wait(20)
+    speech.close()
+    assert (speech.played, speech.failed) == (0, 3)
+    (problem,) = problems  # once, not once a line
+    assert problem.startswith("no audio output: nosound could not play sound") and "install" in problem
+    assert "--" not in problem  # the tray shows it too: no command-line flag
+    assert speech.problem == problem
+    assert "ended early" not in caplog.text
+
+
+@pytest.mark.process
+def test_the_tray_does_not_claim_lines_were_read_aloud_when_none_was_heard(
+    x_display: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent.access.speech as speech_module
+    from agent.api import Settings, read_screen_aloud
+    from agent.ports import TextBox
+    from agent.testing.reader import FakeReader
+
+    _failing_player(tmp_path, monkeypatch)
+    speech = ThreadedSpeech(speech_module.SpeakerUtterer, on_problem=lambda problem: None)
+    reader = FakeReader([TextBox("File", 10, 10, 40, 22), TextBox("Edit", 60, 10, 90, 22)])
+    with pytest.raises(SpeechError, match="lines read, none heard: no audio output"):
+        read_screen_aloud(Settings(), speech, threading.Event(), reader=reader)
+    speech.close()

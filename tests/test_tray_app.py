@@ -260,6 +260,32 @@ def test_a_long_state_wraps_instead_of_widening_the_window(qtbot, x_display: str
     assert window.state.wordWrap()
 
 
+
+def test_the_fallback_window_shows_all_of_a_long_error(qtbot, x_display: str) -> None:
+    from agent.backends.advice import missing_model_for_settings
+    from ui.tray import FallbackWindow, Menu
+
+    window = FallbackWindow(Menu(), "No system tray was found, so Deskpilot shows this window.")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    advice = missing_model_for_settings(
+        "Qwen/Qwen3-VL-8B-Instruct",
+        "Qwen/Qwen3-VL-8B-Instruct is not on this machine and downloads are off (HF_HUB_OFFLINE=1)",
+        12 * 2**30,
+        False,
+        [("Ollama", "http://127.0.0.1:11434/v1", "qwen3-vl:8b")],
+    )
+    window.set_state("error", advice)
+    qtbot.wait(50)
+    label = window.state
+    # Every line of the text is inside the label, and the label inside the window's visible part.
+    assert label.height() >= label.heightForWidth(label.width()), (label.height(), label.heightForWidth(label.width()))
+    assert label.geometry().bottom() <= window.contentsRect().bottom()
+    screen = window.screen().availableGeometry()
+    assert window.frameGeometry().height() <= screen.height()
+
+
 # -- keyboard-first: global hotkeys, reading and describing aloud, spoken states ---------------
 
 

@@ -399,7 +399,8 @@ class DeskpilotApp:
             try:
                 done = work(settings)
             except DeskpilotError as err:
-                done = f"Could not finish {what}: {err}"
+                words = self.controller.session.explain_for_settings(err, settings)  # no CLI flags
+                done = f"Could not finish {what}: {words}"
                 self.speech().say(done)
             self._relay.status.emit(done)
 

@@ -70,7 +70,7 @@ class RunController(QObject):
         self._stop = threading.Event()
         self._pause = PauseGate()
         # One session for the app's life: it keeps the loaded model between runs.
-        self._session = Session(progress=self.progress.emit)
+        self._session = Session(progress=self.progress.emit, settings_terms=True)  # no CLI flags shown
         self.state = State.IDLE
         self.last_result: RunResult | None = None
 

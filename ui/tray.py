@@ -119,7 +119,7 @@ class FallbackWindow(QWidget):
         self.setWindowTitle("Deskpilot")
         self.setAccessibleName("Deskpilot")
         self.setAccessibleDescription("Deskpilot's main window, shown because no system tray exists")
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         self.why = QLabel(why, self)
         self.why.setWordWrap(True)
         self.why.setAccessibleName("Why this window")
@@ -153,3 +153,10 @@ class FallbackWindow(QWidget):
     def set_state(self, state: str, detail: str) -> None:
         self.state.setText(f"State: {state}" + (f" — {detail}" if detail else ""))
         self.state_icon.setPixmap(state_icon(state).pixmap(32, 32))
+        # A wrapped label needs more height, which a shown window does not take on its own:
+        # without this an error's advice is cut off at the window's old height.
+        self._layout.activate()
+        width = self.width()
+        needed = self._layout.totalHeightForWidth(width)
+        self.setMinimumHeight(needed)
+        self.resize(width, needed)  # and back down once the text is short again

@@ -27,16 +27,23 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.05
 
 
-def deliver(what: str, job: Callable[[], object], finished: SignalInstance, failed: SignalInstance) -> None:
-    """Run ``job`` on this worker thread and emit its result, or one line when it fails.
+def deliver(
+    what: str,
+    job: Callable[[], object],
+    finished: SignalInstance,
+    failed: SignalInstance,
+    explain: Callable[[DeskpilotError], str] = str,
+) -> None:
+    """Run ``job`` on this worker thread and emit its result, or its words when it fails.
 
-    A ``DeskpilotError`` is the user's one line; anything else is a bug, logged with its
-    traceback and still shown, so it never kills the thread silently.
+    A ``DeskpilotError`` is the user's words (``explain`` puts them in the tray's terms);
+    anything else is a bug, logged with its traceback and still shown, so it never kills
+    the thread silently.
     """
     try:
         result = job()
     except DeskpilotError as err:
-        failed.emit(str(err))
+        failed.emit(explain(err))
         return
     except Exception as err:
         log.exception("%s failed", what)
@@ -176,6 +183,8 @@ class RunWorker(QObject):
             ),
             self.finished,
             self.failed,
+            # A missing model is told as what to change in Settings: the tray has no --model.
+            lambda err: self._session.explain_for_settings(err, self._settings),
         )
 
     def _started(self, event: object) -> None:

@@ -102,7 +102,9 @@ def _place(x: int, y: int, width: int, height: int) -> str:
 
 
 def describe_match(number: int, match: Match, frame: Frame) -> str:
-    return f"{number}. {clip(match.text, 60)}, {_where(match, frame)}"
+    """One numbered match: its text, where it is in words, and its screen point, which tells equals apart."""
+    x, y = image_to_screen(match.box.center, frame.geometry)
+    return f"{number}. {clip(match.text, 60)}, {_where(match, frame)} (at {x}, {y})"
 
 
 @dataclass
@@ -167,7 +169,11 @@ class ClickByName:
         name = clip(request.name, 60)
 
         if not matches:
-            point = self.locator.locate(request.name, frame) if self.locator is not None else None
+            point = None
+            if self.locator is not None:
+                # Said before asking: loading or asking a model takes seconds, and may fail.
+                self._say(f"{name} not found on screen; asking the model")
+                point = self.locator.locate(request.name, frame)
             if point is None:
                 record.error = f"no text matching {name!r} on the screen"
                 harness.finish_step(record, frame)

@@ -42,6 +42,18 @@ class SpeechError(DeskpilotError):
     """Speech cannot start: espeak-ng or an audio player is missing, or the WAV file cannot be written."""
 
 
+class NoAudioError(SpeechError):
+    """The audio player ran but could not play: no sound device or sound server here."""
+
+
+# Said once, in words, for the terminal and the tray alike (so it names no command-line flag).
+NO_AUDIO = (
+    "no audio output: {player} could not play sound (no sound device or sound server); "
+    "install and start a sound server (PipeWire: apt install pipewire-audio, or PulseAudio: "
+    "apt install pulseaudio) on a machine with a sound device"
+)
+
+
 @dataclass(frozen=True)
 class SpeechSettings:
     rate: int = DEFAULT_RATE
@@ -182,11 +194,13 @@ class SpeakerUtterer:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     player.wait(_IDLE_POLL_S)
         except BrokenPipeError:
-            log.warning("the audio player %s ended early", self._player[0])
+            pass  # the player quit before the samples ended: its exit status says why
         finally:
             if player.poll() is None:
                 player.kill()
             player.wait()
+        if player.returncode != 0 and not interrupted():  # a player we killed on a stop is no failure
+            raise NoAudioError(NO_AUDIO.format(player=self._player[0]))
 
     def close(self) -> None:
         pass
@@ -216,6 +230,7 @@ class ThreadedSpeech:
         make_utterer: Callable[[], Utterer],
         settings: SpeechSettings | None = None,
         stop: threading.Event | None = None,
+        on_problem: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings or SpeechSettings()
         if not MIN_RATE <= self.settings.rate <= MAX_RATE:
@@ -231,6 +246,9 @@ class ThreadedSpeech:
         self._ready = threading.Event()
         self._failure: SpeechError | None = None
         self.spoken: list[str] = []  # lines begun, in order (what a narrator keeps in the history)
+        self.played = self.failed = 0  # lines the utterer finished, and lines it could not play
+        self.problem: str | None = None  # why playback failed, said once through ``on_problem``
+        self._on_problem = on_problem or _log_problem
         self._thread = threading.Thread(target=self._run, args=(make_utterer,), name="speech", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -283,7 +301,15 @@ class ThreadedSpeech:
         try:
             while (line := self._next()) is not None:
                 self.spoken.append(line.text)
-                utterer.speak(line.text, line.voice, self.settings.rate, functools.partial(self._cut, line))
+                try:
+                    cut = functools.partial(self._cut, line)
+                    utterer.speak(line.text, line.voice, self.settings.rate, cut)
+                    self.played += 1
+                except NoAudioError as err:
+                    self.failed += 1
+                    if self.problem is None:  # once, not once a line
+                        self.problem = str(err)
+                        self._on_problem(self.problem)
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
@@ -318,11 +344,21 @@ class ThreadedSpeech:
                 self._cond.wait(_IDLE_POLL_S)
 
 
+def _log_problem(problem: str) -> None:
+    log.warning("%s", problem)
+
+
 def open_speech(
-    speak_to: Path | None, settings: SpeechSettings | None = None, stop: threading.Event | None = None
+    speak_to: Path | None,
+    settings: SpeechSettings | None = None,
+    stop: threading.Event | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> ThreadedSpeech:
-    """Speech to ``speak_to`` (a WAV file) when given, else to the speakers."""
+    """Speech to ``speak_to`` (a WAV file) when given, else to the speakers.
+
+    ``on_problem`` hears once, in words, that nothing can be heard (default: a log warning).
+    """
     if speak_to is not None:
         target = speak_to
-        return ThreadedSpeech(lambda: WavUtterer(target), settings, stop)
-    return ThreadedSpeech(SpeakerUtterer, settings, stop)
+        return ThreadedSpeech(lambda: WavUtterer(target), settings, stop, on_problem)
+    return ThreadedSpeech(SpeakerUtterer, settings, stop, on_problem)

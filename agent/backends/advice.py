@@ -9,6 +9,7 @@ step, so the advice there is a server first and the smallest model second.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.backends.precision import CPU_FLOPS, GIB, HEADROOM_BYTES
@@ -130,3 +131,76 @@ def advise(requested: ModelSize | None, free_bytes: int, cuda: bool) -> Advice |
 def _gb(size: ModelSize, precision: str | None) -> str:
     need = size.bf16_bytes if precision == "bf16" else size.nf4_bytes
     return f"{need / GB:.1f} GB"
+
+
+def sizes_that_fit(free_bytes: int, smaller_than: ModelSize | None = None) -> list[tuple[ModelSize, str]]:
+    """The Qwen3-VL sizes (largest first) that fit ``free_bytes``, each at the best precision that fits."""
+    fitting: list[tuple[ModelSize, str]] = []
+    for size in SIZES:
+        if smaller_than is not None and size.bf16_bytes >= smaller_than.bf16_bytes:
+            continue
+        if _fits(size.bf16_bytes, free_bytes):
+            fitting.append((size, "bf16"))
+        elif _fits(size.nf4_bytes, free_bytes):
+            fitting.append((size, "nf4"))
+    return fitting
+
+
+def missing_model_for_settings(
+    model: str, problem: str, free_bytes: int, cuda: bool, servers: Sequence[tuple[str, str, str]]
+) -> str:
+    """What to change in a settings window when ``model`` is not here: no command-line flag in it.
+
+    ``servers`` are (who, base URL, model it serves) of model servers found on this machine.
+    Field names are the settings window's: Backend, Model, Server URL.
+    """
+    memory = "GPU memory" if cuda else "memory (no NVIDIA GPU: each step takes minutes)"
+    lines = [f"{problem[:1].upper()}{problem[1:]}."]
+    fitting = sizes_that_fit(free_bytes, size_of(model))
+    if fitting:
+        named = ", ".join(f"{size.model_id} ({_gb(size, precision)})" for size, precision in fitting)
+        lines.append(
+            f"In Settings, set Model to the folder of a downloaded model, or to a smaller model that "
+            f"fits the {free_bytes / GIB:.1f} GiB of free {memory}: {named}; it downloads on the next run."
+        )
+    else:
+        lines.append(
+            f"In Settings, set Model to the folder of a downloaded model; no Qwen3-VL size fits the "
+            f"{free_bytes / GIB:.1f} GiB of free {memory}, so a model server is the way here."
+        )
+    for who, base_url, served in servers:
+        lines.append(
+            f"A model server answers on this machine ({who} at {base_url}): in Settings, set Backend to "
+            f"OpenAI-compatible server, Server URL to {base_url} and Model to {served}."
+        )
+    if not servers:
+        lines.append(
+            "Or run a model server (Ollama, llama.cpp, vLLM, LM Studio) and, in Settings, set Backend to "
+            "OpenAI-compatible server and Server URL to its address."
+        )
+    return "\n".join(lines)
+
+
+# A command-line option in a message, and what a settings window calls it (the tray has no
+# flags). Longest first: "--backend openai --base-url URL --model NAME" is one instruction.
+_FLAG_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"--backend openai --base-url (\S+) --model (\S+)"),
+        r"Backend OpenAI-compatible server, Server URL \1 and Model \2 in Settings",
+    ),
+    (
+        re.compile(r"--backend openai --base-url URL"),
+        "Backend OpenAI-compatible server and a Server URL in Settings",
+    ),
+    (re.compile(r"--backend openai"), "Backend OpenAI-compatible server in Settings"),
+    (re.compile(r"--precision (\w+)"), r"Precision \1 in Settings"),
+    (re.compile(r"--base-url"), "Server URL in Settings"),
+    (re.compile(r"--model"), "Model in Settings"),
+)
+
+
+def in_settings_terms(text: str) -> str:
+    """``text`` with the model's command-line options named as the settings window names them."""
+    for flag, words in _FLAG_WORDS:
+        text = flag.sub(words, text)
+    return text

@@ -29,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from agent.backends.download import download, run_interruptibly
-from agent.errors import BackendError, StoppedError
+from agent.errors import BackendError, ModelMissingError, StoppedError
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +104,21 @@ def missing_files(present: Collection[str], index_text: str | None) -> list[str]
 
 def not_here_message(model: str, why: str, hf: str, missing: Collection[str] = ()) -> str:
     """The one line for a model that is not on this machine and cannot be fetched now."""
+    what = _not_here(model, why, missing)
+    return f"{what}: get it with `{hf} download {model}`, or pass a local folder with --model"
+
+
+def _not_here(model: str, why: str, missing: Collection[str] = ()) -> str:
     what = (
         f"the cached copy of {model} is incomplete (missing {', '.join(list(missing)[:2])})"
         if missing
         else f"{model} is not on this machine"
     )
-    return f"{what} and {why}: get it with `{hf} download {model}`, or pass a local folder with --model"
+    return f"{what} and {why}"
+
+
+def _missing(model: str, why: str, hf: str, missing: Collection[str] = ()) -> ModelMissingError:
+    return ModelMissingError(not_here_message(model, why, hf, missing), model, _not_here(model, why, missing))
 
 
 # ---------------------------------------------------------------------------- side effects
@@ -174,16 +183,15 @@ def probe(repo_id: str, *, endpoint: str | None, cancel: threading.Event) -> Rem
             f"`{hf} auth login`), and it is not on this machine"
         ) from None
     except HfHubHTTPError as err:
-        raise BackendError(not_here_message(repo_id, f"the Hub answered {_first_line(err)}", hf)) from None
+        why = f"the Hub answered {_first_line(err)}"
+        raise _missing(repo_id, why, hf) from None
     except StoppedError:
         raise
     except Exception as err:  # noqa: BLE001 - connection failures of every kind read the same
         why = f"the Hub cannot be reached ({_first_line(err)})"
-        raise BackendError(not_here_message(repo_id, why, hf)) from None
+        raise _missing(repo_id, why, hf) from None
     if not finished:
-        raise BackendError(
-            not_here_message(repo_id, f"the Hub did not answer within {PROBE_TIMEOUT_S:.0f} s", hf)
-        )
+        raise _missing(repo_id, f"the Hub did not answer within {PROBE_TIMEOUT_S:.0f} s", hf)
     if not info.sha:
         raise BackendError(f"the Hub sent no revision for {repo_id}")
     sizes = {s.rfilename: s.size for s in info.siblings or []}
@@ -204,7 +212,7 @@ def find_local(
     expanded = Path(os.path.expanduser(model))
     if looks_like_path(model) or expanded.is_dir():
         if not expanded.is_dir():
-            raise BackendError(f"model folder {model} does not exist")
+            raise ModelMissingError(f"model folder {model} does not exist", model)
         return ModelLocation(model, expanded.resolve(), ModelSource.LOCAL)
     if not is_hub_id(model):
         raise BackendError(f"{model!r} is neither a folder nor a Hugging Face model id (owner/name)")
@@ -215,7 +223,7 @@ def find_local(
         return ModelLocation(model, snapshot, ModelSource.CACHE)
     if offline if offline is not None else constants.is_offline_mode():
         why = "downloads are off (HF_HUB_OFFLINE=1)"
-        raise BackendError(not_here_message(model, why, hf_command(), missing))
+        raise _missing(model, why, hf_command(), missing)
     return None
 
 

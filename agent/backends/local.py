@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from agent.backends.precision import (
     weight_bytes,
 )
 from agent.backends.prefix import ImageSpan, PrefillStats, PrefixCache, image_spans
+from agent.backends.presence import free_bytes as _free_bytes
 from agent.errors import BackendError, StoppedError
 
 log = logging.getLogger(__name__)
@@ -110,21 +110,6 @@ class LoadReport:
     attention: str
     seconds: float
     weight_bytes: int
-
-
-def _free_bytes(cuda: bool) -> int:
-    if cuda:
-        import torch
-
-        return int(torch.cuda.mem_get_info()[0])
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
 def count_params(config: Any) -> ParamCounts:

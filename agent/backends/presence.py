@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,22 @@ def has_cuda() -> bool:
     except Exception:
         return False
     return bool(torch.cuda.is_available())
+
+
+def free_bytes(cuda: bool) -> int:
+    """Free GPU memory with CUDA, else the system memory available: what a model may fill."""
+    if cuda:
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
 def _looks_like_path(model: str) -> bool:

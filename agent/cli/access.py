@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.cli.options import EXIT_FAILED, EXIT_OK, add_model_options, settings_with
+from agent.cli.options import EXIT_FAILED, EXIT_OK, add_model_options, result_exit_code, settings_with
 
 if TYPE_CHECKING:
     from agent.access.speech import ThreadedSpeech
@@ -103,6 +103,13 @@ def add_commands(sub: Any) -> None:
     p_click.add_argument(
         "--history-dir", metavar="DIR", help="where the click is recorded (default: the user data folder)"
     )
+    p_click.add_argument(
+        "--model-fallback",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="when OCR finds no such text, ask the settings' model to point at it; the click is "
+        "then confirmed first (default: on)",
+    )
     _add_speech(p_click)
     p_click.set_defaults(handler=_cmd_click)
 
@@ -163,7 +170,8 @@ def _cmd_click(args: argparse.Namespace) -> int:
             on_line=_say,
             on_list=_out,
             dry_run=args.dry_run,
-            session=Session(progress=_say),  # the model, only if OCR finds nothing
+            # The model, only if OCR finds nothing, and only when the fallback is on.
+            session=Session(progress=_say) if args.model_fallback else None,
         )
     finally:
         if speech is not None:
@@ -171,7 +179,7 @@ def _cmd_click(args: argparse.Namespace) -> int:
     result = outcome.result
     if result.outcome != "success":
         _say(f"deskpilot: {result.outcome}: {result.detail}")
-    return result.exit_code
+    return result_exit_code(result)
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
@@ -282,7 +290,8 @@ def _speech(args: argparse.Namespace, stop: threading.Event) -> ThreadedSpeech |
     from agent.config import load_settings
 
     settings = load_settings()
-    return open_speech(args.speak_to, SpeechSettings(settings.speech_rate, settings.speech_voice), stop)
+    voice = SpeechSettings(settings.speech_rate, settings.speech_voice)
+    return open_speech(args.speak_to, voice, stop, on_problem=lambda problem: _say(f"deskpilot: {problem}"))
 
 
 def _say(message: str) -> None:

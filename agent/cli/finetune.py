@@ -54,11 +54,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.history_dir is not None:
         settings.history_dir = str(args.history_dir)
+    from agent.api import history_root
+    from agent.cli.options import agent_run_named
     from agent.wording import plural
 
+    root = history_root(settings)
+    notes: list[str] = []
+    runs = [agent_run_named(root, name, notes) for name in args.runs]
     summary = Session().export_finetune(
-        settings, args.runs, args.out, include_all=args.include_all, model=args.model
+        settings, runs, args.out, include_all=args.include_all, model=args.model
     )
+    sys.stderr.write("".join(note + "\n" for note in notes))
     sys.stderr.write(
         f"exported {plural(summary.samples, 'step')} of {plural(summary.runs, 'run')} to {summary.out} "
         f"({plural(summary.skipped, 'step')} left out)\n"

@@ -10,7 +10,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.cli.options import EXIT_OK, add_model_options, settings_with
+from agent.cli.options import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_model_options,
+    agent_run_named,
+    exit_code_for,
+    result_exit_code,
+    settings_with,
+)
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -291,7 +299,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         data=data,
         find_monitor=find_monitor,
     )
-    return result.exit_code
+    return result_exit_code(result)
 
 
 # -- show, edit, from-run ---------------------------------------------------------------
@@ -355,11 +363,14 @@ def _cmd_from_run(args: argparse.Namespace) -> int:
 
     from agent.access.ocr import RapidReader
 
-    macro = macro_from_run(root, args.run, progress=say, reader=RapidReader())
+    notes: list[str] = []
+    run_id = agent_run_named(root, args.run, notes)  # 'latest' is the latest agent run
+    macro = macro_from_run(root, run_id, progress=say, reader=RapidReader())
     save_macro(macro, args.file)
     from agent.wording import plural
 
     anchored = sum(1 for s in macro.steps if s.anchor is not None)
+    sys.stderr.write("".join(note + "\n" for note in notes))
     sys.stderr.write(f"saved {args.file}: {plural(len(macro.steps), 'step')}, {anchored} with anchors\n")
     return EXIT_OK
 
@@ -440,7 +451,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     ignored = f" ({injected} Deskpilot injected were left out)" if saved.injected else ""
     if not saved.written:
         say(f"nothing was recorded{ignored}; {args.file} not written")
-        return 1
+        return EXIT_FAILED
     say(f"saved {saved.path}: {plural(saved.steps, 'step')}{ignored}")
     if not args.describe or not saved.targets:
         return EXIT_OK
@@ -471,7 +482,7 @@ def _describe(
             save_macro(macro, path)
         kept = f"with {done} of {len(targets)} descriptions" if done else "without descriptions"
         say(f"could not describe the steps ({err}); {path} is saved {kept}")
-        return 1
+        return exit_code_for(err)
     save_macro(macro, path)
     say(f"saved {path} with {done} of {len(targets)} pointer steps described")
     return EXIT_OK

@@ -1,7 +1,7 @@
 """The ``deskpilot`` command line: argument parsing and the one place errors become exit codes.
 
 Exit codes: 0 success, 1 failed or gave up, 2 bad input (one line on stderr, never a
-traceback), 3 stopped by the user.
+traceback), 3 stopped by the user; which error is which is ``EXIT_CODES`` in options.py.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from agent.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_STOPPED, Parser
-from agent.errors import DeskpilotError, DisplayError, HistoryError, StoppedError, UnsupportedDesktopError
+from agent.cli.options import EXIT_BAD_INPUT, EXIT_OK, EXIT_STOPPED, Parser, exit_code_for
+from agent.errors import DeskpilotError, DisplayError, StoppedError, UnsupportedDesktopError
 
 # Every command group, in the order ``deskpilot --help`` lists them: each module of this
 # package named here registers its subcommands with ``add_commands(sub)``. Imported only
@@ -165,15 +165,10 @@ def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace)
         if _captures_or_acts(args):
             _refuse_an_undrivable_desktop()
         return handler(args)
-    except StoppedError as err:
-        sys.stderr.write(f"deskpilot: stopped: {err}\n")
-        return EXIT_STOPPED
-    except HistoryError as err:
-        sys.stderr.write(f"deskpilot: error: {err}\n")
-        return EXIT_FAILED
     except DeskpilotError as err:
-        sys.stderr.write(f"deskpilot: error: {err}\n")
-        return EXIT_BAD_INPUT
+        kind = "stopped" if isinstance(err, StoppedError) else "error"
+        sys.stderr.write(f"deskpilot: {kind}: {err}\n")
+        return exit_code_for(err)
     except KeyboardInterrupt:
         sys.stderr.write("deskpilot: stopped by Ctrl+C\n")
         return EXIT_STOPPED

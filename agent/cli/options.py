@@ -1,4 +1,4 @@
-"""What every ``deskpilot`` command shares: exit codes, the parser, the model options and their settings."""
+"""What every ``deskpilot`` command shares: the exit-code table, the parser, the model options."""
 
 from __future__ import annotations
 
@@ -6,12 +6,43 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from agent.errors import DeskpilotError
+from agent.errors import (
+    BackendError,
+    DeskpilotError,
+    HistoryError,
+    StoppedError,
+    TargetNotFoundError,
+)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from agent.config import Settings
+    from agent.run.events import RunResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 3
+
+# The one exit-code table: an error's code is that of the first class it is an instance of,
+# whether a command raised it before any run or a run ended on it, so the same condition
+# exits the same way from every command. "Failed" (1) is for what the user's input could not
+# cause or fix by rewording it: the model (missing, unreachable, failing), the history disk.
+EXIT_CODES: tuple[tuple[type[DeskpilotError], int], ...] = (
+    (StoppedError, EXIT_STOPPED),  # the kill hotkey, Stop, a corner of the screen
+    (HistoryError, EXIT_FAILED),  # the input was fine; the machine could not keep the record
+    (BackendError, EXIT_FAILED),  # the model is not here, its server does not answer, or it failed
+    (TargetNotFoundError, EXIT_FAILED),  # the model pointed nowhere
+    (DeskpilotError, EXIT_BAD_INPUT),  # options, files, settings, macros, the display: fix and retry
+)
+
+
+def exit_code_for(err: DeskpilotError) -> int:
+    """The table's code for ``err``."""
+    return next(code for kind, code in EXIT_CODES if isinstance(err, kind))
+
+
+def result_exit_code(result: RunResult) -> int:
+    """A finished run's code: the table's for the error that ended it, else its outcome's."""
+    return exit_code_for(result.error) if result.error is not None else result.exit_code
 
 
 class Parser(argparse.ArgumentParser):
@@ -108,3 +139,19 @@ def settings_with(args: argparse.Namespace, names: Sequence[str]) -> Settings:
         message = str(item["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"--{str(item['loc'][0]).replace('_', '-')}: {message}") from None
     return settings
+
+
+def agent_run_named(root: Path, name: str, notes: list[str]) -> str:
+    """``name``, or for 'latest' the newest agent run's id (clicks and replays skipped).
+
+    Which run 'latest' picked is added to ``notes``, for the command to say once it has
+    succeeded: bad input stays one line.
+    """
+    from agent.records.history import LATEST, latest_agent_run
+    from agent.wording import clip
+
+    if name != LATEST:
+        return name
+    info = latest_agent_run(root)
+    notes.append(f'using run {info.id} ("{clip(info.task, 60)}")')
+    return info.id

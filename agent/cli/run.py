@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.cli.options import EXIT_OK, BadInput, add_model_options, defaults, settings_with
+from agent.cli.options import EXIT_OK, BadInput, add_model_options, defaults, result_exit_code, settings_with
 
 
 def add_commands(sub: Any) -> None:
@@ -225,7 +225,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from agent.access.speech import SpeechSettings, open_speech
 
         voice = SpeechSettings(settings.speech_rate, settings.speech_voice)
-        narration = open_speech(args.speak_to, voice, stop)
+        narration = open_speech(
+            args.speak_to, voice, stop, on_problem=lambda problem: say(f"deskpilot: {problem}")
+        )
     try:
         result = Session(progress=say).run_task(
             settings,
@@ -241,7 +243,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             narration.close()
     if result.answer is not None:
         sys.stdout.write(result.answer + "\n")
-    return result.exit_code
+    return result_exit_code(result)
 
 
 

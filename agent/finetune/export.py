@@ -191,11 +191,26 @@ def load_recorded_run(root: Path, name: str) -> RecordedRun:
     folder = Path(name).expanduser()
     if folder.is_dir() and (folder / "run.json").is_file():
         info, steps = load_run(folder.parent, folder.name)
+        _require_model_steps(info, steps)
         return RecordedRun(folder, info, steps)
     if folder.suffix in (".json", ".jsonl", ".toml", ".yaml") or folder.is_file():
         name = _macro_run(folder)
     info, steps = load_run(root, name)
+    _require_model_steps(info, steps)
     return RecordedRun(root / info.id, info, steps)
+
+
+def _require_model_steps(info: RunInfo, steps: Sequence[StepRecord]) -> None:
+    """A run no model planned (a click by name, a macro replay) has nothing a model could learn from."""
+    from agent.records.history import MODEL_BACKENDS
+
+    if info.backend in MODEL_BACKENDS and any(step.raw_text.strip() for step in steps):
+        return
+    what = {"ocr": "a click by name", "macro": "a macro replay"}.get(info.backend, "a run")
+    raise ConfigError(
+        f"run {info.id} has no model steps to export: it was {what} (backend {info.backend or 'unknown'}); "
+        "export runs of 'deskpilot run' or the tray"
+    )
 
 
 def _macro_run(path: Path) -> str:

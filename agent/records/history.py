@@ -304,6 +304,18 @@ def load_run(root: Path, run_id: str) -> tuple[RunInfo, list[StepRecord]]:
     return info, steps
 
 
+# Backends whose runs a model planned: the runs fine-tuning and from-run can use.
+MODEL_BACKENDS = frozenset({"local", "openai", "script"})
+
+
+def latest_agent_run(root: Path) -> RunInfo:
+    """The newest run a model planned; clicks by name ("ocr") and macro replays are not such runs."""
+    for info in list_runs(root):
+        if info.backend in MODEL_BACKENDS:
+            return info
+    raise ConfigError(f"no agent run yet in {root} (clicks by name and macro replays are not agent runs)")
+
+
 def read_steps(path: Path) -> list[StepRecord]:
     """The steps in a steps.jsonl; a line that is no valid step (a torn write) is skipped, with a warning."""
     try:

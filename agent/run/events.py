@@ -7,7 +7,7 @@ plan) as subclasses of ``RunEvent``, so an observer is one callable for all of t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.records.schema import Outcome, StepRecord
@@ -15,6 +15,7 @@ from agent.records.schema import Outcome, StepRecord
 if TYPE_CHECKING:
     from agent.actions import ScreenAction
     from agent.computers.base import Frame
+    from agent.errors import DeskpilotError
     from agent.run.policy import Verdict
 
 
@@ -75,6 +76,9 @@ class RunResult:
     detail: str
     steps: int
     answer: str | None = None
+    # The error that ended the run, if one did: the CLI's exit-code table maps its class, so a
+    # condition met inside a run exits as it does when a command meets it before one.
+    error: DeskpilotError | None = field(default=None, compare=False, repr=False)
 
     @property
     def exit_code(self) -> int:

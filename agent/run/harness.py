@@ -34,6 +34,7 @@ class RunEnd:
     outcome: Outcome
     detail: str
     answer: str | None = None
+    error: DeskpilotError | None = None  # what ended it, for the exit-code table
 
 
 def captured_area(frame: Frame) -> CapturedArea:
@@ -125,11 +126,11 @@ class RunHarness:
         except StoppedError as err:
             self.release()
             self._close_open_step(f"stopped: {err}")
-            return self._finish(RunEnd("stopped", str(err)))
+            return self._finish(RunEnd("stopped", str(err), error=err))
         except DeskpilotError as err:
             self.release()
             self._close_open_step(f"error: {err}")
-            return self._finish(RunEnd("error", str(err)))
+            return self._finish(RunEnd("error", str(err), error=err))
         return self._finish(end)
 
     def release(self) -> None:
@@ -151,13 +152,13 @@ class RunHarness:
             log.warning("could not record step %d: %s", record.number, err)
 
     def _finish(self, end: RunEnd) -> RunResult:
-        result = RunResult(end.outcome, end.detail, self.steps, end.answer)
+        result = RunResult(end.outcome, end.detail, self.steps, end.answer, end.error)
         if self.recorder is not None:
             try:
                 self.recorder.finish(end.outcome, end.detail)
             except DeskpilotError as err:
                 log.warning("could not finish the run record: %s", err)
                 if end.outcome != "stopped":
-                    result = RunResult("error", f"{end.detail}; and {err}", self.steps, end.answer)
+                    result = RunResult("error", f"{end.detail}; and {err}", self.steps, end.answer, err)
         self.emit(RunFinished(result))
         return result

@@ -131,8 +131,8 @@ def _handler(server: CannedChatServer) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serving(server: CannedChatServer) -> Iterator[CannedChatServer]:
-    """Run ``server`` on a free loopback port for the duration of the block."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
+    """Run ``server`` on its loopback port (0: a free one) for the duration of the block."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", server.port), _handler(server))
     httpd.daemon_threads = True
     server.port = int(httpd.server_address[1])
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -13,6 +13,7 @@ class FakeSpeech:
     lines: list[tuple[str, str | None]] = field(default_factory=list)
     stops: int = 0
     closed: bool = False
+    problem: str | None = None  # set it to play a machine without audio output
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def say(self, text: str, lang: str | None = None) -> None:
