@@ -67,6 +67,9 @@ class StepRecord(BaseModel):
     # macro replays: the healing tier that found the step's target ("a-near" ... "e-user",
     # the user pointing at it when no tier could); "" for steps without an anchor
     anchor_tier: str = ""
+    # Where the step's action came from: "model" (asked this run), "replay" (an earlier
+    # successful run of the task, replayed without the model; agent.replays), "" in older runs
+    source: Literal["", "model", "replay"] = ""
 
 
 class RunInfo(BaseModel):
