@@ -23,6 +23,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "run",
     "doctor",
     "history",
+    "replays",
     "access",
     "grounding",
     "finetune",
