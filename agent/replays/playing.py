@@ -13,6 +13,7 @@ A step the policy refuses or the user rejects ends the run as it would a macro.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +41,13 @@ if TYPE_CHECKING:
     from agent.run.harness import RunHarness
     from agent.wiring import CheckedRun
 
+log = logging.getLogger(__name__)
+
 Say = Callable[[str], None]
+
+# The run as a macro, cut once when the run is kept, in the run's own folder (0600): cutting
+# a distinctive anchor searches the whole screenshot, seconds a replay need not spend.
+MACRO_FILE = "replay-macro.json"
 
 # How long a replayed step waits for its target before the model is asked: a replay
 # exists to be fast, and the run it replays had a settled screen at every step.
@@ -107,10 +114,16 @@ def find_replay(
 
 
 def prepare(checked: CheckedRun, choice: Choice) -> ReplayPlan:
-    """The chosen run as a macro whose typed values are variables again (``{name}``)."""
-    from agent.macros.from_run import macro_from_run
+    """The chosen run as a macro whose typed values are variables again (``{name}``).
 
-    macro = macro_from_run(checked.history, choice.entry.run_id)
+    The macro was made when the run was kept (``remember``); an entry without that file
+    gets it made now, from the run's screenshots.
+    """
+    from agent.macros.from_run import macro_from_run
+    from agent.macros.schema import load_macro
+
+    kept = checked.history / choice.entry.run_id / MACRO_FILE
+    macro = load_macro(kept) if kept.is_file() else macro_from_run(checked.history, choice.entry.run_id)
     # Longest first, so a value inside another value does not cut it in two.
     recorded = sorted(choice.entry.values.items(), key=lambda item: len(item[1]), reverse=True)
     for step in macro.steps:
@@ -244,8 +257,21 @@ def remember(
     result: RunResult,
     started_at: str,
 ) -> None:
-    """Keep a run the model helped finish with success as the replay of its task (not an answer)."""
+    """Keep a run the model helped finish with success as the replay of its task (not an answer).
+
+    Its macro is cut now, while the user already waits on a model run; a run that
+    performed nothing a macro can hold is not kept (one debug line says why).
+    """
+    from agent.macros.from_run import macro_from_run
+    from agent.macros.schema import save_macro
+
     if result.outcome != "success" or result.answer is not None:
+        return
+    try:
+        macro = macro_from_run(checked.history, run_id)
+        save_macro(macro, checked.history / run_id / MACRO_FILE)
+    except DeskpilotError as err:
+        log.debug("run %s is not kept as a replay: %s", run_id, err)
         return
     entry = ReplayEntry(
         run_id=run_id,
