@@ -144,3 +144,28 @@ def test_fresh_asks_the_model_and_both_runs_are_listed_as_replays(
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
     assert listed.returncode == 0 and listed.stdout.count(TASK) == 2, listed.stdout
+
+
+def test_a_task_with_a_variable_replays_with_the_new_value_given_or_written_in_the_task(
+    app: Callable[..., ButtonApp], tmp_path: Path  # noqa: F811
+) -> None:
+    window = app("--at", "300,200")
+    template = "type {name} into the customer name field and save it"
+    server = answering([
+        click(*window.center("field"), "the customer name field"),
+        call('{"action": "type", "text": "ada\\n"}'),
+        click(*window.center("button"), "the Save button"),
+        DONE,
+    ])
+    with serving(server):
+        assert run(tmp_path, server, "--vars", "name=ada", task=template).returncode == 0
+        moved = app("--at", "640,380")
+        by_vars = run(tmp_path, server, "--vars", "name=grace", task=template)
+        by_text = run(tmp_path, server, task="Type  Linus into the customer name field and save it")
+    assert by_vars.returncode == 0 and by_text.returncode == 0, by_vars.stderr + by_text.stderr
+    assert len(posts(server)) == 4  # the first run's alone
+    events = moved.events_until_sync()
+    assert texts(events) == ["grace", "Linus"] and clicks(events) == ["save", "save"]
+    runs = list_runs(tmp_path / "history")
+    assert [r.task for r in runs[:2]] == ["Type  Linus into the customer name field and save it",
+                                          "type grace into the customer name field and save it"]
