@@ -169,3 +169,28 @@ def test_a_task_with_a_variable_replays_with_the_new_value_given_or_written_in_t
     runs = list_runs(tmp_path / "history")
     assert [r.task for r in runs[:2]] == ["Type  Linus into the customer name field and save it",
                                           "type grace into the customer name field and save it"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["run", "rename {file} to {new}", "--vars", "new=b"], "the task has {file} but no value for it"),
+        (["run", "open the invoice", "--vars", "file=a"], "--vars file: the task has no {file} to fill"),
+        (["run", "open {file}", "--vars", "file"], "--vars: expected NAME=VALUE, got 'file'"),
+        (["replays", "forget", "nope"], "no replay 'nope' (deskpilot replays list shows them)"),
+        (["replays", "pin", "nope"], "no replay 'nope'"),
+    ],
+)
+def test_bad_replay_input_is_one_line_and_exit_2_before_any_model_request(
+    x_display: str, tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    idle = CannedChatServer(lambda body: DONE)
+    with serving(idle):
+        extra = ["--backend", "openai", "--base-url", idle.url] if args[0] == "run" else []
+        result = subprocess.run(
+            [sys.executable, "-m", "agent", *args, *extra, "--history-dir", str(tmp_path / "history")],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+            env=dict(os.environ, DESKPILOT_CONFIG=str(tmp_path / "none.toml")),
+        )
+    assert result.returncode == 2 and idle.calls == []
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr, result.stderr

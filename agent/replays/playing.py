@@ -3,7 +3,7 @@
 The run becomes a macro (``macros.from_run``: anchors cut from the run's own
 screenshots), played on the same guarded run a model run gets: every step through the
 executor, the policy and the confirmation, every target found again by the healing
-tiers (looks, then reads; never the model tier, never clicked blind). The first step
+tiers that compare looks (a and b; never the model tier, never clicked blind). The first step
 whose target no tier finds on the screen within the wait is where the screen no longer
 matches what the run saw: nothing is clicked, and from that step on the model is asked
 (loaded only then), with the replayed steps in its history and a note saying why.
@@ -146,17 +146,16 @@ class ReplayPlayer(MacroPlayer):
     """The macro player with the model in place of asking the user: a target not found hands off."""
 
     def __init__(self, executor: GuardedExecutor, capture: Capture, harness: RunHarness, say: Say) -> None:
-        from agent.access.ocr import RapidReader
         from agent.macros.healing import Healer
-        from agent.macros.text_tier import OcrTextLocator
 
         super().__init__(
             executor,
             capture,
             harness,
-            # OCR loads only for an anchor with text that no look found; the model tier is
-            # left out: the model, when needed, takes the whole task over instead.
-            Healer(reader=OcrTextLocator(RapidReader())),
+            # The looks (tiers a and b) only: a kept run's anchors are cut without OCR text
+            # (reading them costs seconds of the run that keeps them), and no model tier:
+            # where no look finds a target, the model takes the whole task over instead.
+            Healer(),
             PlaySettings(speed=None, anchor_timeout_s=ANCHOR_TIMEOUT_S),
             say=say,
         )
