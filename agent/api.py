@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -65,6 +65,7 @@ from agent.records.history import (
     load_run,
 )
 from agent.records.schema import RunInfo, StepRecord
+from agent.replays.store import ReplayEntry
 from agent.run.events import (
     ActionDecided,
     ActionDone,
@@ -173,6 +174,10 @@ __all__ = [
     "insert_wait",
     "set_text",
     "record_macro",
+    "ReplayEntry",
+    "list_replays",
+    "forget_replay",
+    "pin_replay",
     "describe_step",
     "history_root",
     "list_runs",
@@ -291,37 +296,44 @@ class Session:
         observers: Sequence[Observer] = (),
         wrap_computer: ComputerWrapper | None = None,
         narration: Speech | None = None,
+        fresh: bool = False,
+        variables: Mapping[str, str] | None = None,
     ) -> RunResult:
-        """Carry out ``task`` on this desktop with the model the settings name.
+        """Carry out ``task`` on this desktop: a replay of the run that did it before, else the model.
 
         Everything that can be checked without a model is checked first, so bad input
-        fails in a second with one line: the settings, the task, the display and the
-        monitor, the history folder. Then the backend loads (or comes from the cache),
-        and the run starts under the kill hotkey and takeover detection. With
-        ``narration``, each action is spoken before it happens and the words are kept
-        in the step's record.
+        fails in a second with one line: the settings, the task and its ``{name}``
+        ``variables``, the display and the monitor, the history folder. Unless ``fresh``,
+        a run of the same task that succeeded on this monitor layout is replayed without
+        the model (``agent.replays``), which is loaded only from the first step the
+        replay cannot find; otherwise the backend loads (or comes from the cache) first.
+        The run goes under the kill hotkey and takeover detection. With ``narration``,
+        each action is spoken before it happens and the words are kept in the step's
+        record. A run the model helped finish with success becomes its task's replay.
         """
+        from agent.replays.matching import check_variables, fill
+        from agent.replays.playing import ReplayRun, current_layout, find_replay, remember
+
         require_valid(settings)
         if not task.strip():
             raise ConfigError("the task is empty")
+        values = dict(variables or {})
+        check_variables(task, values)
         checked = check_run(settings)
-        backend = self.backend(settings, cancel=stop)
+        say = self._progress or _quiet
+        layout = current_layout(checked)
+        plan = None if fresh else find_replay(checked, task, values, layout, say)
+        facts = {} if plan is not None else model_facts(self.backend(settings, cancel=stop))
+        recorded = recorded_settings(settings)
+        if plan is not None:
+            recorded["replay_of"] = plan.entry.run_id
         spec = RunSpec(
-            task=task,
+            task=fill(task, values),
             backend=settings.backend,
             model=settings.script if settings.backend == "script" else settings.model,
-            settings=recorded_settings(settings),
+            settings=recorded,
             dry_run=dry_run,
-            model_facts=model_facts(backend),
-        )
-        planner = Planner(
-            backend,
-            frame_kind=FrameKind(settings.frame),
-            settings=PromptSettings(
-                max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
-            ),
-            refiner=run_refiner(settings, backend),
-            locator=run_locator(settings, backend, stop),
+            model_facts=facts,
         )
         tree = open_accessible_tree(checked.platform)  # grounds the model's clicks where a window has one
         loop_settings = LoopSettings(
@@ -338,9 +350,33 @@ class Session:
             narration=narration,
             tree=tree,
         ) as run:
-            snapper = Snapper(tree) if tree is not None else None
-            loop = AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings, snapper)
-            return loop.run(task)
+
+            def make_loop() -> AgentLoop:
+                # Called at most once, only when the model is needed: a whole replay loads none.
+                backend = self.backend(settings, cancel=stop)
+                planner = Planner(
+                    backend,
+                    frame_kind=FrameKind(settings.frame),
+                    settings=PromptSettings(
+                        max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
+                    ),
+                    refiner=run_refiner(settings, backend),
+                    locator=run_locator(settings, backend, stop),
+                )
+                snapper = Snapper(tree) if tree is not None else None
+                return AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings, snapper)
+
+            if plan is None:
+                result = make_loop().run(spec.task)
+                asked_model = True
+            else:
+                replay = ReplayRun(plan, make_loop, say)
+                result = replay.run(spec.task, run.executor, run.capture, run.harness)
+                asked_model = replay.asked_model
+            info = run.recorder.info
+        if asked_model and not dry_run:
+            remember(checked, info.id, task, values, layout, result, info.started_at)
+        return result
 
     def locate(
         self,
@@ -624,6 +660,30 @@ def record_macro(
     rescue = platformdirs.user_data_path("deskpilot") / "macros"
     saved = save_macro_or_rescue(macro, path, rescue, progress or (lambda line: log.warning("%s", line)))
     return RecordedMacro(saved, len(macro.steps), recorder.ignored, recorder.own, macro, recorder.targets)
+
+
+# -- replays: tasks that succeeded before, replayed without the model (agent/replays) ----
+
+
+def list_replays(settings: Settings) -> list[ReplayEntry]:
+    """The runs kept as their task's replay, newest first (``deskpilot replays list``)."""
+    from agent.replays.store import live_entries
+
+    return live_entries(history_root(settings))
+
+
+def forget_replay(settings: Settings, name: str) -> ReplayEntry:
+    """Never replay run ``name`` (an id or a unique start of one) again; the run stays in the history."""
+    from agent.replays.store import forget
+
+    return forget(history_root(settings), name)
+
+
+def pin_replay(settings: Settings, name: str, pinned: bool = True) -> ReplayEntry:
+    """Make run ``name`` the one its task replays even after later successes (``pinned=False`` undoes it)."""
+    from agent.replays.store import pin
+
+    return pin(history_root(settings), name, pinned)
 
 
 # -- accessibility: click by name (agent/access) ----------------------------------------

@@ -140,6 +140,10 @@ def describe_step(step: StepRecord) -> list[str]:
             lines.append((head if i == 0 else pad) + describe_record(action))
     else:
         lines.append(head + "no action")
+    if step.source == "replay":
+        lines.append(pad + "replayed from an earlier run, no model")
+    elif step.source == "model":
+        lines.append(pad + "asked the model")
     if step.anchor_tier:
         lines.append(pad + "target found by tier " + clip(step.anchor_tier, 20))
     if step.error:

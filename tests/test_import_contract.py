@@ -66,6 +66,7 @@ FEATURES = (
     "agent.finetune",
     "agent.computer_use",
     "agent.run",
+    "agent.replays",
 )
 
 # The desktop libraries: only the X11 platform folder may import them (agent/testing

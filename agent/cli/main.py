@@ -25,6 +25,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "run",
     "doctor",
     "history",
+    "replays",
     "access",
     "grounding",
     "finetune",

@@ -93,6 +93,20 @@ def add_commands(sub: Any) -> None:
         choices=list(REFINE_MODES),
         help=f"zoom-then-ground for clicks: a second look on a crop around the point (default: {d.refine})",
     )
+    p_run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ask the model even if this task succeeded before on this monitor layout (default: replay "
+        "that run without the model; see deskpilot replays)",
+    )
+    p_run.add_argument(
+        "--vars",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="values for the task's {NAME} variables: a run of the task with other values replays "
+        "with these (default: none)",
+    )
     p_run.set_defaults(handler=_cmd_run)
 
     p_tray = sub.add_parser(
@@ -196,6 +210,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.script:
         settings.backend = "script"  # --script alone means: replay these replies
     require_valid(settings)
+    from agent.cli.macros import parse_vars
+
+    variables = parse_vars(args.vars)  # the task's {name}s are checked against them before a model loads
     stop = threading.Event()
     loading = threading.Event()
     loading.set()
@@ -237,6 +254,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             observers=[started, TerminalReporter()],
             narration=narration,
+            fresh=args.fresh,
+            variables=variables,
         )
     finally:
         if narration is not None:

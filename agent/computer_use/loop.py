@@ -96,19 +96,26 @@ class AgentLoop:
         return cls(planner, executor, capture, harness, settings, snapper)
 
     def run(self, task: str) -> RunResult:
-        return self.harness.run(task, functools.partial(self._steps, task))
+        return self.harness.run(task, functools.partial(self.steps, task))
 
-    def _steps(self, task: str) -> RunEnd:
+    def steps(
+        self, task: str, *, done: Sequence[StepNote] = (), first: int = 1, feedback: str | None = None
+    ) -> RunEnd:
+        """The model's steps of a run already started, numbered from ``first``.
+
+        ``done``: steps carried out before the model was asked (a replay), in its history
+        from the first prompt on; ``feedback``: what that prompt says about them.
+        """
         executor, harness = self.executor, self.harness
-        notes: list[StepNote] = []
+        notes: list[StepNote] = list(done)
         frames: deque[Frame] = deque(maxlen=max(1, self.planner.settings.screenshots))
-        feedback: str | None = None
         unusable = 0
         watchdog = Watchdog(self.settings.watchdog_repeats)
-        for number in range(1, self.settings.max_steps + 1):
+        for number in range(first, first + self.settings.max_steps):
             executor.check_stop()
             executor.honour_pause()
             record = harness.begin_step(number)
+            record.source = "model"
             started = time.perf_counter()
             frame = self.capture.frame()
             record.timings["capture_s"] = time.perf_counter() - started

@@ -74,6 +74,9 @@ class StepRecord(BaseModel):
     # What settling after the step's action waited on: "tree" (accessibility events went
     # quiet) or "screen" (captures stopped changing); "" when it did not settle
     settled_by: str = ""
+    # Where the step's action came from: "model" (asked this run), "replay" (an earlier
+    # successful run of the task, replayed without the model; agent.replays), "" in older runs
+    source: Literal["", "model", "replay"] = ""
 
 
 class RunInfo(BaseModel):

@@ -55,7 +55,7 @@ class Window(QWidget):
             self.save.setObjectName("save")
             self.save.clicked.connect(lambda: emit(event="click", button="save"))
             grid.addWidget(self.save, 2, 1)
-        cancel = QPushButton("Cancel", self)
+        self.cancel = cancel = QPushButton("Cancel", self)
         cancel.setObjectName("cancel")
         cancel.clicked.connect(lambda: emit(event="click", button="cancel"))
         grid.addWidget(cancel, 2, 2)
@@ -90,7 +90,7 @@ def main() -> None:
 
     def announce() -> None:
         emit(event="ready", window=physical(window), button=physical(window.save) if window.save else None,
-             field=physical(window.edit), wid=int(window.winId()))
+             field=physical(window.edit), cancel=physical(window.cancel), wid=int(window.winId()))
 
     QTimer.singleShot(300, announce)
     app.exec()
