@@ -222,7 +222,7 @@ def test_run_clicks_the_refined_point_on_a_real_window_and_records_the_crop(prob
     assert result.returncode == 0, result.stderr
     press = window.wait_for("press")
     assert (press["x"], press["y"]) == (target[0] + 20, target[1] - 10)  # the refined point, not the first
-    (run_dir,) = history.iterdir()
+    (run_dir,) = [p for p in history.iterdir() if p.is_dir()]  # beside it: replays.json
     step = json.loads((run_dir / "steps.jsonl").read_text().splitlines()[0])
     assert step["refinement"]["used"] and tuple(step["refinement"]["screen"]) == (press["x"], press["y"])
     assert step["actions"][0]["screen"]["x"] == press["x"]

@@ -320,7 +320,8 @@ def test_a_macro_made_from_a_scripted_run_replays_in_a_real_xterm_with_no_model(
     assert replay.returncode == 0, replay.stderr
     assert wait_until(lambda: target.read_text() == "one\none\n")
     # The replay ran no model: its run record says so.
-    info = json.loads((sorted((tmp_path / "history").iterdir())[-1] / "run.json").read_text())
+    runs = sorted(p for p in (tmp_path / "history").iterdir() if p.is_dir())  # beside them: replays.json
+    info = json.loads((runs[-1] / "run.json").read_text())
     assert info["backend"] == "macro" and info["model"] == "none"
 
 
