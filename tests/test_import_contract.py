@@ -2,7 +2,7 @@
 
 Each rule is a pure function over (importing module, imported module) pairs, so the
 same walk that checks the tree also proves, on a made-up violation, that it would fail.
-Rules 1-9 and 11 look at one edge at a time; rule 10 (no import cycle) looks at all of them.
+Rules 1-9, 11 and 12 look at one edge at a time; rule 10 (no import cycle) looks at all of them.
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ FEATURES = (
 # The desktop libraries: only the X11 platform folder may import them (agent/testing
 # needs none: its fakes stand in for them), so a Wayland backend is a sibling folder.
 X_LIBRARIES = ("Xlib", "pynput", "mss", "pyautogui")
+# Wayland and D-Bus libraries: only the Wayland platform folders import them.
+WAYLAND_LIBRARIES = ("pywayland", "jeepney")
+WAYLAND_FOLDERS = ("agent.computers.kde",)
 
 
 def violations(all_edges: list[Edge]) -> list[str]:
@@ -106,6 +109,13 @@ def violations(all_edges: list[Edge]) -> list[str]:
             and any(within(target, library) for library in X_LIBRARIES)
         ):
             problems.append(f"rule 11: {source} imports {target} (only agent.computers.x11 imports X libraries)")
+        if (
+            within(source, "agent")
+            and not any(within(source, folder) for folder in WAYLAND_FOLDERS)
+            and any(within(target, library) for library in WAYLAND_LIBRARIES)
+        ):
+            problems.append(f"rule 12: {source} imports {target} (only the Wayland platform folders "
+                            f"{', '.join(WAYLAND_FOLDERS)} import Wayland and D-Bus libraries)")
     return problems
 
 
@@ -211,6 +221,8 @@ def test_the_walk_finds_lazy_and_type_checking_imports() -> None:
         (("agent.computers.selection", "Xlib.display"), "rule 11"),
         (("agent.macros.recorder", "mss"), "rule 11"),
         (("agent.testing.fake", "pyautogui"), "rule 11"),
+        (("agent.computers.selection", "jeepney"), "rule 12"),
+        (("agent.computers.x11.desktop", "pywayland.client"), "rule 12"),
     ],
 )
 def test_each_rule_fails_on_a_violation(edge: Edge, rule: str) -> None:
@@ -234,6 +246,8 @@ def test_allowed_edges_pass() -> None:
         ("agent.computers.x11.marker", "Xlib.display"),
         ("agent.computers.x11.screen", "mss"),
         ("agent.computers.platform", "agent.computers.base"),
+        ("agent.computers.kde.seat", "pywayland.client.display"),
+        ("agent.computers.kde.screenshot", "jeepney.io.blocking"),
     ]) == []
 
 

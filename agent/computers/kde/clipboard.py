@@ -1,0 +1,103 @@
+"""Pasting text on KDE through wl-clipboard (wlr data-control, offered by KWin), the old content restored."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Mapping
+
+from agent.errors import ClipboardError, StoppedError
+
+TEXT = "text/plain;charset=utf-8"
+PASTE_TIMEOUT_S = 3.0
+TOOL_TIMEOUT_S = 5.0
+OWN_TRIES = 100
+MISSING = "typing text outside the keyboard layout on KDE needs wl-clipboard: apt-get install wl-clipboard"
+
+
+class DataControlClipboard:
+    """Serves ``text`` for exactly one paste (``wl-copy --paste-once``), then puts the old content back.
+
+    The one served paste is the proof that someone took it: wl-copy exits after serving
+    it, so a paste nobody took is reported (``ClipboardError``) instead of pretended.
+    Only the old content's preferred type is restored (text where there was text), not
+    every type the old owner offered.
+    """
+
+    def __init__(self, environ: Mapping[str, str], cancel: threading.Event | None = None,
+                 paste_timeout_s: float = PASTE_TIMEOUT_S) -> None:
+        self._env = dict(environ)
+        self._cancel = cancel or threading.Event()
+        self._paste_timeout_s = paste_timeout_s
+
+    def _tool(self, name: str) -> str:
+        path = shutil.which(name, path=self._env.get("PATH"))
+        if path is None:
+            raise ClipboardError(MISSING)
+        return path
+
+    def read(self) -> tuple[str, bytes] | None:
+        """The clipboard's preferred type and its bytes, or None when it is empty."""
+        listed = subprocess.run([self._tool("wl-paste"), "--list-types"], env=self._env,
+                                capture_output=True, timeout=TOOL_TIMEOUT_S)
+        types = [t for t in listed.stdout.decode(errors="replace").splitlines() if t.strip()]
+        if listed.returncode != 0 or not types:
+            return None
+        wanted = next((t for t in (TEXT, "text/plain", "UTF8_STRING") if t in types), types[0])
+        content = subprocess.run([self._tool("wl-paste"), "--no-newline", "--type", wanted], env=self._env,
+                                 capture_output=True, timeout=TOOL_TIMEOUT_S)
+        return (wanted, content.stdout) if content.returncode == 0 else None
+
+    def write(self, saved: tuple[str, bytes] | None) -> None:
+        """Make ``saved`` the clipboard again (wl-copy stays behind to serve it), or clear it."""
+        argv = [self._tool("wl-copy")] + (["--type", saved[0]] if saved else ["--clear"])
+        # wl-copy forks a server that keeps the clipboard: it must not hold our pipes open.
+        subprocess.run(argv, env=self._env, input=saved[1] if saved else None,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=TOOL_TIMEOUT_S)
+
+    def paste(self, text: str, press_paste: Callable[[], None]) -> None:
+        if self._cancel.is_set():
+            raise StoppedError("stopped before pasting")
+        saved = self.read()
+        # Cleared first, so the text type showing up again can only be our offer.
+        self.write(None)
+        server = subprocess.Popen(
+            [self._tool("wl-copy"), "--foreground", "--paste-once", "--type", TEXT],
+            env=self._env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert server.stdin is not None  # noqa: S101 - Popen with PIPE always has it
+            server.stdin.write(text.encode("utf-8"))
+            server.stdin.close()  # wl-copy takes the selection once its input has ended
+            if not self._owns():
+                raise ClipboardError("the clipboard did not take the text to paste")
+            if self._cancel.is_set():
+                raise StoppedError("stopped before pasting")
+            press_paste()
+            try:
+                server.wait(self._paste_timeout_s)
+            except subprocess.TimeoutExpired:
+                raise ClipboardError(
+                    f"no application took the pasted text within {self._paste_timeout_s:g} s "
+                    "(is a text field focused?)"
+                ) from None
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            self.write(saved)
+
+    def _owns(self) -> bool:
+        """Wait until the selection is ours: reading it would spend the one paste, so only the types are read.
+
+        wl-copy sets the selection after reading its input, and data-control has no
+        event a separate process could wait on, so the (cleared) type list is polled;
+        each look is a short process run, bounded in number.
+        """
+        for _ in range(OWN_TRIES):
+            listed = subprocess.run([self._tool("wl-paste"), "--list-types"], env=self._env,
+                                    capture_output=True, timeout=TOOL_TIMEOUT_S)
+            if TEXT in listed.stdout.decode(errors="replace").split():
+                return True
+        return False
