@@ -18,7 +18,7 @@ from agent.errors import ConfigError, DisplayError, UnsupportedDesktopError
 from agent.geometry import Region
 from agent.testing.platform import FakePlatform
 
-X, W, NONE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY
+X, W, NONE, KDE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY, Verdict.KDE
 
 
 @pytest.mark.parametrize(
@@ -48,6 +48,17 @@ X, W, NONE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY
         ({"XDG_SESSION_TYPE": "wayland", "DESKPILOT_PLATFORM": "x11"}, None, NONE, ""),
         ({"DISPLAY": ":0"}, "wayland", W, ":0"),
         ({"DISPLAY": ":0", "DESKPILOT_PLATFORM": "x11"}, "wayland", W, ":0"),  # the argument wins
+        # KDE Plasma on Wayland: XDG_CURRENT_DESKTOP lists KDE (or KDE_FULL_SESSION says so).
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":0"}, None, KDE, ":0"),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "kde:plasma"}, None, KDE, ""),
+        ({"WAYLAND_DISPLAY": "wayland-0", "KDE_FULL_SESSION": "true"}, None, KDE, ""),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "GNOME"}, None, W, ""),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDEX"}, None, W, ""),  # a list, not a prefix
+        # Plasma's X11 session stays X11, and an override wins over the desktop.
+        ({"XDG_SESSION_TYPE": "x11", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":0"}, None, X, ":0"),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":9"}, "x11", X, ":9"),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE"}, "wayland", W, ""),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "kde", KDE, ""),
     ],
 )
 def test_choose_platform(environ: dict[str, str], override: str | None, verdict: Verdict, display: str) -> None:
@@ -65,7 +76,7 @@ def test_other_systems_use_the_native_backend_whatever_the_variables() -> None:
 def test_an_unknown_platform_name_is_bad_input(environ: dict[str, str], override: str | None) -> None:
     with pytest.raises(ConfigError, match="unknown platform") as err:
         choose_platform(environ, override, system="linux")
-    assert "x11, wayland" in str(err.value)
+    assert "x11, kde, wayland" in str(err.value)
 
 
 def test_a_wayland_session_is_refused_in_one_line_that_says_what_works() -> None:
@@ -78,6 +89,14 @@ def test_a_wayland_session_is_refused_in_one_line_that_says_what_works() -> None
     assert "X11 (Xorg) session" in message and "DESKPILOT_PLATFORM=x11 xvfb-run" in message
     # A refusal is a display problem: the CLI maps it to exit 2 like every other.
     assert isinstance(err.value, DisplayError)
+
+
+def test_a_kde_session_gets_the_kde_platform_without_connecting() -> None:
+    # No compositor at that socket: building the platform must not connect.
+    env = {"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "WAYLAND_DISPLAY": "wayland-87"}
+    platform = select_platform(env)
+    assert platform.name == "kde"
+    assert not platform.capabilities.can(Capability.RECORD_INPUT)
 
 
 def test_no_display_says_what_it_said_before_the_seam() -> None:

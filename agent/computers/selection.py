@@ -1,10 +1,11 @@
 """The one place that decides which desktop backend drives this session (``select_platform``).
 
 The decision is a pure function of the environment (``choose_platform``), table-tested;
-``select_platform`` turns it into a ``Platform`` or a one-line refusal. Wayland
-sessions are refused until a Wayland backend exists: there ``DISPLAY`` points at
-Xwayland, whose root window captures 100% black and whose XTEST input reaches only
-X11 windows, so acting there would mean clicking blind.
+``select_platform`` turns it into a ``Platform`` or a one-line refusal. A Wayland
+session gets the backend of its desktop where one exists (KDE Plasma: ``kde``) and is
+refused otherwise: there ``DISPLAY`` points at Xwayland, whose root window captures
+100% black and whose XTEST input reaches only X11 windows, so acting there through the
+X11 backend would mean clicking blind.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ NO_DISPLAY = "no display: DISPLAY is not set (start an X session or Xvfb)"
 
 class Verdict(StrEnum):
     X11 = "x11"  # drive DISPLAY with the X11 backend
-    WAYLAND = "wayland"  # a Wayland session, and no Wayland backend yet: refuse
+    KDE = "kde"  # a KDE Plasma (KWin) Wayland session: fake-input, ScreenShot2, the clipboard
+    WAYLAND = "wayland"  # a Wayland session with no backend for its desktop: refuse
     NO_DISPLAY = "no display"  # nothing to drive
 
 
 # The values an override may take; "wayland" forces the refusal (for tests, and for
 # sessions that hide what they are).
-OVERRIDES = ("x11", "wayland")
+OVERRIDES = ("x11", "kde", "wayland")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,23 @@ class Choice:
     verdict: Verdict
     display: str  # the X display the X11 backend would use ("" when none)
     reason: str
+
+
+def is_kde(environ: Mapping[str, str]) -> bool:
+    """Whether the session says it is KDE Plasma: ``XDG_CURRENT_DESKTOP`` lists KDE, or ``KDE_FULL_SESSION``.
+
+    ``XDG_CURRENT_DESKTOP`` is a colon-separated list ("KDE", "KDE:plasma"); Plasma's
+    session also exports ``KDE_FULL_SESSION=true`` (kept by some shells that drop the first).
+    """
+    desktops = {part.strip().lower() for part in environ.get("XDG_CURRENT_DESKTOP", "").split(":")}
+    return "kde" in desktops or environ.get("KDE_FULL_SESSION", "").strip().lower() == "true"
+
+
+def _wayland(environ: Mapping[str, str], display: str, why: str) -> Choice:
+    """A Wayland session: the backend of its desktop, or the refusal."""
+    if is_kde(environ):
+        return Choice(Verdict.KDE, display, f"{why} on KDE Plasma (XDG_CURRENT_DESKTOP)")
+    return Choice(Verdict.WAYLAND, display, why)
 
 
 def choose_platform(
@@ -80,15 +99,17 @@ def choose_platform(
         return Choice(Verdict.X11, display, f"asked for x11 on DISPLAY={display}")
     if wanted == "wayland":
         return Choice(Verdict.WAYLAND, display, "asked for wayland")
+    if wanted == "kde":
+        return Choice(Verdict.KDE, display, "asked for kde")
     session = environ.get("XDG_SESSION_TYPE", "").strip().lower()
     if session == "wayland":
-        return Choice(Verdict.WAYLAND, display, "XDG_SESSION_TYPE=wayland")
+        return _wayland(environ, display, "XDG_SESSION_TYPE=wayland")
     if session == "x11":
         if not display:
             return Choice(Verdict.NO_DISPLAY, "", "XDG_SESSION_TYPE=x11, but DISPLAY is not set")
         return Choice(Verdict.X11, display, f"XDG_SESSION_TYPE=x11 on DISPLAY={display}")
     if environ.get("WAYLAND_DISPLAY"):
-        return Choice(Verdict.WAYLAND, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}")
+        return _wayland(environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}")
     if display:
         return Choice(Verdict.X11, display, f"DISPLAY={display}")
     return Choice(Verdict.NO_DISPLAY, "", "neither DISPLAY nor WAYLAND_DISPLAY is set")
@@ -97,10 +118,14 @@ def choose_platform(
 def select_platform(environ: Mapping[str, str] = os.environ, override: str | None = None) -> Platform:
     """The platform of this session; ``UnsupportedDesktopError`` (Wayland) or ``DisplayError`` (none).
 
-    Cheap: building the X11 platform opens no connection, so callers may check early,
+    Cheap: building a platform opens no connection, so callers may check early,
     before any model loads.
     """
     choice = choose_platform(environ, override)
+    if choice.verdict is Verdict.KDE:
+        from agent.computers.kde import KdePlatform
+
+        return KdePlatform(environ)
     if choice.verdict is Verdict.WAYLAND:
         raise UnsupportedDesktopError(WAYLAND_REFUSAL)
     if choice.verdict is Verdict.NO_DISPLAY:
