@@ -1,0 +1,218 @@
+"""The KDE platform on a real headless KWin: what a native Wayland client saw, and the pixels captured.
+
+KWin (``kwin_wayland --virtual``, tests/wayland.py) runs as ``nobody`` in a private
+D-Bus session with permission checks off; the code under test runs as the same user
+inside the session's namespaces (KWin offers fake-input only to its own user), and a
+GTK 3 window on Wayland logs every press, key and text change it receives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.computers.kde.keys import CHARACTERS, chord_codes, key_code, typeable
+from agent.computers.kde.platform import NO_KILL_CHORD, KdePlatform
+from agent.computers.platform import Capability, InputHandlers
+from agent.errors import ConfigError, DisplayError
+from tests.wayland import (
+    ROOT,
+    USER,
+    WaylandSession,
+    WaylandUnavailable,
+    headless_kwin,
+    kwin_unavailable_reason,
+    spawn_in,
+)
+
+PROBE = ROOT / "tests" / "apps" / "wayland_probe.py"
+KDE = ROOT / "agent" / "computers" / "kde"
+READY_TIMEOUT_S = 20.0
+
+
+# -- no compositor ------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("ctrl", 29), ("shift", 42), ("enter", 28), ("escape", 1), ("f12", 88), ("a", 30), ("z", 44),
+     ("1", 2), ("0", 11), ("/", 53), ("space", 57), ("Return", 28), ("super", 125)],
+)
+def test_key_names_become_evdev_codes(name: str, code: int) -> None:
+    assert key_code(name) == code
+
+
+def test_us_characters_and_what_is_pasted_instead() -> None:
+    assert CHARACTERS["A"] == (30, True) and CHARACTERS["a"] == (30, False)
+    assert CHARACTERS["?"] == (53, True) and CHARACTERS["|"] == (43, True)
+    assert all(typeable(c) for c in "Hello, World! 42 ~`")
+    assert not any(typeable(c) for c in "é€打\n\t")
+    assert chord_codes(("ctrl", "v")) == [29, 47]
+    with pytest.raises(ConfigError):
+        key_code("nosuchkey")
+
+
+def test_the_kde_platform_says_what_it_cannot_do_and_opens_nothing() -> None:
+    platform = KdePlatform({"WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": "/nonexistent"})
+    caps = platform.capabilities
+    assert not caps.can(Capability.RECORD_INPUT) and not caps.can(Capability.READ_POINTER)
+    assert caps.can(Capability.CLIPBOARD)
+    assert platform.describe().startswith("kde (WAYLAND_DISPLAY=wayland-9; can capture, act, paste text")
+    watching = platform.input_watching()
+    chord = watching.watch_chord(("ctrl", "alt", "k"), lambda: None, what="kill hotkey")
+    with pytest.raises(DisplayError) as err:
+        chord.start()
+    assert str(err.value) == NO_KILL_CHORD and not chord.is_alive()
+    recording = watching.watch_input(InputHandlers(), what="recording")
+    with pytest.raises(DisplayError, match="macro from-run"):
+        recording.start()
+    with pytest.raises(DisplayError, match="cannot connect to the Wayland compositor"):
+        platform.screen(1).capture()
+
+
+@pytest.mark.process
+def test_the_fake_input_bindings_are_what_the_vendored_xml_generates(tmp_path: Path) -> None:
+    pytest.importorskip("pywayland")
+    subprocess.run([sys.executable, "-m", "pywayland.scanner", "-i", str(KDE / "protocols" / "fake-input.xml"),
+                    "-o", str(tmp_path)], check=True, capture_output=True, timeout=60)
+    generated = (tmp_path / "fake_input.py").read_text()
+    shipped = (KDE / "fake_input_protocol.py").read_text()
+    body = "\n".join(line for line in shipped.splitlines() if not line.startswith(("# Generated", "#   python",
+                                                                                    "# tests/", "# mypy:")))
+    assert body.strip() == generated.strip()
+    assert "SPDX-License-Identifier: LGPL-2.1-or-later" in (KDE / "protocols" / "fake-input.xml").read_text()
+
+
+# -- on a headless KWin ---------------------------------------------------------------
+
+class Probe:
+    """The GTK window's event log, read as it grows."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def events(self) -> list[dict[str, object]]:
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def wait_for(self, predicate: object, timeout: float = 10.0) -> list[dict[str, object]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = self.events()
+            if any(predicate(e) for e in events):  # type: ignore[operator]
+                return events
+            time.sleep(0.05)  # the probe writes its log from another process
+        tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
+        raise AssertionError(f"the probe never saw it; its log ends: {tail}")
+
+
+@pytest.fixture(scope="module")
+def kwin() -> Iterator[WaylandSession]:
+    reason = kwin_unavailable_reason()
+    if reason and shutil.which("kwin_wayland") is None:
+        # KWin is not in CI's install (136 packages): skipped there, failed where installed.
+        pytest.skip(f"no headless KWin: kwin_wayland is not installed ({reason})")
+    try:
+        with headless_kwin() as session:
+            yield session
+    except WaylandUnavailable as err:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"KWin is installed but did not start: {err}")
+        pytest.skip(f"no headless KWin: {err}")
+
+
+@pytest.fixture
+def probe(kwin: WaylandSession) -> Iterator[Probe]:
+    folder = Path(tempfile.mkdtemp(prefix="deskpilot-kde-probe-", dir="/var/tmp"))
+    folder.chmod(0o777)
+    log = folder / "probe.jsonl"
+    env = kwin.environ({"GDK_BACKEND": "wayland", "NO_AT_BRIDGE": "1", "PYTHONPATH": ""})
+    process = spawn_in(kwin, ["/usr/bin/python3", str(PROBE)], env, log)
+    try:
+        found = Probe(log)
+        found.wait_for(lambda e: e["event"] == "ready", READY_TIMEOUT_S)
+        yield found
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def drive(kwin: WaylandSession, code: str) -> dict[str, object]:
+    """Run ``code`` with the KDE platform as KWin's user; it prints one JSON object last."""
+    prelude = (
+        "import json, os, time\n"
+        "from agent.actions import *\n"
+        "from agent.computers.selection import select_platform\n"
+        "platform = select_platform(os.environ)\n"
+        "assert platform.name == 'kde', platform.name\n"
+        "def act(action, x=None, y=None):\n"
+        "    computer.perform(ScreenAction(action=action, x=x, y=y))\n"
+    )
+    env = kwin.environ({"XDG_CURRENT_DESKTOP": "KDE", "PYTHONDONTWRITEBYTECODE": "1"})
+    result = kwin.run([sys.executable, "-c", prelude + code], env, user=USER, timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.process
+def test_a_click_reaches_the_wayland_window_where_it_was_sent(kwin: WaylandSession, probe: Probe) -> None:
+    out = drive(kwin, "computer = platform.computer(1)\nt = time.monotonic()\n"
+                      "act(LeftClick(coordinate=(0, 0)), 960, 600)\n"
+                      "print(json.dumps({'ms': (time.monotonic() - t) * 1000, 'at': computer.cursor_position()}))")
+    events = probe.wait_for(lambda e: e["event"] == "clicked")
+    assert {"event": "press", "button": 1, "x": 960, "y": 600} in events
+    assert out["at"] == [960, 600]  # the remembered position: KWin does not say where it is
+
+
+@pytest.mark.process
+def test_unicode_is_pasted_into_the_focused_field_and_the_clipboard_restored(
+    kwin: WaylandSession, probe: Probe
+) -> None:
+    text = "打开 deskpilot é€ Grüße ✓"
+    out = drive(kwin, "import subprocess\n"
+                      "subprocess.run(['wl-copy', 'the user words'], check=True)\n"
+                      "computer = platform.computer(1)\n"
+                      "act(LeftClick(coordinate=(0, 0)), 300, 30)\n"
+                      f"t = time.monotonic()\nact(Type(text={text!r}))\nms = (time.monotonic() - t) * 1000\n"
+                      "act(Type(text='AbC?'))\n"
+                      "kept = subprocess.run(['wl-paste', '--no-newline'], capture_output=True, text=True).stdout\n"
+                      "print(json.dumps({'ms': ms, 'clipboard': kept}))")
+    probe.wait_for(lambda e: e == {"event": "text", "text": text + "AbC?"})
+    assert out["clipboard"] == "the user words"
+
+
+@pytest.mark.process
+def test_a_paste_nobody_takes_fails_and_leaves_the_clipboard_as_it_was(kwin: WaylandSession, probe: Probe) -> None:
+    out = drive(kwin, "import subprocess\n"
+                      "from agent.errors import ClipboardError\n"
+                      "subprocess.run(['wl-copy', 'kept'], check=True)\n"
+                      "computer = platform.computer(1)\n"
+                      "act(LeftClick(coordinate=(0, 0)), 960, 600)\n"  # the button has the focus: no paste
+                      "try:\n    act(Type(text='é'))\n    failed = ''\n"
+                      "except ClipboardError as err:\n    failed = str(err)\n"
+                      "kept = subprocess.run(['wl-paste', '--no-newline'], capture_output=True, text=True).stdout\n"
+                      "print(json.dumps({'failed': failed, 'clipboard': kept}))")
+    assert "no application took the pasted text" in str(out["failed"])
+    assert out["clipboard"] == "kept"
+    assert not [e for e in probe.events() if e["event"] == "text"]
+
+
+@pytest.mark.process
+def test_a_capture_shows_the_window_as_drawn(kwin: WaylandSession, probe: Probe) -> None:
+    out = drive(kwin, "screen = platform.screen(1)\nt = time.monotonic()\nframe = screen.capture()\n"
+                      "ms = (time.monotonic() - t) * 1000\n"
+                      "print(json.dumps({'ms': ms, 'size': frame.image.size, 'region': [frame.region.left, frame.region.top, frame.region.width, frame.region.height],"
+                      " 'button': frame.image.getpixel((960, 600)), 'monitors': len(platform.screen(1).monitors())}))")
+    assert out["size"] == [1920, 1080] and out["region"] == [0, 0, 1920, 1080] and out["monitors"] == 1
+    red, green, blue = out["button"]  # type: ignore[misc]
+    assert (red, green, blue) == pytest.approx((0xCC, 0x33, 0x22), abs=8)
