@@ -36,6 +36,8 @@ python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 [ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi
   sway xwayland dbus)
+# wl-clipboard: text outside the keymap is pasted through it on KDE Plasma (Wayland).
+apt_packages+=(wl-clipboard)
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -78,5 +80,10 @@ if .venv/bin/python -c "import importlib.util,sys; sys.exit(importlib.util.find_
     echo "error: a broken torchvision is installed in .venv (it does not match torch); run: .venv/bin/pip uninstall -y torchvision" >&2
     exit 1
   fi
+fi
+# KDE Plasma on Wayland grants fake-input and ScreenShot2 only to programs whose desktop
+# entry asks for them; the entry names this venv's interpreter by its real path.
+if [ "$(uname -s)" = "Linux" ]; then
+  echo "KDE desktop entry: $(.venv/bin/python -c 'from agent.computers.kde.entry import install_desktop_entry; print(install_desktop_entry())')"
 fi
 echo "installed: $(.venv/bin/deskpilot --version)"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.computers.kde.entry import desktop_entry, entry_path, install_desktop_entry
 from agent.computers.kde.keys import CHARACTERS, chord_codes, key_code, typeable
 from agent.computers.kde.platform import NO_KILL_CHORD, KdePlatform
 from agent.computers.platform import Capability, InputHandlers
@@ -90,6 +91,16 @@ def test_the_fake_input_bindings_are_what_the_vendored_xml_generates(tmp_path: P
                                                                                     "# tests/", "# mypy:")))
     assert body.strip() == generated.strip()
     assert "SPDX-License-Identifier: LGPL-2.1-or-later" in (KDE / "protocols" / "fake-input.xml").read_text()
+
+
+def test_the_desktop_entry_names_the_real_interpreter_and_the_two_interfaces(tmp_path: Path) -> None:
+    path = install_desktop_entry(sys.executable, {"HOME": str(tmp_path)})
+    assert path == tmp_path / ".local" / "share" / "applications" / "deskpilot.desktop"
+    text = path.read_text()
+    assert f"Exec={os.path.realpath(sys.executable)} -m agent" in text and "@" not in text
+    assert "X-KDE-Wayland-Interfaces=org_kde_kwin_fake_input\n" in text
+    assert "X-KDE-DBUS-Restricted-Interfaces=org.kde.KWin.ScreenShot2\n" in text
+    assert entry_path({"XDG_DATA_HOME": "/x", "HOME": "/h"}) == Path("/x/applications/deskpilot.desktop")
 
 
 # -- on a headless KWin ---------------------------------------------------------------
@@ -216,3 +227,23 @@ def test_a_capture_shows_the_window_as_drawn(kwin: WaylandSession, probe: Probe)
     assert out["size"] == [1920, 1080] and out["region"] == [0, 0, 1920, 1080] and out["monitors"] == 1
     red, green, blue = out["button"]  # type: ignore[misc]
     assert (red, green, blue) == pytest.approx((0xCC, 0x33, 0x22), abs=8)
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("installed", [False, True])
+def test_kwin_grants_input_and_capture_only_with_the_desktop_entry(installed: bool) -> None:
+    if shutil.which("kwin_wayland") is None:
+        pytest.skip("no headless KWin: kwin_wayland is not installed (not in CI's install)")
+    files = {".local/share/applications/deskpilot.desktop": desktop_entry(sys.executable)} if installed else {}
+    code = ("import os\nfrom agent.computers.kde import KdePlatform\nfrom agent.errors import DisplayError\n"
+            "platform = KdePlatform(os.environ)\n"
+            "try:\n    print(platform.screen(1).capture().image.size)\n"
+            "except DisplayError as err:\n    print(err)\n")
+    with headless_kwin(trusting=False, files=files) as session:
+        env = session.environ({"XDG_CURRENT_DESKTOP": "KDE", "PYTHONDONTWRITEBYTECODE": "1"})
+        result = session.run([sys.executable, "-c", code], env, user=USER, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    if installed:
+        assert result.stdout.strip() == "(1920, 1080)"
+    else:
+        assert result.stdout.startswith("KWin does not offer fake input to Deskpilot: its desktop entry is missing")

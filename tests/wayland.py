@@ -260,14 +260,18 @@ def _interpreter_for_user(base: Path) -> str:
 
 
 @contextmanager
-def headless_kwin(width: int = 1920, height: int = 1080) -> Iterator[WaylandSession]:
+def headless_kwin(
+    width: int = 1920, height: int = 1080, *, trusting: bool = True, files: Mapping[str, str] | None = None
+) -> Iterator[WaylandSession]:
     """Start ``kwin_wayland --virtual`` as ``nobody`` in private namespaces, yield it, stop it.
 
     The binary is copied first: the packaged one carries a file capability
     (cap_sys_resource) that a container's bounding set may refuse ("Operation not
     permitted"), and a copy has none. Permission checks are off (the test's stand-in
     for the shipped .desktop whitelist), so any client may use fake-input and
-    ScreenShot2. No Xwayland: the KDE backend speaks Wayland only, so ``display`` is "".
+    ScreenShot2; ``trusting=False`` keeps them on, to test the whitelist itself.
+    ``files`` (path under the user's home -> text) are written before KWin starts.
+    No Xwayland: the KDE backend speaks Wayland only, so ``display`` is "".
     """
     reason = kwin_unavailable_reason()
     if reason:
@@ -278,6 +282,11 @@ def headless_kwin(width: int = 1920, height: int = 1080) -> Iterator[WaylandSess
     for folder in (runtime, home):
         folder.mkdir(mode=0o700)
         shutil.chown(folder, USER, None)
+    for relative, text in (files or {}).items():
+        path = home / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    subprocess.run(["chown", "-R", USER, str(home)], check=True)
     kwin = base / "kwin_wayland"
     shutil.copyfile(shutil.which("kwin_wayland") or "kwin_wayland", kwin)
     kwin.chmod(0o755)
@@ -291,7 +300,8 @@ def headless_kwin(width: int = 1920, height: int = 1080) -> Iterator[WaylandSess
     ns_pid_file, log = base / "ns.pid", base / "kwin.log"
     compositor_env = (
         f"PATH=/usr/bin:/bin HOME={home} XDG_RUNTIME_DIR={runtime} XDG_CURRENT_DESKTOP=KDE "
-        "XDG_SESSION_TYPE=wayland KWIN_WAYLAND_NO_PERMISSION_CHECKS=1 KWIN_SCREENSHOT_NO_PERMISSION_CHECKS=1"
+        "XDG_SESSION_TYPE=wayland"
+        + (" KWIN_WAYLAND_NO_PERMISSION_CHECKS=1 KWIN_SCREENSHOT_NO_PERMISSION_CHECKS=1" if trusting else "")
     )
     kwin_argv = (
         f"{kwin} --virtual --width {width} --height {height} --socket {KWIN_SOCKET} "

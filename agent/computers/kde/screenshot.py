@@ -20,8 +20,8 @@ TIMEOUT_S = 10.0
 # QImage::Format values KWin sends, as PIL raw modes of their little-endian bytes.
 _FORMATS = {4: ("RGB", "BGRX"), 5: ("RGB", "BGRX"), 6: ("RGB", "BGRX")}  # RGB32, ARGB32, ARGB32_Premultiplied
 NOT_ALLOWED = (
-    "KWin refused the screenshot: install Deskpilot's desktop entry (scripts/install.sh), which lists "
-    "org.kde.KWin.ScreenShot2 in X-KDE-DBUS-Restricted-Interfaces"
+    "KWin refused the screenshot: Deskpilot's desktop entry is missing or names another Python "
+    "(run scripts/install.sh, which writes ~/.local/share/applications/deskpilot.desktop)"
 )
 
 

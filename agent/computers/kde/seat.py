@@ -19,9 +19,9 @@ FAKE_INPUT_VERSION = 4
 BUTTONS = {"left": 0x110, "right": 0x111, "middle": 0x112}
 VERTICAL, HORIZONTAL = 0, 1
 NOT_GRANTED = (
-    "KWin does not offer fake input to Deskpilot: install its desktop entry (scripts/install.sh puts "
-    "deskpilot.desktop in ~/.local/share/applications) and start deskpilot by that name, "
-    "or log out and in again after installing it"
+    "KWin does not offer fake input to Deskpilot: its desktop entry is missing or names another "
+    "Python (run scripts/install.sh, which writes ~/.local/share/applications/deskpilot.desktop "
+    "for this interpreter)"
 )
 
 
