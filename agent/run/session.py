@@ -51,11 +51,18 @@ def desktop_session(
     from agent.run.takeover import TakeoverDetector
 
     keys = parse_hotkey(kill_hotkey)
+    from agent.computers.platform import Capability
+
     computer = platform.computer(target, cancel=stop)
     watching = platform.input_watching()
     kill = KillSwitch(kill_hotkey, stop.set, watching)
+    # Where the desktop shows no one else's input (Wayland), takeover detection cannot
+    # run; the platform's capabilities say so (doctor shows it), and the run goes on.
+    sees_input = platform.capabilities.can(Capability.RECORD_INPUT)
     takeover = TakeoverDetector(
-        lambda what: pause.request(f"user input detected ({what})"), watching=watching, ignore_keys=keys
+        lambda what: pause.request(f"user input detected ({what})"),
+        watching=watching if sees_input else None,
+        ignore_keys=keys,
     )
     kill.start()
     try:

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from agent.computers.kde.seat import KWinSeat
     from agent.computers.platform import Platform
 
-# Wayland gives an unprivileged client neither the pointer nor other clients' input,
-# and KWin 5.27 offers no window titles over a protocol Deskpilot speaks yet.
+# Wayland gives an unprivileged client neither the pointer nor other clients' input
+# (the kill chord goes through KDE's own shortcut service instead), and KWin 5.27
+# offers no window titles over a protocol Deskpilot speaks yet.
 MISSING = frozenset({
     Capability.READ_POINTER,
     Capability.GLOBAL_KEYS,
@@ -39,10 +40,6 @@ MISSING = frozenset({
     Capability.WINDOW_TITLES,
     Capability.ACTING_MARK,
 })
-NO_KILL_CHORD = (
-    "the kill hotkey cannot be installed on KDE yet (Wayland shows no global keys to an application, "
-    "and Deskpilot does not register a KDE global shortcut yet), so a run would have no way to be stopped"
-)
 NO_ACTIVE_WINDOW = "KDE does not tell an application which window is active (not implemented for KWin yet)"
 
 
@@ -104,7 +101,7 @@ class KdePlatform:
         raise DisplayError(NO_ACTIVE_WINDOW)
 
     def input_watching(self) -> InputWatching:
-        return _NoInputWatching()
+        return _KdeInputWatching(self._environ)
 
     def acting_mark(self) -> ActingMark:
         return _NoMark()
@@ -150,11 +147,16 @@ class _Refusal:
         return False
 
 
-class _NoInputWatching:
-    """Wayland shows an application no other client's input: every watch refuses, saying what is lost."""
+class _KdeInputWatching:
+    """Chords through KDE's global shortcuts; Wayland shows no other input, so watching it refuses."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
 
     def watch_chord(self, keys: Sequence[str], on_chord: Callable[[], None], *, what: str) -> InputWatch:
-        return _Refusal(NO_KILL_CHORD)
+        from agent.computers.kde.shortcut import KGlobalAccelChord
+
+        return KGlobalAccelChord(self._environ, keys, on_chord, what)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
         return _Refusal(f"on KDE Deskpilot {MISSING_WORDS[Capability.RECORD_INPUT]}")
