@@ -288,3 +288,32 @@ def test_the_kill_chord_pressed_through_kwin_reaches_the_run_and_is_removed_afte
     assert len(out["ms"]) == 5 and max(out["ms"]) < 1000  # type: ignore[arg-type]
     assert out["stopped"] is True and out["alive"] is False
     assert out["after_stop"] is False  # removed with the run: the chord no longer fires
+
+
+@pytest.mark.process
+def test_a_scripted_run_clicks_the_button_and_types_unicode_into_the_field(kwin: WaylandSession, probe: Probe) -> None:
+    from tests.support import DONE, call
+
+    folder = Path(tempfile.mkdtemp(prefix="deskpilot-kde-run-", dir="/var/tmp"))
+    folder.chmod(0o777)
+    try:
+        # Qwen3-VL points are 0..1000 of the 1920x1080 screen: the entry at (300, 30), the button at (960, 600).
+        replies = [
+            call('{"action": "left_click", "coordinate": [156, 28]}'),
+            call('{"action": "type", "text": "打开 deskpilot é€"}'),
+            call('{"action": "left_click", "coordinate": [500, 556]}'),
+            DONE,
+        ]
+        (folder / "script.jsonl").write_text("".join(json.dumps({"reply": r}) + "\n" for r in replies))
+        env = kwin.environ({"XDG_CURRENT_DESKTOP": "KDE", "PYTHONDONTWRITEBYTECODE": "1",
+                            "DESKPILOT_CONFIG": str(folder / "no-such-config.toml")})
+        result = kwin.run([sys.executable, "-m", "agent", "run", "type and open", "--script",
+                           str(folder / "script.jsonl"), "--confirm", "never", "--history-dir",
+                           str(folder / "history")], env, user=USER, timeout=120)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+        events = probe.wait_for(lambda e: e["event"] == "clicked")
+        assert {"event": "text", "text": "打开 deskpilot é€"} in events
+        assert {"event": "press", "button": 1, "x": 960, "y": 600} in events
+        assert list((folder / "history").glob("*/steps.jsonl")) or list((folder / "history").iterdir())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

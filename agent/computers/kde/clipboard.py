@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from agent.errors import ClipboardError, StoppedError
@@ -12,7 +13,11 @@ from agent.errors import ClipboardError, StoppedError
 TEXT = "text/plain;charset=utf-8"
 PASTE_TIMEOUT_S = 3.0
 TOOL_TIMEOUT_S = 5.0
-OWN_TRIES = 100
+# KWin 5.27 sends a data-control client no selection event while the clipboard is
+# empty, so wl-paste then waits forever: a read that gets no answer in this time is
+# an empty clipboard (a real one answers in 10-40 ms on a loaded 2-core VM).
+EMPTY_AFTER_S = 1.0
+OWN_TIMEOUT_S = 3.0
 MISSING = "typing text outside the keyboard layout on KDE needs wl-clipboard: apt-get install wl-clipboard"
 
 
@@ -37,12 +42,21 @@ class DataControlClipboard:
             raise ClipboardError(MISSING)
         return path
 
+    def types(self, wait_s: float = EMPTY_AFTER_S) -> list[str]:
+        """The types the clipboard offers; [] when it is empty (no answer within ``wait_s``)."""
+        try:
+            listed = subprocess.run([self._tool("wl-paste"), "--list-types"], env=self._env,
+                                    capture_output=True, timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            return []
+        if listed.returncode != 0:
+            return []
+        return [t for t in listed.stdout.decode(errors="replace").splitlines() if t.strip()]
+
     def read(self) -> tuple[str, bytes] | None:
         """The clipboard's preferred type and its bytes, or None when it is empty."""
-        listed = subprocess.run([self._tool("wl-paste"), "--list-types"], env=self._env,
-                                capture_output=True, timeout=TOOL_TIMEOUT_S)
-        types = [t for t in listed.stdout.decode(errors="replace").splitlines() if t.strip()]
-        if listed.returncode != 0 or not types:
+        types = self.types()
+        if not types:
             return None
         wanted = next((t for t in (TEXT, "text/plain", "UTF8_STRING") if t in types), types[0])
         content = subprocess.run([self._tool("wl-paste"), "--no-newline", "--type", wanted], env=self._env,
@@ -92,12 +106,12 @@ class DataControlClipboard:
         """Wait until the selection is ours: reading it would spend the one paste, so only the types are read.
 
         wl-copy sets the selection after reading its input, and data-control has no
-        event a separate process could wait on, so the (cleared) type list is polled;
-        each look is a short process run, bounded in number.
+        event a separate process could wait on, so the (cleared) type list is asked
+        again until it names text: a look at an empty clipboard blocks until KWin has
+        a selection to report, or for at most a short while.
         """
-        for _ in range(OWN_TRIES):
-            listed = subprocess.run([self._tool("wl-paste"), "--list-types"], env=self._env,
-                                    capture_output=True, timeout=TOOL_TIMEOUT_S)
-            if TEXT in listed.stdout.decode(errors="replace").split():
+        deadline = time.monotonic() + OWN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if TEXT in self.types(wait_s=0.25):
                 return True
         return False
