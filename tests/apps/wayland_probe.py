@@ -59,9 +59,12 @@ def main() -> None:
     state = {"ready": False}
 
     def painted(_clock: Gdk.FrameClock) -> None:
-        # Ready once a fullscreen frame has been painted: coordinates are final from then on.
-        fullscreen = bool(window.get_window().get_state() & Gdk.WindowState.FULLSCREEN)
-        if fullscreen and not state["ready"]:
+        # Ready once a frame at the monitor's full size has been painted: the fullscreen
+        # state can arrive before the configure that resizes, and coordinates are final only then.
+        gdk_window = window.get_window()
+        area = gdk_window.get_display().get_monitor_at_window(gdk_window).get_geometry()
+        full = (window.get_allocated_width(), window.get_allocated_height()) == (area.width, area.height)
+        if full and gdk_window.get_state() & Gdk.WindowState.FULLSCREEN and not state["ready"]:
             state["ready"] = True
             GLib.idle_add(lambda: emit(event="ready", width=window.get_allocated_width(),
                                        height=window.get_allocated_height()))

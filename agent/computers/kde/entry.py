@@ -35,3 +35,23 @@ def install_desktop_entry(python: str | None = None, environ: dict[str, str] | N
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(desktop_entry(python), encoding="utf-8")
     return path
+
+
+def setup_problems(environ: dict[str, str] | None = None, python: str | None = None) -> list[str]:
+    """What this machine still lacks for the KDE backend, one line each (for ``doctor``)."""
+    import importlib.util
+    import shutil
+
+    problems = [
+        f"the Python package {module} is missing (pip install {module})"
+        for module in ("pywayland", "jeepney")
+        if importlib.util.find_spec(module) is None
+    ]
+    if shutil.which("wl-copy") is None or shutil.which("wl-paste") is None:
+        problems.append("wl-clipboard is missing, so text outside the keymap cannot be typed "
+                        "(apt-get install wl-clipboard)")
+    path = entry_path(environ)
+    if not path.exists() or path.read_text(encoding="utf-8") != desktop_entry(python):
+        problems.append(f"{path} is missing or names another Python, so KWin will refuse input and "
+                        "capture (run scripts/install.sh)")
+    return problems
