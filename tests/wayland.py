@@ -235,7 +235,7 @@ def kwin_unavailable_reason() -> str | None:
         )
     missing = sorted({pkg for prog, pkg in KWIN_PROGRAMS.items() if shutil.which(prog) is None})
     if missing:
-        return f"missing packages: apt-get install {' '.join(missing)} (not in CI's install: see scripts/install.sh)"
+        return f"missing packages: apt-get install {' '.join(missing)} (scripts/install.sh --test installs them)"
     return None
 
 
