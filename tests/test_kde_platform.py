@@ -330,3 +330,57 @@ def test_a_scripted_run_clicks_the_button_and_types_unicode_into_the_field(kwin:
         assert list((folder / "history").glob("*/steps.jsonl")) or list((folder / "history").iterdir())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def deskpilot_in(kwin: WaylandSession, folder: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m agent ARGS`` as KWin's user, in the KDE session, with no settings file."""
+    env = kwin.environ({"XDG_CURRENT_DESKTOP": "KDE", "PYTHONDONTWRITEBYTECODE": "1",
+                        "DESKPILOT_CONFIG": str(folder / "no-such-config.toml")})
+    return kwin.run([sys.executable, "-m", "agent", *args], env, user=USER, timeout=timeout)
+
+
+@pytest.fixture
+def shared_folder() -> Iterator[Path]:
+    # Under /var/tmp (the session's /tmp is its own), writable by KWin's user.
+    folder = Path(tempfile.mkdtemp(prefix="deskpilot-kde-", dir="/var/tmp"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.process
+def test_macro_record_refuses_in_one_line_that_names_what_works(kwin: WaylandSession, shared_folder: Path) -> None:
+    result = deskpilot_in(kwin, shared_folder, "macro", "record", str(shared_folder / "m.json"))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot see your mouse and keyboard" in lines[0], result.stderr
+    assert "macro from-run" in lines[0] and not (shared_folder / "m.json").exists()
+
+
+@pytest.mark.process
+def test_the_kill_chord_pressed_through_kwin_stops_a_run_with_no_action_after(
+    kwin: WaylandSession, probe: Probe, shared_folder: Path
+) -> None:
+    from tests.support import DONE, call
+
+    click = call('{"action": "left_click", "coordinate": [500, 556]}')
+    replies = [click, call('{"action": "wait", "time": 30}'), click, click, DONE]
+    (shared_folder / "script.jsonl").write_text("".join(json.dumps({"reply": r}) + "\n" for r in replies))
+    env = kwin.environ({"XDG_CURRENT_DESKTOP": "KDE", "PYTHONDONTWRITEBYTECODE": "1",
+                        "DESKPILOT_CONFIG": str(shared_folder / "no-such-config.toml")})
+    run = spawn_in(kwin, [sys.executable, "-m", "agent", "run", "click three times", "--script",
+                          str(shared_folder / "script.jsonl"), "--confirm", "never", "--history-dir",
+                          str(shared_folder / "history")], env, shared_folder / "run.log")
+    try:
+        probe.wait_for(lambda e: e["event"] == "clicked", 60)  # the first click: the run is in its wait
+        pressed = time.monotonic()
+        drive(kwin, "computer = platform.computer(1)\nact(Key(keys=('ctrl', 'alt', 'k')))\nprint('{}')")
+        code = run.wait(30)
+        stopped_in_s = time.monotonic() - pressed
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(5)
+    assert code == 3, (shared_folder / "run.log").read_text()[-2000:]  # EXIT_STOPPED
+    assert stopped_in_s < 10  # not the 30 s wait running out
+    assert [e["event"] for e in probe.events()].count("clicked") == 1  # nothing after the chord
