@@ -37,7 +37,7 @@ from tests.wayland import (
     spawn_in,
 )
 
-PROBE = ROOT / "tests" / "apps" / "wayland_probe.py"
+PROBE = ROOT / "tests" / "apps" / "wayland_fullscreen_probe.py"
 KDE = ROOT / "agent" / "computers" / "kde"
 READY_TIMEOUT_S = 20.0
 
