@@ -22,6 +22,7 @@ from agent.computer_use.events import ModelText, Planned
 from agent.computer_use.loop import AgentLoop, LoopSettings
 from agent.computer_use.planner import Planner
 from agent.computer_use.prompts import PromptSettings
+from agent.computer_use.snapping import Snapper
 from agent.computers.base import Computer, Frame
 from agent.config import (
     BACKENDS,
@@ -50,7 +51,14 @@ from agent.grounding.pointing import (
 from agent.macros.editing import delete_step, insert_step, insert_wait, move_step, set_text
 from agent.macros.playback import DataFile
 from agent.macros.player import PlaySettings
-from agent.macros.schema import Macro, describe_macro_step, load_macro, save_macro
+from agent.macros.schema import (
+    Macro,
+    check_writable,
+    describe_macro_step,
+    load_macro,
+    save_macro,
+    save_macro_or_rescue,
+)
 from agent.records.history import (
     default_history_dir,
     list_runs,
@@ -99,6 +107,7 @@ if TYPE_CHECKING:
     from agent.access.describe import Description
     from agent.backends.base import Backend
     from agent.computers.base import CaptureTarget
+    from agent.computers.platform import Platform
     from agent.macros.describing import Target
     from agent.ports import AccessibleTree, Speech, TextReader
     from agent.skills.batch import BatchSpec, BatchSummary
@@ -276,6 +285,7 @@ class Session:
             refiner=run_refiner(settings, backend),
             locator=run_locator(settings, backend, stop),
         )
+        tree = open_accessible_tree(checked.platform)  # grounds the model's clicks where a window has one
         loop_settings = LoopSettings(
             max_steps=settings.max_steps, dry_run=dry_run, confirm_timeout_s=settings.confirm_timeout_s
         )
@@ -288,8 +298,11 @@ class Session:
             observers=observers,
             wrap_computer=wrap_computer,
             narration=narration,
+            tree=tree,
         ) as run:
-            return AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings).run(task)
+            snapper = Snapper(tree) if tree is not None else None
+            loop = AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings, snapper)
+            return loop.run(task)
 
     def locate(
         self,
@@ -541,11 +554,12 @@ def record_macro(
     from agent.run.hotkey import KillSwitch, parse_hotkey
 
     chord = parse_hotkey(settings.kill_hotkey)
-    if str(path.parent) and not path.parent.is_dir():
-        raise ConfigError(f"cannot save {path}: the folder {path.parent} does not exist")
+    check_writable(path)  # before recording: not after the user spent minutes on it
     platform = current_platform()
     check_display(settings.monitor, platform)
-    recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows)
+    # Each click keeps the accessible element under it where the desktop has a tree.
+    tree = open_accessible_tree(platform)
+    recorder = Recorder(platform, settings.monitor, chord, stop, own_windows=own_windows, tree=tree)
     kill = KillSwitch(settings.kill_hotkey, stop.set, platform.input_watching())
     kill.start()
     try:
@@ -565,8 +579,12 @@ def record_macro(
     if not macro.steps:
         # An empty macro cannot be played; writing it would only replace a file with nothing.
         return RecordedMacro(path, 0, recorder.ignored, recorder.own, macro, [], written=False)
-    save_macro(macro, path)
-    return RecordedMacro(path, len(macro.steps), recorder.ignored, recorder.own, macro, recorder.targets)
+    # The folder was writable when recording began; should that change, the work is kept anyway.
+    import platformdirs
+
+    rescue = platformdirs.user_data_path("deskpilot") / "macros"
+    saved = save_macro_or_rescue(macro, path, rescue, progress or (lambda line: log.warning("%s", line)))
+    return RecordedMacro(saved, len(macro.steps), recorder.ignored, recorder.own, macro, recorder.targets)
 
 
 # -- accessibility: click by name (agent/access) ----------------------------------------
@@ -626,7 +644,7 @@ def click_by_name(
     if session is not None:
         chosen = session
         locator = ModelPointer(lambda: chosen.backend(settings, cancel=stop), settings, stop)
-    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers) as run:
+    with guarded_run(checked, spec, operator, stop=stop, pause=pause, observers=observers, tree=tree) as run:
         clicker = ClickByName(
             reader,
             run.executor,
@@ -645,11 +663,11 @@ def _quiet(line: str) -> None:
     pass
 
 
-def open_accessible_tree() -> AccessibleTree | None:
+def open_accessible_tree(platform: Platform | None = None) -> AccessibleTree | None:
     """The desktop's accessibility tree, None without one (no bus, no PyGObject, no X display)."""
     from agent.computers.atspi import open_tree
 
-    return open_tree(current_platform().window_stack())
+    return open_tree(current_platform(platform).window_stack())
 
 
 # -- accessibility: describe the screen (agent/access) ---------------------------------

@@ -7,9 +7,10 @@ return given boxes or elements live in ``agent.testing``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -53,6 +54,15 @@ class TextReader(Protocol):
 
     def read(self, image: Image) -> list[TextBox]:
         """Every text box found in ``image``, in reading order (top to bottom, left to right)."""
+        ...
+
+
+@runtime_checkable
+class NameReader(Protocol):
+    """A ``TextReader`` that can read just enough to find one name (click by name)."""
+
+    def read_for(self, image: Image, name: str) -> list[TextBox]:
+        """Boxes that hold every box reading as ``name`` as a whole, or else every box, in reading order."""
         ...
 
 
@@ -145,6 +155,11 @@ class AccessibleTree(Protocol):
 
         Raises ``DisplayError`` when it is gone or changed (a stale element is never acted on).
         """
+        ...
+
+    def wait_quiet(self, gap_s: float, timeout_s: float, stop: threading.Event) -> bool | None:
+        """Block until the tree sent no event (load, window, focus, text) for ``gap_s`` (True) or
+        ``timeout_s`` passed (False); None at once when the active window has no tree."""
         ...
 
 

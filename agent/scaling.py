@@ -81,24 +81,32 @@ def model_image_size(
 ) -> tuple[int, int]:
     """(width, height) of the image the model is shown: the one size rule, for every frame.
 
-    It is the size the model family's processor would pick itself, so sending it leaves
-    the processor nothing to resize, and a Qwen2.5 frame (pixels of this very image) is
-    stated to the model in the size it is shown.
+    For a relative frame (Qwen3-VL's 0..1000) an image already inside the pixel budget is
+    shown as it is: the grid does not depend on the exact pixel size, and resampling a
+    full-HD frame costs more than the rest of a step's own work. The processor still
+    rounds it to its 32-pixel cells inside the model call (1920x1080 becomes 1920x1088,
+    a few pixels), which moves no point on a relative grid. Otherwise it is the size the
+    model family's processor would pick itself, so that resize happens once, here; a
+    Qwen2.5 frame (pixels of this very image) always is, so the size stated to the model
+    is the size it is shown.
     """
     factor = QWEN25_FACTOR if kind is FrameKind.QWEN25 else QWEN3_FACTOR
     height, width = smart_resize(
         image_height, image_width, factor, min_pixels=min_pixels, max_pixels=max_pixels
     )
+    if kind is not FrameKind.QWEN25 and min_pixels <= image_width * image_height <= max_pixels:
+        return image_width, image_height
     return width, height
 
 
 def fit_to_budget(image: Image, frame_kind: FrameKind, min_pixels: int, max_pixels: int) -> Image:
     """Resize a screenshot, once, here, to the size the model is shown (``model_image_size``).
 
-    The processor would do the same resize with a bicubic filter inside the model call;
-    doing it here with PIL's antialiased bilinear filter costs about half as much, keeps
-    the server backend's upload small, and leaves the processor nothing to do. Backends
-    send what they are given, so every backend shows the model the same picture.
+    A relative frame's image inside the budget comes back untouched (no copy, no filter).
+    Otherwise the processor would do the same resize with a bicubic filter inside the
+    model call; doing it here with PIL's antialiased bilinear filter costs about half as
+    much, keeps the server backend's upload small, and leaves the processor nothing to
+    do. Backends send what they are given, so every backend shows the model the same picture.
     """
     width, height = model_image_size(
         frame_kind, image.width, image.height, min_pixels=min_pixels, max_pixels=max_pixels

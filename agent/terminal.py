@@ -131,3 +131,19 @@ class TerminalReporter:
     def _write(self, line: str) -> None:
         self._out.write(line + "\n")
         self._out.flush()
+
+
+def silence_closed_stdout() -> None:
+    """After a reader closed our stdout (``deskpilot history | head -1``), point it at /dev/null.
+
+    Python flushes stdout once more at exit; into the closed pipe that would print a
+    second BrokenPipeError, so the rest of the output goes nowhere instead.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # no real file descriptor (a test's captured stdout): nothing will flush into a pipe

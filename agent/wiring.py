@@ -22,7 +22,7 @@ from agent.run.ports import Operator, PauseGate
 if TYPE_CHECKING:
     from agent.backends.base import Backend
     from agent.computers.platform import Platform
-    from agent.ports import Speech
+    from agent.ports import AccessibleTree, Speech
     from agent.records.history import RunRecorder
     from agent.run.capture import Capture
     from agent.run.events import Observer
@@ -88,8 +88,14 @@ def make_policy(
     settings: Settings,
     window_title_at: Callable[[int, int], str | None] | None,
     pointer_at: Callable[[], tuple[int, int]] | None,
+    *,
+    pointer_remembered: bool = False,
 ) -> Policy:
-    """The policy the settings describe; ``pointer_at`` lets it judge clicks that come without a point."""
+    """The policy the settings describe; ``pointer_at`` lets it judge clicks that come without a point.
+
+    ``pointer_remembered``: the desktop cannot read the pointer, so ``pointer_at`` is where
+    Deskpilot last put it (the policy's words say so).
+    """
     return Policy(
         PolicyConfig(
             confirm=parse_confirm_mode(settings.confirm),
@@ -100,6 +106,7 @@ def make_policy(
         window_title_at=window_title_at,
         extra_denied=(settings.kill_hotkey,),
         pointer_at=pointer_at,
+        pointer_remembered=pointer_remembered,
     )
 
 
@@ -176,6 +183,7 @@ def guarded_run(
     observers: Sequence[Observer] = (),
     wrap_computer: ComputerWrapper | None = None,
     narration: Speech | None = None,
+    tree: AccessibleTree | None = None,
 ) -> Iterator[GuardedRun]:
     """The one way a source gets a desktop to act on: everything that keeps the user safe, built once.
 
@@ -184,8 +192,11 @@ def guarded_run(
     pruned to make room, the run's recorder, the harness, the guarded executor with a
     policy that knows the window titles and the pointer, and the capture service. With
     ``narration``, each action is spoken before it happens and the words are kept in
-    the step's record. Everything started is stopped when the block ends.
+    the step's record. With the desktop's accessibility ``tree``, narration names each
+    target ("Clicking the Save button") and settling waits for the tree's events to
+    go quiet. Everything started is stopped when the block ends.
     """
+    from agent.computers.platform import Capability
     from agent.records.history import RunRecorder, prune_runs
     from agent.run.capture import Capture
     from agent.run.executor import GuardedExecutor
@@ -217,13 +228,18 @@ def guarded_run(
         if narration is not None:
             from agent.access.narration import Narrator
 
-            narrator = Narrator(narration)
+            narrator = Narrator(narration, tree)
             observers = [*observers, narrator]
             step_recorder = narrator.recording(recorder)
         harness = RunHarness(computer, recorder=step_recorder, observers=observers)
         executor = GuardedExecutor(
             computer,
-            make_policy(settings, platform.windows().title_at, desk.pointer_at),
+            make_policy(
+                settings,
+                platform.windows().title_at,
+                desk.pointer_at,
+                pointer_remembered=not platform.capabilities.can(Capability.READ_POINTER),
+            ),
             operator,
             stop,
             harness.emit,
@@ -231,5 +247,6 @@ def guarded_run(
             guard=desk.takeover,
             dry_run=spec.dry_run,
             confirm_timeout_s=settings.confirm_timeout_s,
+            before_perform=harness.flush,
         )
-        yield GuardedRun(computer, Capture(computer, stop), harness, executor, recorder)
+        yield GuardedRun(computer, Capture(computer, stop, tree=tree), harness, executor, recorder)

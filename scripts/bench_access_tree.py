@@ -7,7 +7,8 @@ Chromium on a page of ~40 controls, and measures in this process, median of the 
 - read, tree: from the query to the first line and to all text of the active window;
 - read, OCR: Deskpilot's reader on a capture of the same window (first row, all rows);
 - click by name, tree: the clickable elements, the name matched, the cover check;
-- click by name, OCR: capture, OCR, the name matched (what ``click`` did before).
+- click by name, OCR: capture, OCR, the name matched (what ``click`` did before);
+- model clicks 10, 20, 30 px off each named element, raw and snapped (``bench_snapping``).
 Clicking itself (the pointer and the app) costs the same either way and is left out.
 """
 
@@ -40,10 +41,13 @@ def _first(iterable: Any) -> Any:
 def measure(rounds: int) -> tuple[list[list[object]], dict[str, Any]]:
     import os
 
+    from bench_snapping import rows as snap_rows
+
     from agent.access.matching import find_matches
     from agent.access.ocr import RapidReader
     from agent.access.reading import capture
     from agent.access.tree_targets import CLICKABLE_ROLES, tree_matches
+    from agent.computer_use.snapping import SNAP_ROLES
     from agent.computers.atspi.bus import bus_address
     from agent.computers.atspi.tree import AtspiTree
     from agent.computers.x11.stacking import X11Stack
@@ -94,7 +98,10 @@ def measure(rounds: int) -> tuple[list[list[object]], dict[str, Any]]:
                      f"{len(found)} match, goal <= 100 ms"],
                     [f"{label}: click {name!r}, OCR lookup", ocr_click_s * 1000, f"{len(ocr_found)} match"],
                 ]
+                snap_table, snap_json = snap_rows(label, tree.find(SNAP_ROLES))
+                rows += snap_table
                 results[label] = {
+                    "snapping": snap_json,
                     "tree_first_line_ms": first_s * 1000, "tree_all_text_ms": all_s * 1000,
                     "ocr_first_line_ms": ocr_first_s * 1000, "ocr_all_text_ms": ocr_all_s * 1000,
                     "tree_click_lookup_ms": find_s * 1000, "ocr_click_lookup_ms": ocr_click_s * 1000,

@@ -64,7 +64,15 @@ def bench_overhead(steps: int, quiet_s: float) -> dict[str, Any]:
 
     computer = DesktopComputer(1)
     sct = (getattr(mss, "MSS", None) or mss.mss)()
-    phases: dict[str, list[float]] = {k: [] for k in ("raw_grab", "capture", "resize", "parse", "scale", "perform", "settle")}
+    phases: dict[str, list[float]] = {
+        k: [] for k in ("raw_grab", "capture", "resize", "parse", "scale", "perform", "settle", "record_sync")
+    }
+    import tempfile
+
+    from agent.records.history import RunRecorder
+    from agent.records.schema import RunInfo, StepRecord
+
+    recorder = RunRecorder.start(Path(tempfile.mkdtemp()), RunInfo(id="", task="bench", backend="s", model="s", started_at=""))
     frame_kind = ModelFrame.for_image("rel1000", 1920, 1080)
     stop = threading.Event()
     for i in range(steps):
@@ -95,9 +103,17 @@ def bench_overhead(steps: int, quiet_s: float) -> dict[str, Any]:
         t = time.perf_counter()
         wait_until_settled(computer.poll_image, stop, quiet_s=quiet_s)
         phases["settle"].append(time.perf_counter() - t)
+
+        # What writing the step's record in the step cost before the writer thread (now
+        # off the path: encoded from capture on, written while the next step plans).
+        t = time.perf_counter()
+        recorder.record_step(StepRecord(number=i + 1, started_at="2026-12-06T00:00:00+00:00"), frame.image)
+        phases["record_sync"].append(time.perf_counter() - t)
     del action
+    recorder.finish("success")
     medians = {k: median(v) * 1000 for k, v in phases.items()}
-    medians["total"] = sum(v for k, v in medians.items() if k != "raw_grab")
+    medians["own_work"] = sum(medians[k] for k in ("capture", "resize", "parse", "scale", "perform"))
+    medians["total"] = medians["own_work"] + medians["settle"]
     return medians
 
 
@@ -208,6 +224,7 @@ def main() -> int:
     parser.add_argument("--presses", type=int, default=50)
     parser.add_argument("--quiet-s", type=float, default=LoopSettings().settle_quiet_s)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench_loop.json")
+    parser.add_argument("--overhead-only", action="store_true", help="print the per-phase table only (no docs update)")
     args = parser.parse_args()
 
     import tempfile
@@ -215,6 +232,9 @@ def main() -> int:
     from agent.testing.tiny import build_tiny_qwen3vl
 
     overhead = bench_overhead(args.steps, args.quiet_s)
+    if args.overhead_only:
+        sys.stdout.write(table(["phase", "median ms"], [[k, v] for k, v in overhead.items()]) + "\n")
+        return 0
     settle = bench_settle(args.settle_runs, 0.6, args.quiet_s)
     with tempfile.TemporaryDirectory() as tmp:
         tiny = build_tiny_qwen3vl(Path(tmp) / "tiny")
@@ -228,7 +248,10 @@ def main() -> int:
         "Non-model overhead per step (median of "
         f"{args.steps} steps; `total` excludes the raw grab baseline):",
         table(["phase", "median ms", "vs raw mss grab"], o_rows),
-        f"Target median total <= 80 ms: {overhead['total']:.1f} ms ({'met' if overhead['total'] <= 80 else 'MISSED'}).",
+        f"Target median total <= 80 ms: {overhead['total']:.1f} ms ({'met' if overhead['total'] <= 80 else 'MISSED'}); "
+        f"the step's own work (capture, resize, parse, scale, perform) <= 8 ms: {overhead['own_work']:.1f} ms "
+        f"({'met' if overhead['own_work'] <= 8 else 'MISSED'}). `total` is own work + settle; `record_sync` is what "
+        "writing the step's record (PNG + line) cost when it was done in the step, now on the history's writer thread.",
         "Settle detection on a window animating for 600 ms:",
         table(["runs", "delay after last change, median ms", "max ms", "settled mid-animation", "timeouts"],
               [[settle["runs"], settle["delay_ms_median"], settle["delay_ms_max"], settle["mid_animation"], settle["timeouts"]]]),

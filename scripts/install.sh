@@ -31,11 +31,20 @@ python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
 # server, and the accessibility bus with Debian's pyatspi. Chromium also renders
 # `deskpilot skill design-to-html --preview` where a user installs it. sway, xwayland
-# and dbus (dbus-run-session) run the headless Wayland session in which
-# tests/test_wayland_refusal.py proves that commands refuse instead of acting blind.
+# and dbus (dbus-run-session) run the headless Wayland session of tests/wayland.py, in
+# which tests/test_wlroots.py drives a GTK window through the wlroots backend and
+# tests/test_wayland_refusal.py proves that commands refuse instead of acting blind;
+# libwayland-dev brings wayland.xml, from which tests/test_wlroots_protocols.py
+# regenerates the shipped protocol bindings to check they still match.
 [ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi
-  sway xwayland dbus)
+  sway xwayland dbus libwayland-dev)
+# On a wlroots desktop (sway, Hyprland, river) nothing more comes from apt: the backend
+# speaks the Wayland protocols itself through pywayland (a project dependency, a wheel
+# with its own libwayland). Say what was found, so a user knows which backend runs.
+case "${XDG_CURRENT_DESKTOP:-}" in
+  *sway*|*Hyprland*|*river*|*wlroots*) echo "desktop: ${XDG_CURRENT_DESKTOP} (wlroots backend; kill chord through sway IPC on sway only)" ;;
+esac
 # wl-clipboard: text outside the keymap is pasted through it on KDE Plasma (Wayland).
 apt_packages+=(wl-clipboard)
 # Tests only: a headless KWin (kwin_wayland --virtual) for tests/test_kde_platform.py,
@@ -43,6 +52,9 @@ apt_packages+=(wl-clipboard)
 # It costs about 44 s and 136 packages on a fresh Debian 12, next to a suite of
 # about 4 minutes: it fits CI's 30 minutes, so CI runs the KDE tests on every commit.
 [ -n "$extra" ] && apt_packages+=(kwin-wayland libgl1-mesa-dri libegl-mesa0)
+case "${XDG_CURRENT_DESKTOP:-}" in
+  *KDE*) echo "desktop: ${XDG_CURRENT_DESKTOP} (KDE backend, experimental: fake-input, ScreenShot2, wl-clipboard)" ;;
+esac
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -167,3 +167,16 @@ def test_tray_without_a_display_is_one_clear_line() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
     result = subprocess.run([sys.executable, "-m", "ui"], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 2 and "no display" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.process
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback() -> None:
+    """`deskpilot ... | head -1`: the rest of the output goes nowhere, quietly, exit 0."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        result = subprocess.run([sys.executable, "-m", "agent", "skill", "--list"], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0 and result.stderr == "", result.stderr

@@ -259,11 +259,17 @@ def test_something_that_is_not_a_model_server_fails_before_the_tool_probe(config
         ({"DISPLAY": ":5"}, ["OK    platform: x11 (DISPLAY=:5; can capture, act, read the pointer, see global keys, "
                              "record input, paste text, read window titles, mark its own input)"]),
         ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"},
-         ["FAIL  platform: this is a Wayland session; Deskpilot drives X11 desktops only for now"]),
+         ["FAIL  platform: this is a Wayland session whose compositor Deskpilot cannot drive yet"]),
+        # A wlroots compositor: the platform, then what Wayland keeps from it, in plain words.
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "sway"},
+         ["OK    platform: wlroots (WAYLAND_DISPLAY=wayland-0, no sway IPC; can capture, act, paste text; cannot",
+          "WARN  platform: cannot read where the pointer is", "WARN  platform: cannot see keys pressed",
+          "WARN  platform: cannot see your mouse and keyboard", "WARN  platform: cannot read window titles",
+          "WARN  platform: cannot mark its own input"]),
         # The display check fails for this; the platform line only says why there is none.
         ({}, ["INFO  platform: none (neither DISPLAY nor WAYLAND_DISPLAY is set)"]),
         ({"DISPLAY": ":5", "DESKPILOT_PLATFORM": "beos"},
-         ["FAIL  platform: DESKPILOT_PLATFORM: unknown platform 'beos' (known: x11, kde, wayland)"]),
+         ["FAIL  platform: DESKPILOT_PLATFORM: unknown platform 'beos' (known: x11, wlroots, kde, wayland)"]),
     ],
 )
 def test_doctor_names_the_platform_and_what_it_can_do(environ: dict[str, str], expected: list[str]) -> None:

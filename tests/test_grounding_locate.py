@@ -63,7 +63,7 @@ def test_refinement_hits_the_icon_one_pass_misses(mode: RefineMode, hit: bool) -
         assert record is not None and record["used"]
         assert record["crop"] == {"left": 1440, "top": 0, "width": 480, "height": 270}  # clamped at the edge
         assert tuple(record["screen"]) == located.screen_xy
-        assert fake.requests[1].images[0].size == (480, 256)  # the crop at its own resolution
+        assert fake.requests[1].images[0].size == (480, 270)  # the crop at its own resolution
 
 
 def test_auto_leaves_a_point_on_large_structure_alone() -> None:
@@ -118,7 +118,7 @@ def test_the_planner_refines_a_click_and_keeps_the_crop_request() -> None:
     (action,) = plan.actions
     assert _inside(action.screen_xy or (-1, -1), ICON_BOX)
     assert plan.refinement is not None and plan.refinement["action_index"] == 0
-    assert "zoomed-in part of the screen" in json.dumps(fake.requests[1].messages[1]["content"][1])
+    assert "zoomed-in part of the screen" in json.dumps(fake.requests[1].messages[1]["content"][-1])
     # The model's own coordinate is what it wrote on the full frame; the screen point is refined.
     first = action.action.point
     assert first is not None and abs(first[0] / 1000 * 1920 - action.x) > 10  # type: ignore[operator]

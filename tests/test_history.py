@@ -392,10 +392,10 @@ def test_a_run_killed_with_sigkill_keeps_every_finished_step(tmp_path: Path) -> 
     for s in steps:
         if s.screenshot:
             assert Image.open(steps_file.parent / s.screenshot).size == (32, 32)
-    assert info.outcome == "running"
+    assert info.outcome == "interrupted"  # run.json still says "running"; its process is gone
     assert info.steps == len(steps)
     [listed] = list_runs(tmp_path)
-    assert (listed.outcome, listed.steps) == ("running", complete)
+    assert (listed.outcome, listed.steps) == ("interrupted", complete)
 
 
 # --- lookups ----------------------------------------------------------------------------------

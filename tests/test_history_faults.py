@@ -65,3 +65,45 @@ def test_a_read_only_history_folder_is_one_line_and_exit_1(x_display: str, small
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Read-only file system" in lines[0] and "history folder" in lines[0], result.stderr
+
+
+def _running_run(root: Path, **writer: object) -> str:
+    from agent.records.history import RunRecorder
+    from agent.records.schema import RunInfo
+
+    recorder = RunRecorder.start(root, RunInfo(id="", task="open notes", backend="script", model="m", started_at=""))
+    run_json = recorder.run_dir / "run.json"
+    data = json.loads(run_json.read_text(encoding="utf-8"))
+    data.update(writer)
+    run_json.write_text(json.dumps(data), encoding="utf-8")
+    return recorder.run_dir.name
+
+
+@pytest.mark.process  # starts and reaps a process to get a pid that is gone
+def test_a_run_whose_process_died_is_listed_as_interrupted(tmp_path: Path) -> None:
+    from agent.records.history import list_runs, load_run
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its pid names no process now
+    killed = _running_run(tmp_path, pid=dead.pid)
+    live = _running_run(tmp_path)  # this process: still running
+    rebooted = _running_run(tmp_path, pid=os.getpid(), boot_id="an-earlier-boot")
+    older = _running_run(tmp_path, pid=None)  # written before runs knew their pid: cannot tell
+    outcomes = {run.id: run.outcome for run in list_runs(tmp_path)}
+    assert outcomes == {killed: "interrupted", live: "running", rebooted: "interrupted", older: "running"}
+    info, _steps = load_run(tmp_path, killed)
+    assert info.outcome == "interrupted" and "crash or a kill" in info.detail
+    run_json = json.loads((tmp_path / killed / "run.json").read_text(encoding="utf-8"))
+    assert run_json["outcome"] == "running"  # a reader says it, and never rewrites the run
+
+
+@pytest.mark.process
+def test_history_shows_a_dead_run_as_interrupted(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    _running_run(tmp_path / "history", pid=dead.pid)
+    config = tmp_path / "config.toml"
+    config.write_text(f'history_dir = "{tmp_path / "history"}"\n', encoding="utf-8")
+    result = deskpilot("history", env=dict(os.environ, DESKPILOT_CONFIG=str(config)))
+    assert result.returncode == 0, result.stderr
+    assert "interrupted" in result.stdout and "running" not in result.stdout, result.stdout

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.computers.control_socket import send_stop
 from agent.computers.kde.entry import desktop_entry, entry_path, install_desktop_entry
 from agent.computers.kde.keys import CHARACTERS, chord_codes, key_code, typeable
 from agent.computers.kde.platform import KdePlatform
@@ -34,7 +35,6 @@ from tests.wayland import (
     WaylandUnavailable,
     headless_kwin,
     kwin_unavailable_reason,
-    spawn_in,
 )
 
 PROBE = ROOT / "tests" / "apps" / "wayland_fullscreen_probe.py"
@@ -70,15 +70,31 @@ def test_the_kde_platform_says_what_it_cannot_do_and_opens_nothing() -> None:
     assert caps.can(Capability.CLIPBOARD)
     assert platform.describe().startswith("kde (WAYLAND_DISPLAY=wayland-9; can capture, act, paste text")
     watching = platform.input_watching()
-    chord = watching.watch_chord(("ctrl", "alt", "k"), lambda: None, what="kill hotkey")
-    with pytest.raises(DisplayError, match="DBUS_SESSION_BUS_ADDRESS is not set"):
-        chord.start()
-    assert not chord.is_alive() and chord.stop()
     recording = watching.watch_input(InputHandlers(), what="recording")
     with pytest.raises(DisplayError, match="macro from-run"):
         recording.start()
     with pytest.raises(DisplayError, match="cannot connect to the Wayland compositor"):
         platform.screen(1).capture()
+
+
+def test_without_kde_shortcuts_a_run_needs_no_kill_chord_and_deskpilot_stop_remains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # where the stop socket goes
+    env = {"WAYLAND_DISPLAY": "wayland-9"}  # no session bus: kglobalaccel cannot be reached
+    chord = KdePlatform(env).input_watching().watch_chord(("ctrl", "alt", "k"), lambda: None, what="kill hotkey")
+    with pytest.raises(DisplayError, match=r"DBUS_SESSION_BUS_ADDRESS is not set.*--no-kill-chord"):
+        chord.start()
+    assert not chord.is_alive() and not (tmp_path / "deskpilot" / "stop.sock").exists()
+    stopped: list[str] = []
+    optional = KdePlatform(env, chord_optional=True).input_watching().watch_chord(
+        ("ctrl", "alt", "k"), lambda: stopped.append("stop"), what="kill hotkey")
+    optional.start()
+    try:
+        assert optional.is_alive()
+        assert send_stop(tmp_path / "deskpilot" / "stop.sock") and stopped == ["stop"]
+    finally:
+        assert optional.stop()
 
 
 @pytest.mark.process
@@ -178,7 +194,7 @@ def probe(kwin: WaylandSession) -> Iterator[Probe]:
     folder.chmod(0o777)
     log = folder / "probe.jsonl"
     env = kwin.environ({"GDK_BACKEND": "wayland", "NO_AT_BRIDGE": "1", "PYTHONPATH": ""})
-    process = spawn_in(kwin, ["/usr/bin/python3", str(PROBE)], env, log)
+    process = kwin.spawn(["/usr/bin/python3", str(PROBE)], env, log=log)
     try:
         found = Probe(log)
         found.wait_for(lambda e: e["event"] == "ready", READY_TIMEOUT_S)
@@ -358,8 +374,9 @@ def test_macro_record_refuses_in_one_line_that_names_what_works(kwin: WaylandSes
 
 
 @pytest.mark.process
-def test_the_kill_chord_pressed_through_kwin_stops_a_run_with_no_action_after(
-    kwin: WaylandSession, probe: Probe, shared_folder: Path
+@pytest.mark.parametrize("how", ["the chord through KWin", "deskpilot stop"])
+def test_the_kill_chord_or_deskpilot_stop_ends_a_run_with_no_action_after(
+    kwin: WaylandSession, probe: Probe, shared_folder: Path, how: str
 ) -> None:
     from tests.support import DONE, call
 
@@ -368,13 +385,17 @@ def test_the_kill_chord_pressed_through_kwin_stops_a_run_with_no_action_after(
     (shared_folder / "script.jsonl").write_text("".join(json.dumps({"reply": r}) + "\n" for r in replies))
     env = kwin.environ({"XDG_CURRENT_DESKTOP": "KDE", "PYTHONDONTWRITEBYTECODE": "1",
                         "DESKPILOT_CONFIG": str(shared_folder / "no-such-config.toml")})
-    run = spawn_in(kwin, [sys.executable, "-m", "agent", "run", "click three times", "--script",
-                          str(shared_folder / "script.jsonl"), "--confirm", "never", "--history-dir",
-                          str(shared_folder / "history")], env, shared_folder / "run.log")
+    run = kwin.spawn([sys.executable, "-m", "agent", "run", "click three times", "--script",
+                      str(shared_folder / "script.jsonl"), "--confirm", "never", "--history-dir",
+                      str(shared_folder / "history")], env, log=shared_folder / "run.log")
     try:
         probe.wait_for(lambda e: e["event"] == "clicked", 60)  # the first click: the run is in its wait
         pressed = time.monotonic()
-        drive(kwin, "computer = platform.computer(1)\nact(Key(keys=('ctrl', 'alt', 'k')))\nprint('{}')")
+        if how == "deskpilot stop":
+            stopped = deskpilot_in(kwin, shared_folder, "stop")
+            assert stopped.returncode == 0, stopped.stderr
+        else:
+            drive(kwin, "computer = platform.computer(1)\nact(Key(keys=('ctrl', 'alt', 'k')))\nprint('{}')")
         code = run.wait(30)
         stopped_in_s = time.monotonic() - pressed
     finally:

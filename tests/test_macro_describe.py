@@ -79,6 +79,24 @@ def test_the_answer_is_cut_to_its_phrase(text: str, phrase: str) -> None:
     assert clean(text) == phrase
 
 
+def test_a_step_with_a_named_element_is_described_by_it_without_the_model() -> None:
+    from agent.macros.schema import ElementRef
+
+    macro, targets = _macro_and_targets()
+    anchor = macro.steps[0].anchor
+    assert anchor is not None
+    anchor.element = ElementRef(role="push button", name="Save")
+    answers = ["the empty grey area, bottom right"]
+    with serving(CannedChatServer(lambda body: answers.pop(0))) as server:
+        describer = TargetDescriber(OpenAIBackend(server.url, "qwen3-vl"), 1024 * 32 * 32)
+        assert describe_steps(macro, targets, describer, threading.Event(), lambda _line: None) == 2
+        asked = len(server.requests)
+    assert [s.anchor.description if s.anchor else None for s in macro.steps] == [
+        "the Save button", None, "the empty grey area, bottom right"
+    ]
+    assert asked == 1  # only the step without an element went to the model
+
+
 def test_a_server_that_is_down_raises_and_keeps_what_was_described() -> None:
     macro, targets = _macro_and_targets()
     with dead_port() as port:

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from agent.cli import main
 from agent.errors import ConfigError
@@ -20,6 +21,7 @@ from agent.macros.schema import (
     literal_text,
     load_macro,
     save_macro,
+    save_macro_or_rescue,
     variable_names,
 )
 from tests.macro_images import screen
@@ -197,3 +199,70 @@ def test_escaped_braces_ask_for_no_variable() -> None:
         steps=[MacroStep(action={"action": "type", "text": "{{x}} {name} {{y}}"})],
     )
     assert variable_names(macro) == {"name"}
+
+
+def test_record_into_a_folder_that_cannot_be_written_stops_before_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /proc refuses new files even to root, who ignores permission bits.
+    monkeypatch.setenv("DESKPILOT_CONFIG", str(tmp_path / "none.toml"))
+    assert main(["macro", "record", "/proc/deskpilot-test.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the folder /proc cannot be written" in err, err
+
+
+def test_a_finished_recording_that_cannot_be_saved_goes_to_the_data_folder(macro: Macro, tmp_path: Path) -> None:
+    said: list[str] = []
+    rescue = tmp_path / "rescue"
+    first = save_macro_or_rescue(macro, Path("/proc/deskpilot-test.json"), rescue, said.append)
+    second = save_macro_or_rescue(macro, Path("/proc/deskpilot-test.json"), rescue, said.append)
+    assert (first, second) == (rescue / "deskpilot-test.json", rescue / "deskpilot-test-2.json")
+    assert load_macro(first) == macro and stat.S_IMODE(first.stat().st_mode) == 0o600
+    assert said[0].startswith("cannot write /proc/deskpilot-test.json") and said[0].endswith(f"saved in {first} instead")
+
+
+def _png_claiming(width: int, height: int) -> str:
+    """A small PNG whose header claims ``width`` x ``height``: what a decompression bomb looks like up front."""
+    import base64
+    import io
+    import struct
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, format="PNG")
+    raw = bytearray(buffer.getvalue())
+    raw[16:24] = struct.pack(">II", width, height)
+    return base64.b64encode(bytes(raw)).decode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("crop", "message"),
+    [
+        (_png_claiming(30000, 30000), "the anchor crop is 30000x30000, larger than any monitor"),
+        ("aGVsbG8gd29ybGQ=", "the anchor crop is not a PNG image"),
+        ("%%%", "the anchor crop is not base64"),
+        (_png_claiming(48, 48), "the anchor crop is not a readable PNG image"),  # its checksum no longer fits
+        ("resize", "the anchor crop is 10x10 but its box says 48x48"),
+    ],
+    ids=["huge", "junk", "not-base64", "corrupt", "box-mismatch"],
+)
+def test_a_bad_anchor_is_one_line_and_exit_2_before_anything_runs(
+    macro: Macro, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, crop: str, message: str
+) -> None:
+    import time
+
+    from agent.macros.schema import encode_png
+
+    data = json.loads(macro.model_dump_json())
+    anchor = data["steps"][0]["anchor"]
+    anchor["box"][2:] = [48, 48]
+    anchor["crop"] = encode_png(Image.new("RGB", (10, 10))) if crop == "resize" else crop
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("DESKPILOT_CONFIG", str(tmp_path / "none.toml"))
+    for args in (["show", str(path)], ["play", str(path), "--vars", "name=x"]):
+        started = time.monotonic()
+        assert main(["macro", *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "BytesIO" not in err, err
+        assert time.monotonic() - started < 1.0

@@ -456,6 +456,33 @@ def test_request_carries_model_tools_limits_and_api_key(server: ScriptedServer) 
     assert got.body["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
 
 
+def test_consecutive_steps_send_a_stable_prefix_for_the_servers_prefix_cache(server: ScriptedServer) -> None:
+    """Step 2's body repeats step 1's up to step 1's screenshot: vLLM's prefix cache can keep it."""
+    from agent.computer_use.prompts import StepNote, build_request
+    from agent.scaling import ModelFrame
+
+    frame = ModelFrame.for_image("rel1000", 640, 360)
+    screens = [Image.new("RGB", (640, 360), (i * 40, 90, 200)) for i in (1, 2)]
+    step_1 = build_request("save the file", [], screens[:1], frame)
+    step_2 = build_request(
+        "save the file", [StepNote(1, ('key {"keys": ["ctrl", "s"]}',), "done")], screens[1:], frame,
+        feedback="The action failed.",
+    )
+    usage = {"prompt_tokens": 900, "completion_tokens": 31, "prompt_tokens_details": {"cached_tokens": 850}}
+    server.script(Answer(body=chat("ok")), Answer(body=chat("ok", usage=usage)))
+    client = backend(server.url)
+    client.complete(step_1, threading.Event())
+    second = client.complete(step_2, threading.Event())
+    assert second.cached_tokens == 850
+    bodies = [json.dumps(got.body, ensure_ascii=False) for got in server.received]
+    first_image = bodies[0].index('"image_url"')
+    # Everything before the first screenshot is sent again, byte for byte, as the start of step 2
+    # (up to the text's closing quote: step 2's text goes on with the history line).
+    assert bodies[1].startswith(bodies[0][: bodies[0].rindex('"}', 0, first_image)])
+    assert bodies[0].index("The user's task: save the file") < first_image
+    assert "Step 1: key" in bodies[1] and "The action failed." not in bodies[0]
+
+
 def test_no_authorization_header_without_api_key(server: ScriptedServer) -> None:
     server.script(Answer(body=chat("ok")))
     complete(backend(server.url))

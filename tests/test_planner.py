@@ -32,7 +32,7 @@ def test_a_scripted_step_becomes_validated_screen_actions() -> None:
     assert request.tools[0]["function"]["name"] == "computer_use"
     # ... already resized to the pixel budget's size, which the processor then keeps: at the
     # default (native) budget 1920x1080 only rounds to multiples of 32.
-    assert len(request.images) == 1 and request.images[0].size == (1920, 1088)
+    assert len(request.images) == 1 and request.images[0].size == (1920, 1080)  # inside the budget: as captured
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,10 @@ def test_missing_script_is_a_config_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("size", "kind", "expected"),
     [((1920, 1080), "rel1000", (1344, 768)), ((2560, 1440), "rel999", (1344, 768)),
-     ((1920, 1080), "qwen25", (1344, 756)), ((640, 480), "rel1000", (640, 480)), ((1000, 700), "rel1000", (992, 704))],
+     ((1920, 1080), "qwen25", (1344, 756)), ((640, 480), "rel1000", (640, 480)),
+     # inside the budget a relative frame is sent as it is; an absolute one gets the processor's size
+     ((1000, 700), "rel1000", (1000, 700)), ((1000, 700), "rel999", (1000, 700)), ((1000, 700), "qwen25", (1008, 700)),
+     ((250, 250), "rel1000", (256, 256)), ((1025, 1024), "rel1000", (1024, 1024))],
 )
 def test_fit_to_budget_matches_the_processor_size(size: tuple[int, int], kind: str, expected: tuple[int, int]) -> None:
     from PIL import Image
@@ -104,6 +107,19 @@ def test_fit_to_budget_matches_the_processor_size(size: tuple[int, int], kind: s
 
     image = Image.new("RGB", size)
     assert fit_to_budget(image, FrameKind(kind), 64 * 32 * 32, 1024 * 32 * 32).size == expected
+
+
+def test_a_full_hd_frame_inside_the_default_budget_is_not_resampled_on_a_relative_grid() -> None:
+    from PIL import Image
+
+    from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+    from agent.scaling import FrameKind, fit_to_budget
+
+    image = Image.new("RGB", (1920, 1080))
+    for kind in (FrameKind.REL1000, FrameKind.REL999):
+        assert fit_to_budget(image, kind, DEFAULT_MIN_PIXELS, DEFAULT_MAX_PIXELS) is image
+    # Qwen2.5's absolute pixels must be the processor's exact size, so that frame is resized.
+    assert fit_to_budget(image, FrameKind.QWEN25, DEFAULT_MIN_PIXELS, DEFAULT_MAX_PIXELS).size == (1932, 1092)
 
 
 def test_fit_to_budget_agrees_with_the_tiny_models_processor(tiny_model_dir: Path) -> None:
@@ -127,7 +143,8 @@ def test_the_image_sent_is_the_size_the_prompt_states(kind: str, screen: tuple[i
 
     For qwen25 the stated resolution is the image's own pixel size (the bug was a 1344x756
     statement about an image a Qwen2.5 processor turned into 1372x756); for the relative
-    frames the image is the size the Qwen3-VL processor would pick, so it resizes nothing.
+    frames the image is the screen's own size inside the budget (the 0..1000 grid does not
+    depend on it) and the size the Qwen3-VL processor would pick beyond it.
     """
     from agent.computer_use.prompts import PromptSettings
     from agent.scaling import QWEN3_FACTOR, FrameKind, smart_resize
@@ -148,7 +165,8 @@ def test_the_image_sent_is_the_size_the_prompt_states(kind: str, screen: tuple[i
     else:
         height, width = smart_resize(screen[1], screen[0], QWEN3_FACTOR, min_pixels=settings.min_pixels,
                                      max_pixels=settings.max_pixels)
-        assert image.size == (width, height)
+        inside = settings.min_pixels <= screen[0] * screen[1] <= settings.max_pixels
+        assert image.size == (screen if inside else (width, height))
         assert f"{int(stated.extent_x)}x{int(stated.extent_y)}" in description
 
 

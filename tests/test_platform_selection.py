@@ -10,6 +10,7 @@ from agent.computers.platform import Capabilities, Capability, InputHandlers
 from agent.computers.selection import (
     NO_DISPLAY,
     WAYLAND_REFUSAL,
+    RegistryProbe,
     Verdict,
     choose_platform,
     select_platform,
@@ -18,7 +19,7 @@ from agent.errors import ConfigError, DisplayError, UnsupportedDesktopError
 from agent.geometry import Region
 from agent.testing.platform import FakePlatform
 
-X, W, NONE, KDE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY, Verdict.KDE
+X, W, NONE, WLR, KDE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY, Verdict.WLROOTS, Verdict.KDE
 
 
 @pytest.mark.parametrize(
@@ -48,17 +49,26 @@ X, W, NONE, KDE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY, Verdict.KDE
         ({"XDG_SESSION_TYPE": "wayland", "DESKPILOT_PLATFORM": "x11"}, None, NONE, ""),
         ({"DISPLAY": ":0"}, "wayland", W, ":0"),
         ({"DISPLAY": ":0", "DESKPILOT_PLATFORM": "x11"}, "wayland", W, ":0"),  # the argument wins
-        # KDE Plasma on Wayland: XDG_CURRENT_DESKTOP lists KDE (or KDE_FULL_SESSION says so).
+        # wlroots compositors by desktop name (XDG_CURRENT_DESKTOP may list several).
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-1", "XDG_CURRENT_DESKTOP": "sway"}, None, WLR, ""),
+        ({"WAYLAND_DISPLAY": "wayland-1", "XDG_CURRENT_DESKTOP": "Hyprland", "DISPLAY": ":0"}, None, WLR, ":0"),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "river:wlroots"}, None, WLR, ""),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "GNOME"}, None, W, ""),
+        # A desktop name says nothing about X11 sessions.
+        ({"XDG_SESSION_TYPE": "x11", "DISPLAY": ":0", "XDG_CURRENT_DESKTOP": "sway"}, None, X, ":0"),
+        # Overrides by name: the backend needs its compositor's socket.
+        ({"WAYLAND_DISPLAY": "wayland-1", "DISPLAY": ":0"}, "wlroots", WLR, ":0"),
+        ({"DISPLAY": ":0", "DESKPILOT_PLATFORM": "wlroots"}, None, NONE, ""),
+        # KDE Plasma on Wayland: XDG_CURRENT_DESKTOP lists KDE.
         ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":0"}, None, KDE, ":0"),
         ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "kde:plasma"}, None, KDE, ""),
-        ({"WAYLAND_DISPLAY": "wayland-0", "KDE_FULL_SESSION": "true"}, None, KDE, ""),
-        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "GNOME"}, None, W, ""),
         ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDEX"}, None, W, ""),  # a list, not a prefix
         # Plasma's X11 session stays X11, and an override wins over the desktop.
         ({"XDG_SESSION_TYPE": "x11", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":0"}, None, X, ":0"),
         ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":9"}, "x11", X, ":9"),
         ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE"}, "wayland", W, ""),
         ({"WAYLAND_DISPLAY": "wayland-0"}, "kde", KDE, ""),
+        ({"DISPLAY": ":0", "DESKPILOT_PLATFORM": "kde"}, None, NONE, ""),
     ],
 )
 def test_choose_platform(environ: dict[str, str], override: str | None, verdict: Verdict, display: str) -> None:
@@ -76,7 +86,7 @@ def test_other_systems_use_the_native_backend_whatever_the_variables() -> None:
 def test_an_unknown_platform_name_is_bad_input(environ: dict[str, str], override: str | None) -> None:
     with pytest.raises(ConfigError, match="unknown platform") as err:
         choose_platform(environ, override, system="linux")
-    assert "x11, kde, wayland" in str(err.value)
+    assert "x11, wlroots, kde, wayland" in str(err.value)
 
 
 def test_a_wayland_session_is_refused_in_one_line_that_says_what_works() -> None:
@@ -85,8 +95,9 @@ def test_a_wayland_session_is_refused_in_one_line_that_says_what_works() -> None
         select_platform(env)
     message = str(err.value)
     assert message == WAYLAND_REFUSAL and "\n" not in message
-    assert message.startswith("this is a Wayland session; Deskpilot drives X11 desktops only for now")
-    assert "X11 (Xorg) session" in message and "DESKPILOT_PLATFORM=x11 xvfb-run" in message
+    assert message.startswith("this is a Wayland session whose compositor Deskpilot cannot drive yet")
+    assert "sway, Hyprland, river" in message
+    assert "X11 (Xorg) or sway session" in message and "DESKPILOT_PLATFORM=x11 xvfb-run" in message
     # A refusal is a display problem: the CLI maps it to exit 2 like every other.
     assert isinstance(err.value, DisplayError)
 
@@ -146,3 +157,48 @@ def test_the_fake_platform_serves_every_concern() -> None:
     with platform.acting_mark().acting():
         assert platform.acting_mark().active()
     assert not platform.mark.active() and platform.mark.marked == 1
+
+
+def offering(*interfaces: str) -> RegistryProbe:
+    return lambda environ: frozenset(interfaces)
+
+
+WLR_GLOBALS = ("zwlr_screencopy_manager_v1", "zwlr_virtual_pointer_manager_v1", "wl_seat")
+KWIN_GLOBALS = ("org_kde_kwin_server_decoration_manager", "org_kde_plasma_virtual_desktop_management", "wl_seat")
+
+
+@pytest.mark.parametrize(
+    ("environ", "offered", "verdict"),
+    [
+        # No desktop name: the compositor's registry says what it is.
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-1"}, WLR_GLOBALS, WLR),
+        ({"WAYLAND_DISPLAY": "wayland-1"}, WLR_GLOBALS, WLR),
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-1"}, ("zwlr_screencopy_manager_v1",), W),
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-1"}, (), W),
+        # Without a socket there is nothing to ask.
+        ({"XDG_SESSION_TYPE": "wayland"}, WLR_GLOBALS, W),
+        # KWin (what it shows a client its desktop entry does not whitelist); sway also
+        # offers the decoration manager, and stays wlroots.
+        ({"WAYLAND_DISPLAY": "wayland-0"}, KWIN_GLOBALS, KDE),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, KWIN_GLOBALS[:1], W),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, (*WLR_GLOBALS, "org_kde_kwin_server_decoration_manager"), WLR),
+    ],
+)
+def test_the_registry_decides_when_the_desktop_name_does_not(
+    environ: dict[str, str], offered: tuple[str, ...], verdict: Verdict
+) -> None:
+    assert choose_platform(environ, system="linux", probe=offering(*offered)).verdict is verdict
+
+
+def test_a_wlroots_session_gets_the_wlroots_platform_without_connecting() -> None:
+    env = {"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "no-such-socket", "XDG_CURRENT_DESKTOP": "sway"}
+    platform = select_platform(env)
+    assert platform.name == "wlroots"
+    assert platform.describe().startswith("wlroots (WAYLAND_DISPLAY=no-such-socket, no sway IPC; can capture, act")
+    assert {Capability.READ_POINTER, Capability.RECORD_INPUT, Capability.GLOBAL_KEYS, Capability.WINDOW_TITLES} <= (
+        platform.capabilities.missing
+    )
+    with pytest.raises(DisplayError, match="no sway IPC.*--no-kill-chord"):
+        platform.input_watching().watch_chord(("ctrl", "alt", "k"), lambda: None, what="kill hotkey").start()
+    with pytest.raises(DisplayError, match="macro from-run"):
+        platform.input_watching().watch_input(InputHandlers(), what="recorder").start()

@@ -201,3 +201,10 @@ def test_a_pointerless_scroll_is_not_moved_to_the_pointer_check() -> None:
     # Scroll without a point scrolls where the pointer is too, but only clicks are refused off-monitor.
     policy = Policy(PolicyConfig(confirm=ConfirmMode.NEVER), pointer_at=lambda: (5000, 5000))
     assert policy.decide(at(Scroll(pixels=3)), MONITOR).decision == "allow"
+
+
+def test_where_the_pointer_cannot_be_read_the_denial_says_it_was_remembered() -> None:
+    """Wayland: the policy judges by where Deskpilot last put the pointer, and says so."""
+    policy = Policy(PolicyConfig(confirm=ConfirmMode.NEVER), pointer_at=lambda: (2500, 100), pointer_remembered=True)
+    verdict = policy.decide(at(POINTER_CLICKS[0]), MONITOR)
+    assert verdict == Verdict("deny", f"the pointer was last put at (2500, 100), outside the captured monitor {MONITOR}")

@@ -1,4 +1,4 @@
-"""The prompt: the tool schema the model was tuned on, capped history, newest screenshots only."""
+"""The prompt: the tool schema the model was tuned on, capped history, newest screenshots only, append-only."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from agent.computer_use.prompts import (
     action_text,
     build_request,
     computer_use_tool,
+    hidden_steps,
 )
 from agent.computers.base import Frame
 from agent.config import Settings
@@ -117,12 +118,14 @@ def test_deskpilots_own_rules_are_in_the_user_message_not_the_tool() -> None:
     assert "one tool call" not in json.dumps(request.tools) and "grid" not in json.dumps(request.tools)
 
 
-def test_the_screenshot_comes_before_the_words_about_it() -> None:
+def test_the_screenshots_come_after_everything_that_outlives_the_step() -> None:
     images = shots(2)
     request = build_request("t", [], images, frame(), settings=PromptSettings(screenshots=2))
     kinds = [part["type"] for part in request.messages[1]["content"]]
-    assert kinds == ["image", "image", "text"]
-    assert "the last one shows the screen now" in user_text(request)
+    # Task, rules and history first (they stay), then the screenshots and this step's words.
+    assert kinds == ["text", "image", "image", "text"]
+    assert "The user's task: t" in request.messages[1]["content"][0]["text"]
+    assert "the last one shows the screen now" in request.messages[1]["content"][-1]["text"]
 
 
 def test_the_default_budget_is_native_resolution_for_common_screens() -> None:
@@ -170,10 +173,34 @@ def test_history_is_capped_so_the_prompt_stays_flat() -> None:
         return user_text(build_request("save the file", notes, shots(1), frame()))
 
     at_10, at_50, at_500 = request_at(10), request_at(50), request_at(500)
-    assert len(at_500) <= len(at_50) * 1.05
-    assert "(37 earlier steps not shown)" in at_50
-    assert "Step 49:" in at_50 and "Step 37:" not in at_50
+    # Folded in blocks of 12: between 12 and 23 lines show, never more.
+    assert "(36 earlier steps not shown)" in at_50
+    assert "Step 37:" in at_50 and "Step 36:" not in at_50
+    assert at_500.count("\nStep ") <= 23 and at_50.count("\nStep ") == 13
+    assert len(at_500) <= len(request_at(24)) * 1.1
     assert len(at_10) < len(at_50)
+
+
+def head(request: ChatRequest) -> str:
+    """Everything the prompt says before its first screenshot: what a cache can keep."""
+    parts = request.messages[1]["content"]
+    return "".join(p["text"] for p in parts[: next(i for i, p in enumerate(parts) if p["type"] == "image")])
+
+
+def test_each_steps_prompt_extends_the_previous_one_up_to_its_screenshot() -> None:
+    """Append-only: step n+1's words before the screenshot start with all of step n's, except
+    at the compaction points every 12 steps; the feedback note never enters that prefix."""
+    notes: list[StepNote] = []
+    heads: list[str] = []
+    for number in range(1, 61):
+        feedback = f"The action {number} failed." if number % 3 == 0 else None
+        heads.append(head(build_request("save the file", notes, shots(1), frame(), feedback=feedback)))
+        assert "failed." not in heads[-1]
+        notes.append(StepNote(number, (action_text(LeftClick(coordinate=(number, 20))),), "done"))
+    rewritten = [n + 2 for n, (a, b) in enumerate(zip(heads, heads[1:], strict=False)) if not b.startswith(a)]
+    # hidden_steps changes when 24, 36, 48 steps are past: steps 25, 37, 49 rewrite the history.
+    assert rewritten == [25, 37, 49]
+    assert [hidden_steps(n, 12) for n in (11, 12, 23, 24, 35, 36)] == [0, 0, 0, 12, 12, 24]
 
 
 def test_long_notes_are_clipped() -> None:

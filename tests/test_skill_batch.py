@@ -1,4 +1,5 @@
-"""The batch file itself: a line torn by a kill is left alone and its image done again."""
+"""The batch file itself: a line torn by a kill is left alone and its image done again; a resumed
+run ends with one line per image."""
 
 from __future__ import annotations
 
@@ -33,6 +34,26 @@ def test_resume_after_a_torn_last_line_redoes_that_image(tmp_path: Path) -> None
     assert (summary.skipped, summary.done, summary.failed) == (1, 2, 0)
     assert len(server.requests) == 2
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert lines[:2] == [whole, '{"image": "i1.png", "resu']  # nothing finished is rewritten
-    assert sorted(json.loads(line)["image"] for line in lines[2:]) == ["i1.png", "i2.png"]
+    assert lines[0] == whole  # a finished line keeps its place and its words
+    assert sorted(json.loads(line)["image"] for line in lines[1:]) == ["i1.png", "i2.png"]  # the torn one went
     assert finished_images(out) == {"i0.png", "i1.png", "i2.png"}
+
+
+def test_an_image_that_fails_again_on_resume_keeps_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (64, 64)).save(folder / name)
+    out = tmp_path / "out.jsonl"
+    done = json.dumps({"image": "b.png", "result": {"alt_text": ALT}})
+    out.write_text(json.dumps({"image": "a.png", "error": "first try"}) + "\n" + done + "\n", encoding="utf-8")
+    with serving(CannedChatServer(reply=lambda _body: "too short")) as server:  # a fails again
+        backend = OpenAIBackend(server.url, "canned")
+        spec = BatchSpec(get_skill("alt-text"), folder, out, {}, "en", 64 * 32 * 32, resume=True)
+        summary = run_batch(spec, backend, threading.Event())
+        backend.close()
+    assert (summary.skipped, summary.done, summary.failed) == (1, 0, 1)
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["image"] for line in lines] == ["a.png", "b.png"]
+    assert lines[0]["error"] != "first try" and lines[1] == json.loads(done)
+    assert out.stat().st_mode & 0o777 == 0o600

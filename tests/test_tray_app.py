@@ -342,3 +342,13 @@ def test_the_quiet_hotkey_silences_speech(qtbot, desk) -> None:
     desk.speech().say("a long line being spoken")
     xdotool("key", "ctrl+alt+q")
     qtbot.waitUntil(lambda: speech.stops >= 1, timeout=10000)
+
+
+def test_the_tray_survives_settings_then_run_cycles(x_display: str, tmp_path: Path) -> None:
+    """Issue 19: a closed Settings dialog freed by the garbage collector on a run's thread crashed the tray."""
+    cycles = 6
+    env = dict(os.environ, PYTHONFAULTHANDLER="1", XDG_RUNTIME_DIR=str(tmp_path), TMPDIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "tests.apps.tray_cycles", str(cycles)],
+                            capture_output=True, text=True, env=env, timeout=280)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.count(": success") == cycles and f"survived {cycles} cycles" in result.stdout

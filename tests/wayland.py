@@ -42,10 +42,15 @@ STOP_TIMEOUT_S = 5.0
 # Headless output, Xwayland started at once (not on the first X client) so its display
 # answers when the session is reported ready; the exec line reports the session's
 # addresses once sway has set them up, written whole so a reader never sees half.
+# No borders, so a tiled window's surface starts at the output's origin (window
+# coordinates are screen coordinates) and no pointer focus moves without a click.
 SWAY_CONFIG = """\
 output HEADLESS-1 resolution 1920x1080 position 0 0
 xwayland force
-exec sh -c 'printf "%s\\n%s\\n%s\\n" "$WAYLAND_DISPLAY" "$DISPLAY" "$DBUS_SESSION_BUS_ADDRESS" \
+default_border none
+default_floating_border none
+focus_follows_mouse no
+exec sh -c 'printf "%s\\n%s\\n%s\\n%s\\n" "$WAYLAND_DISPLAY" "$DISPLAY" "$DBUS_SESSION_BUS_ADDRESS" "$SWAYSOCK" \
 > "$XDG_RUNTIME_DIR/session.tmp" && mv "$XDG_RUNTIME_DIR/session.tmp" "$XDG_RUNTIME_DIR/session"'
 """
 
@@ -64,6 +69,7 @@ class WaylandSession:
     display: str
     bus: str
     home: Path
+    swaysock: str  # sway's IPC socket (the kill chord's binding goes through it)
     started_in_s: float  # from launch until the Wayland socket, Xwayland and the bus were up
 
     def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -77,6 +83,7 @@ class WaylandSession:
             "WAYLAND_DISPLAY": self.wayland_display,
             "DISPLAY": self.display,
             "DBUS_SESSION_BUS_ADDRESS": self.bus,
+            "SWAYSOCK": self.swaysock,
             "PYTHONPATH": str(ROOT),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
@@ -87,17 +94,32 @@ class WaylandSession:
         self, argv: list[str], env: Mapping[str, str], *, user: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` inside the session's namespaces with exactly ``env`` (as root, or ``user``)."""
-        as_user = ["runuser", "-u", user, "--"] if user else []
-        return subprocess.run(
-            ["nsenter", "-t", str(self.ns_pid), "-m", "-n", f"--wd={ROOT}", "--", *as_user,
-             "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv],
-            capture_output=True, text=True, timeout=timeout,
-        )
+        return subprocess.run(self.command(argv, env, user=user), capture_output=True, text=True, timeout=timeout)
 
-    def deskpilot(self, *args: str, extra: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """``python -m agent ARGS`` in this Wayland login, with no settings file."""
+    def command(self, argv: list[str], env: Mapping[str, str], *, user: str | None = None) -> list[str]:
+        """The argv that runs ``argv`` inside the session's namespaces with exactly ``env``."""
+        as_user = ["runuser", "-u", user, "--"] if user else []
+        return ["nsenter", "-t", str(self.ns_pid), "-m", "-n", f"--wd={ROOT}", "--", *as_user,
+                "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
+
+    def spawn(
+        self, argv: list[str], env: Mapping[str, str], *, user: str | None = USER, log: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``argv`` in the session (as the compositor's user by default); output to ``log``."""
+        out = log.open("ab") if log is not None else subprocess.DEVNULL
+        try:
+            return subprocess.Popen(self.command(argv, env, user=user), stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        finally:
+            if log is not None and not isinstance(out, int):
+                out.close()
+
+    def deskpilot(
+        self, *args: str, extra: Mapping[str, str] | None = None, user: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``python -m agent ARGS`` in this Wayland login, with no settings file (as root, or ``user``)."""
         env = self.environ({"DESKPILOT_CONFIG": str(self.home / "no-such-config.toml"), **(extra or {})})
-        return self.run([sys.executable, "-m", "agent", *args], env)
+        return self.run([sys.executable, "-m", "agent", *args], env, user=user)
 
 
 def unavailable_reason() -> str | None:
@@ -136,6 +158,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=STOP_TIMEOUT_S)
 
 
+def _expose_interpreter(base: Path) -> str:
+    """Shell that lets the compositor's user run the suite's interpreter, inside the namespace only.
+
+    The venv's interpreter may live under root's 0700 home (pyenv); a run as the
+    compositor's user (the kill chord's ``deskpilot stop`` is run by sway, so the run
+    must be that user's) needs it. In the private mount namespace, /root becomes an
+    empty 0755 tmpfs holding only the interpreter's top folder; the host's /root is untouched.
+    """
+    real = Path(sys.executable).resolve()
+    if real.parts[:2] != ("/", "root") or len(real.parts) < 4:
+        return ""
+    top = Path("/root") / real.parts[2]
+    hold = base / "interpreter"
+    return (
+        f"mkdir -p {hold}; mount --bind {top} {hold}; mount -t tmpfs -o mode=0755 tmpfs /root; "
+        f"mkdir -p {top}; mount --move {hold} {top}; "
+    )
+
+
 @contextmanager
 def headless_sway() -> Iterator[WaylandSession]:
     """Start the session, yield it, stop it; ``WaylandUnavailable`` says why it could not start."""
@@ -159,7 +200,8 @@ def headless_sway() -> Iterator[WaylandSession]:
     inside = (
         "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
         "mkdir -m 1777 /tmp/.X11-unix; "
-        f"echo $$ > {ns_pid_file}; "  # this shell becomes runuser, which lives as long as sway
+        + _expose_interpreter(base)
+        + f"echo $$ > {ns_pid_file}; "  # this shell becomes runuser, which lives as long as sway
         f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session -- sway -c {base / 'sway.cfg'}"
     )
     started = time.monotonic()
@@ -177,7 +219,7 @@ def headless_sway() -> Iterator[WaylandSession]:
             if time.monotonic() >= deadline:
                 raise WaylandUnavailable(f"no Wayland session after {START_TIMEOUT_S:g} s: {_tail(log)}")
             time.sleep(0.02)  # polling a file the compositor writes; nothing to block on
-        wayland_display, display, bus = ready.read_text().splitlines()[:3]
+        wayland_display, display, bus, swaysock = ready.read_text().splitlines()[:4]
         session = WaylandSession(
             ns_pid=int(ns_pid_file.read_text()),
             runtime_dir=runtime,
@@ -185,6 +227,7 @@ def headless_sway() -> Iterator[WaylandSession]:
             display=display,
             bus=bus,
             home=home,
+            swaysock=swaysock,
             started_in_s=time.monotonic() - started,
         )
         # Xwayland admits only its own user; the suite's interpreter lives in root's home,
@@ -239,26 +282,6 @@ def kwin_unavailable_reason() -> str | None:
     return None
 
 
-def _interpreter_for_user(base: Path) -> str:
-    """Shell lines that let ``USER`` run this interpreter inside the namespace, or "".
-
-    KWin offers fake-input only to clients of its own user (a root client does not see
-    it), so the code under test runs as ``USER``. The suite's interpreter may live in
-    root's home (mode 700): the namespace lays an open tmpfs over that top folder and
-    binds the interpreter's prefix back at the same path; the real folder is untouched.
-    """
-    prefix = Path(sys.base_prefix)
-    top = Path("/", prefix.parts[1]) if len(prefix.parts) > 2 else prefix
-    if top.stat().st_mode & 0o001:
-        return ""
-    keep = base / "interpreter"
-    keep.mkdir()
-    return (
-        f"mount --bind {prefix} {keep}; mount -t tmpfs -o mode=755 tmpfs {top}; "
-        f"mkdir -p {prefix}; mount --bind {keep} {prefix}; "
-    )
-
-
 @contextmanager
 def headless_kwin(
     width: int = 1920, height: int = 1080, *, trusting: bool = True, files: Mapping[str, str] | None = None
@@ -309,7 +332,7 @@ def headless_kwin(
     )
     inside = (
         "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
-        f"{_interpreter_for_user(base)}"
+        f"{_expose_interpreter(base)}"
         f"echo $$ > {ns_pid_file}; "
         f"exec runuser -u {USER} -- env -i {compositor_env} "
         f"dbus-run-session --config-file={base / 'bus.conf'} -- {kwin_argv}"
@@ -336,23 +359,10 @@ def headless_kwin(
             display="",
             bus=ready.read_text().splitlines()[0],
             home=home,
+            swaysock="",
             started_in_s=time.monotonic() - started,
         )
     finally:
         _stop(process)
         shutil.rmtree(base, ignore_errors=True)
 
-
-def spawn_in(
-    session: WaylandSession, argv: list[str], env: Mapping[str, str], log: Path, *, user: str = USER
-) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in the background inside the session's namespaces, as ``user``, output to ``log``.
-
-    The process gets a group of its own: stop it with ``os.killpg``.
-    """
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            ["nsenter", "-t", str(session.ns_pid), "-m", "-n", f"--wd={ROOT}", "--",
-             "runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )

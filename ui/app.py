@@ -43,6 +43,19 @@ def _lock_path() -> Path:
     return Path(runtime) / f"deskpilot-tray-{os.getuid()}{display}.lock"
 
 
+def _discard(window: Any) -> None:
+    """Have Qt delete a window we are about to replace, on the GUI thread, at its next turn.
+
+    Dropped to Python instead, a window held in a reference cycle (the settings dialog is
+    one) is freed by the cyclic garbage collector on whichever thread happens to collect,
+    often a run's worker thread, and a QWidget destroyed off the GUI thread crashed the
+    tray with a segmentation fault (issue 19: Settings, then Run).
+    """
+    if window is not None:
+        window.close()
+        window.deleteLater()
+
+
 class _Relay(QObject):
     """Carries calls from listener and helper threads to the GUI thread."""
 
@@ -295,12 +308,14 @@ class DeskpilotApp:
         except ConfigError as err:
             self.command.status.setText(f"Settings problem: {err}")
             return
+        _discard(self.history_window)
         self.history_window = HistoryWindow(root)
         self.history_window.show()
 
     def open_settings(self) -> None:
         from ui.settings_dialog import SettingsDialog
 
+        _discard(self.settings_dialog)
         self.settings_dialog = SettingsDialog(self.config_path)
         self.settings_dialog.saved.connect(lambda settings: self.command.show_settings(settings))
         self.settings_dialog.show()

@@ -44,6 +44,7 @@ _OUTCOME_WORDS = {
     "gave_up": "gave up",
     "stopped": "stopped",
     "error": "error",
+    "interrupted": "interrupted",
 }
 
 

@@ -27,6 +27,7 @@ from agent.access.matching import Match, find_matches
 from agent.access.tree_targets import CLICKABLE_ROLES, tree_matches
 from agent.actions import DoubleClick, LeftClick, RightClick, ScreenAction
 from agent.errors import DeskpilotError
+from agent.ports import NameReader
 from agent.run.harness import RunEnd
 from agent.scaling import image_to_screen
 from agent.wording import clip
@@ -153,7 +154,12 @@ class ClickByName:
             return RunEnd("failure", f"{record.error} (--no-pointer needs the accessibility tree)")
         self.on_line("Reading the screen…")  # OCR takes a second or two on a full monitor
         read = time.perf_counter()
-        boxes = self.reader.read(frame.image)
+        # A reader that can (OCR) reads the boxes sized like the name first, often only those.
+        reader = self.reader
+        if isinstance(reader, NameReader):
+            boxes = reader.read_for(frame.image, request.name)
+        else:
+            boxes = reader.read(frame.image)
         record.timings["ocr_s"] = time.perf_counter() - read
         executor.check_stop()
         matches = find_matches(request.name, boxes)

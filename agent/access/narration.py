@@ -1,5 +1,8 @@
 """Narration: an Observer that says, before each action, what is about to happen, then how it went.
 
+With an accessibility tree it names the target by its accessible name and role
+("Clicking the Save button"), looked up at the action's point just before it happens.
+
 Attached by ``agent.api`` to a run when narration is on. The words spoken during a
 step are kept in that step's history record (``StepRecord.spoken``): the narrator
 wraps the run's recorder and fills the field just before the step is written.
@@ -10,14 +13,17 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from agent.access.roles import element_phrase
+from agent.errors import DisplayError
 from agent.run.events import ActionDecided, ActionDone, Captured, Paused, RunEvent, RunFinished, StepStarted
+from agent.run.ports import QueuingRecorder
 from agent.wording import clip, describe_action
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
     from agent.geometry import Region
-    from agent.ports import Speech
+    from agent.ports import AccessibleTree, Speech
     from agent.records.schema import Outcome, StepRecord
     from agent.run.ports import Recorder
 
@@ -83,8 +89,9 @@ def narrate_action(screen: dict[str, Any], region: Region | None, target: str | 
 class Narrator:
     """Speaks a run as it happens and keeps each step's words for its record."""
 
-    def __init__(self, speech: Speech) -> None:
+    def __init__(self, speech: Speech, tree: AccessibleTree | None = None) -> None:
         self.speech = speech
+        self.tree = tree
         self._lock = threading.Lock()
         self._region: Region | None = None
         self._spoken: dict[int, list[str]] = {}
@@ -97,7 +104,7 @@ class Narrator:
             case Captured(frame=frame):
                 self._region = frame.region
             case ActionDecided(number=number, action=action, verdict=verdict):
-                words = narrate_action(action.to_json_dict(), self._region)
+                words = narrate_action(action.to_json_dict(), self._region, self._target(action.screen_xy))
                 if verdict.decision == "deny":
                     words += " is not allowed"
                 elif verdict.decision == "confirm":
@@ -113,6 +120,16 @@ class Narrator:
                 self.speech.say(_OUTCOMES.get(result.outcome, result.outcome))
             case _:
                 pass
+
+    def _target(self, point: tuple[int, int] | None) -> str | None:
+        """The accessible element at ``point`` in words ("the Save button"); None where none is known."""
+        if self.tree is None or point is None:
+            return None
+        try:
+            element = self.tree.element_at(*point)
+        except DisplayError:
+            return None
+        return (element_phrase(element.role, element.name) or None) if element is not None else None
 
     def _say(self, number: int, words: str) -> None:
         with self._lock:
@@ -136,6 +153,20 @@ class _SpokenRecorder:
     def record_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord:
         step.spoken = self._narrator.take(step.number)
         return self._inner.record_step(step, screenshot)
+
+    def queue_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord:
+        step.spoken = self._narrator.take(step.number)
+        if isinstance(self._inner, QueuingRecorder):
+            return self._inner.queue_step(step, screenshot)
+        return self._inner.record_step(step, screenshot)
+
+    def flush(self) -> None:
+        if isinstance(self._inner, QueuingRecorder):
+            self._inner.flush()
+
+    def prepare_screenshot(self, number: int, screenshot: Image) -> None:
+        if isinstance(self._inner, QueuingRecorder):
+            self._inner.prepare_screenshot(number, screenshot)
 
     def finish(self, outcome: Outcome, detail: str) -> None:
         self._inner.finish(outcome, detail)

@@ -61,6 +61,9 @@ class Completion:
     text: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # Prompt tokens whose keys and values came from a cache kept from an earlier call
+    # (the local backend's PrefixCache, a server's prefix cache); None: not reported.
+    cached_tokens: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 

@@ -6,7 +6,13 @@ folder the user named. The vision tower and ``lm_head`` stay unquantized: quanti
 them costs accuracy on small UI text for little memory, and bnb's CPU path rejects the
 vision MLP width.
 Generation is greedy, ends at ``</tool_call>``, and checks the caller's cancel event
-after every token.
+after every token. The key/value cache is kept from one call to the next
+(``agent.backends.prefix``): a step's prompt extends the previous one, so only its new
+tokens are prefilled, with their multimodal rope positions taken from the whole
+prompt's and only the new images through the vision tower. ``generate`` in
+transformers 5.23 accepts such a partial prefill (a non-empty ``past_key_values`` with
+the full ``input_ids`` and attention mask) once it is given those positions; the
+output is the same tokens as without the cache (tests/test_prefix_reuse.py).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from agent.backends.precision import (
     choose_precision,
     weight_bytes,
 )
+from agent.backends.prefix import ImageSpan, PrefillStats, PrefixCache, image_spans
 from agent.errors import BackendError, StoppedError
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,8 @@ class LocalSettings:
     local_files_only: bool = False
     # Extra keyword arguments for generate(), e.g. a prefix_allowed_tokens_fn in tests.
     generate_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Keep the key/value cache between calls and prefill only what a prompt adds.
+    reuse_prefix: bool = True
 
 
 @dataclass(frozen=True)
@@ -306,6 +315,9 @@ class LocalBackend:
     ) -> None:
         self.settings = settings or LocalSettings()
         self.model, self.processor, self.report, self.info = load_model(self.settings, progress, cancel)
+        self.prefix = PrefixCache()
+        # What the last ``complete`` reused and computed (a seam for tests and benchmarks).
+        self.last_prefill: PrefillStats | None = None
 
     def render(self, request: ChatRequest) -> str:
         """The prompt text exactly as the model's own chat template renders it."""
@@ -334,25 +346,45 @@ class LocalBackend:
         # Everything the processor returns goes to generate(): without mm_token_type_ids
         # the image positions are silently wrong.
         inputs = self.encode(request).to(self.model.device)
+        prompt_len = int(inputs["input_ids"].shape[1])
+        reuse = self.settings.reuse_prefix
+        budget = (request.min_pixels, request.max_pixels)
+        spans: list[ImageSpan] = []
+        kwargs: dict[str, Any] = dict(inputs)
+        keep = 0
+        if reuse:
+            ids = inputs["input_ids"][0].to("cpu")
+            spans = image_spans(ids, int(self.model.config.image_token_id), request.images)
+            keep = self.prefix.keep(ids, spans, budget)
+            if keep:
+                kwargs = self._suffix_inputs(inputs, keep, spans)
+            kwargs["past_key_values"] = self.prefix.new_cache(self.model)
+        self.last_prefill = PrefillStats(prompt_tokens=prompt_len, reused_tokens=keep)
         encoded = time.perf_counter()
         first_token: list[float] = []
         streamer = _streamer(self.processor.tokenizer, on_text or (lambda _t: None), first_token)
-        output = self.model.generate(
-            **inputs,
-            max_new_tokens=request.max_new_tokens,
-            do_sample=False,
-            # The first </tool_call> ends the answer: only the first call of any reply is
-            # carried out (one call per answer, for every backend), so nothing usable is cut.
-            stop_strings=list(request.stop) or None,
-            tokenizer=self.processor.tokenizer,
-            stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]),
-            streamer=streamer,
-            **self.settings.generate_kwargs,
-        )
+        try:
+            output = self.model.generate(
+                **kwargs,
+                max_new_tokens=request.max_new_tokens,
+                do_sample=False,
+                # The first </tool_call> ends the answer: only the first call of any reply is
+                # carried out (one call per answer, for every backend), so nothing usable is cut.
+                stop_strings=list(request.stop) or None,
+                tokenizer=self.processor.tokenizer,
+                stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]),
+                streamer=streamer,
+                **self.settings.generate_kwargs,
+            )
+        except BaseException:
+            # A generation that failed half-way leaves the cache holding an unknown length.
+            self.prefix.reset()
+            raise
+        if reuse:
+            self.prefix.remember(output[0], spans, budget)
         done = time.perf_counter()
         if cancel.is_set():
             raise StoppedError("stopped while the model was generating")
-        prompt_len = int(inputs["input_ids"].shape[1])
         new_tokens = output[0, prompt_len:]
         text = self.processor.tokenizer.decode(new_tokens, skip_special_tokens=True)
         timings = {"preprocess_s": encoded - started, "generate_s": done - encoded}
@@ -362,8 +394,46 @@ class LocalBackend:
             text=str(text),
             prompt_tokens=prompt_len,
             completion_tokens=int(new_tokens.shape[0]),
+            cached_tokens=keep if reuse else None,
             timings=timings,
         )
+
+    def _suffix_inputs(self, inputs: Any, keep: int, spans: list[ImageSpan]) -> dict[str, Any]:
+        """generate()'s inputs when the cache holds the first ``keep`` tokens.
+
+        input_ids and the attention mask stay whole (generate slices them to what the
+        cache lacks); the vision tower gets only the images after ``keep``, which
+        ``PrefixCache.keep`` never cuts; the rope positions are computed over the whole
+        prompt, because an image's positions shift every position after it, and passed
+        explicitly: left to itself, generate would compute them from the images it is
+        given, which are only the new ones.
+        """
+        import torch
+
+        kwargs: dict[str, Any] = dict(inputs)
+        grid = inputs.get("image_grid_thw")
+        mm_types = inputs["mm_token_type_ids"]
+        rope_positions, _ = self.model.model.get_rope_index(
+            inputs["input_ids"],
+            mm_token_type_ids=mm_types,
+            image_grid_thw=grid,
+            attention_mask=inputs.get("attention_mask"),
+        )
+        text_positions = torch.arange(
+            inputs["input_ids"].shape[1], device=rope_positions.device, dtype=rope_positions.dtype
+        )
+        # generate's own layout for Qwen3-VL: the text row, then the three rope rows.
+        kwargs["position_ids"] = torch.cat([text_positions.view(1, 1, -1), rope_positions], dim=0)
+        if grid is not None:
+            cached_images = sum(1 for span in spans if span.start < keep)
+            if cached_images == len(spans):
+                kwargs.pop("pixel_values", None)
+                kwargs.pop("image_grid_thw", None)
+            elif cached_images:
+                patches = int(grid[:cached_images].prod(dim=1).sum())
+                kwargs["pixel_values"] = inputs["pixel_values"][patches:]
+                kwargs["image_grid_thw"] = grid[cached_images:]
+        return kwargs
 
     def complete_batch(self, requests: list[ChatRequest], cancel: threading.Event) -> list[Completion]:
         """Several requests in one ``generate`` call (left-padded), for batch runs of a skill.

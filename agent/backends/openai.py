@@ -10,6 +10,14 @@ parse tool calls themselves (vLLM ``--tool-call-parser hermes``) return them as
 structured ``tool_calls``; they are rendered back into ``<tool_call>`` text so
 ``agent.computer_use.parsing`` sees one shape whatever the server did.
 
+The prompt it sends is the same append-only one the local backend reuses
+(``agent.computer_use.prompts``): system prompt, tool, task and history lines first,
+the screenshot last, and the screenshot's bytes the same for the same image. So a
+server with prefix caching (vLLM's automatic prefix caching, on by default in its V1
+engine; llama.cpp's prompt cache) prefills only what a step adds, as the local backend
+does; the usage's ``prompt_tokens_details.cached_tokens``, where the server reports
+it, becomes ``Completion.cached_tokens``.
+
 httpx2 (the maintained fork of httpx, already installed as huggingface_hub's HTTP
 client) is imported on first use only: ``import agent`` stays light.
 """
@@ -541,10 +549,12 @@ class OpenAIBackend:
         usage = data.get("usage")
         if not isinstance(usage, dict):
             usage = {}
+        details = usage.get("prompt_tokens_details")
         return Completion(
             text=text,
             prompt_tokens=_count(usage.get("prompt_tokens")),
             completion_tokens=_count(usage.get("completion_tokens")),
+            cached_tokens=_count(details.get("cached_tokens")) if isinstance(details, dict) else None,
             timings={"request_s": request_s},
         )
 

@@ -441,10 +441,10 @@ def _cmd_record(args: argparse.Namespace) -> int:
     if not saved.written:
         say(f"nothing was recorded{ignored}; {args.file} not written")
         return 1
-    say(f"saved {args.file}: {plural(saved.steps, 'step')}{ignored}")
+    say(f"saved {saved.path}: {plural(saved.steps, 'step')}{ignored}")
     if not args.describe or not saved.targets:
         return EXIT_OK
-    return _describe(settings, saved.macro, saved.targets, args.file, say)
+    return _describe(settings, saved.macro, saved.targets, saved.path, say)
 
 
 def _describe(

@@ -7,14 +7,16 @@ traceback), 3 stopped by the user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from agent.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED, Parser
-from agent.errors import DeskpilotError, HistoryError, StoppedError
+from agent.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_STOPPED, Parser
+from agent.errors import DeskpilotError, DisplayError, HistoryError, StoppedError, UnsupportedDesktopError
 
 # Every command group, in the order ``deskpilot --help`` lists them: each module of this
 # package named here registers its subcommands with ``add_commands(sub)``. Imported only
@@ -28,6 +30,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "finetune",
     "skills",
     "macros",
+    "stop",
 )
 
 
@@ -42,6 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="deskpilot", description="A local-first desktop automation agent.")
     parser.add_argument("--version", action="version", version=f"deskpilot {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    from agent.computers.selection import OVERRIDES
+
+    parser.add_argument(
+        "--platform",
+        choices=OVERRIDES,
+        help="the desktop backend, over what the session says (default: chosen from the session; "
+        "also DESKPILOT_PLATFORM)",
+    )
+    parser.add_argument(
+        "--no-kill-chord",
+        action="store_true",
+        help="run even where no kill chord can be installed (a wlroots compositor without sway IPC): "
+        "Wayland shows no app the keyboard, so then only `deskpilot stop` (bind a key to it yourself) "
+        "or Ctrl+C stops a run",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in COMMAND_GROUPS:
         importlib.import_module(f"agent.cli.{group}").add_commands(sub)
@@ -82,6 +100,49 @@ def _captures_or_acts(args: argparse.Namespace) -> bool:
     return args.command in ("run", "screenshot", "read", "click", "describe", "locate")
 
 
+def _refuse_an_undrivable_desktop() -> None:
+    """A desktop Deskpilot cannot drive (Wayland with no backend) is refused here, before any model loads.
+
+    Having no display at all is left to the command's own checks, so the command says
+    what is wrong in its usual order (a broken macro file before a missing display).
+    """
+    from agent.computers.selection import select_platform
+
+    try:
+        select_platform()
+    except UnsupportedDesktopError:
+        raise
+    except DisplayError:
+        pass
+
+
+@contextlib.contextmanager
+def _global_options(args: argparse.Namespace) -> Iterator[None]:
+    """The platform options become the variables the selection point reads (children inherit them).
+
+    Restored afterwards, so a caller that runs ``main`` in process (the tray, tests) is
+    left as it was.
+    """
+    from agent.computers.selection import NO_KILL_CHORD_VARIABLE, PLATFORM_VARIABLE
+
+    wanted = {
+        PLATFORM_VARIABLE: args.platform or None,
+        NO_KILL_CHORD_VARIABLE: "1" if args.no_kill_chord else None,
+    }
+    before = {name: os.environ.get(name) for name in wanted}
+    for name, value in wanted.items():
+        if value is not None:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run its command, and turn what it raised into the exit code."""
     parser = build_parser()
@@ -94,11 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
+    with _global_options(args):
+        return _run(handler, args)
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run the command; what it raised becomes one line on stderr and the exit code."""
     try:
         if _captures_or_acts(args):
-            from agent.computers.selection import select_platform
-
-            select_platform()  # a Wayland session is refused here, before any model loads
+            _refuse_an_undrivable_desktop()
         return handler(args)
     except StoppedError as err:
         sys.stderr.write(f"deskpilot: stopped: {err}\n")
@@ -112,6 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("deskpilot: stopped by Ctrl+C\n")
         return EXIT_STOPPED
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): it has what it wanted, so no traceback.
+        from agent.terminal import silence_closed_stdout
+
+        silence_closed_stdout()
+        return EXIT_OK
 
 
 def run() -> None:

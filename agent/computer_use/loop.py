@@ -21,6 +21,7 @@ from agent.actions import Answer, Terminate
 from agent.computer_use.events import ModelText, Planned
 from agent.computer_use.planner import Plan, Planner
 from agent.computer_use.prompts import StepNote, action_text, not_done_feedback
+from agent.computer_use.snapping import Snapper
 from agent.computers.base import Computer, Frame
 from agent.records.schema import Outcome, StepRecord
 from agent.run.capture import Capture, SettleSettings
@@ -51,6 +52,9 @@ class AgentLoop:
     capture: Capture
     harness: RunHarness
     settings: LoopSettings
+    # Grounds each model click in the accessibility tree before the executor sees it,
+    # so the policy and the confirmation judge the point that will really be clicked.
+    snapper: Snapper | None = None
 
     @classmethod
     def on(
@@ -67,6 +71,7 @@ class AgentLoop:
         guard: ActingGuard | None = None,
         pause: PauseGate | None = None,
         capture: Capture | None = None,
+        snapper: Snapper | None = None,
     ) -> AgentLoop:
         """The loop on ``computer`` with the standard run core around it."""
         settings = settings or LoopSettings()
@@ -83,11 +88,12 @@ class AgentLoop:
             guard=guard,
             dry_run=settings.dry_run,
             confirm_timeout_s=settings.confirm_timeout_s,
+            before_perform=harness.flush,
         )
         capture = capture or Capture(
             computer, stop, SettleSettings(settings.settle_quiet_s, settings.settle_timeout_s)
         )
-        return cls(planner, executor, capture, harness, settings)
+        return cls(planner, executor, capture, harness, settings, snapper)
 
     def run(self, task: str) -> RunResult:
         return self.harness.run(task, functools.partial(self._steps, task))
@@ -144,7 +150,7 @@ class AgentLoop:
             notes.append(StepNote(number, tuple(action_text(a.action) for a in plan.actions), outcome))
             if end is None and any(a.performed for a in record.actions):
                 settled = time.perf_counter()
-                self.capture.settle()
+                record.settled_by = self.capture.settle().source
                 record.timings["settle_s"] = time.perf_counter() - settled
             harness.finish_step(record, frame)
             if end is not None:
@@ -170,7 +176,12 @@ class AgentLoop:
                     status: Outcome = "success" if inner.status == "success" else "failure"
                     return None, "finished", RunEnd(status, f"the model finished the task ({status})")
                 return None, "answered", RunEnd("success", "the model answered", inner.text)
+            snap = None
+            if self.snapper is not None:
+                action, snap = self.snapper.snap(action, plan.reply.thought if plan.reply else "")
             outcome = self.executor.execute(number, action, frame.region)
+            if snap is not None:
+                outcome.record.snap = snap.to_record()
             record.actions.append(outcome.record)
             if outcome.performed:
                 record.timings["perform_s"] = record.timings.get("perform_s", 0.0) + outcome.perform_s

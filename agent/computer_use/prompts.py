@@ -8,6 +8,15 @@ one call per answer) goes into the user message instead, after the screenshot, a
 cookbook and Qwen's OSWorld agent place image and instruction. Past steps are short
 text lines and only the newest screenshots are images, both capped, so a step's
 prompt stays the same size however long the task runs.
+
+The prompt is append-only, so that a key/value cache (the local backend's, or a
+server's prefix cache such as vLLM's) stays valid from one step to the next: the
+system prompt and tool, then the task and the rules, then one line per finished
+step, appended and never rewritten, and only after all of that the screenshot(s) and
+what is said about this step alone (the feedback note). Step N+1's prompt then
+extends step N's up to where step N's screenshot began, so a step prefills only its
+new history line, its new screenshot and the short tail (``build_request`` says why
+old screenshots are dropped the way they are).
 """
 
 from __future__ import annotations
@@ -174,6 +183,7 @@ class PromptSettings:
     """How much history a prompt carries and the image pixel budget."""
 
     screenshots: int = 1
+    # At least this many history lines show, at most twice as many less one (hidden_steps).
     history_steps: int = 12
     max_note_chars: int = 240
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -185,13 +195,26 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def hidden_steps(count: int, keep: int) -> int:
+    """How many of ``count`` past steps fold into the "(N earlier steps not shown)" line.
+
+    Not a sliding window: sliding would rewrite the history's first line every step and
+    invalidate every cached token after the task. Steps fold in blocks of ``keep``
+    instead, so between ``keep`` and ``2 * keep - 1`` lines show and the prefix changes
+    only once every ``keep`` steps (a compaction point: that step re-prefills the shown
+    lines, a few hundred tokens, never a screenshot it would not prefill anyway).
+    """
+    if keep <= 0:
+        return count
+    return max(0, (count - keep) // keep * keep)
+
+
 def history_lines(steps: Sequence[StepNote], settings: PromptSettings) -> list[str]:
-    shown = steps[-settings.history_steps :] if settings.history_steps > 0 else []
+    hidden = hidden_steps(len(steps), settings.history_steps)
     lines: list[str] = []
-    hidden = len(steps) - len(shown)
     if hidden:
         lines.append(f"({hidden} earlier steps not shown)")
-    for step in shown:
+    for step in steps[hidden:]:
         did = "; ".join(step.actions) if step.actions else "no action"
         lines.append(_clip(f"Step {step.number}: {did} -> {step.outcome}", settings.max_note_chars))
     return lines
@@ -206,26 +229,45 @@ def build_request(
     feedback: str | None = None,
     settings: PromptSettings | None = None,
 ) -> ChatRequest:
-    """The request for the next step; ``screenshots`` are oldest first, newest last."""
+    """The request for the next step; ``screenshots`` are oldest first, newest last.
+
+    One user message in three parts, in the order of how long each stays the same:
+    the task and the rules (the whole run), the history lines (appended each step), then
+    the newest ``settings.screenshots`` screenshots and the words about this step only.
+    Everything before the screenshots is therefore a prefix of the next step's prompt.
+
+    Old screenshots are dropped, not kept: each step's screenshot sits at the end, so
+    when it becomes old it is simply not there in the next prompt and nothing cached
+    before it is lost. With the default of one screenshot a step prefills its new
+    history line, its screenshot and about 30 words (``scripts/bench_model.py``
+    measures it: the same count as keeping every screenshot, whose context would grow
+    by a whole screenshot per step, 2040 tokens at 1080p, so step 50 would attend over
+    100 000 tokens). Interleaving screenshots with the history lines and replacing old
+    ones by a placeholder every K steps would only pay where more than one screenshot
+    is kept; with ``screenshots=k`` every step re-prefills the k kept screenshots.
+    """
     settings = settings or PromptSettings()
     if not screenshots:
         raise ValueError("a step needs at least the current screenshot")
-    # Screenshots first, then the words about them, as in the cookbook and Qwen's OSWorld agent.
     kept = list(screenshots)[-max(1, settings.screenshots) :]
-    parts: list[dict[str, Any]] = [{"type": "image", "image": image} for image in kept]
+    # The stable head: the task and the rules, the same for the whole run.
+    head = f"The user's task: {task}\n\n{guidance(frame)}\n"
+    lines = history_lines(steps, settings)
+    if lines:
+        # Appended to, never rewritten (except at hidden_steps' compaction points).
+        head += "\nTask progress (steps you have taken):\n" + "".join(f"{line}\n" for line in lines)
     shown = (
         "The screenshot shows the screen now."
         if len(kept) == 1
         else f"The {len(kept)} screenshots are oldest first; the last one shows the screen now."
     )
-    text = f"The user's task: {task}\n"
-    lines = history_lines(steps, settings)
-    if lines:
-        text += "\nTask progress (steps you have taken):\n" + "\n".join(lines) + "\n"
+    # The tail is this step's alone: it follows the screenshot, which is new every step.
+    tail = f"\n{shown}"
     if feedback:
-        text += f"\nNote: {_clip(feedback, settings.max_note_chars)}\n"
-    text += f"\n{shown}\n{guidance(frame)}"
-    parts.append({"type": "text", "text": text})
+        tail += f"\nNote: {_clip(feedback, settings.max_note_chars)}"
+    parts: list[dict[str, Any]] = [{"type": "text", "text": head}]
+    parts.extend({"type": "image", "image": image} for image in kept)
+    parts.append({"type": "text", "text": tail})
     messages = [
         {"role": "system", "content": [{"type": "text", "text": SYSTEM_TEXT}]},
         {"role": "user", "content": parts},

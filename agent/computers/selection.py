@@ -2,17 +2,18 @@
 
 The decision is a pure function of the environment (``choose_platform``), table-tested;
 ``select_platform`` turns it into a ``Platform`` or a one-line refusal. A Wayland
-session gets the backend of its desktop where one exists (KDE Plasma: ``kde``) and is
-refused otherwise: there ``DISPLAY`` points at Xwayland, whose root window captures
-100% black and whose XTEST input reaches only X11 windows, so acting there through the
-X11 backend would mean clicking blind.
+session gets the backend of its compositor family (``WAYLAND_FAMILIES``: the desktop
+names ``XDG_CURRENT_DESKTOP`` may hold, then what the compositor's registry offers);
+one with no backend is refused: there ``DISPLAY`` points at Xwayland, whose root
+window captures 100% black and whose XTEST input reaches only X11 windows, so acting
+there would mean clicking blind.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -22,13 +23,16 @@ from agent.errors import ConfigError, DisplayError, UnsupportedDesktopError
 if TYPE_CHECKING:
     from agent.computers.platform import Platform
 
-# Names the platform on purpose, over what the session says (the --platform option
-# issue 20 adds will set the same override).
+# Names the platform on purpose, over what the session says (``deskpilot --platform``
+# sets the same variable, so processes it starts agree).
 PLATFORM_VARIABLE = "DESKPILOT_PLATFORM"
+# Set (to anything) by ``--no-kill-chord``: run where no kill chord can be installed.
+NO_KILL_CHORD_VARIABLE = "DESKPILOT_NO_KILL_CHORD"
 
 WAYLAND_REFUSAL = (
-    "this is a Wayland session; Deskpilot drives X11 desktops only for now (an X11 session, or Xvfb), "
-    "and here it would capture black frames and click blind: log in to an X11 (Xorg) session, "
+    "this is a Wayland session whose compositor Deskpilot cannot drive yet (it drives X11 and wlroots "
+    "compositors: sway, Hyprland, river), and here it would capture black frames and click blind: "
+    "log in to an X11 (Xorg) or sway session, "
     f"or run it on Xvfb with {PLATFORM_VARIABLE}=x11 "
     f"(e.g. `{PLATFORM_VARIABLE}=x11 xvfb-run -a deskpilot ...`)"
 )
@@ -37,14 +41,37 @@ NO_DISPLAY = "no display: DISPLAY is not set (start an X session or Xvfb)"
 
 class Verdict(StrEnum):
     X11 = "x11"  # drive DISPLAY with the X11 backend
-    KDE = "kde"  # a KDE Plasma (KWin) Wayland session: fake-input, ScreenShot2, the clipboard
-    WAYLAND = "wayland"  # a Wayland session with no backend for its desktop: refuse
+    WLROOTS = "wlroots"  # drive WAYLAND_DISPLAY with the wlroots backend
+    KDE = "kde"  # KDE Plasma (KWin): fake-input, ScreenShot2, the clipboard, kglobalaccel
+    WAYLAND = "wayland"  # a Wayland session with no backend for its compositor: refuse
     NO_DISPLAY = "no display"  # nothing to drive
 
 
+# Each Wayland backend, in the order they are tried: its verdict, the XDG_CURRENT_DESKTOP
+# names that mean it (lower case), and the registry globals that prove it when the
+# desktop name says nothing. GNOME and KDE add their rows here.
+WAYLAND_FAMILIES: tuple[tuple[Verdict, frozenset[str], frozenset[str]], ...] = (
+    (
+        Verdict.WLROOTS,
+        frozenset({"sway", "hyprland", "river", "wlroots", "labwc", "wayfire", "dwl", "qtile"}),
+        frozenset({"zwlr_screencopy_manager_v1", "zwlr_virtual_pointer_manager_v1"}),
+    ),
+    # KWin: fake-input itself is hidden from clients its desktop entry does not
+    # whitelist, so KWin is recognised by two globals it shows everyone (sway offers
+    # the first too, but matches the row above first).
+    (
+        Verdict.KDE,
+        frozenset({"kde"}),
+        frozenset({"org_kde_kwin_server_decoration_manager", "org_kde_plasma_virtual_desktop_management"}),
+    ),
+)
+
 # The values an override may take; "wayland" forces the refusal (for tests, and for
 # sessions that hide what they are).
-OVERRIDES = ("x11", "kde", "wayland")
+OVERRIDES = ("x11", "wlroots", "kde", "wayland")
+
+# The interface names the Wayland compositor of an environment offers (empty when none answers).
+RegistryProbe = Callable[[Mapping[str, str]], frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -56,25 +83,11 @@ class Choice:
     reason: str
 
 
-def is_kde(environ: Mapping[str, str]) -> bool:
-    """Whether the session says it is KDE Plasma: ``XDG_CURRENT_DESKTOP`` lists KDE, or ``KDE_FULL_SESSION``.
-
-    ``XDG_CURRENT_DESKTOP`` is a colon-separated list ("KDE", "KDE:plasma"); Plasma's
-    session also exports ``KDE_FULL_SESSION=true`` (kept by some shells that drop the first).
-    """
-    desktops = {part.strip().lower() for part in environ.get("XDG_CURRENT_DESKTOP", "").split(":")}
-    return "kde" in desktops or environ.get("KDE_FULL_SESSION", "").strip().lower() == "true"
-
-
-def _wayland(environ: Mapping[str, str], display: str, why: str) -> Choice:
-    """A Wayland session: the backend of its desktop, or the refusal."""
-    if is_kde(environ):
-        return Choice(Verdict.KDE, display, f"{why} on KDE Plasma (XDG_CURRENT_DESKTOP)")
-    return Choice(Verdict.WAYLAND, display, why)
-
-
 def choose_platform(
-    environ: Mapping[str, str], override: str | None = None, system: str = sys.platform
+    environ: Mapping[str, str],
+    override: str | None = None,
+    system: str = sys.platform,
+    probe: RegistryProbe | None = None,
 ) -> Choice:
     """Decide from ``XDG_SESSION_TYPE``, ``WAYLAND_DISPLAY`` and ``DISPLAY`` (and an override).
 
@@ -82,7 +95,9 @@ def choose_platform(
     within the session: ``XDG_SESSION_TYPE`` says what the login session is (a Wayland
     session keeps a DISPLAY for Xwayland); where it is missing or says neither (tty, a
     shell over ssh), a ``WAYLAND_DISPLAY`` means a compositor is running, else
-    ``DISPLAY`` an X server.
+    ``DISPLAY`` an X server. A Wayland session's backend comes from ``wayland_backend``;
+    ``probe`` (None: do not connect) asks the compositor's registry when the desktop
+    name does not say.
     """
     display = environ.get("DISPLAY", "")
     wanted = override if override is not None else environ.get(PLATFORM_VARIABLE, "")
@@ -99,37 +114,67 @@ def choose_platform(
         return Choice(Verdict.X11, display, f"asked for x11 on DISPLAY={display}")
     if wanted == "wayland":
         return Choice(Verdict.WAYLAND, display, "asked for wayland")
-    if wanted == "kde":
-        return Choice(Verdict.KDE, display, "asked for kde")
+    if wanted:  # a Wayland backend by name
+        if not environ.get("WAYLAND_DISPLAY"):
+            return Choice(Verdict.NO_DISPLAY, "", f"asked for {wanted}, but WAYLAND_DISPLAY is not set")
+        return Choice(Verdict(wanted), display, f"asked for {wanted} on {environ['WAYLAND_DISPLAY']}")
     session = environ.get("XDG_SESSION_TYPE", "").strip().lower()
     if session == "wayland":
-        return _wayland(environ, display, "XDG_SESSION_TYPE=wayland")
+        return wayland_backend(environ, display, "XDG_SESSION_TYPE=wayland", probe)
     if session == "x11":
         if not display:
             return Choice(Verdict.NO_DISPLAY, "", "XDG_SESSION_TYPE=x11, but DISPLAY is not set")
         return Choice(Verdict.X11, display, f"XDG_SESSION_TYPE=x11 on DISPLAY={display}")
     if environ.get("WAYLAND_DISPLAY"):
-        return _wayland(environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}")
+        return wayland_backend(environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}", probe)
     if display:
         return Choice(Verdict.X11, display, f"DISPLAY={display}")
     return Choice(Verdict.NO_DISPLAY, "", "neither DISPLAY nor WAYLAND_DISPLAY is set")
 
 
+def wayland_backend(
+    environ: Mapping[str, str], display: str, session: str, probe: RegistryProbe | None
+) -> Choice:
+    """The backend of a Wayland session: by ``XDG_CURRENT_DESKTOP``, else by the registry; else refuse."""
+    desktops = {d.strip().lower() for d in environ.get("XDG_CURRENT_DESKTOP", "").split(":") if d.strip()}
+    for verdict, names, _ in WAYLAND_FAMILIES:
+        if desktops & names:
+            named = environ["XDG_CURRENT_DESKTOP"]
+            return Choice(verdict, display, f"{session}, XDG_CURRENT_DESKTOP={named}")
+    offered = probe(environ) if probe is not None and environ.get("WAYLAND_DISPLAY") else frozenset()
+    for verdict, _, needed in WAYLAND_FAMILIES:
+        if needed <= offered:
+            return Choice(verdict, display, f"{session}; the compositor offers {', '.join(sorted(needed))}")
+    return Choice(Verdict.WAYLAND, display, session)
+
+
+def registry_globals(environ: Mapping[str, str]) -> frozenset[str]:
+    """What the compositor at the environment's ``WAYLAND_DISPLAY`` offers (one roundtrip, a few ms)."""
+    from agent.computers.wlroots.connection import offered_globals
+
+    return frozenset(offered_globals(environ.get("WAYLAND_DISPLAY") or None))
+
+
 def select_platform(environ: Mapping[str, str] = os.environ, override: str | None = None) -> Platform:
     """The platform of this session; ``UnsupportedDesktopError`` (Wayland) or ``DisplayError`` (none).
 
-    Cheap: building a platform opens no connection, so callers may check early,
+    Cheap: building a platform opens no connection (a Wayland session whose desktop
+    name says nothing costs one registry roundtrip), so callers may check early,
     before any model loads.
     """
-    choice = choose_platform(environ, override)
-    if choice.verdict is Verdict.KDE:
-        from agent.computers.kde import KdePlatform
-
-        return KdePlatform(environ)
+    choice = choose_platform(environ, override, probe=registry_globals)
     if choice.verdict is Verdict.WAYLAND:
         raise UnsupportedDesktopError(WAYLAND_REFUSAL)
     if choice.verdict is Verdict.NO_DISPLAY:
         raise DisplayError(NO_DISPLAY)
+    if choice.verdict is Verdict.KDE:
+        from agent.computers.kde import KdePlatform
+
+        return KdePlatform(environ, chord_optional=bool(environ.get(NO_KILL_CHORD_VARIABLE)))
+    if choice.verdict is Verdict.WLROOTS:
+        from agent.computers.wlroots.platform import from_environment
+
+        return from_environment(dict(environ), chord_optional=bool(environ.get(NO_KILL_CHORD_VARIABLE)))
     from agent.computers.x11 import X11Platform
 
     return X11Platform(choice.display)

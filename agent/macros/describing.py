@@ -5,7 +5,8 @@ finds the anchor, so it is asked for in the words a grounding prompt uses: a sho
 noun phrase that picks the element out ("the blue Save button in the toolbar"). The
 model is shown the frame the step was aimed at with the point marked, and a close-up
 around the point, marked too, so small targets stay legible after the frame is
-shrunk to the pixel budget. Any backend works; a failure raises and leaves the
+shrunk to the pixel budget. A step that kept a named accessible element is described
+by it ("the Save button"), without asking the model. Any backend works; a failure raises and leaves the
 caller to keep the recording without descriptions.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agent.access.roles import element_phrase
 from agent.backends.base import ChatRequest
 from agent.imaging import crop_box, mark_point
 from agent.macros.anchors import CONTEXT_HALF
@@ -105,7 +107,10 @@ def describe_steps(
         progress(
             f"describing step {target.index + 1} ({count} of {len(targets)}): {describe_action(step.action)}"
         )
-        description = describer.describe(target.image, target.point, cancel)
+        element = step.anchor.element
+        # A named accessible element says exactly what it is: no model call needed.
+        named = element_phrase(element.role, element.name) if element is not None else ""
+        description = named or describer.describe(target.image, target.point, cancel)
         if description:
             step.anchor.description = description
             done += 1

@@ -3,6 +3,8 @@
 The tiers (``agent.macros.tiers.Tier``) are tried cheapest first, and the player's
 timing follows from their costs. The standard ones (``standard_tiers``; a new tier is a
 class with a name, a cost, ``applies`` and ``find``, and one line there):
+(element) ``ElementTier``, a look, first where the desktop has an accessibility tree:
+    the recorded element by role, name and path (``agent.macros.element_tier``);
 (a) and (b), ``PictureTier``, a look:
 (a) the grey crop near where it was recorded, then anywhere on the monitor;
 (b) a few scales around the recorded-to-current scale ratio, grey and then edge maps
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
 
     from agent.computers.base import Frame
     from agent.macros.schema import Anchor, Monitor
+    from agent.ports import AccessibleTree
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,12 @@ class Healer:
         *,
         reader: TextLocator | None = None,
         grounder: Grounder | None = None,
+        tree: AccessibleTree | None = None,
         tiers: Sequence[Tier] | None = None,
     ) -> None:
         self.settings = settings or HealSettings()
         if tiers is None:
-            tiers = standard_tiers(self.settings, reader=reader, grounder=grounder)
+            tiers = standard_tiers(self.settings, reader=reader, grounder=grounder, tree=tree)
         self.tiers = in_cost_order(tiers)
 
     def locate(
@@ -206,9 +210,15 @@ def standard_tiers(
     *,
     reader: TextLocator | None = None,
     grounder: Grounder | None = None,
+    tree: AccessibleTree | None = None,
 ) -> list[Tier]:
     """The tiers a replay uses: one line each; a tier whose adapter is not given is left out."""
-    tiers: list[Tier] = [PictureTier(settings or HealSettings())]
+    tiers: list[Tier] = []
+    if tree is not None:
+        from agent.macros.element_tier import ElementTier
+
+        tiers.append(ElementTier(tree))  # a look too, listed first: it survives a restyle
+    tiers.append(PictureTier(settings or HealSettings()))
     if reader is not None:
         tiers.append(TextTier(reader))
     if grounder is not None:

@@ -219,8 +219,13 @@ def play_macro(
         },
         dry_run=play.dry_run,
     )
+    from agent.computers.atspi import open_tree
+
+    # The element tier, first, and settling on the tree's events, where the desktop has one.
+    tree = open_tree(checked.platform.window_stack())
     with guarded_run(
-        checked, spec, operator, stop=stop, pause=pause, observers=observers, wrap_computer=wrap_computer
+        checked, spec, operator, stop=stop, pause=pause, observers=observers, wrap_computer=wrap_computer,
+        tree=tree,
     ) as run:
         run_dir = run.recorder.run_dir
 
@@ -251,7 +256,7 @@ def play_macro(
             run.executor,
             run.capture,
             run.harness,
-            Healer(reader=OcrTextLocator(RapidReader()), grounder=grounder),
+            Healer(reader=OcrTextLocator(RapidReader()), grounder=grounder, tree=tree),
             play,
             on_miss=keep_miss,
             on_found=keep_look,

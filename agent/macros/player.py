@@ -226,7 +226,7 @@ class MacroPlayer:
                     record, report, None, f"step {number} has no anchor; not acting at recorded coordinates"
                 )
             if self.settings.wait == "screen":
-                self.capture.settle()
+                record.settled_by = self.capture.settle().source
             frame, result = self._find(step, macro.monitor)
             if isinstance(result, Miss) and self.healer.can_ground(step.anchor):
                 # Only now, after the whole wait: a model call costs seconds, a look milliseconds.
@@ -264,7 +264,7 @@ class MacroPlayer:
             record.anchor_tier = result.tier
             report.found = result
             point = result.point
-            if result.tier != TierName.A_NEAR:
+            if result.tier not in (TierName.A_NEAR, TierName.ELEMENT):
                 self.log.healed.append(report)
                 self.say(
                     f"step {number}: healed by tier {result.tier} "

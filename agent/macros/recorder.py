@@ -7,6 +7,8 @@ step gets the screen it was aimed at. When recording ends, the events become ste
 (``agent.macros.steps``) and each pointer step gets its anchor bundle, its text read
 by the OCR reader ``finish`` is given (``agent.macros.anchors``); ``targets`` keeps each
 anchored step's frame and point for ``--describe`` (``agent.macros.describing``).
+With an accessibility tree, each click also keeps the element under it (role, name,
+path, window), which replay looks for before any picture (``agent.macros.element_tier``).
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from typing import TYPE_CHECKING
 from agent.computers.platform import InputHandlers
 from agent.macros.anchors import AnchorMaker
 from agent.macros.describing import Target
-from agent.macros.schema import Macro, MacroStep, Monitor
+from agent.macros.schema import ElementRef, Macro, MacroStep, Monitor
 from agent.macros.steps import EventKind, PendingStep, RawEvent, build_steps, strip_kill_chord
 from agent.scaling import screen_to_image
 
 if TYPE_CHECKING:
     from agent.computers.platform import ActingMark, InputWatch, Platform
-    from agent.ports import TextReader
+    from agent.ports import AccessibleTree, TextReader
 
 _BUTTONS = {"left": "left", "right": "right", "middle": "middle"}
 
@@ -42,8 +44,11 @@ class Recorder:
         kill_chord: tuple[str, ...],
         stop: threading.Event,
         own_windows: Collection[str] = (),
+        tree: AccessibleTree | None = None,
     ) -> None:
         self.screen = platform.screen(monitor)
+        self.tree = tree
+        self._elements: dict[float, ElementRef] = {}  # by the time its button went down
         self.windows = platform.windows()
         self._watching = platform.input_watching()
         self.kill_chord = kill_chord
@@ -115,7 +120,26 @@ class Recorder:
             frame = self.screen.capture()
             title = self.windows.title_at(event.x, event.y)
             event = RawEvent(**{**event.__dict__, "frame": frame, "title": title})
+            if event.kind == "button_down":
+                self._keep_element(event)
         self.events.append(event)
+
+    def _keep_element(self, event: RawEvent) -> None:
+        """The accessible element under the press, asked at once (under 1 ms), before the click changes it."""
+        if self.tree is None:
+            return
+        from agent.access.tree_targets import CLICKABLE_ROLES
+        from agent.errors import DisplayError
+
+        try:
+            element = self.tree.element_at(event.x, event.y)
+        except DisplayError:
+            return  # the app did not answer: the picture anchor alone, as without a tree
+        # Only a target in its own right: a click inside a page or panel means a place, not it.
+        if element is not None and element.role in CLICKABLE_ROLES:
+            self._elements[event.t] = ElementRef(
+                role=element.role, name=element.name, path=list(element.path), window=element.window
+            )
 
     def _is_own(self, event: RawEvent) -> bool:
         """Whether ``event`` went to one of ``own_windows``: pointer by the window under it
@@ -178,6 +202,7 @@ class Recorder:
             anchor = None
             if point is not None and item.frame is not None:
                 anchor = maker(item.frame.image, point, window_title=item.title)
+                anchor.element = self._elements.get(item.t)
                 self.targets.append(Target(len(steps), item.frame.image, point))
             steps.append(MacroStep(action=item.action, delay_s=round(delay, 3), anchor=anchor))
         return Macro(

@@ -28,11 +28,13 @@ import io
 import json
 import os
 import re
+import struct
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.actions import ACTION_ADAPTER, MAX_WAIT_SECONDS, Action, ScreenAction, Type
 from agent.errors import ConfigError
@@ -42,6 +44,11 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 MACRO_VERSION: Literal[1] = 1
+# An anchor image is a crop of one monitor: no side is ever longer than an 8K monitor's,
+# and a file that claims more (a decompression bomb) is refused before any pixel is decoded.
+MAX_ANCHOR_SIDE = 8192
+MAX_ANCHOR_PIXELS = 7680 * 4320
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 POINTER_ACTIONS = frozenset(
     {
         "mouse_move",
@@ -70,6 +77,21 @@ class Monitor(BaseModel):
     scale: float = Field(default=1.0, gt=0)
 
 
+class ElementRef(BaseModel):
+    """The accessible element a step's click was on when recorded: found again by role, name and path.
+
+    ``path`` is the chain of child indices from its application (ties between elements
+    of one role and name); ``window`` the title of its window then, for people.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(min_length=1)
+    name: str = ""
+    path: list[int] = Field(default_factory=list)
+    window: str = ""
+
+
 class Anchor(BaseModel):
     """What the target looked like: a distinctive crop, where the point sits in it, and context."""
 
@@ -89,15 +111,38 @@ class Anchor(BaseModel):
     window_title: str | None = None
     description: str = ""  # a one-line description of the target, for model grounding
     variants: list[str] = Field(default_factory=list)  # other looks (base64 PNG), from --update-anchors
+    # The accessible element under the point when recorded (None: no tree, or an older macro):
+    # replay's first tier, which a restyle, a new scale or a moved window does not defeat.
+    element: ElementRef | None = None
 
     @field_validator("crop")
     @classmethod
-    def _is_base64(cls, value: str) -> str:
-        try:
-            base64.b64decode(value, validate=True)
-        except ValueError:
-            raise ValueError("the anchor crop is not base64") from None
+    def _crop_is_png(cls, value: str) -> str:
+        png_size(value, "the anchor crop")
         return value
+
+    @field_validator("context")
+    @classmethod
+    def _context_is_png(cls, value: str) -> str:
+        if value:
+            png_size(value, "the anchor's context image")
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_are_png(cls, value: list[str]) -> list[str]:
+        for variant in value:
+            png_size(variant, "an anchor variant")
+        return value
+
+    @model_validator(mode="after")
+    def _crop_fits_its_box(self) -> Anchor:
+        size = png_size(self.crop, "the anchor crop")
+        if size != (self.box[2], self.box[3]):
+            raise ValueError(
+                f"the anchor crop is {size[0]}x{size[1]} but its box says {self.box[2]}x{self.box[3]}"
+            )
+        return self
 
 
 class MacroStep(BaseModel):
@@ -220,14 +265,42 @@ def encode_png(image: Image) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def png_size(data: str, what: str) -> tuple[int, int]:
+    """The (width, height) of a base64 PNG after checking it decodes within the size limits.
+
+    The size is read from the PNG header first, so a huge image is refused without
+    decoding it; ValueError (one line, for pydantic) names ``what`` and the problem.
+    """
+    from PIL import Image as PILImage
+
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError:
+        raise ValueError(f"{what} is not base64") from None
+    if len(raw) < 24 or not raw.startswith(_PNG_SIGNATURE) or raw[12:16] != b"IHDR":
+        raise ValueError(f"{what} is not a PNG image")
+    width, height = struct.unpack(">II", raw[16:24])
+    if max(width, height) > MAX_ANCHOR_SIDE or width * height > MAX_ANCHOR_PIXELS:
+        limit = f"{MAX_ANCHOR_SIDE} px a side at most"
+        raise ValueError(f"{what} is {width}x{height}, larger than any monitor ({limit})")
+    try:
+        with PILImage.open(io.BytesIO(raw), formats=["PNG"]) as image:
+            image.load()
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
+        # PIL's own message names a BytesIO object; the user needs to know which image.
+        raise ValueError(f"{what} is not a readable PNG image") from None
+    return width, height
+
+
 def decode_png(data: str) -> Image:
     from PIL import Image as PILImage
 
     try:
         image = PILImage.open(io.BytesIO(base64.b64decode(data)))
         image.load()
-    except (ValueError, OSError) as err:
-        raise ConfigError(f"an anchor image in the macro cannot be read: {err}") from None
+    except (ValueError, OSError, PILImage.DecompressionBombError):
+        # PIL's message names a BytesIO object, not the image; load_macro has checked them anyway.
+        raise ConfigError("an anchor image in the macro cannot be read") from None
     return image.convert("RGB")
 
 
@@ -301,7 +374,52 @@ def describe_macro_step(number: int, step: MacroStep) -> str:
             notes.append(f"text {clip(step.anchor.text, 40)!r}")  # what tier c-ocr looks for
         if step.anchor.variants:
             notes.append(f"{len(step.anchor.variants)} more look(s)")
+        if step.anchor.element is not None:
+            # What the element tier looks for first, in the active window's accessibility tree.
+            element = step.anchor.element
+            notes.append(f"element {element.role} {clip(element.name, 40)!r}" if element.name else
+                         f"element {element.role}")
         if step.anchor.description.strip():
             # What replay's model tier (d) would look for, when no picture tier finds it.
             notes.append(f"described as {clip(step.anchor.description.strip(), 80)!r}")
     return line + (f"  ({'; '.join(notes)})" if notes else "")
+
+
+def check_writable(path: Path) -> None:
+    """One-line ConfigError unless a file can be created beside ``path``: said before a recording starts.
+
+    Permission bits alone do not tell (root ignores them, a read-only mount or /proc
+    refuses anyway), so a temporary file is created and removed.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"cannot save {path}: the folder {folder} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".check")
+    except OSError as err:
+        why = f"the folder {folder} cannot be written ({err.strerror})"
+        raise ConfigError(f"cannot save {path}: {why}") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+
+
+def save_macro_or_rescue(macro: Macro, path: Path, rescue_dir: Path, say: Callable[[str], None]) -> Path:
+    """Save ``macro`` to ``path``, else into ``rescue_dir`` (a finished recording is never dropped).
+
+    Returns where it was written; ``say`` tells the user why and where when it is not ``path``.
+    The rescue file keeps ``path``'s name, numbered when one of that name is already there.
+    """
+    try:
+        save_macro(macro, path)
+        return path
+    except ConfigError as err:
+        problem = str(err)
+    rescue_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = rescue_dir / path.name
+    number = 1
+    while target.exists():
+        number += 1
+        target = rescue_dir / f"{path.stem}-{number}{path.suffix}"
+    save_macro(macro, target)
+    say(f"{problem}; the recording is saved in {target} instead")
+    return target

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class TierName(StrEnum):
     """How an anchor was found, as the report, the step record and --update-anchors name it."""
 
+    ELEMENT = "element"  # the recorded accessible element, by role, name and path (the tree)
     A_NEAR = "a-near"  # the recorded crop, near where it was recorded
     A_SCREEN = "a-screen"  # the recorded crop, anywhere on the monitor
     A_VARIANT = "a-variant"  # a look kept by --update-anchors
@@ -72,7 +73,8 @@ class Found:
     @property
     def is_new_look(self) -> bool:
         """Whether the target looked other than its recorded pictures (--update-anchors keeps it)."""
-        return self.tier not in EXACT_LOOKS
+        # An element find says nothing about the picture: the crop there may be anything.
+        return self.tier not in EXACT_LOOKS and self.tier is not TierName.ELEMENT
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,30 @@ every file 0600, since screenshots and typed text may be private)::
         step-0001.png   the screenshot the model saw at that step, when kept
 
 A run killed mid-way (SIGKILL, power cut) keeps outcome "running" in run.json and
-every step that finished; readers count the steps from steps.jsonl.
+every step that finished; readers count the steps from steps.jsonl, and call it
+"interrupted" once the process that wrote it (pid, host and boot in run.json) is gone.
+
+A run's harness queues its steps (``queue_step``): a writer thread encodes the PNG
+(about 0.1 s for a text-heavy full-HD screen) and appends the line while the next step
+captures and asks the model, and ``flush`` (called before the next action is
+performed) waits for it, so a finished step is still on disk before anything else
+happens on the screen.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import functools
 import logging
 import os
+import queue
 import re
+import socket
 import tempfile
+import threading
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,6 +91,12 @@ class RunRecorder:
         self._run_dir = run_dir
         self._info = info
         self._steps = 0
+        self._jobs: queue.Queue[Callable[[], object] | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._failed: HistoryError | None = None  # what the writer thread could not write
+        self._told = False  # whether ``flush`` raised ``_failed`` to someone already
+        self._encoder: concurrent.futures.ThreadPoolExecutor | None = None
+        self._encoded: dict[int, tuple[Image, concurrent.futures.Future[bytes]]] = {}
 
     @classmethod
     def start(cls, root: Path, info: RunInfo) -> RunRecorder:
@@ -92,7 +111,8 @@ class RunRecorder:
         _make_private_dirs(root)
         base = f"{_id_time(info.started_at)}-{_slug(info.task)}"
         run_dir = _make_run_dir(root, base)
-        recorder = cls(run_dir, info.model_copy(update={"id": run_dir.name, "outcome": "running"}))
+        writer = {"pid": os.getpid(), "host": socket.gethostname(), "boot_id": _boot_id()}
+        recorder = cls(run_dir, info.model_copy(update={"id": run_dir.name, "outcome": "running", **writer}))
         recorder._write_info()
         return recorder
 
@@ -109,10 +129,75 @@ class RunRecorder:
 
         Returns the record as stored: a copy of ``step`` naming its screenshot file.
         """
-        if screenshot is not None:
-            name = f"step-{step.number:04d}.png"
+        self.flush()  # queued steps first: the file keeps the steps' order
+        return self._write_step(step, screenshot)
+
+    def queue_step(self, step: StepRecord, screenshot: Image | None = None) -> StepRecord:
+        """``record_step`` on the writer thread: returns at once, on disk by the next ``flush``.
+
+        Returns the record as it will be stored (naming its screenshot file). A write that
+        fails is raised by the next ``flush``; later steps are not written after it.
+        """
+        step = step.model_copy(deep=True)  # the caller may go on changing its record; this one is written
+        stored = step.model_copy(update={"screenshot": _screenshot_name(step.number)}) if screenshot else step
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._work, name="history-writer", daemon=True)
+            self._writer.start()
+        self._jobs.put(functools.partial(self._write_step, step, screenshot))
+        return stored
+
+    def flush(self) -> None:
+        """Wait until every queued step is on disk; HistoryError when the writer could not write one."""
+        if self._writer is not None:
+            self._jobs.join()
+        if self._failed is not None:
+            self._told = True
+            raise self._failed
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
             try:
-                save_image_private(screenshot, self._run_dir / name)
+                if self._failed is None:  # after a failed step, none after it is written
+                    job()
+            except HistoryError as err:
+                self._failed = err
+            except Exception as err:  # a bug must not hang flush() or pass silently
+                log.exception("the history writer failed")
+                self._failed = HistoryError(f"cannot write the step record: {err}")
+            finally:
+                self._jobs.task_done()
+        self._jobs.task_done()
+
+    def _stop_writer(self) -> None:
+        if self._writer is not None:
+            self._jobs.put(None)
+            self._writer.join()
+            self._writer = None
+        if self._encoder is not None:
+            self._encoder.shutdown(wait=True)
+            self._encoder = None
+            self._encoded.clear()
+
+    def prepare_screenshot(self, number: int, screenshot: Image) -> None:
+        """Start encoding step ``number``'s screenshot now, on the encoder thread.
+
+        The harness calls this as soon as the frame is captured, so the PNG (the costly
+        part of a step's record) is made while the step plans, acts and settles; the step's
+        ``queue_step`` or ``record_step`` with the same image then only writes the bytes.
+        """
+        if self._encoder is None:
+            self._encoder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="history-encoder")
+        self._encoded[number] = (screenshot, self._encoder.submit(_png_bytes, screenshot))
+
+    def _write_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord:
+        prepared = self._encoded.pop(step.number, None)
+        if screenshot is not None:
+            name = _screenshot_name(step.number)
+            try:
+                if prepared is not None and prepared[0] is screenshot:
+                    _write_private(prepared[1].result(), self._run_dir / name)
+                else:
+                    save_image_private(screenshot, self._run_dir / name)
             except (OSError, ConfigError) as err:
                 reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
                 raise HistoryError(f"cannot save the screenshot {self._run_dir / name}: {reason}") from None
@@ -134,7 +219,15 @@ class RunRecorder:
         return step
 
     def finish(self, outcome: Outcome, detail: str = "") -> None:
-        """Rewrite run.json, atomically, with how the run ended and its step count (see ``info``)."""
+        """Rewrite run.json, atomically, with how the run ended and its step count (see ``info``).
+
+        Queued steps are written first. A queued step that could not be written, and that
+        no ``flush`` reported, makes the run an error: raised after run.json says so.
+        """
+        self._stop_writer()
+        untold = self._failed if self._failed is not None and not self._told else None
+        if untold is not None and outcome != "stopped":
+            outcome, detail = "error", f"{detail}; and {untold}" if detail else str(untold)
         self._info = self._info.model_copy(
             update={"ended_at": _now(), "outcome": outcome, "detail": detail, "steps": self._steps}
         )
@@ -145,6 +238,9 @@ class RunRecorder:
             # run.json's own blocks hold the new header: without this, a run that ended
             # because the disk filled up would say "running" for ever.
             self._write_info_in_place()
+        if untold is not None:
+            self._told = True
+            raise untold
 
     def _write_info_in_place(self) -> None:
         path = self._run_dir / RUN_FILE
@@ -159,6 +255,32 @@ class RunRecorder:
 
     def _write_info(self) -> None:
         _write_atomic(self._run_dir / RUN_FILE, (self._info.model_dump_json(indent=2) + "\n").encode())
+
+
+def _screenshot_name(number: int) -> str:
+    return f"step-{number:04d}.png"
+
+
+def _png_bytes(image: Image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _write_private(data: bytes, path: Path) -> None:
+    """``data`` as the private file ``path``; nothing left behind when the write fails."""
+    fd = open_private(path)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError:
+        path.unlink(missing_ok=True)  # a half-written picture is worse than none
+        raise
+    finally:
+        os.close(fd)
 
 
 def list_runs(root: Path) -> list[RunInfo]:
@@ -178,7 +300,7 @@ def load_run(root: Path, run_id: str) -> tuple[RunInfo, list[StepRecord]]:
     steps = read_steps(run_dir / STEPS_FILE)
     if info.outcome == "running":
         # Killed runs never wrote their count; the steps file is the truth.
-        info = info.model_copy(update={"steps": len(steps)})
+        info = _interrupted_if_gone(info.model_copy(update={"steps": len(steps)}))
     return info, steps
 
 
@@ -253,8 +375,42 @@ def _read_info_or_error(run_dir: Path) -> RunInfo:
             steps=_count_lines(run_dir / STEPS_FILE),
         )
     if info.outcome == "running":
-        info = info.model_copy(update={"steps": _count_lines(run_dir / STEPS_FILE)})
+        info = _interrupted_if_gone(info.model_copy(update={"steps": _count_lines(run_dir / STEPS_FILE)}))
     return info
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None  # not Linux: the pid alone has to do
+
+
+def writer_gone(info: RunInfo) -> bool:
+    """True when the process that wrote this "running" run surely no longer runs.
+
+    Unknown (an older run without a pid, or one written on another host sharing the
+    folder) counts as alive: a live run must never be called interrupted.
+    """
+    if info.pid is None or info.host != socket.gethostname():
+        return False
+    boot = _boot_id()
+    if info.boot_id is not None and boot is not None and info.boot_id != boot:
+        return True  # written before this boot: its pid number means another process now
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, owned by someone else
+    return False
+
+
+def _interrupted_if_gone(info: RunInfo) -> RunInfo:
+    if not writer_gone(info):
+        return info
+    detail = "its process ended without finishing the run (a crash or a kill)"
+    return info.model_copy(update={"outcome": "interrupted", "detail": detail})
 
 
 def _count_lines(path: Path) -> int:

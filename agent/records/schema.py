@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Outcome = Literal["running", "success", "failure", "gave_up", "stopped", "error"]
+# "interrupted" is never written: a reader says it of a "running" run whose process is gone.
+Outcome = Literal["running", "success", "failure", "gave_up", "stopped", "error", "interrupted"]
 Decision = Literal["allow", "confirm", "deny"]
 Confirmation = Literal["not_needed", "approved", "approved_for_session", "rejected", "timed_out", "dry_run"]
 
@@ -27,6 +28,9 @@ class ActionRecord(BaseModel):
     # What the model said it aimed at ("Save button"), when it named it; the action's
     # ``element_description`` (``screen_action.action.element_description or ""``).
     element_description: str = ""
+    # Grounding in the accessibility tree (agent.computer_use.snapping.Snap.to_record):
+    # whether the model's click was moved onto the element it named, where, and why.
+    snap: dict[str, Any] | None = None
 
 
 class CapturedArea(BaseModel):
@@ -67,6 +71,9 @@ class StepRecord(BaseModel):
     # macro replays: the healing tier that found the step's target ("a-near" ... "e-user",
     # the user pointing at it when no tier could); "" for steps without an anchor
     anchor_tier: str = ""
+    # What settling after the step's action waited on: "tree" (accessibility events went
+    # quiet) or "screen" (captures stopped changing); "" when it did not settle
+    settled_by: str = ""
 
 
 class RunInfo(BaseModel):
@@ -86,3 +93,7 @@ class RunInfo(BaseModel):
     outcome: Outcome = "running"
     detail: str = ""
     steps: int = 0
+    # Which process writes the run, so a reader can tell a live run from a dead one (None: older runs).
+    pid: int | None = None
+    host: str | None = None
+    boot_id: str | None = None  # Linux's id of this boot: the same pid after a reboot is another process

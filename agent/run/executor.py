@@ -59,6 +59,7 @@ class GuardedExecutor:
         guard: ActingGuard | None = None,
         dry_run: bool = False,
         confirm_timeout_s: float = 60.0,
+        before_perform: Callable[[], None] = lambda: None,
     ) -> None:
         self.computer = computer
         self.policy = policy
@@ -68,6 +69,7 @@ class GuardedExecutor:
         self.guard = guard or NoGuard()
         self.dry_run = dry_run
         self.confirm_timeout_s = confirm_timeout_s
+        self.before_perform = before_perform  # the history's barrier: earlier steps on disk first
         self._emit = emit
 
     # -- stop and pause --------------------------------------------------------------
@@ -160,6 +162,7 @@ class GuardedExecutor:
             record.confirmation = "dry_run"
             self._emit(ActionDone(number, action, False, "dry run"))
             return ActionOutcome(record, "dry_run")
+        self.before_perform()
         started = time.perf_counter()
         try:
             if perform is not None:

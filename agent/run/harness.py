@@ -9,6 +9,7 @@ way is recorded with its error, and nothing more is performed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from agent.errors import DeskpilotError, StoppedError
 from agent.records.schema import CapturedArea, Outcome, StepRecord
 from agent.run.events import Observer, RunEvent, RunFinished, RunResult, RunStarted, StepFinished, StepStarted
+from agent.run.ports import QueuingRecorder
 
 if TYPE_CHECKING:
     from agent.computers.base import Computer, Frame
@@ -60,6 +62,7 @@ class RunHarness:
         self.observers = list(observers)
         self.keep_screenshots = keep_screenshots
         self.steps = 0
+        self.flush_waits_s: list[float] = []
         self._open: tuple[StepRecord, Frame | None] | None = None
 
     def emit(self, event: RunEvent) -> None:
@@ -80,6 +83,8 @@ class RunHarness:
     def attach_frame(self, record: StepRecord, frame: Frame) -> None:
         """The screenshot to keep with the open step (recorded even if the step is cut short)."""
         self._open = (record, frame)
+        if self.keep_screenshots and isinstance(self.recorder, QueuingRecorder):
+            self.recorder.prepare_screenshot(record.number, frame.image)  # encoded while the step runs
 
     def finish_step(self, record: StepRecord, frame: Frame | None) -> StepRecord:
         """Write the step to the history (with its screenshot) and announce it."""
@@ -90,9 +95,26 @@ class RunHarness:
                 # The screenshot alone cannot say which monitor it shows or at what scale;
                 # a macro made from the run (from-run) needs both to cut its anchors.
                 record.capture = captured_area(frame)
-            record = self.recorder.record_step(record, image)
+            if isinstance(self.recorder, QueuingRecorder):
+                # Written while the next step captures and asks the model; ``flush`` (before
+                # the next action) waits for it.
+                record = self.recorder.queue_step(record, image)
+            else:
+                record = self.recorder.record_step(record, image)
         self.emit(StepFinished(record))
         return record
+
+    def flush(self) -> None:
+        """Wait until every finished step is on disk: the executor calls it before each action.
+
+        The wait is added to ``flush_waits_s`` (what keeping the history crash-safe costs).
+        """
+        if isinstance(self.recorder, QueuingRecorder):
+            started = time.perf_counter()
+            try:
+                self.recorder.flush()
+            finally:
+                self.flush_waits_s.append(time.perf_counter() - started)
 
     # -- the run ---------------------------------------------------------------------
     def run(self, task: str, body: Callable[[], RunEnd]) -> RunResult:

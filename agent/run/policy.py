@@ -113,6 +113,9 @@ class Policy:
     approved_reasons: set[str] = field(default_factory=set)
     # Where the pointer is now, for clicks that come without a coordinate.
     pointer_at: PointerAt | None = None
+    # True where the desktop cannot tell (Wayland): pointer_at is where Deskpilot last put
+    # it, and the words say so rather than claim to know where the pointer is.
+    pointer_remembered: bool = False
 
     def __post_init__(self) -> None:
         self._denied = parse_chords((*self.config.denied_chords, *self.extra_denied))
@@ -152,7 +155,8 @@ class Policy:
     def _denial(self, action: ScreenAction, point: tuple[int, int] | None, monitor: Region) -> str:
         if point is not None and not monitor.contains(*point):
             if action.screen_xy is None:
-                return f"the pointer is at {point}, outside the captured monitor {monitor}"
+                where = "was last put at" if self.pointer_remembered else "is at"
+                return f"the pointer {where} {point}, outside the captured monitor {monitor}"
             return f"the point {point} is outside the captured monitor {monitor}"
         inner = action.action
         if isinstance(inner, Key):

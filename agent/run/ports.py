@@ -7,7 +7,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from agent.records.schema import Confirmation, Outcome, StepRecord
 
@@ -91,6 +91,17 @@ class Recorder(Protocol):
     def record_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord: ...
 
     def finish(self, outcome: Outcome, detail: str) -> None: ...
+
+
+@runtime_checkable
+class QueuingRecorder(Recorder, Protocol):
+    """A recorder that can write steps on its own thread; ``flush`` waits until they are on disk."""
+
+    def prepare_screenshot(self, number: int, screenshot: Image) -> None: ...
+
+    def queue_step(self, step: StepRecord, screenshot: Image | None) -> StepRecord: ...
+
+    def flush(self) -> None: ...
 
 
 class ActingGuard(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from agent.computers.platform import DesktopInput, Platform
     from agent.run.hotkey import KillSwitch
     from agent.run.takeover import TakeoverDetector
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,18 +50,19 @@ def desktop_session(
     is set here, not by each source, so no source can forget it.
     """
     from agent.computers.marker import MarkedComputer
+    from agent.computers.platform import MISSING_WORDS, Capability
     from agent.run.hotkey import KillSwitch, parse_hotkey
     from agent.run.takeover import TakeoverDetector
 
     keys = parse_hotkey(kill_hotkey)
-    from agent.computers.platform import Capability
-
     computer = platform.computer(target, cancel=stop)
     watching = platform.input_watching()
     kill = KillSwitch(kill_hotkey, stop.set, watching)
-    # Where the desktop shows no one else's input (Wayland), takeover detection cannot
-    # run; the platform's capabilities say so (doctor shows it), and the run goes on.
+    # Where the user's input cannot be seen (Wayland), takeover detection has nothing to
+    # watch: the run goes on without it (doctor says so) rather than refusing to start.
     sees_input = platform.capabilities.can(Capability.RECORD_INPUT)
+    if not sees_input:
+        _log.info("takeover detection is off: %s", MISSING_WORDS[Capability.RECORD_INPUT])
     takeover = TakeoverDetector(
         lambda what: pause.request(f"user input detected ({what})"),
         watching=watching if sees_input else None,

@@ -23,6 +23,8 @@ class SettleResult:
     waited_s: float
     polls: int  # captures taken, the first included
     since_last_change_s: float  # quiet time seen at the end
+    # What was waited on: "screen" (captures compared) or "tree" (accessibility events)
+    source: str = "screen"
 
 
 def wait_until_settled(

@@ -3,13 +3,15 @@
 Each finished image is appended, flushed and fsynced as one line before the next is
 counted, so Ctrl+C or a crash keeps every finished line; a torn last line is left
 alone and ends with a newline before anything is appended after it. The last line
-for an image wins, so ``--resume`` redoes only what is missing or failed.
+for an image wins, so ``--resume`` redoes only what is missing or failed; when it
+ends, the file is rewritten atomically with that one line per image.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -52,6 +54,38 @@ def finished_images(out: Path) -> set[str]:
             if isinstance(item, dict) and isinstance(item.get("image"), str):
                 last[item["image"]] = "error" not in item
     return {name for name, ok in last.items() if ok}
+
+
+def keep_last_lines(out: Path) -> None:
+    """Rewrite ``out`` atomically (0600) with one line per image: its last, where its first was.
+
+    A line that is not JSON (torn by a kill) goes: its image was redone or is still pending.
+    """
+    kept: dict[str, str] = {}  # image -> its last line, in the order images first appeared
+    others: list[str] = []
+    with out.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            text = line if line.endswith("\n") else line + "\n"
+            if isinstance(item, dict) and isinstance(item.get("image"), str):
+                kept[item["image"]] = text
+            else:
+                others.append(text)
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.writelines([*kept.values(), *others])
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, out)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class LineLog:
@@ -178,6 +212,8 @@ def run_batch(
             stopped = _threaded(spec, todo, backend, cancel, record)
     finally:
         log.close()
+        if spec.resume:
+            keep_last_lines(spec.out)  # the README promises one line per image
     return BatchSummary(total, skipped, counts["done"], counts["failed"], stopped or cancel.is_set())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Sequence
 
 from agent.errors import DisplayError
@@ -27,6 +28,8 @@ class FakeTree:
         self.covered_names = set(covered_names)
         self.actions: list[tuple[str, str, str | None]] = []  # (role, name, action) performed
         self.queries = 0
+        self.quiet: bool | None = True  # what wait_quiet answers (None: as if the window had no tree)
+        self.waits: list[float] = []  # the gap of each wait_quiet
 
     def available(self) -> bool:
         return self._available
@@ -54,3 +57,7 @@ class FakeTree:
         if element not in self.elements:
             raise DisplayError(f"the {element.role} {element.name!r} is gone from the window")
         self.actions.append((element.role, element.name, action))
+
+    def wait_quiet(self, gap_s: float, timeout_s: float, stop: threading.Event) -> bool | None:
+        self.waits.append(gap_s)
+        return self.quiet

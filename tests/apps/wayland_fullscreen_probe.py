@@ -58,18 +58,23 @@ def main() -> None:
 
     state = {"ready": False}
 
-    def painted(_clock: Gdk.FrameClock) -> None:
-        # Ready once a frame at the monitor's full size has been painted: the fullscreen
-        # state can arrive before the configure that resizes, and coordinates are final only then.
+    def check(*_args: object) -> None:
+        # Ready once a frame at the monitor's full size has been painted (the fullscreen
+        # state can arrive before the configure that resizes) and the compositor has
+        # activated the window (before that, input may not reach it yet).
         gdk_window = window.get_window()
+        if gdk_window is None:
+            return
         area = gdk_window.get_display().get_monitor_at_window(gdk_window).get_geometry()
         full = (window.get_allocated_width(), window.get_allocated_height()) == (area.width, area.height)
-        if full and gdk_window.get_state() & Gdk.WindowState.FULLSCREEN and not state["ready"]:
+        fullscreen = gdk_window.get_state() & Gdk.WindowState.FULLSCREEN
+        if full and fullscreen and window.is_active() and not state["ready"]:
             state["ready"] = True
             GLib.idle_add(lambda: emit(event="ready", width=window.get_allocated_width(),
                                        height=window.get_allocated_height()))
 
-    window.connect("realize", lambda w: w.get_frame_clock().connect("after-paint", painted))
+    window.connect("realize", lambda w: w.get_frame_clock().connect("after-paint", check))
+    window.connect("notify::is-active", check)
     window.fullscreen()
     window.show_all()
     Gtk.main()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -86,6 +87,7 @@ class AtspiTree:
         self._atspi: Any = Atspi
         self._stack = stack
         self._windows: dict[str, ScreenWindow] = {}  # title → X window, from the last lookup
+        self._events: Any = None  # the EventWatch, started by the first wait_quiet
 
     def available(self) -> bool:
         return True  # built only after the bus answered (open_tree)
@@ -351,6 +353,19 @@ class AtspiTree:
         if node is None or node.get_role_name() != element.role or (node.get_name() or "") != element.name:
             return None
         return node
+
+    # -- settling ----------------------------------------------------------------------
+    def wait_quiet(self, gap_s: float, timeout_s: float, stop: threading.Event) -> bool | None:
+        """Wait for ``gap_s`` without an event (True) or ``timeout_s`` (False); None: no tree to listen to."""
+        with self._errors():
+            if self._frame() is None:
+                return None
+        if self._events is None:
+            from agent.computers.atspi.events import EventWatch
+
+            self._events = EventWatch(self._atspi)
+        quiet: bool = self._events.wait_quiet(gap_s, timeout_s, stop)
+        return quiet
 
     # -- text in reading order -----------------------------------------------------------
     def active_window(self) -> TreeWindow | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ from agent.computers.platform import (
 from agent.errors import DisplayError
 from agent.geometry import Region
 from agent.ports import ScreenWindow, WindowStack
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget
@@ -52,8 +55,9 @@ class KdePlatform:
 
     name = "kde"
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], *, chord_optional: bool = False) -> None:
         self._environ = dict(environ)
+        self.chord_optional = chord_optional  # --no-kill-chord: run even where no shortcut can be registered
         self._lock = threading.Lock()
         self._seat: KWinSeat | None = None
         self._shot: KWinScreenShot | None = None
@@ -101,7 +105,7 @@ class KdePlatform:
         raise DisplayError(NO_ACTIVE_WINDOW)
 
     def input_watching(self) -> InputWatching:
-        return _KdeInputWatching(self._environ)
+        return _KdeInputWatching(self._environ, self.chord_optional)
 
     def acting_mark(self) -> ActingMark:
         return _NoMark()
@@ -147,16 +151,50 @@ class _Refusal:
         return False
 
 
+class _ChordWatch:
+    """The kill chord on KDE: a kglobalaccel shortcut, plus the stop socket ``deskpilot stop`` reaches.
+
+    The shortcut signals this process directly, so pressing it starts nothing; the
+    socket is the way in that works on every Wayland desktop. Where the shortcut
+    cannot be registered, ``optional`` (--no-kill-chord) keeps the socket alone.
+    """
+
+    def __init__(self, environ: Mapping[str, str], keys: Sequence[str], on_chord: Callable[[], None],
+                 what: str, optional: bool) -> None:
+        from agent.computers.control_socket import StopListener
+        from agent.computers.kde.shortcut import KGlobalAccelChord
+
+        self.listener = StopListener(on_chord)
+        self.shortcut = KGlobalAccelChord(environ, keys, on_chord, what)
+        self._optional = optional
+
+    def start(self) -> None:
+        self.listener.start()
+        try:
+            self.shortcut.start()
+        except DisplayError as err:
+            if not self._optional:
+                self.listener.stop()
+                hint = "or run with --no-kill-chord and stop it with `deskpilot stop`"
+                raise DisplayError(f"{err} ({hint})") from None
+            log.warning("no kill chord here (--no-kill-chord): %s; `deskpilot stop` still stops the run", err)
+
+    def stop(self) -> bool:
+        return all([self.shortcut.stop(), self.listener.stop()])
+
+    def is_alive(self) -> bool:
+        return self.listener.is_alive()
+
+
 class _KdeInputWatching:
     """Chords through KDE's global shortcuts; Wayland shows no other input, so watching it refuses."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], chord_optional: bool) -> None:
         self._environ = environ
+        self._optional = chord_optional
 
     def watch_chord(self, keys: Sequence[str], on_chord: Callable[[], None], *, what: str) -> InputWatch:
-        from agent.computers.kde.shortcut import KGlobalAccelChord
-
-        return KGlobalAccelChord(self._environ, keys, on_chord, what)
+        return _ChordWatch(self._environ, keys, on_chord, what, self._optional)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
         return _Refusal(f"on KDE Deskpilot {MISSING_WORDS[Capability.RECORD_INPUT]}")
