@@ -145,7 +145,7 @@ class KdeComputer:
                     self._move(point)
                 self._seat.scroll(HORIZONTAL, float(pixels))
             case Key(keys=keys):
-                self._chord(keys)
+                self.chord(keys)
             case Type(text=text):
                 self._type(text)
             case Wait(time=seconds):
@@ -197,7 +197,8 @@ class KdeComputer:
         finally:
             self._seat.button("left", False)
 
-    def _chord(self, keys: tuple[str, ...] | list[str]) -> None:
+    def chord(self, keys: tuple[str, ...] | list[str]) -> None:
+        """Press ``keys`` in order and release them in reverse."""
         codes = chord_codes(keys)
         self._check_stop()
         self._held.update(codes)
@@ -220,6 +221,6 @@ class KdeComputer:
             if kind == "keys":
                 self._type_chars(run)
             elif kind == "key":
-                self._chord((run,))
+                self.chord((run,))
             else:
-                self._clipboard.paste(run, lambda: self._chord(PASTE_CHORD))
+                self._clipboard.paste(run, lambda: self.chord(PASTE_CHORD))
