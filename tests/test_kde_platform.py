@@ -405,3 +405,48 @@ def test_the_kill_chord_or_deskpilot_stop_ends_a_run_with_no_action_after(
     assert code == 3, (shared_folder / "run.log").read_text()[-2000:]  # EXIT_STOPPED
     assert stopped_in_s < 10  # not the 30 s wait running out
     assert [e["event"] for e in probe.events()].count("clicked") == 1  # nothing after the chord
+
+
+@pytest.mark.x11
+@pytest.mark.process
+def test_a_macro_recorded_on_x11_replays_on_kwin_where_kwin_placed_the_window(
+    kwin: WaylandSession, shared_folder: Path, x_display: str
+) -> None:
+    """The wlroots tests' GTK window on the suite's Xvfb gives the macro's anchor; KWin places it elsewhere."""
+    from agent.computers.x11.screen import MssScreen
+    from agent.macros.anchors import make_anchor
+    from agent.macros.schema import Macro, MacroStep, Monitor, save_macro
+
+    window_probe = ROOT / "tests" / "apps" / "wayland_probe.py"
+    button = (920, 440)  # the centre of that window's "Launch" button, in window coordinates
+    x11_log = shared_folder / "x11-probe.log"
+    x11 = subprocess.Popen(["/usr/bin/python3", str(window_probe), str(x11_log), "--at", "0,0"],
+                           env={**os.environ, "GDK_BACKEND": "x11"}, stderr=subprocess.DEVNULL)
+    try:
+        Probe(x11_log).wait_for(lambda e: e["event"] == "ready", READY_TIMEOUT_S)
+        frame = MssScreen(1).capture()
+    finally:
+        x11.kill()
+        x11.wait(timeout=5)
+    macro = shared_folder / "launch.json"
+    save_macro(Macro(monitor=Monitor(width=frame.image.width, height=frame.image.height),
+                     steps=[MacroStep(action={"action": "left_click", "x": button[0], "y": button[1]},
+                                      anchor=make_anchor(frame.image, button))]), macro)
+    macro.chmod(0o644)
+    log = shared_folder / "kwin-probe.log"
+    window = kwin.spawn(["/usr/bin/python3", str(window_probe), str(log)],
+                        kwin.environ({"GDK_BACKEND": "wayland", "NO_AT_BRIDGE": "1", "PYTHONPATH": ""}))
+    try:
+        on_kwin = Probe(log)
+        on_kwin.wait_for(lambda e: e["event"] == "ready", READY_TIMEOUT_S)
+        result = deskpilot_in(kwin, shared_folder, "macro", "play", str(macro), "--confirm", "never",
+                              "--history-dir", str(shared_folder / "history"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        # KWin centres the window (about 310, 210 further), so the click is not where it was recorded.
+        assert f"Click at ({button[0]}, {button[1]})" not in result.stdout + result.stderr
+        events = on_kwin.wait_for(lambda e: e["event"] == "clicked")
+        # Window coordinates (all a Wayland client knows): the button's centre, wherever KWin put it.
+        assert [(e["x"], e["y"]) for e in events if e["event"] == "press"] == [button]
+    finally:
+        os.killpg(window.pid, signal.SIGKILL)
+        window.wait(5)
