@@ -170,6 +170,10 @@ def check_platform(environ: Mapping[str, str] | None = None) -> list[Finding]:
         return [Finding("fail", "platform", str(err))]
     findings = [Finding("ok", "platform", platform.describe())]
     findings += [Finding("warn", "platform", words) for words in platform.capabilities.cannot()]
+    if platform.name == "kde":
+        from agent.computers.kde.entry import setup_problems
+
+        findings += [Finding("fail", "kde", problem) for problem in setup_problems(dict(env))]
     return findings
 
 
@@ -188,7 +192,8 @@ def check_display() -> list[Finding]:
         frame = platform.screen(number).capture()
         scale = frame.geometry.scale_x
         findings.append(Finding("ok", f"monitor {number}", f"{region} (scale {scale:g})"))
-    for program, why in (("xclip", "typing non-ASCII text"),):
+    clipboard_tool = "wl-copy" if platform.name == "kde" else "xclip"
+    for program, why in ((clipboard_tool, "typing non-ASCII text"),):
         if sys.platform.startswith("linux") and shutil.which(program) is None:
             findings.append(Finding("fail", program, f"not installed; needed for {why}"))
     return findings

@@ -52,6 +52,16 @@ esac
 case "${XDG_CURRENT_DESKTOP:-}" in
   *sway*|*Hyprland*|*river*|*wlroots*) echo "desktop: ${XDG_CURRENT_DESKTOP} (wlroots backend; kill chord through sway IPC on sway only)" ;;
 esac
+# wl-clipboard: text outside the keymap is pasted through it on KDE Plasma (Wayland).
+apt_packages+=(wl-clipboard)
+# Tests only: a headless KWin (kwin_wayland --virtual) for tests/test_kde_platform.py,
+# with Mesa's llvmpipe, which KWin needs for GL compositing and so for ScreenShot2.
+# It costs about 44 s and 136 packages on a fresh Debian 12, next to a suite of
+# about 4 minutes: it fits CI's 30 minutes, so CI runs the KDE tests on every commit.
+[ -n "$extra" ] && apt_packages+=(kwin-wayland libgl1-mesa-dri libegl-mesa0)
+case "${XDG_CURRENT_DESKTOP:-}" in
+  *KDE*) echo "desktop: ${XDG_CURRENT_DESKTOP} (KDE backend, experimental: fake-input, ScreenShot2, wl-clipboard)" ;;
+esac
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -92,5 +102,10 @@ if .venv/bin/python -c "import importlib.util,sys; sys.exit(importlib.util.find_
     echo "error: a broken torchvision is installed in .venv (it does not match torch); run: .venv/bin/pip uninstall -y torchvision" >&2
     exit 1
   fi
+fi
+# KDE Plasma on Wayland grants fake-input and ScreenShot2 only to programs whose desktop
+# entry asks for them; the entry names this venv's interpreter by its real path.
+if [ "$(uname -s)" = "Linux" ]; then
+  echo "KDE desktop entry: $(.venv/bin/python -c 'from agent.computers.kde.entry import install_desktop_entry; print(install_desktop_entry())')"
 fi
 echo "installed: $(.venv/bin/deskpilot --version)"

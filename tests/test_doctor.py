@@ -269,7 +269,7 @@ def test_something_that_is_not_a_model_server_fails_before_the_tool_probe(config
         # The display check fails for this; the platform line only says why there is none.
         ({}, ["INFO  platform: none (neither DISPLAY nor WAYLAND_DISPLAY is set)"]),
         ({"DISPLAY": ":5", "DESKPILOT_PLATFORM": "beos"},
-         ["FAIL  platform: DESKPILOT_PLATFORM: unknown platform 'beos' (known: x11, wlroots, gnome, wayland)"]),
+         ["FAIL  platform: DESKPILOT_PLATFORM: unknown platform 'beos' (known: x11, wlroots, gnome, kde, wayland)"]),
     ],
 )
 def test_doctor_names_the_platform_and_what_it_can_do(environ: dict[str, str], expected: list[str]) -> None:

@@ -19,7 +19,7 @@ from agent.errors import ConfigError, DisplayError, UnsupportedDesktopError
 from agent.geometry import Region
 from agent.testing.platform import FakePlatform
 
-X, W, NONE, WLR, G = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY, Verdict.WLROOTS, Verdict.GNOME
+X, W, NONE, WLR, G, KDE = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY, Verdict.WLROOTS, Verdict.GNOME, Verdict.KDE
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,16 @@ X, W, NONE, WLR, G = Verdict.X11, Verdict.WAYLAND, Verdict.NO_DISPLAY, Verdict.W
         # Overrides by name: the backend needs its compositor's socket.
         ({"WAYLAND_DISPLAY": "wayland-1", "DISPLAY": ":0"}, "wlroots", WLR, ":0"),
         ({"DISPLAY": ":0", "DESKPILOT_PLATFORM": "wlroots"}, None, NONE, ""),
+        # KDE Plasma on Wayland: XDG_CURRENT_DESKTOP lists KDE.
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":0"}, None, KDE, ":0"),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "kde:plasma"}, None, KDE, ""),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDEX"}, None, W, ""),  # a list, not a prefix
+        # Plasma's X11 session stays X11, and an override wins over the desktop.
+        ({"XDG_SESSION_TYPE": "x11", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":0"}, None, X, ":0"),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "DISPLAY": ":9"}, "x11", X, ":9"),
+        ({"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE"}, "wayland", W, ""),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "kde", KDE, ""),
+        ({"DISPLAY": ":0", "DESKPILOT_PLATFORM": "kde"}, None, NONE, ""),
     ],
 )
 def test_choose_platform(environ: dict[str, str], override: str | None, verdict: Verdict, display: str) -> None:
@@ -80,7 +90,7 @@ GNOME_LOGIN = {"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "D
         # GNOME named, but no Mutter API (a nested or older shell): still refused.
         (GNOME_LOGIN | {"XDG_CURRENT_DESKTOP": "GNOME"}, None, False, W),
         # Mutter on the bus, but another desktop (or none) named: not guessed.
-        (GNOME_LOGIN | {"XDG_CURRENT_DESKTOP": "KDE"}, None, True, W),
+        (GNOME_LOGIN | {"XDG_CURRENT_DESKTOP": "KDE"}, None, True, KDE),  # KDE has its own backend
         (GNOME_LOGIN, None, True, W),
         # An X11 GNOME session stays X11 whatever is on the bus.
         ({"XDG_SESSION_TYPE": "x11", "DISPLAY": ":0", "XDG_CURRENT_DESKTOP": "GNOME"}, None, True, X),
@@ -122,7 +132,7 @@ def test_other_systems_use_the_native_backend_whatever_the_variables() -> None:
 def test_an_unknown_platform_name_is_bad_input(environ: dict[str, str], override: str | None) -> None:
     with pytest.raises(ConfigError, match="unknown platform") as err:
         choose_platform(environ, override, system="linux")
-    assert "x11, wlroots, gnome, wayland" in str(err.value)
+    assert "x11, wlroots, gnome, kde, wayland" in str(err.value)
 
 
 def test_a_wayland_session_is_refused_in_one_line_that_says_what_works() -> None:
@@ -133,9 +143,17 @@ def test_a_wayland_session_is_refused_in_one_line_that_says_what_works() -> None
     assert message == WAYLAND_REFUSAL and "\n" not in message
     assert message.startswith("this is a Wayland session whose compositor Deskpilot cannot drive yet")
     assert "sway, Hyprland, river" in message
-    assert "X11 (Xorg) or sway session" in message and "DESKPILOT_PLATFORM=x11 xvfb-run" in message
+    assert "X11 (Xorg), GNOME, Plasma or sway session" in message and "DESKPILOT_PLATFORM=x11 xvfb-run" in message
     # A refusal is a display problem: the CLI maps it to exit 2 like every other.
     assert isinstance(err.value, DisplayError)
+
+
+def test_a_kde_session_gets_the_kde_platform_without_connecting() -> None:
+    # No compositor at that socket: building the platform must not connect.
+    env = {"XDG_SESSION_TYPE": "wayland", "XDG_CURRENT_DESKTOP": "KDE", "WAYLAND_DISPLAY": "wayland-87"}
+    platform = select_platform(env)
+    assert platform.name == "kde"
+    assert not platform.capabilities.can(Capability.RECORD_INPUT)
 
 
 def test_no_display_says_what_it_said_before_the_seam() -> None:
@@ -192,6 +210,7 @@ def offering(*interfaces: str) -> RegistryProbe:
 
 
 WLR_GLOBALS = ("zwlr_screencopy_manager_v1", "zwlr_virtual_pointer_manager_v1", "wl_seat")
+KWIN_GLOBALS = ("org_kde_kwin_server_decoration_manager", "org_kde_plasma_virtual_desktop_management", "wl_seat")
 
 
 @pytest.mark.parametrize(
@@ -204,6 +223,11 @@ WLR_GLOBALS = ("zwlr_screencopy_manager_v1", "zwlr_virtual_pointer_manager_v1", 
         ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-1"}, (), W),
         # Without a socket there is nothing to ask.
         ({"XDG_SESSION_TYPE": "wayland"}, WLR_GLOBALS, W),
+        # KWin (what it shows a client its desktop entry does not whitelist); sway also
+        # offers the decoration manager, and stays wlroots.
+        ({"WAYLAND_DISPLAY": "wayland-0"}, KWIN_GLOBALS, KDE),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, KWIN_GLOBALS[:1], W),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, (*WLR_GLOBALS, "org_kde_kwin_server_decoration_manager"), WLR),
     ],
 )
 def test_the_registry_decides_when_the_desktop_name_does_not(

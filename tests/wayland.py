@@ -353,3 +353,127 @@ def headless_mutter() -> Iterator[WaylandSession]:
     finally:
         _stop(process)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# -- KDE: kwin_wayland --virtual (wayland-facts.md §3) ---------------------------------
+
+KWIN_PROGRAMS = {
+    "kwin_wayland": "kwin-wayland",
+    "dbus-run-session": "dbus",
+    "wl-copy": "wl-clipboard",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "runuser": "util-linux",
+}
+KWIN_SOCKET = "wayland-kde"
+# KWin's session bus is the unprivileged user's; the suite (root, whose interpreter is
+# unreadable to that user) must reach it too, as a client of the same login would.
+KWIN_BUS_CONFIG = """\
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <include>/usr/share/dbus-1/session.conf</include>
+  <policy context="default"><allow user="root"/></policy>
+</busconfig>
+"""
+
+
+def kwin_unavailable_reason() -> str | None:
+    """Why a headless KWin cannot start here (checked before trying), or None."""
+    if not sys.platform.startswith("linux"):
+        return f"a headless KWin needs Linux, not {sys.platform}"
+    if os.geteuid() != 0:
+        return (
+            "starting KWin needs root: it makes a private mount+net namespace and drops to "
+            f"the unprivileged user {USER!r} (CI runs the suite as root)"
+        )
+    missing = sorted({pkg for prog, pkg in KWIN_PROGRAMS.items() if shutil.which(prog) is None})
+    if missing:
+        return f"missing packages: apt-get install {' '.join(missing)} (scripts/install.sh --test installs them)"
+    return None
+
+
+@contextmanager
+def headless_kwin(
+    width: int = 1920, height: int = 1080, *, trusting: bool = True, files: Mapping[str, str] | None = None
+) -> Iterator[WaylandSession]:
+    """Start ``kwin_wayland --virtual`` as ``nobody`` in private namespaces, yield it, stop it.
+
+    The binary is copied first: the packaged one carries a file capability
+    (cap_sys_resource) that a container's bounding set may refuse ("Operation not
+    permitted"), and a copy has none. Permission checks are off (the test's stand-in
+    for the shipped .desktop whitelist), so any client may use fake-input and
+    ScreenShot2; ``trusting=False`` keeps them on, to test the whitelist itself.
+    ``files`` (path under the user's home -> text) are written before KWin starts.
+    No Xwayland: the KDE backend speaks Wayland only, so ``display`` is "".
+    """
+    reason = kwin_unavailable_reason()
+    if reason:
+        raise WaylandUnavailable(reason)
+    base = Path(tempfile.mkdtemp(prefix="deskpilot-kwin-", dir="/var/tmp"))
+    base.chmod(0o755)
+    runtime, home = base / "rt", base / "home"
+    for folder in (runtime, home):
+        folder.mkdir(mode=0o700)
+        shutil.chown(folder, USER, None)
+    for relative, text in (files or {}).items():
+        path = home / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    subprocess.run(["chown", "-R", USER, str(home)], check=True)
+    kwin = base / "kwin_wayland"
+    shutil.copyfile(shutil.which("kwin_wayland") or "kwin_wayland", kwin)
+    kwin.chmod(0o755)
+    (base / "bus.conf").write_text(KWIN_BUS_CONFIG)
+    # KWin runs its positional arguments once it is up: this one reports the bus.
+    report = (
+        'printf "%s\\n" "$DBUS_SESSION_BUS_ADDRESS" > "$XDG_RUNTIME_DIR/session.tmp" '
+        '&& mv "$XDG_RUNTIME_DIR/session.tmp" "$XDG_RUNTIME_DIR/session"'
+    )
+    (base / "report.sh").write_text(report + "\n")
+    ns_pid_file, log = base / "ns.pid", base / "kwin.log"
+    compositor_env = (
+        f"PATH=/usr/bin:/bin HOME={home} XDG_RUNTIME_DIR={runtime} XDG_CURRENT_DESKTOP=KDE "
+        "XDG_SESSION_TYPE=wayland"
+        + (" KWIN_WAYLAND_NO_PERMISSION_CHECKS=1 KWIN_SCREENSHOT_NO_PERMISSION_CHECKS=1" if trusting else "")
+    )
+    kwin_argv = (
+        f"{kwin} --virtual --width {width} --height {height} --socket {KWIN_SOCKET} "
+        f"--no-lockscreen --no-kactivities 'sh {base / 'report.sh'}'"
+    )
+    inside = (
+        "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
+        f"{_expose_interpreter(base)}"
+        f"echo $$ > {ns_pid_file}; "
+        f"exec runuser -u {USER} -- env -i {compositor_env} "
+        f"dbus-run-session --config-file={base / 'bus.conf'} -- {kwin_argv}"
+    )
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--net", "--fork", "--", "sh", "-c", inside],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        ready = runtime / "session"
+        deadline = started + START_TIMEOUT_S
+        while not ready.exists():
+            if process.poll() is not None:
+                raise WaylandUnavailable(f"KWin exited with {process.returncode}: {_tail(log)}")
+            if time.monotonic() >= deadline:
+                raise WaylandUnavailable(f"no KWin session after {START_TIMEOUT_S:g} s: {_tail(log)}")
+            time.sleep(0.02)  # polling a file the compositor's child writes; nothing to block on
+        yield WaylandSession(
+            ns_pid=int(ns_pid_file.read_text()),
+            runtime_dir=runtime,
+            wayland_display=KWIN_SOCKET,
+            display="",
+            bus=ready.read_text().splitlines()[0],
+            home=home,
+            swaysock="",
+            started_in_s=time.monotonic() - started,
+        )
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
+

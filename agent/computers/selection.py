@@ -32,8 +32,8 @@ NO_KILL_CHORD_VARIABLE = "DESKPILOT_NO_KILL_CHORD"
 
 WAYLAND_REFUSAL = (
     "this is a Wayland session whose compositor Deskpilot cannot drive yet (it drives X11, GNOME with "
-    "Mutter's RemoteDesktop, and wlroots compositors: sway, Hyprland, river), and here it would capture "
-    "black frames and click blind: log in to an X11 (Xorg) or sway session, "
+    "Mutter's RemoteDesktop, KDE Plasma, and wlroots compositors: sway, Hyprland, river), and here it "
+    "would capture black frames and click blind: log in to an X11 (Xorg), GNOME, Plasma or sway session, "
     f"or run it on Xvfb with {PLATFORM_VARIABLE}=x11 "
     f"(e.g. `{PLATFORM_VARIABLE}=x11 xvfb-run -a deskpilot ...`)"
 )
@@ -44,6 +44,7 @@ class Verdict(StrEnum):
     X11 = "x11"  # drive DISPLAY with the X11 backend
     WLROOTS = "wlroots"  # drive WAYLAND_DISPLAY with the wlroots backend
     GNOME = "gnome"  # a GNOME Wayland session: Mutter's RemoteDesktop and ScreenCast
+    KDE = "kde"  # KDE Plasma (KWin): fake-input, ScreenShot2, the clipboard, kglobalaccel
     WAYLAND = "wayland"  # a Wayland session with no backend for its compositor: refuse
     NO_DISPLAY = "no display"  # nothing to drive
 
@@ -57,11 +58,19 @@ WAYLAND_FAMILIES: tuple[tuple[Verdict, frozenset[str], frozenset[str]], ...] = (
         frozenset({"sway", "hyprland", "river", "wlroots", "labwc", "wayfire", "dwl", "qtile"}),
         frozenset({"zwlr_screencopy_manager_v1", "zwlr_virtual_pointer_manager_v1"}),
     ),
+    # KWin: fake-input itself is hidden from clients its desktop entry does not
+    # whitelist, so KWin is recognised by two globals it shows everyone (sway offers
+    # the first too, but matches the row above first).
+    (
+        Verdict.KDE,
+        frozenset({"kde"}),
+        frozenset({"org_kde_kwin_server_decoration_manager", "org_kde_plasma_virtual_desktop_management"}),
+    ),
 )
 
 # The values an override may take; "wayland" forces the refusal (for tests, and for
 # sessions that hide what they are).
-OVERRIDES = ("x11", "wlroots", "gnome", "wayland")
+OVERRIDES = ("x11", "wlroots", "gnome", "kde", "wayland")
 
 # The interface names the Wayland compositor of an environment offers (empty when none answers).
 RegistryProbe = Callable[[Mapping[str, str]], frozenset[str]]
@@ -177,6 +186,10 @@ def select_platform(environ: Mapping[str, str] = os.environ, override: str | Non
         from agent.computers.gnome import GnomePlatform
 
         return GnomePlatform(chord_optional=chord_optional)
+    if choice.verdict is Verdict.KDE:
+        from agent.computers.kde import KdePlatform
+
+        return KdePlatform(environ, chord_optional=chord_optional)
     if choice.verdict is Verdict.WLROOTS:
         from agent.computers.wlroots.platform import from_environment
 
