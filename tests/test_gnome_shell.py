@@ -137,6 +137,14 @@ def test_the_selection_point_picks_gnome_and_says_the_chord_can_be_installed(she
     assert out.split() == ["gnome", "None"]
 
 
+def test_the_first_key_of_each_fresh_process_arrives(shell: WaylandSession, probe: Probe) -> None:
+    """Trap: a session's keyboard joins the seat with its first key; keys before clients bind it are lost."""
+    for _ in range(4):
+        since = press(shell, ("f6",))  # each process is a new RemoteDesktop session
+        keys = probe.wait(lambda ev: any(e["event"] == "key" for e in ev), since, timeout=5)
+        assert [e["name"] for e in keys if e["event"] == "key"][:1] == ["F6"], keys
+
+
 def test_a_scripted_run_clicks_and_types_unicode(shell: WaylandSession, probe: Probe, work: Path) -> None:
     """The end-to-end run: the CLI with the scripted backend, as on X11 and sway."""
     button, entry = probe.centre("button"), probe.centre("entry")
