@@ -302,3 +302,56 @@ def test_on_plain_mutter_a_run_refuses_without_a_chord_and_deskpilot_stop_still_
         assert after == [], after
     finally:
         session.__exit__(None, None, None)
+
+
+@pytest.mark.x11
+def test_a_macro_recorded_on_x11_replays_on_gnome_after_the_window_moved(
+    shell: WaylandSession, probe: Probe, work: Path, x_display: str
+) -> None:
+    """The same GTK window on the suite's Xvfb at 0,0 gives the macro's anchor; on GNOME Mutter centres it.
+
+    Last of the shell's tests: the new window takes the focus from the fullscreen probe.
+    """
+    import subprocess
+
+    from agent.computers.x11.screen import MssScreen
+    from agent.macros.anchors import make_anchor
+    from agent.macros.schema import Macro, MacroStep, Monitor, save_macro
+
+    launcher = ROOT / "tests" / "apps" / "wayland_probe.py"
+    button = (920, 440)  # the centre of its "Launch" button, in window coordinates
+    x11_log = work / "x11-probe.log"
+    x11 = subprocess.Popen(["/usr/bin/python3", str(launcher), str(x11_log), "--at", "0,0"],
+                           env={**os.environ, "GDK_BACKEND": "x11"}, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: x11_log.exists() and '"ready"' in x11_log.read_text(), 20)
+        frame = MssScreen(1).capture()
+    finally:
+        x11.kill()
+        x11.wait(timeout=5)
+    macro = work / "launch.json"
+    save_macro(Macro(monitor=Monitor(width=frame.image.width, height=frame.image.height),
+                     steps=[MacroStep(action={"action": "left_click", "x": button[0], "y": button[1]},
+                                      anchor=make_anchor(frame.image, button))]), macro)
+    shutil.chown(macro, USER, None)
+    centred = ("org.gnome.mutter", "center-new-windows")
+    assert shell.run(["gsettings", "set", *centred, "true"], shell.environ(), user=USER).returncode == 0
+    log = work / "gnome-launcher.log"
+    app = shell.spawn(["/usr/bin/python3", str(launcher), str(log)], shell.environ({"GDK_BACKEND": "wayland"}))
+    try:
+        assert wait_until(lambda: log.exists() and '"ready"' in log.read_text(), 20)
+        # Moved: its red block (window 0,0 400x300) is no longer at the screen's corner.
+        corner = in_session(shell, "from agent.computers.selection import select_platform; "
+                                   "print(list(select_platform().screen(1).capture().image.getpixel((10, 10))))")
+        assert json.loads(corner.strip().splitlines()[-1]) != [255, 0, 0]
+        since = time.monotonic()
+        result = deskpilot(shell, "macro", "play", str(macro), "--confirm", "never",
+                           "--history-dir", str(work / "history"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        launched = Probe(log)
+        events = launched.wait(lambda ev: any(e["event"] == "clicked" for e in ev), since)
+        assert [e.get("name") for e in events if e["event"] == "clicked"] == ["Launch"]
+        assert len([e for e in events if e["event"] == "press"]) == 1
+    finally:
+        app.kill()
+        shell.run(["gsettings", "reset", *centred], shell.environ(), user=USER)
