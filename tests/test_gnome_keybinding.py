@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.computers.gnome import keybinding
 from agent.computers.gnome.keybinding import BINDING_PATH, RELOCATABLE, GnomeBinding, accelerator
+from agent.computers.platform import InputWatch
 from agent.errors import DisplayError
 
 
@@ -72,3 +75,45 @@ def test_a_path_left_by_a_killed_run_is_reused_and_then_removed(monkeypatch: pyt
     assert dconf.values[(keybinding.SCHEMA, keybinding.LIST_KEY)] == f"['{BINDING_PATH}']"
     binding.remove()
     assert dconf.values[(keybinding.SCHEMA, keybinding.LIST_KEY)] == "@as []"
+
+
+def _watch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, why: str | None, optional: bool) -> InputWatch:
+    from agent.computers.gnome.platform import GnomeInputWatching
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setattr(keybinding, "unavailable_reason", lambda: why)
+    return GnomeInputWatching(chord_optional=optional).watch_chord(("ctrl", "alt", "k"), lambda: None, what="kill")
+
+
+def test_without_gsd_media_keys_a_run_refuses_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    watch = _watch(monkeypatch, tmp_path, "gsd-media-keys (gnome-settings-daemon) is not running", False)
+    with pytest.raises(DisplayError, match="gsd-media-keys .* is not running.*--no-kill-chord"):
+        watch.start()
+    assert not watch.is_alive()
+
+
+def test_with_no_kill_chord_only_the_stop_socket_listens(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    dconf = FakeDconf("@as []")
+    monkeypatch.setattr(keybinding, "_gsettings", dconf)
+    watch = _watch(monkeypatch, tmp_path, "gnome-shell is not running", True)
+    watch.start()
+    try:
+        assert watch.is_alive()
+        assert dconf.calls == []  # nothing written to dconf
+    finally:
+        assert watch.stop()
+
+
+def test_a_binding_that_cannot_be_written_stops_the_listener(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken(*args: str) -> str:
+        raise DisplayError("gsettings set failed: no dconf")
+
+    monkeypatch.setattr(keybinding, "_gsettings", broken)
+    watch = _watch(monkeypatch, tmp_path, None, False)
+    with pytest.raises(DisplayError, match="no dconf"):
+        watch.start()
+    assert not watch.is_alive()
