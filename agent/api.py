@@ -765,8 +765,10 @@ def _quiet(line: str) -> None:
 def open_accessible_tree(platform: Platform | None = None) -> AccessibleTree | None:
     """The desktop's accessibility tree, None without one (no bus, no PyGObject, no X display)."""
     from agent.computers.atspi import open_tree
+    from agent.computers.platform import Capability
 
-    return open_tree(current_platform(platform).window_stack())
+    chosen = current_platform(platform)
+    return open_tree(chosen.window_stack(), windows_known=chosen.capabilities.can(Capability.WINDOW_TITLES))
 
 
 # -- accessibility: describe the screen (agent/access) ---------------------------------

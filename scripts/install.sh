@@ -41,11 +41,14 @@ esac
 # libwayland-dev brings wayland.xml, from which tests/test_wlroots_protocols.py
 # regenerates the shipped protocol bindings to check they still match. mutter,
 # pipewire, wireplumber and GStreamer's pipewiresrc run the headless GNOME session of
-# tests/test_gnome_platform.py (about 50 s of apt on a clean CI image).
+# tests/test_gnome_platform.py (about 50 s of apt on a clean CI image). gnome-shell and
+# gnome-settings-daemon (gsd-media-keys: what runs GNOME's custom keybindings, the kill
+# chord) run tests/test_gnome_shell.py: 48 more packages, 17 s of apt measured here.
 [ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi
   sway xwayland dbus libwayland-dev
-  mutter pipewire wireplumber gstreamer1.0-pipewire gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base)
+  mutter pipewire wireplumber gstreamer1.0-pipewire gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base
+  gnome-shell gnome-settings-daemon)
 # On a wlroots desktop (sway, Hyprland, river) nothing more comes from apt: the backend
 # speaks the Wayland protocols itself through pywayland (a project dependency, a wheel
 # with its own libwayland). Say what was found, so a user knows which backend runs.

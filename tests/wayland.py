@@ -51,6 +51,8 @@ MUTTER_PROGRAMS = {
     "nsenter": "util-linux",
     "runuser": "util-linux",
 }
+SHELL_PROGRAMS = {"gnome-shell": "gnome-shell", "gsettings": "libglib2.0-bin",
+                  "/usr/libexec/gsd-media-keys": "gnome-settings-daemon"}
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
 
@@ -86,6 +88,7 @@ class WaylandSession:
     home: Path
     started_in_s: float  # from launch until the Wayland socket, Xwayland and the bus were up
     swaysock: str = ""  # sway's IPC socket (the kill chord's binding goes through it); "" elsewhere
+    desktop: str = ""  # XDG_CURRENT_DESKTOP, as the login manager sets it ("GNOME" on gnome-shell)
 
     def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """What a program in this Wayland login sees (and the suite's own interpreter setup)."""
@@ -99,6 +102,7 @@ class WaylandSession:
             "DISPLAY": self.display,
             "DBUS_SESSION_BUS_ADDRESS": self.bus,
             **({"SWAYSOCK": self.swaysock} if self.swaysock else {}),
+            **({"XDG_CURRENT_DESKTOP": self.desktop} if self.desktop else {}),
             "PYTHONPATH": str(ROOT),
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
@@ -265,20 +269,27 @@ def headless_sway() -> Iterator[WaylandSession]:
 # races the compositor's start. ``wait`` keeps the bus alive as long as mutter runs.
 MUTTER_SESSION = """\
 set -u
-pipewire >"$LOGS/pipewire.log" 2>&1 &
-wireplumber >"$LOGS/wireplumber.log" 2>&1 &
-mutter --headless --virtual-monitor 1920x1080 --wayland-display deskpilot-wl --no-x11 \\
-  >"$LOGS/mutter.log" 2>&1 &
-mutter=$!
 owned() {
   dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \\
     org.freedesktop.DBus.NameHasOwner "string:$1" 2>/dev/null | grep -q true
 }
+pipewire >"$LOGS/pipewire.log" 2>&1 &
+wireplumber >"$LOGS/wireplumber.log" 2>&1 &
+$COMPOSITOR --headless --virtual-monitor 1920x1080 --wayland-display deskpilot-wl --no-x11 \\
+  >"$LOGS/mutter.log" 2>&1 &
+mutter=$!
 until [ -S "$XDG_RUNTIME_DIR/deskpilot-wl" ] && owned org.gnome.Mutter.RemoteDesktop \\
   && owned org.gnome.Mutter.ScreenCast && [ -S "$XDG_RUNTIME_DIR/pipewire-0" ]; do
   kill -0 $mutter 2>/dev/null || exit 3
   sleep 0.02
 done
+if [ "$COMPOSITOR" = gnome-shell ]; then
+  # The daemon that runs GNOME's custom keybindings: it reads them from dconf and asks
+  # the shell (org.gnome.Shell.GrabAccelerators) to grab them; it needs the shell's name.
+  until owned org.gnome.Shell; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
+  WAYLAND_DISPLAY=deskpilot-wl /usr/libexec/gsd-media-keys >"$LOGS/gsd-media-keys.log" 2>&1 &
+  until owned org.gnome.SettingsDaemon.MediaKeys; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
+fi
 printf "%s\\n%s\\n%s\\n" deskpilot-wl "" "$DBUS_SESSION_BUS_ADDRESS" > "$XDG_RUNTIME_DIR/session.tmp"
 mv "$XDG_RUNTIME_DIR/session.tmp" "$XDG_RUNTIME_DIR/session"
 wait $mutter
@@ -297,14 +308,19 @@ BUS_CONFIG = """\
 
 
 @contextmanager
-def headless_mutter() -> Iterator[WaylandSession]:
+def headless_mutter(*, shell: bool = False) -> Iterator[WaylandSession]:
     """Start mutter --headless with PipeWire, yield it, stop it; ``WaylandUnavailable`` says why not.
 
     No Xwayland (``--no-x11``), so ``display`` is "". The namespaces still keep the
     session's abstract sockets and /tmp private. The logs of mutter, pipewire and
     wireplumber are in ``home`` while it runs.
+
+    With ``shell``, gnome-shell (the same Mutter inside) replaces mutter, and
+    gsd-media-keys runs beside it: GNOME's custom keybindings then fire (§1b's two
+    tricks: a private system bus, and no /run/systemd so the shell uses no logind).
+    The shell starts in its overview: a first Escape leaves it.
     """
-    reason = unavailable_reason(MUTTER_PROGRAMS)
+    reason = unavailable_reason({**MUTTER_PROGRAMS, **(SHELL_PROGRAMS if shell else {})})
     if reason:
         raise WaylandUnavailable(reason)
     base = Path(tempfile.mkdtemp(prefix="deskpilot-mutter-", dir="/var/tmp"))
@@ -313,14 +329,28 @@ def headless_mutter() -> Iterator[WaylandSession]:
     for folder in (runtime, home):
         folder.mkdir(mode=0o700)
         shutil.chown(folder, USER, None)
+    if shell:
+        # Once a system bus exists, wireplumber 0.4 starts its logind monitor for bluez and
+        # exits without it (§0): no PipeWire session manager, no screen cast.
+        config = home / ".config" / "wireplumber" / "bluetooth.lua.d"
+        config.mkdir(parents=True)
+        (config / "80-disable-bluez.lua").write_text("bluez_monitor.enabled = false\n")
+        for folder in (home / ".config", config.parent, config):
+            shutil.chown(folder, USER, None)
     script, bus_config = base / "session.sh", base / "bus.conf"
     script.write_text(MUTTER_SESSION)
     bus_config.write_text(BUS_CONFIG)
     ns_pid_file, log = base / "ns.pid", base / "mutter-session.log"
-    compositor_env = f"PATH=/usr/bin:/bin HOME={home} XDG_RUNTIME_DIR={runtime} LOGS={home} LANG=C.UTF-8"
+    compositor_env = (f"PATH=/usr/bin:/bin HOME={home} XDG_RUNTIME_DIR={runtime} LOGS={home} LANG=C.UTF-8 "
+                      f"COMPOSITOR={'gnome-shell' if shell else 'mutter'}")
+    # The system bus runs in the session's process group (not --fork), so it ends with it.
+    system_bus = ("mount -t tmpfs tmpfs /run/systemd; mount -t tmpfs tmpfs /run/dbus; "
+                  "dbus-daemon --system --nofork --nopidfile & ") if shell else ""
     inside = (
         "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
-        f"echo $$ > {ns_pid_file}; "
+        + system_bus
+        + _expose_interpreter(base)
+        + f"echo $$ > {ns_pid_file}; "
         f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session --config-file={bus_config} -- sh {script}"
     )
     started = time.monotonic()
@@ -349,6 +379,7 @@ def headless_mutter() -> Iterator[WaylandSession]:
             bus=bus,
             home=home,
             started_in_s=time.monotonic() - started,
+            desktop="GNOME" if shell else "",
         )
     finally:
         _stop(process)

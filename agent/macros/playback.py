@@ -220,9 +220,11 @@ def play_macro(
         dry_run=play.dry_run,
     )
     from agent.computers.atspi import open_tree
+    from agent.computers.platform import Capability
 
     # The element tier, first, and settling on the tree's events, where the desktop has one.
-    tree = open_tree(checked.platform.window_stack())
+    tree = open_tree(checked.platform.window_stack(),
+                     windows_known=checked.platform.capabilities.can(Capability.WINDOW_TITLES))
     with guarded_run(
         checked, spec, operator, stop=stop, pause=pause, observers=observers, wrap_computer=wrap_computer,
         tree=tree,

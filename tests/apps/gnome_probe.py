@@ -7,13 +7,15 @@ at the top, a big "Open" button, and a strip for pixel checks, pure red, turned 
 then {"event": "press", "button": n, "x": x, "y": y} for every button press,
 {"event": "key", "name": keyval name} for every key press, {"event": "clicked"} when
 the button is activated, {"event": "text", "text": ...} whenever the entry changes and
-{"event": "scroll", "dy": ...} for scrolls (F5 copies "the user's text"), so a test asserts on what the client saw.
+{"event": "scroll", "dy": ...} for scrolls (F5 copies "the user's text"), so a test asserts on what the client saw;
+each line also has "t", its ``time.monotonic()``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 
 import gi
 
@@ -23,7 +25,8 @@ from gi.repository import Gdk, GLib, Gtk  # noqa: E402 (gi needs the versions fi
 
 
 def emit(**payload: object) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    # "t": the same monotonic clock as a test's, so it can tell what came after its input.
+    sys.stdout.write(json.dumps({**payload, "t": time.monotonic()}, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 

@@ -93,6 +93,11 @@ def _methods(router: DBusRouter, destination: str, path: str, interface: str) ->
 
 def mutter_on_bus() -> bool:
     """Whether ``org.gnome.Mutter.RemoteDesktop`` has an owner on the session bus (False when unreachable)."""
+    return name_has_owner(RD_NAME)
+
+
+def name_has_owner(name: str) -> bool:
+    """Whether ``name`` has an owner on the session bus (False when the bus is unreachable)."""
     try:
         from jeepney import DBusAddress, new_method_call
         from jeepney.io.blocking import open_dbus_connection
@@ -103,7 +108,7 @@ def mutter_on_bus() -> bool:
     )
     try:
         with open_dbus_connection(bus="SESSION") as conn:
-            asked = new_method_call(bus, "NameHasOwner", "s", (RD_NAME,))
+            asked = new_method_call(bus, "NameHasOwner", "s", (name,))
             reply = conn.send_and_get_reply(asked, timeout=2.0)
     except Exception:  # noqa: BLE001 - no bus, a refused auth, a timeout: all mean "not here"
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -26,9 +27,12 @@ if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget, Frame
     from agent.computers.gnome.clipboard import MutterClipboard
     from agent.computers.gnome.desktop import GnomeComputer
+    from agent.computers.gnome.keybinding import GnomeBinding
     from agent.computers.gnome.mutter import MutterSession
     from agent.computers.gnome.stream import StreamReader
     from agent.computers.platform import Platform
+
+log = logging.getLogger(__name__)
 
 # Wayland gives an unprivileged client neither the pointer nor other clients' input,
 # and plain Mutter has no API for window titles; nothing records input, so no mark.
@@ -209,27 +213,59 @@ class _Unwatched:
 
 # Said where a run would start with no way to stop it from the keyboard.
 NO_CHORD = (
-    "on GNOME Deskpilot cannot install its kill chord yet, so nothing could stop a run from the "
-    "keyboard; bind a key of your own (Settings > Keyboard > Custom Shortcuts) to `deskpilot stop` "
-    "and pass --no-kill-chord to run anyway"
+    "on this GNOME session Deskpilot cannot install its kill chord: {why}; so nothing could stop a run "
+    "from the keyboard. Bind a key of your own (Settings > Keyboard > Custom Shortcuts) to "
+    "`deskpilot stop` and pass --no-kill-chord to run anyway"
 )
 
 
-class _StopOnly:
-    """No chord on GNOME yet: only ``deskpilot stop`` (a user's own shortcut) reaches the run."""
+class _ChordWatch:
+    """The kill chord on GNOME: a custom keybinding running ``deskpilot stop``, and the socket it reaches.
 
-    def __init__(self, on_chord: Callable[[], None], optional: bool) -> None:
+    gsd-media-keys runs custom keybindings and gnome-shell grabs their keys
+    (agent/computers/gnome/keybinding.py); where either is missing (plain mutter) no
+    chord can fire, and a run refuses to start unless the user passes ``--no-kill-chord``.
+    After a crash the ``finally`` blocks remove the binding; after ``kill -9`` it stays in
+    dconf, pressing it runs a ``deskpilot stop`` that finds nobody (exit 1), and the
+    next run reuses and then removes it.
+    """
+
+    def __init__(self, keys: Sequence[str], on_chord: Callable[[], None], optional: bool) -> None:
         from agent.computers.control_socket import StopListener
 
+        self._keys = keys
         self._optional = optional
         self.listener = StopListener(on_chord)
+        self._binding: GnomeBinding | None = None
 
     def start(self) -> None:
-        if not self._optional:
-            raise DisplayError(NO_CHORD)
+        from agent.computers.control_socket import stop_command
+        from agent.computers.gnome.keybinding import GnomeBinding, unavailable_reason
+
+        why = unavailable_reason()
+        if why is not None and not self._optional:
+            raise DisplayError(NO_CHORD.format(why=why))
         self.listener.start()
+        if why is not None:
+            log.warning("no kill chord here (%s; --no-kill-chord): `deskpilot stop` still stops the run", why)
+            return
+        binding = GnomeBinding(self._keys, stop_command(self.listener.path))
+        try:
+            binding.install()
+        except BaseException:
+            with contextlib.suppress(DisplayError):
+                binding.remove()
+            self.listener.stop()
+            raise
+        self._binding = binding
 
     def stop(self) -> bool:
+        if self._binding is not None:
+            try:
+                self._binding.remove()
+            except DisplayError as err:  # the session went away first: its dconf is the user's to fix
+                log.warning("could not remove the kill chord's GNOME shortcut: %s", err)
+            self._binding = None
         return self.listener.stop()
 
     def is_alive(self) -> bool:
@@ -239,16 +275,14 @@ class _StopOnly:
 class GnomeInputWatching:
     """No global input on Wayland: takeover detection and recording see nothing (``capabilities`` says so).
 
-    The kill chord would come from GNOME's own keybindings (a custom keybinding running
-    ``deskpilot stop``); until that is built a run refuses to start unless the user
-    passes ``--no-kill-chord``, and ``deskpilot stop`` still stops it.
+    The kill chord is a GNOME custom keybinding for the run (``_ChordWatch``).
     """
 
     def __init__(self, *, chord_optional: bool = False) -> None:
         self._optional = chord_optional
 
     def watch_chord(self, keys: Sequence[str], on_chord: Callable[[], None], *, what: str) -> InputWatch:
-        return _StopOnly(on_chord, self._optional)
+        return _ChordWatch(keys, on_chord, self._optional)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
         return _Unwatched()
