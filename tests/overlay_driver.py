@@ -109,7 +109,11 @@ def scenario(kind: str, answer: str, computer: Any, work: Path) -> dict[str, Any
         replies.insert(0, call('{"action": "wait", "time": 30}'))
     script = write_script(work / f"script-{answer}.jsonl", replies)
     config = work / f"config-{answer}.toml"
-    config.write_text(f'backend = "script"\nscript = "{script}"\nhistory_dir = "{work / "history"}"\n'
+    # A history of its own: with a shared one, the first scenario's success becomes the
+    # task's replay (agent/replays) and the later ones replay it instead of asking the
+    # script: Esc then rejects a replayed step, which ends the run "failure", and the
+    # Stop scenario's click comes (with its overlay) before the scripted wait.
+    config.write_text(f'backend = "script"\nscript = "{script}"\nhistory_dir = "{work / f"history-{answer}"}"\n'
                       'confirm = "always"\n', encoding="utf-8")
     app = subprocess.Popen(
         [sys.executable, str(APPS / "wayland_tray.py"), "click the button", *(["--stop"] if answer == "stop" else [])],
