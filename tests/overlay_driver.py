@@ -32,6 +32,7 @@ APPS = Path(__file__).resolve().parent / "apps"
 W, H = 1920, 1080
 STEP_S = 90.0  # the first capture of a run on the loaded 2-core VM takes seconds
 FRAME_SETTLE_S = 0.5  # the overlay's first frame reaches the compositor after "ready"
+TRAY_TITLES = "^Deskpilot( — new command)?$"  # the tray's own windows on sway, the overlay not among them
 
 
 def read_event(stream: IO[str], deadline: float) -> dict[str, Any] | None:
@@ -97,7 +98,7 @@ def clear_the_probe(kind: str) -> None:
 
     path = socket_path()
     assert path is not None  # noqa: S101 - the session is sway
-    SwayIpc(path).command('[title="^Deskpilot( — new command)?$"] move position 1300 650')
+    SwayIpc(path).command(f'[title="{TRAY_TITLES}"] move position 1300 650')
 
 
 def scenario(kind: str, answer: str, computer: Any, work: Path) -> dict[str, Any]:
@@ -154,9 +155,12 @@ def main() -> None:
 
         # Tiled, the tray's windows would take half the output from the probe (and its
         # button's place); floating in a corner, they leave it where the script clicks.
+        # Not the overlay ("Deskpilot: confirm action"): floated by this rule, a plain
+        # overlay would be put on top at its full-screen size, and the marker check could
+        # not tell it from the fullscreen one the product asks for.
         path = socket_path()
         assert path is not None  # noqa: S101 - the session is sway
-        SwayIpc(path).command('for_window [title="^Deskpilot"] floating enable')
+        SwayIpc(path).command(f'for_window [title="{TRAY_TITLES}"] floating enable')
     platform = select_platform()
     computer = platform.computer()
     results = {answer: scenario(args.probe, answer, computer, work) for answer in args.answers}

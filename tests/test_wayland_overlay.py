@@ -68,10 +68,10 @@ def test_the_tray_starts_in_its_window(driven: dict[str, Any]) -> None:
 def test_the_overlay_is_fullscreen_on_top_of_the_focused_window(driven: dict[str, Any]) -> None:
     for answer in ("enter", "escape"):
         run = driven[answer]
+        # The ring around the button, in the platform's own capture: over the probe, not under it.
+        assert run["marker"] > 100, f"{run['marker']} marker pixels around {run['button']}: {run.get('overlay')}"
         assert run.get("overlay", {}).get("fullscreen") is True, run
         assert run["overlay"]["geometry"] == [0, 0, 1920, 1080]
-        # The ring around the button, in the platform's own capture: over the probe, not under it.
-        assert run["marker"] > 100, f"{run['marker']} marker pixels around {run['button']}"
         assert run["presses_before"] == []
 
 
