@@ -11,6 +11,7 @@ mark), the recorder, the policy and the executor, built in one place.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -162,6 +163,7 @@ __all__ = [
     "check_settings",
     "click_by_name",
     "open_accessible_tree",
+    "overlay_placement",
     "clip",
     "default_history_dir",
     "describe_screen",
@@ -964,3 +966,18 @@ def describe_screen_aloud(session: Session, settings: Settings, speech: Speech, 
     text = description.ask().text
     speech.say(text)
     return text
+
+
+def overlay_placement(environ: Mapping[str, str] | None = None) -> str:
+    """How this session's desktop lets the confirmation overlay be on top: "above" (X11) or "fullscreen".
+
+    Decided from the environment alone (no compositor or bus is asked): any Wayland
+    session gets "fullscreen", since no Wayland desktop gives a plain client "always on top".
+    """
+    from agent.computers.platform import OVERLAY_PLACEMENTS, OverlayPlacement
+    from agent.computers.selection import Verdict, choose_platform
+
+    choice = choose_platform(os.environ if environ is None else environ)
+    if choice.verdict in (Verdict.X11, Verdict.NO_DISPLAY):
+        return OverlayPlacement.ABOVE.value
+    return OVERLAY_PLACEMENTS.get(choice.verdict.value, OverlayPlacement.FULLSCREEN).value

@@ -23,6 +23,7 @@ from agent.api import (
     describe_screen_aloud,
     load_settings,
     open_speech,
+    overlay_placement,
     read_screen_aloud,
 )
 
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 
 def _lock_path() -> Path:
     runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    display = os.environ.get("DISPLAY", "").replace(":", "_").replace("/", "_")
+    display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY", "")
+    display = display.replace(":", "_").replace("/", "_")
     return Path(runtime) / f"deskpilot-tray-{os.getuid()}{display}.lock"
 
 
@@ -78,7 +80,8 @@ class DeskpilotApp:
 
         self.app = app
         self.config_path = default_config_path()
-        self.overlay = ConfirmOverlay()
+        # Wayland gives no "always on top": there the overlay is fullscreen on the acted monitor.
+        self.overlay = ConfirmOverlay(fullscreen=overlay_placement() == "fullscreen")
         self.controller = RunController(
             self._settings, lambda computer: OverlayHidingComputer(computer, self.overlay), speech=self.speech
         )
@@ -543,8 +546,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deskpilot tray", description="Deskpilot's tray app")
     parser.add_argument("--window", action="store_true", help="use the small window even if a tray exists")
     args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
-        sys.stderr.write("deskpilot tray: error: no display: DISPLAY is not set (start an X session)\n")
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and os.environ.get(
+        "QT_QPA_PLATFORM"
+    ) != "offscreen":
+        sys.stderr.write(
+            "deskpilot tray: error: no display: neither DISPLAY nor WAYLAND_DISPLAY is set "
+            "(start a desktop session)\n"
+        )
         return 2
     from PySide6.QtCore import QLockFile
     from PySide6.QtWidgets import QApplication

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,12 @@ class KeyboardGrab(QObject):
     def start(self) -> None:
         self._tries = 0
         self.gave_up = False
+        if QGuiApplication.platformName() == "wayland":
+            # Wayland has no keyboard grab for plain clients: the compositor gives the
+            # keyboard to the window it focuses (a new fullscreen window), so nothing to wait for.
+            self.gave_up = True
+            self.settled.emit()
+            return
         self._try()
 
     def release(self) -> None:

@@ -227,7 +227,9 @@ class ConfirmOverlay(QWidget):
     decided = Signal(str, str)  # outcome, note
     ready = Signal()  # once per ask: shown, keyboard grabbed (or given up on), approvals armed
 
-    def __init__(self, parent: QWidget | None = None, *, arm_delay_s: float = ARM_DELAY_S) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, arm_delay_s: float = ARM_DELAY_S, fullscreen: bool = False
+    ) -> None:
         # X11BypassWindowManagerHint: a window manager must neither move, frame nor
         # re-stack it; it has to cover exactly the monitor the action is on.
         super().__init__(
@@ -246,6 +248,10 @@ class ConfirmOverlay(QWidget):
         _name(self, "Deskpilot confirmation", "Deskpilot asks before it acts")
 
         self._arm_delay_s = arm_delay_s
+        # Where the desktop gives a plain client no "always on top" (Wayland), the overlay
+        # asks to be fullscreen on the acted monitor instead: every compositor stacks a
+        # fullscreen window above the others on its output and gives it the keyboard.
+        self._fullscreen = fullscreen
         self._request: ConfirmRequest | None = None
         self._deadline = 0.0
         self._suspended = 0
@@ -454,10 +460,23 @@ class ConfirmOverlay(QWidget):
         # with or without a compositor, and the user still sees what the action targets.
         self._backdrop = self._grab_backdrop(self.geometry())
         self._place_panel()
-        self.show()
+        if self._fullscreen:
+            self._show_fullscreen()
+        else:
+            self.show()
         self.raise_()
         self.activateWindow()
         self._grab.start()
+
+    def _show_fullscreen(self) -> None:
+        # The compositor picks the output from the window's screen, so that is set
+        # before the window is shown; geometry alone does not place a Wayland window.
+        screen = QGuiApplication.screenAt(self.geometry().center())
+        self.winId()  # creates the native window, whose screen is set next
+        handle = self.windowHandle()
+        if handle is not None and screen is not None:
+            handle.setScreen(screen)
+        self.showFullScreen()
 
     def _grab_backdrop(self, rect: QRect) -> QPixmap | None:
         screen = QGuiApplication.screenAt(rect.center())

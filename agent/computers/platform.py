@@ -69,6 +69,25 @@ class Capabilities:
         return "; ".join(parts)
 
 
+class OverlayPlacement(StrEnum):
+    """How a window that must be on top of the acted monitor and get the keyboard is shown."""
+
+    # X11: a window that stays on top and bypasses the window manager, with an X keyboard grab.
+    ABOVE = "above"
+    # Wayland: no "always on top" and no grab for plain clients; a fullscreen window on the
+    # acted output is stacked above the others and focused (measured on sway and mutter).
+    FULLSCREEN = "fullscreen"
+
+
+# Per platform name; a Wayland desktop not listed (KDE, or one with no backend) gets
+# FULLSCREEN, the one placement every Wayland compositor implements.
+OVERLAY_PLACEMENTS: dict[str, OverlayPlacement] = {
+    "x11": OverlayPlacement.ABOVE,
+    "wlroots": OverlayPlacement.FULLSCREEN,
+    "gnome": OverlayPlacement.FULLSCREEN,
+}
+
+
 class Screen(Protocol):
     """Captures of one target: a monitor index, the monitor under the pointer, or a region."""
 

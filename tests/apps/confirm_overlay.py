@@ -31,11 +31,12 @@ def main() -> None:
     parser.add_argument("--monitor", required=True, help="WxH+X+Y, virtual-desktop pixels")
     parser.add_argument("--point", required=True, help="X,Y of the click, virtual-desktop pixels")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--fullscreen", action="store_true", help="the Wayland placement: fullscreen on the monitor")
     args = parser.parse_args()
     x, y = (int(v) for v in args.point.split(","))
 
     app = QApplication([])
-    overlay = ConfirmOverlay()
+    overlay = ConfirmOverlay(fullscreen=args.fullscreen)
     click = ScreenAction(action=LeftClick(coordinate=(0.5, 0.5)), x=x, y=y)
     request = ConfirmRequest.from_action(click, "a test asks", parse_region(args.monitor), args.timeout)
 
@@ -43,7 +44,7 @@ def main() -> None:
         geo = overlay.geometry()
         screens = [[s.geometry().x(), s.geometry().y(), s.geometry().width(), s.geometry().height()]
                    for s in QApplication.screens()]
-        emit(event="ready", window=int(overlay.winId()), x=geo.x(), y=geo.y(),
+        emit(event="ready", window=int(overlay.winId()), platform=QApplication.platformName(), x=geo.x(), y=geo.y(),
              width=geo.width(), height=geo.height(), screens=screens)
 
     def decided(outcome: str, note: str) -> None:
