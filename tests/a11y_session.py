@@ -121,6 +121,20 @@ class AccessibilitySession:
         app.expect("ready")
         return app
 
+    def gtk4(self, title: str, x: int = 100, y: int = 80) -> App:
+        """The same window in GTK4, which reports window-relative boxes (the tree must add the origin)."""
+        app = App(["/usr/bin/python3", str(APPS / "atspi_gtk4.py"), title, str(x), str(y)], self.env)
+        self.apps.append(app)
+        app.expect("ready", timeout=30)
+        return app
+
+    def qt(self, title: str, x: int = 100, y: int = 80) -> App:
+        """The same window in Qt (PySide6, this interpreter's), seen through QT_LINUX_ACCESSIBILITY_ALWAYS_ON."""
+        app = App([sys.executable, str(APPS / "atspi_qt.py"), title, str(x), str(y)], self.env)
+        self.apps.append(app)
+        app.expect("ready", timeout=30)
+        return app
+
     def chromium(self, folder: Path, page: Path, geometry: str = "0,0") -> App:
         chromium = require_program("chromium")
         app = App(
