@@ -37,9 +37,10 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
 class App:
     """A started application; the lines it prints arrive on a queue."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], stdin: bool = False) -> None:
         self.proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -55,6 +56,12 @@ class App:
             line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
             if line.startswith(prefix):
                 return line
+
+    def send(self, line: str) -> None:
+        """A line to the app's stdin (started with ``stdin=True``)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     def said(self, within: float = 0.5) -> list[str]:
         """Every line printed until ``within`` seconds pass without one."""
