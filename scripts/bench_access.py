@@ -18,7 +18,8 @@ process, after warming each engine once, median of ``--rounds``:
 
 With ``--tree`` it measures the accessibility tree against OCR on real applications
 instead (scripts/bench_access_tree.py: a GTK3 window and a Chromium page; read time to
-the first line and to all text, click-by-name lookup); that needs an X display:
+the first line and to all text, click-by-name lookup, and the first spoken word of
+``read --speak-to`` run as a real command); that needs an X display:
 ``bash scripts/test.sh --run .venv/bin/python scripts/bench_access.py --tree``.
 
 Usage: .venv/bin/python scripts/bench_access.py [--rounds 3] [--out bench-out/access.json] [--tree]
@@ -348,7 +349,11 @@ def tree_rows(rounds: int, out: Path) -> int:
                 " 16 directions and names it (\"Save button\"); hit = the smallest element under the"
                 " landing point is the target, wrong = another element; raw, snapped by name (the loop),"
                 " and blind snapping to the nearest element (for comparison; goal at 20 px, snapped:"
-                f" >= 95% hit, < 1% wrong). Load average at the start: {load:.1f}.",
+                f" >= 95% hit, < 1% wrong). First spoken word: `deskpilot read --window --speak-to FILE.wav`"
+                " on the GTK3 window as a real process (bytecode cached, one warm-up run);"
+                " scripts/first_word_probe.py stamps the command's start (speech opened), the first"
+                " line handed to speech and espeak-ng's first audio samples inside it."
+                f" Load average at the start: {load:.1f}.",
                 "",
                 text,
             ]

@@ -33,7 +33,8 @@ case "${XDG_CURRENT_DESKTOP:-}" in *GNOME*)
 esac
 # Only the tests need these: real Chromium and GTK windows (GTK through Debian's
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
-# server, and the accessibility bus with Debian's pyatspi. Chromium also renders
+# server, and the accessibility bus with Debian's pyatspi (GTK3 and GTK4 windows for the
+# tree's click and read tests). Chromium also renders
 # `deskpilot skill design-to-html --preview` where a user installs it. sway, xwayland
 # and dbus (dbus-run-session) run the headless Wayland session of tests/wayland.py, in
 # which tests/test_wlroots.py drives a GTK window through the wlroots backend and
@@ -44,7 +45,7 @@ esac
 # tests/test_gnome_platform.py (about 50 s of apt on a clean CI image). gnome-shell and
 # gnome-settings-daemon (gsd-media-keys: what runs GNOME's custom keybindings, the kill
 # chord) run tests/test_gnome_shell.py: 48 more packages, 17 s of apt measured here.
-[ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0
+[ -n "$extra" ] && apt_packages+=(chromium fonts-noto-cjk python3-gi gir1.2-gtk-3.0 gir1.2-gtk-4.0
   xserver-xorg-core xserver-xorg-video-dummy x11-xserver-utils at-spi2-core python3-pyatspi
   sway xwayland dbus libwayland-dev
   mutter pipewire wireplumber gstreamer1.0-pipewire gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base

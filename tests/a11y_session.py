@@ -37,9 +37,10 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
 class App:
     """A started application; the lines it prints arrive on a queue."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], stdin: bool = False) -> None:
         self.proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -55,6 +56,12 @@ class App:
             line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
             if line.startswith(prefix):
                 return line
+
+    def send(self, line: str) -> None:
+        """A line to the app's stdin (started with ``stdin=True``)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     def said(self, within: float = 0.5) -> list[str]:
         """Every line printed until ``within`` seconds pass without one."""
@@ -119,6 +126,20 @@ class AccessibilitySession:
         app = App(["/usr/bin/python3", str(APPS / "atspi_gtk3.py"), title, str(x), str(y)], self.env)
         self.apps.append(app)
         app.expect("ready")
+        return app
+
+    def gtk4(self, title: str, x: int = 100, y: int = 80) -> App:
+        """The same window in GTK4, which reports window-relative boxes (the tree must add the origin)."""
+        app = App(["/usr/bin/python3", str(APPS / "atspi_gtk4.py"), title, str(x), str(y)], self.env)
+        self.apps.append(app)
+        app.expect("ready", timeout=30)
+        return app
+
+    def qt(self, title: str, x: int = 100, y: int = 80) -> App:
+        """The same window in Qt (PySide6, this interpreter's), seen through QT_LINUX_ACCESSIBILITY_ALWAYS_ON."""
+        app = App([sys.executable, str(APPS / "atspi_qt.py"), title, str(x), str(y)], self.env)
+        self.apps.append(app)
+        app.expect("ready", timeout=30)
         return app
 
     def chromium(self, folder: Path, page: Path, geometry: str = "0,0") -> App:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QAction,
+    QColor,
+    QFont,
+    QIcon,
+    QPainter,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -111,6 +120,24 @@ class Tray(QObject):
 WINDOW_MAX_WIDTH = 420
 
 
+def state_sentence(state: str, detail: str) -> str:
+    """What a screen reader says for a state change ("Deskpilot is thinking: starting")."""
+    head = "Deskpilot stopped on an error" if state == "error" else f"Deskpilot is {state}"
+    return head + (f": {detail}" if detail else "")
+
+
+def announce(widget: QWidget, text: str) -> None:
+    """Tell assistive technologies through the tree, not only through Deskpilot's own speech.
+
+    The description change (object:property-change:accessible-description) keeps the
+    state readable on the element; the announcement (object:announcement, spoken by
+    Orca 45 and later) reaches a user whose focus is elsewhere.
+    """
+    widget.setAccessibleDescription(text)
+    QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(widget, text))
+
+
+
 class FallbackWindow(QWidget):
     """Where no system tray exists (common on Linux), the same menu as a small window."""
 
@@ -153,6 +180,7 @@ class FallbackWindow(QWidget):
     def set_state(self, state: str, detail: str) -> None:
         self.state.setText(f"State: {state}" + (f" — {detail}" if detail else ""))
         self.state_icon.setPixmap(state_icon(state).pixmap(32, 32))
+        announce(self.state, state_sentence(state, detail))
         # A wrapped label needs more height, which a shown window does not take on its own:
         # without this an error's advice is cut off at the window's old height.
         self._layout.activate()

@@ -235,7 +235,8 @@ class AtspiTree:
         Atspi = self._atspi
         collection = root.get_collection_iface()
         if collection is None:
-            return []
+            # GTK4 (4.8) implements no Collection interface: walk the tree for the same answer.
+            return self._walk_matches(root, frozenset(roles))
         wanted = [role for r in roles if (role := _role(Atspi, r)) is not None]
         rule = Atspi.MatchRule.new(
             Atspi.StateSet.new([Atspi.StateType.VISIBLE]), Atspi.CollectionMatchType.ALL, {},
@@ -244,6 +245,21 @@ class AtspiTree:
             Atspi.CollectionMatchType.NONE, False,
         )
         return list(collection.get_matches(rule, Atspi.CollectionSortOrder.CANONICAL, 0, True))
+
+    def _walk_matches(self, root: Any, roles: frozenset[str]) -> list[Any]:
+        """Collection's answer by a depth-first walk: visible descendants of ``roles`` (any if none)."""
+        found: list[Any] = []
+        stack = _children(root)
+        seen = 0
+        while stack and seen < _MAX_NODES:
+            acc = stack.pop()
+            seen += 1
+            if "visible" not in self._states(acc):
+                continue  # nothing under a hidden node is on the screen
+            if not roles or acc.get_role_name() in roles:
+                found.append(acc)
+            stack.extend(_children(acc))
+        return found
 
     def _clip(self, window: _Window, document: Any) -> tuple[Region | None, Region | None]:
         """The window's box, and the web page's viewport (controls outside it are not on screen)."""
