@@ -21,13 +21,13 @@ from agent.actions import (
     Wait,
 )
 from agent.computers.base import CaptureTarget, Frame
+
+# The split of text into typed runs, Enter/Tab presses and pasted runs is the same on
+# every desktop.
+from agent.computers.dispatch import segment_text
 from agent.computers.kde.keys import CHARACTERS, SHIFT, chord_codes, typeable
 from agent.computers.kde.seat import HORIZONTAL, VERTICAL, KWinSeat
 from agent.computers.platform import Clipboard
-
-# The split of text into typed runs, Enter/Tab presses and pasted runs is the same on
-# every desktop; it lives beside the X11 computer, and imports nothing of X.
-from agent.computers.x11.desktop import segment_text
 from agent.errors import DisplayError, OffScreenError, StoppedError
 from agent.geometry import CaptureGeometry, Region
 from agent.imaging import DEFAULT_THUMB_SIZE, box_reduce
