@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from agent.computers.platform import (
@@ -18,9 +17,10 @@ from agent.computers.platform import (
     Screen,
     Windows,
 )
+from agent.computers.unavailable import NoMark, NoStack, NoWindows, Unwatched
 from agent.errors import DisplayError
 from agent.geometry import Region
-from agent.ports import ScreenWindow, WindowStack
+from agent.ports import WindowStack
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget, Frame
@@ -98,7 +98,7 @@ class GnomePlatform:
         return _Cancellable(self._open()[2], cancel)
 
     def windows(self) -> Windows:
-        return _NoWindows()
+        return NoWindows()
 
     def active_window_region(self) -> Region:
         raise DisplayError("GNOME on Wayland does not tell other programs which window is active")
@@ -107,10 +107,10 @@ class GnomePlatform:
         return GnomeInputWatching(chord_optional=self.chord_optional)
 
     def acting_mark(self) -> ActingMark:
-        return _NoMark()
+        return NoMark()
 
     def window_stack(self) -> WindowStack:
-        return _NoStack()
+        return NoStack()
 
     def close(self) -> None:
         """End the session (Mutter also ends it when this process's D-Bus connection closes)."""
@@ -157,56 +157,6 @@ class _GnomeScreen:
         return self._get().capture()
 
 
-class _NoWindows:
-    def title_at(self, x: int, y: int) -> str | None:
-        return None
-
-    def focused_title(self) -> str | None:
-        return None
-
-
-class _NoStack:
-    def active(self) -> ScreenWindow | None:
-        return None
-
-    def top_at(self, x: int, y: int) -> ScreenWindow | None:
-        return None
-
-    def find(self, pid: int, title: str) -> ScreenWindow | None:
-        return None
-
-
-class _NoMark:
-    """Nothing on GNOME can record input, so there is nobody to tell that input is ours."""
-
-    @contextlib.contextmanager
-    def acting(self) -> Iterator[None]:
-        yield
-
-    def active(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-
-class _Unwatched:
-    """A watch that sees nothing: Wayland shows an unprivileged client no global input."""
-
-    def __init__(self) -> None:
-        self._alive = False
-
-    def start(self) -> None:
-        self._alive = True
-
-    def stop(self) -> bool:
-        self._alive = False
-        return True
-
-    def is_alive(self) -> bool:
-        return self._alive
-
-
 # Said where a run would start with no way to stop it from the keyboard.
 NO_CHORD = (
     "on GNOME Deskpilot cannot install its kill chord yet, so nothing could stop a run from the "
@@ -251,7 +201,7 @@ class GnomeInputWatching:
         return _StopOnly(on_chord, self._optional)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
-        return _Unwatched()
+        return Unwatched()
 
 
 if TYPE_CHECKING:
