@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agent.actions import LeftClick, ScreenAction, Type, Wait
+from agent.computers.dispatch import segment_text
 from agent.computers.x11.clipboard import OFFERED_TARGETS, PasteProgress, Reply, reply_for, summarise_requests
-from agent.computers.x11.desktop import segment_text
 from agent.errors import ClipboardError, OffScreenError, StoppedError
 from agent.geometry import Region
 from agent.testing.fake import FakeClipboard, FakeComputer

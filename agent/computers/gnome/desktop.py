@@ -8,28 +8,14 @@ on GNOME, so it is where this computer last put it (the middle of the monitor at
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import TYPE_CHECKING
 
-from agent.actions import (
-    DoubleClick,
-    HScroll,
-    Key,
-    LeftClick,
-    LeftClickDrag,
-    MiddleClick,
-    MouseMove,
-    RightClick,
-    ScreenAction,
-    Scroll,
-    TripleClick,
-    Type,
-    Wait,
-)
+from agent.actions import ScreenAction
 from agent.computers.base import CaptureTarget, Frame
+from agent.computers.dispatch import Axis, Button, Point, check_stop, drag_path, perform, segment_text
 from agent.computers.gnome.keys import BUTTONS, KEY_LEFTCTRL, KEY_LEFTSHIFT, KEY_V, keysym, typeable
-from agent.errors import DisplayError, OffScreenError, StoppedError
+from agent.errors import DisplayError, OffScreenError
 from agent.geometry import CaptureGeometry, Region
 from agent.imaging import DEFAULT_THUMB_SIZE, thumbnail
 
@@ -41,21 +27,6 @@ if TYPE_CHECKING:
     from agent.computers.platform import Clipboard
 
 log = logging.getLogger(__name__)
-
-_DRAG_STEPS = 12  # toolkits start a drag only after motion with the button held
-
-
-def segment_text(text: str) -> list[tuple[str, str]]:
-    """("keys", run) for runs of printable ASCII, ("key", "enter"|"tab"), ("paste", run) for the rest."""
-    pieces: list[tuple[str, str]] = []
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    for part in re.split(r"([\n\t])", text):
-        if part in ("\n", "\t"):
-            pieces.append(("key", "enter" if part == "\n" else "tab"))
-        elif part:
-            pieces.append(("keys" if all(typeable(ch) for ch in part) else "paste", part))
-    return pieces
-
 
 class GnomeComputer:
     """The primary monitor of a GNOME session, one RemoteDesktop session for the whole run."""
@@ -110,52 +81,15 @@ class GnomeComputer:
         return self._pointer
 
     def _before_input(self) -> None:
-        if self.cancel.is_set():
-            raise StoppedError("stopped; no further action is performed")
+        check_stop(self.cancel)
         self._reader.close()
 
     def perform(self, action: ScreenAction) -> None:
         self._before_input()
-        move, point = action.action, action.screen_xy
-        match move:
-            case MouseMove():
-                self._move(self._need(point))
-            case LeftClick():
-                self._click(point, "left", 1)
-            case DoubleClick():
-                self._click(point, "left", 2)
-            case TripleClick():
-                self._click(point, "left", 3)
-            case RightClick():
-                self._click(point, "right", 1)
-            case MiddleClick():
-                self._click(point, "middle", 1)
-            case LeftClickDrag():
-                self._drag(self._need(point))
-            case Scroll(pixels=pixels) | HScroll(pixels=pixels):
-                if point is not None:
-                    self._move(point)
-                # Scroll: positive is up, Mutter's axis 0 positive is down; HScroll: right on both.
-                axis, steps = (0, -pixels) if isinstance(move, Scroll) else (1, pixels)
-                if steps:
-                    self._session.scroll_steps(axis, steps)
-            case Key(keys=keys):
-                self.chord(keys)
-            case Type(text=text):
-                self._type(text)
-            case Wait(time=seconds):
-                if self.cancel.wait(seconds):
-                    raise StoppedError("stopped during a wait")
-            case _:
-                pass
+        perform(action, self)
 
-    @staticmethod
-    def _need(point: tuple[int, int] | None) -> tuple[int, int]:
-        if point is None:
-            raise OffScreenError("this action needs a screen point")
-        return point
-
-    def _move(self, point: tuple[int, int]) -> None:
+    # -- the primitives ``perform`` drives ------------------------------------------
+    def move(self, point: Point) -> None:
         if not self._monitor.contains(*point):
             raise OffScreenError(f"{point} is outside the cast monitor {self._monitor}; not moving there")
         left, top, _, _ = self._session.area
@@ -167,30 +101,36 @@ class GnomeComputer:
         self._session.button(code, pressed)
         (self._held_buttons.add if pressed else self._held_buttons.discard)(code)
 
-    def _click(self, point: tuple[int, int] | None, button: str, clicks: int) -> None:
+    def click(self, point: Point | None, button: Button, clicks: int) -> None:
         if point is None:
             # Where we last put the pointer (it cannot be read): still on the captured monitor?
             point = self._pointer
             region = self._captured or self.capture_region()
             if not region.contains(*point):
                 raise OffScreenError(f"the pointer was left at {point}, outside {region}; not clicking there")
-        self._move(point)
+        self.move(point)
         code = BUTTONS[button]
         for _ in range(clicks):
-            if self.cancel.is_set():
-                raise StoppedError("stopped; no further action is performed")
+            check_stop(self.cancel)
             self._button(code, True)
             self._button(code, False)
 
-    def _drag(self, end: tuple[int, int]) -> None:
+    def drag(self, end: Point) -> None:
         start = self._pointer
         self._button(BUTTONS["left"], True)
         try:
-            for i in range(1, _DRAG_STEPS + 1):
-                self._move((round(start[0] + (end[0] - start[0]) * i / _DRAG_STEPS),
-                            round(start[1] + (end[1] - start[1]) * i / _DRAG_STEPS)))
+            for step in drag_path(start, end):
+                self.move(step)
         finally:
             self._button(BUTTONS["left"], False)
+
+    def scroll(self, point: Point | None, axis: Axis, steps: int) -> None:
+        if point is not None:
+            self.move(point)
+        # Scroll: positive is up, Mutter's axis 0 positive is down; HScroll: right on both.
+        code, steps = (0, -steps) if axis == "vertical" else (1, steps)
+        if steps:
+            self._session.scroll_steps(code, steps)
 
     def chord(self, keys: tuple[str, ...] | list[str]) -> None:
         """Press the keys in order and release them in reverse (keysyms: Mutter finds the keycodes)."""
@@ -198,8 +138,7 @@ class GnomeComputer:
         pressed: list[int] = []
         try:
             for sym in syms:
-                if self.cancel.is_set():
-                    raise StoppedError("stopped; no further action is performed")
+                check_stop(self.cancel)
                 self._session.keysym(sym, True)
                 pressed.append(sym)
         finally:
@@ -215,10 +154,9 @@ class GnomeComputer:
         finally:
             self._session.keycode(KEY_LEFTCTRL, False)
 
-    def _type(self, text: str) -> None:
-        for kind, run in segment_text(text):
-            if self.cancel.is_set():
-                raise StoppedError("stopped; no further action is performed")
+    def type_text(self, text: str) -> None:
+        for kind, run in segment_text(text, typeable):
+            check_stop(self.cancel)
             if kind == "keys":
                 for char in run:
                     self._session.keysym(ord(char), True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from agent.computers.platform import (
@@ -19,9 +19,10 @@ from agent.computers.platform import (
     Screen,
     Windows,
 )
+from agent.computers.unavailable import NoMark, NoStack, NoWindows, Unwatched
 from agent.errors import DisplayError
 from agent.geometry import Region
-from agent.ports import ScreenWindow, WindowStack
+from agent.ports import WindowStack
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget, Frame
@@ -102,7 +103,7 @@ class GnomePlatform:
         return _Cancellable(self._open()[2], cancel)
 
     def windows(self) -> Windows:
-        return _NoWindows()
+        return NoWindows()
 
     def active_window_region(self) -> Region:
         raise DisplayError("GNOME on Wayland does not tell other programs which window is active")
@@ -111,10 +112,10 @@ class GnomePlatform:
         return GnomeInputWatching(chord_optional=self.chord_optional)
 
     def acting_mark(self) -> ActingMark:
-        return _NoMark()
+        return NoMark()
 
     def window_stack(self) -> WindowStack:
-        return _NoStack()
+        return NoStack()
 
     def close(self) -> None:
         """End the session (Mutter also ends it when this process's D-Bus connection closes)."""
@@ -159,56 +160,6 @@ class _GnomeScreen:
 
     def capture(self) -> Frame:
         return self._get().capture()
-
-
-class _NoWindows:
-    def title_at(self, x: int, y: int) -> str | None:
-        return None
-
-    def focused_title(self) -> str | None:
-        return None
-
-
-class _NoStack:
-    def active(self) -> ScreenWindow | None:
-        return None
-
-    def top_at(self, x: int, y: int) -> ScreenWindow | None:
-        return None
-
-    def find(self, pid: int, title: str) -> ScreenWindow | None:
-        return None
-
-
-class _NoMark:
-    """Nothing on GNOME can record input, so there is nobody to tell that input is ours."""
-
-    @contextlib.contextmanager
-    def acting(self) -> Iterator[None]:
-        yield
-
-    def active(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-
-class _Unwatched:
-    """A watch that sees nothing: Wayland shows an unprivileged client no global input."""
-
-    def __init__(self) -> None:
-        self._alive = False
-
-    def start(self) -> None:
-        self._alive = True
-
-    def stop(self) -> bool:
-        self._alive = False
-        return True
-
-    def is_alive(self) -> bool:
-        return self._alive
 
 
 # Said where a run would start with no way to stop it from the keyboard.
@@ -285,7 +236,7 @@ class GnomeInputWatching:
         return _ChordWatch(keys, on_chord, self._optional)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
-        return _Unwatched()
+        return Unwatched()
 
 
 if TYPE_CHECKING:

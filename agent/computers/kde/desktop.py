@@ -5,30 +5,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from agent.actions import (
-    DoubleClick,
-    HScroll,
-    Key,
-    LeftClick,
-    LeftClickDrag,
-    MiddleClick,
-    MouseMove,
-    RightClick,
-    ScreenAction,
-    Scroll,
-    TripleClick,
-    Type,
-    Wait,
-)
+from agent.actions import ScreenAction
 from agent.computers.base import CaptureTarget, Frame
+from agent.computers.dispatch import Axis, Button, Point, check_stop, drag_path, perform, segment_text
 from agent.computers.kde.keys import CHARACTERS, SHIFT, chord_codes, typeable
 from agent.computers.kde.seat import HORIZONTAL, VERTICAL, KWinSeat
 from agent.computers.platform import Clipboard
-
-# The split of text into typed runs, Enter/Tab presses and pasted runs is the same on
-# every desktop; it lives beside the X11 computer, and imports nothing of X.
-from agent.computers.x11.desktop import segment_text
-from agent.errors import DisplayError, OffScreenError, StoppedError
+from agent.errors import DisplayError, OffScreenError
 from agent.geometry import CaptureGeometry, Region
 from agent.imaging import DEFAULT_THUMB_SIZE, box_reduce
 
@@ -37,7 +20,6 @@ if TYPE_CHECKING:
 
     from agent.computers.kde.screenshot import KWinScreenShot
 
-_DRAG_STEPS = 12
 PASTE_CHORD = ("ctrl", "v")
 
 
@@ -115,44 +97,8 @@ class KdeComputer:
         return self._pointer
 
     def perform(self, action: ScreenAction) -> None:
-        self._check_stop()
-        self._dispatch(action)
-
-    def _dispatch(self, screen_action: ScreenAction) -> None:
-        action, point = screen_action.action, screen_action.screen_xy
-        match action:
-            case MouseMove():
-                self._move(self._need(point))
-            case LeftClick():
-                self._click(point, "left", 1)
-            case DoubleClick():
-                self._click(point, "left", 2)
-            case TripleClick():
-                self._click(point, "left", 3)
-            case RightClick():
-                self._click(point, "right", 1)
-            case MiddleClick():
-                self._click(point, "middle", 1)
-            case LeftClickDrag():
-                self._drag(self._need(point))
-            case Scroll(pixels=pixels):
-                if point is not None:
-                    self._move(point)
-                # pyautogui's sense (positive is up) on X11; wl_pointer's axis is positive down.
-                self._seat.scroll(VERTICAL, -float(pixels))
-            case HScroll(pixels=pixels):
-                if point is not None:
-                    self._move(point)
-                self._seat.scroll(HORIZONTAL, float(pixels))
-            case Key(keys=keys):
-                self.chord(keys)
-            case Type(text=text):
-                self._type(text)
-            case Wait(time=seconds):
-                if self.cancel.wait(seconds):
-                    raise StoppedError("stopped during a wait")
-            case _:
-                pass
+        check_stop(self.cancel)
+        perform(action, self)
 
     def release_all(self) -> None:
         for button in ("left", "middle", "right"):
@@ -160,21 +106,12 @@ class KdeComputer:
         held, self._held = self._held, set()
         self._seat.keys([(code, False) for code in sorted(held)])
 
-    def _check_stop(self) -> None:
-        if self.cancel.is_set():
-            raise StoppedError("stopped; no further action is performed")
-
-    @staticmethod
-    def _need(point: tuple[int, int] | None) -> tuple[int, int]:
-        if point is None:
-            raise OffScreenError("this action needs a screen point")
-        return point
-
-    def _move(self, point: tuple[int, int]) -> None:
+    # -- the primitives ``perform`` drives ------------------------------------------
+    def move(self, point: Point) -> None:
         self._seat.move(*point)
         self._pointer = point
 
-    def _click(self, point: tuple[int, int] | None, button: str, clicks: int) -> None:
+    def click(self, point: Point | None, button: Button, clicks: int) -> None:
         if point is None:
             # Where the pointer was last put: KWin moves it only for us or the user, and
             # the user's moves cannot be seen here (Capability.READ_POINTER is missing).
@@ -182,25 +119,33 @@ class KdeComputer:
             region = self._captured or self.screen.capture_region()
             if not region.contains(*point):
                 raise OffScreenError(f"the pointer is at {point}, outside the captured monitor {region}")
-        self._check_stop()
+        check_stop(self.cancel)
         self._seat.click(point[0], point[1], button, clicks)
         self._pointer = point
 
-    def _drag(self, end: tuple[int, int]) -> None:
+    def drag(self, end: Point) -> None:
         start = self._pointer
-        self._check_stop()
+        check_stop(self.cancel)
         self._seat.button("left", True)
         try:
-            for i in range(1, _DRAG_STEPS + 1):
-                self._move((round(start[0] + (end[0] - start[0]) * i / _DRAG_STEPS),
-                            round(start[1] + (end[1] - start[1]) * i / _DRAG_STEPS)))
+            for step in drag_path(start, end):
+                self.move(step)
         finally:
             self._seat.button("left", False)
+
+    def scroll(self, point: Point | None, axis: Axis, steps: int) -> None:
+        if point is not None:
+            self.move(point)
+        # pyautogui's sense (positive is up) on X11; wl_pointer's axis is positive down.
+        if axis == "vertical":
+            self._seat.scroll(VERTICAL, -float(steps))
+        else:
+            self._seat.scroll(HORIZONTAL, float(steps))
 
     def chord(self, keys: tuple[str, ...] | list[str]) -> None:
         """Press ``keys`` in order and release them in reverse."""
         codes = chord_codes(keys)
-        self._check_stop()
+        check_stop(self.cancel)
         self._held.update(codes)
         try:
             self._seat.keys([(c, True) for c in codes] + [(c, False) for c in reversed(codes)])
@@ -215,9 +160,9 @@ class KdeComputer:
             events += [(SHIFT, False)] if shifted else []
         self._seat.keys(events)
 
-    def _type(self, text: str) -> None:
+    def type_text(self, text: str) -> None:
         for kind, run in segment_text(text, typeable):
-            self._check_stop()
+            check_stop(self.cancel)
             if kind == "keys":
                 self._type_chars(run)
             elif kind == "key":

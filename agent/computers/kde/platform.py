@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agent.computers.platform import (
@@ -21,9 +20,10 @@ from agent.computers.platform import (
     Screen,
     Windows,
 )
+from agent.computers.unavailable import NoMark, NoStack, NoWindows, Refusal
 from agent.errors import DisplayError
 from agent.geometry import Region
-from agent.ports import ScreenWindow, WindowStack
+from agent.ports import WindowStack
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class KdePlatform:
         return DataControlClipboard(self._environ, cancel)
 
     def windows(self) -> Windows:
-        return _NoWindows()
+        return NoWindows()
 
     def active_window_region(self) -> Region:
         raise DisplayError(NO_ACTIVE_WINDOW)
@@ -108,47 +108,10 @@ class KdePlatform:
         return _KdeInputWatching(self._environ, self.chord_optional)
 
     def acting_mark(self) -> ActingMark:
-        return _NoMark()
+        return NoMark()
 
     def window_stack(self) -> WindowStack:
-        return _NoStack()
-
-
-class _NoWindows:
-    def title_at(self, x: int, y: int) -> str | None:
-        return None
-
-    def focused_title(self) -> str | None:
-        return None
-
-
-class _NoStack:
-    """No window is known: the accessibility tree then finds none to check against."""
-
-    def active(self) -> ScreenWindow | None:
-        return None
-
-    def top_at(self, x: int, y: int) -> ScreenWindow | None:
-        return None
-
-    def find(self, pid: int, title: str) -> ScreenWindow | None:
-        return None
-
-
-class _Refusal:
-    """A watch that cannot start: ``start`` says why in one line."""
-
-    def __init__(self, reason: str) -> None:
-        self._reason = reason
-
-    def start(self) -> None:
-        raise DisplayError(self._reason)
-
-    def stop(self) -> bool:
-        return True
-
-    def is_alive(self) -> bool:
-        return False
+        return NoStack()
 
 
 class _ChordWatch:
@@ -197,21 +160,7 @@ class _KdeInputWatching:
         return _ChordWatch(self._environ, keys, on_chord, what, self._optional)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
-        return _Refusal(f"on KDE Deskpilot {MISSING_WORDS[Capability.RECORD_INPUT]}")
-
-
-class _NoMark:
-    """Nothing can record Deskpilot's input here, so there is no one to tell it apart for."""
-
-    @contextlib.contextmanager
-    def acting(self) -> Iterator[None]:
-        yield
-
-    def active(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
+        return Refusal(f"on KDE Deskpilot {MISSING_WORDS[Capability.RECORD_INPUT]}")
 
 
 if TYPE_CHECKING:

@@ -22,22 +22,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from agent.actions import (
-    DoubleClick,
-    HScroll,
-    Key,
-    LeftClick,
-    LeftClickDrag,
-    MiddleClick,
-    MouseMove,
-    RightClick,
-    ScreenAction,
-    Scroll,
-    TripleClick,
-    Type,
-    Wait,
-)
+from agent.actions import ScreenAction
 from agent.computers.base import CaptureTarget, Frame
+from agent.computers.dispatch import Axis, Button, Point, check_stop, drag_path, perform
 from agent.computers.wlroots.connection import (
     SEAT_KEYBOARD,
     SEAT_POINTER,
@@ -47,7 +34,7 @@ from agent.computers.wlroots.connection import (
 )
 from agent.computers.wlroots.keymap import BASE_CHARS, Keymap, build_keymap, modifier_mask
 from agent.computers.wlroots.screen import ScreencopyScreen
-from agent.errors import ActionError, OffScreenError, StoppedError
+from agent.errors import ActionError, OffScreenError
 from agent.geometry import Region
 
 if TYPE_CHECKING:
@@ -57,7 +44,6 @@ BUTTONS = {"left": 272, "right": 273, "middle": 274}  # evdev BTN_LEFT, BTN_RIGH
 _PRESSED, _RELEASED = 1, 0
 _WHEEL_STEP = 15.0  # wl_pointer axis units per wheel click, as libinput reports a mouse wheel
 _AXIS_VERTICAL, _AXIS_HORIZONTAL, _SOURCE_WHEEL = 0, 1, 0
-_DRAG_STEPS = 12  # toolkits start a drag only after motion with the button held
 DEVICE_READY_TIMEOUT_S = 2.0
 # Once per run, after the seat reports the new devices: the time applications take to
 # bind wl_pointer/wl_keyboard, which no event tells this client about (wtype -s 30 is
@@ -179,36 +165,8 @@ class WlrootsComputer:
 
     # -- input -------------------------------------------------------------------
     def perform(self, action: ScreenAction) -> None:
-        self._check_stop()
-        act, point = action.action, action.screen_xy
-        match act:
-            case MouseMove():
-                self._move(self._need(point))
-            case LeftClick():
-                self._click(point, "left", 1)
-            case DoubleClick():
-                self._click(point, "left", 2)
-            case TripleClick():
-                self._click(point, "left", 3)
-            case RightClick():
-                self._click(point, "right", 1)
-            case MiddleClick():
-                self._click(point, "middle", 1)
-            case LeftClickDrag():
-                self._drag(self._need(point))
-            case Scroll(pixels=steps):
-                self._scroll(point, _AXIS_VERTICAL, -steps)  # positive is up; Wayland's axis grows down
-            case HScroll(pixels=steps):
-                self._scroll(point, _AXIS_HORIZONTAL, steps)
-            case Key(keys=keys):
-                self.chord(tuple(keys))
-            case Type(text=text):
-                self.type_text(text)
-            case Wait(time=seconds):
-                if self.cancel.wait(seconds):
-                    raise StoppedError("stopped during a wait")
-            case _:
-                pass  # terminate and answer change nothing on the desktop
+        check_stop(self.cancel)
+        perform(action, self)
 
     def release_all(self) -> None:
         with self._wl.using():
@@ -222,17 +180,7 @@ class WlrootsComputer:
                 self._keyboard.modifiers(0, 0, 0, 0)
             held.clear()
 
-    def _check_stop(self) -> None:
-        if self.cancel.is_set():
-            raise StoppedError("stopped; no further action is performed")
-
-    @staticmethod
-    def _need(point: tuple[int, int] | None) -> tuple[int, int]:
-        if point is None:
-            raise OffScreenError("this action needs a screen point")
-        return point
-
-    def _motion(self, point: tuple[int, int]) -> None:
+    def _motion(self, point: Point) -> None:
         layout = self._wl.layout()
         if not layout.contains(*point):
             raise OffScreenError(f"{point} is outside every monitor ({layout})")
@@ -242,12 +190,13 @@ class WlrootsComputer:
         self._pointer.frame()
         self._devices.pointer_xy = point
 
-    def _move(self, point: tuple[int, int]) -> None:
+    # -- the primitives ``perform`` drives ------------------------------------------
+    def move(self, point: Point) -> None:
         with self._wl.using():
             self._motion(point)
         self._wl.roundtrip()
 
-    def _click(self, point: tuple[int, int] | None, button: str, clicks: int) -> None:
+    def click(self, point: Point | None, button: Button, clicks: int) -> None:
         if point is None:
             # A click without a coordinate lands at the remembered pointer, which must
             # still be on the monitor the model was shown.
@@ -258,7 +207,7 @@ class WlrootsComputer:
                     f"the pointer was last put at {point}, outside the captured monitor {region}; "
                     "not clicking"
                 )
-        self._check_stop()
+        check_stop(self.cancel)
         code = BUTTONS[button]
         with self._wl.using():
             self._motion(point)
@@ -269,31 +218,31 @@ class WlrootsComputer:
                 self._pointer.frame()
         self._wl.roundtrip()  # the compositor has taken the click when this returns
 
-    def _drag(self, end: tuple[int, int]) -> None:
+    def drag(self, end: Point) -> None:
         start = self._devices.pointer_xy
-        self._check_stop()
+        check_stop(self.cancel)
         code = BUTTONS["left"]
         with self._wl.using():
             self._pointer.button(_now_ms(), code, _PRESSED)
             self._pointer.frame()
         try:
-            for i in range(1, _DRAG_STEPS + 1):
-                x = round(start[0] + (end[0] - start[0]) * i / _DRAG_STEPS)
-                y = round(start[1] + (end[1] - start[1]) * i / _DRAG_STEPS)
-                self._move((x, y))
+            for x, y in drag_path(start, end):
+                self.move((x, y))
         finally:
             with self._wl.using():
                 self._pointer.button(_now_ms(), code, _RELEASED)
                 self._pointer.frame()
             self._wl.roundtrip()
 
-    def _scroll(self, point: tuple[int, int] | None, axis: int, steps: int) -> None:
+    def scroll(self, point: Point | None, axis: Axis, steps: int) -> None:
+        # Positive is up in the action; Wayland's vertical axis grows down. Right is right on both.
+        code, steps = (_AXIS_VERTICAL, -steps) if axis == "vertical" else (_AXIS_HORIZONTAL, steps)
         with self._wl.using():
             if point is not None:
                 self._motion(point)
             if steps:
                 self._pointer.axis_source(_SOURCE_WHEEL)
-                self._pointer.axis_discrete(_now_ms(), axis, steps * _WHEEL_STEP, steps)
+                self._pointer.axis_discrete(_now_ms(), code, steps * _WHEEL_STEP, steps)
                 self._pointer.frame()
         self._wl.roundtrip()
 
@@ -304,7 +253,7 @@ class WlrootsComputer:
             pressed: list[str] = []
             try:
                 for key in keys:
-                    self._check_stop()
+                    check_stop(self.cancel)
                     self._keyboard.key(_now_ms(), keymap.code_of_key(key), _PRESSED)
                     pressed.append(key)
                     self._devices.held.add(key)
@@ -324,7 +273,7 @@ class WlrootsComputer:
         with self._wl.using():
             keymap = self._devices.ensure_keymap(text)
             for char in text:
-                self._check_stop()
+                check_stop(self.cancel)
                 code = keymap.named["enter"] if char == "\n" else (
                     keymap.named["tab"] if char == "\t" else keymap.chars[char]
                 )

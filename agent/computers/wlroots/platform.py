@@ -9,11 +9,10 @@ and a kill chord.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from agent.computers.platform import (
@@ -29,9 +28,10 @@ from agent.computers.platform import (
     Screen,
     Windows,
 )
+from agent.computers.unavailable import NoMark, NoStack, NoWindows, Refusal
 from agent.errors import ClipboardError, DisplayError
 from agent.geometry import Region
-from agent.ports import ScreenWindow, WindowStack
+from agent.ports import WindowStack
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget
@@ -110,7 +110,7 @@ class WlrootsPlatform:
     def windows(self) -> Windows:
         ipc = self._ipc()
         if ipc is None:
-            return _NoWindows()
+            return NoWindows()
         from agent.computers.wlroots.sway import SwayWindows
 
         return SwayWindows(ipc)
@@ -129,12 +129,12 @@ class WlrootsPlatform:
 
     def acting_mark(self) -> ActingMark:
         # Nothing can record the user's input here, so nothing needs telling ours apart.
-        return _NoMark()
+        return NoMark()
 
     def window_stack(self) -> WindowStack:
         ipc = self._ipc()
         if ipc is None:
-            return _NoStack()
+            return NoStack()
         from agent.computers.wlroots.sway import SwayWindows
 
         return SwayWindows(ipc)
@@ -144,39 +144,6 @@ class _NoClipboard:
     def paste(self, text: str, press_paste: Callable[[], None]) -> None:
         # Never used by this backend: text is typed through the virtual keyboard's keymap.
         raise ClipboardError("the wlroots backend types text through its keyboard, not the clipboard")
-
-
-class _NoWindows:
-    def title_at(self, x: int, y: int) -> str | None:
-        return None
-
-    def focused_title(self) -> str | None:
-        return None
-
-
-class _NoMark:
-    @contextlib.contextmanager
-    def acting(self) -> Iterator[None]:
-        yield
-
-    def active(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        pass
-
-
-class _NoStack:
-    """Without sway's IPC no window is known: the tree's window check then has nothing to compare."""
-
-    def active(self) -> ScreenWindow | None:
-        return None
-
-    def top_at(self, x: int, y: int) -> ScreenWindow | None:
-        return None
-
-    def find(self, pid: int, title: str) -> ScreenWindow | None:
-        return None
 
 
 class _ChordWatch:
@@ -232,20 +199,6 @@ class _ChordWatch:
         return self.listener.is_alive()
 
 
-class _NoInput:
-    def __init__(self, what: str) -> None:
-        self._what = what
-
-    def start(self) -> None:
-        raise DisplayError(f"{self._what}: on Wayland Deskpilot {MISSING_WORDS[Capability.RECORD_INPUT]}")
-
-    def stop(self) -> bool:
-        return True
-
-    def is_alive(self) -> bool:
-        return False
-
-
 class WlrootsInputWatching:
     """The kill chord through sway; the user's own input cannot be watched on Wayland."""
 
@@ -257,7 +210,7 @@ class WlrootsInputWatching:
         return _ChordWatch(self._ipc, keys, on_chord, self._optional)
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
-        return _NoInput(what)
+        return Refusal(f"{what}: on Wayland Deskpilot {MISSING_WORDS[Capability.RECORD_INPUT]}")
 
 
 def from_environment(
