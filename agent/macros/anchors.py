@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 # Half the side of the context crop kept for people (and later tiers) to look at.
 CONTEXT_HALF = 160
+# How far beyond an accessible element its label may be (captured pixels): a caption
+# left of a field or above it. Read too, so the label found by the element's name is whole.
+LABEL_REACH = 120
+MAX_ELEMENT_SIDE = 800
 
 
 def own_text(
@@ -35,11 +39,12 @@ def own_text(
     The rule, in order:
 
     1. the text under the point (the smallest box: a word inside a wider line box);
-    2. with the element's box (from the accessibility tree): the text drawn inside it,
-       nearest the point first (a button's label beside its icon, a field's placeholder);
-    3. with the element's accessible name: a text that reads that name (a field's label
-       beside it), nearest the point first; the anchor keeps where it was, so tier
-       (c-ocr) puts the point back at the same place relative to it;
+    2. with the element's accessible name (from the accessibility tree): a text that
+       reads that name, nearest the point first (a field's label beside it, a button's
+       label beside its icon); the anchor keeps where it was, so tier (c-ocr) puts the
+       point back at the same place relative to it;
+    3. with the element's box: the text drawn inside it, nearest the point first (a
+       placeholder, an unnamed button's label);
     4. else none. Never merely the nearest text: beside an empty field, that is a
        neighbour's label ("Cancel"), and replay would click the neighbour.
 
@@ -55,6 +60,12 @@ def own_text(
         cx, cy = b.center
         return abs(cx - x) + abs(cy - y)
 
+    if element_name.strip():
+        from agent.access.matching import find_matches
+
+        named = [m.box for m in find_matches(element_name, readable) if m.whole]
+        if named:
+            return min(named, key=distance)
     if element_box is not None:
         inside = [
             b for b in readable
@@ -63,13 +74,24 @@ def own_text(
         ]
         if inside:
             return min(inside, key=distance)
-    if element_name.strip():
-        from agent.access.matching import find_matches
-
-        named = [m.box for m in find_matches(element_name, readable) if m.whole]
-        if named:
-            return min(named, key=distance)
     return None
+
+
+def text_region(size: tuple[int, int], context: Box, element_box: Box | None) -> Box:
+    """Where OCR reads for an anchor's text: the context crop, grown to the element and
+    ``LABEL_REACH`` around it (its label may lie beyond the crop), within ``size`` (pure).
+
+    An element larger than ``MAX_ELEMENT_SIDE`` (a whole panel) adds nothing: reading
+    it would cost more than its text is worth.
+    """
+    if element_box is None or max(element_box.width, element_box.height) > MAX_ELEMENT_SIDE:
+        return context
+    e, c = element_box, context
+    left = max(0, min(c.left, e.left - LABEL_REACH))
+    top = max(0, min(c.top, e.top - LABEL_REACH))
+    right = min(size[0], max(c.left + c.width, e.left + e.width + LABEL_REACH))
+    bottom = min(size[1], max(c.top + c.height, e.top + e.height + LABEL_REACH))
+    return Box(left, top, right - left, bottom - top)
 
 
 def make_anchor(
@@ -98,16 +120,17 @@ def make_anchor(
     if reader is not None:
         from agent.access.ocr import OcrError
 
-        local = (image_point[0] - context.left, image_point[1] - context.top)
+        read = text_region(image.size, context, element_box)
+        local = (image_point[0] - read.left, image_point[1] - read.top)
         try:
-            boxes = reader.read(context_image)
+            boxes = reader.read(context_image if read == context else image.crop(read.as_tuple()))
         except OcrError:
             raise
         except Exception as err:  # the engine failing on an image: the same as not loading
             raise OcrError(f"the OCR engine failed: {err}") from err
         local_box = None
         if element_box is not None:
-            local_box = Box(element_box.left - context.left, element_box.top - context.top,
+            local_box = Box(element_box.left - read.left, element_box.top - read.top,
                             element_box.width, element_box.height)
         near = own_text(boxes, local, local_box, element_name)
         if near is not None:

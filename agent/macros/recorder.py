@@ -65,7 +65,7 @@ class Recorder:
         self._ring = FrameRing(self.screen)
         self._shots: dict[float, Shot] = {}  # each press's screen from before it, same keys
         # Where the pointer last moved to and when (set on the listener thread), and the
-        # element found under it once it rested there: (x, y, asked at, element).
+        # element found under it once it rested there: (x, y, answered at, element).
         self._pointer: tuple[int, int, float] | None = None
         self._resting: tuple[int, int, float, Element | None] | None = None
         self.windows = platform.windows()
@@ -159,16 +159,22 @@ class Recorder:
         self.events.append(event)
 
     def _keep_element(self, event: RawEvent) -> None:
-        """The accessible element under the press, asked at once (under 1 ms), before the click changes it."""
+        """The accessible element under the press: the one answered while the pointer rested there
+        before it, else asked now (under 1 ms, but the application may have reacted already)."""
         if self.tree is None:
             return
         from agent.access.tree_targets import CLICKABLE_ROLES
         from agent.errors import DisplayError
 
         resting = self._resting
-        if resting is not None and resting[:2] == (event.x, event.y) and resting[2] < event.t:
-            element = resting[3]  # asked before the press: its name is not the press's result
+        element: Element | None
+        if (
+            resting is not None and resting[:2] == (event.x, event.y) and resting[2] < event.t
+            and resting[3] is not None and resting[3].role in CLICKABLE_ROLES
+        ):
+            element = resting[3]  # answered before the press: its name is not the press's result
         else:
+            # No answer before it (no rest there, or the tree not ready yet): ask now.
             try:
                 element = self.tree.element_at(event.x, event.y)
             except DisplayError:
@@ -197,12 +203,13 @@ class Recorder:
             return
         from agent.errors import DisplayError
 
-        asked = time.monotonic()
         try:
             element = self.tree.element_at(x, y)
         except DisplayError:
             element = None
-        self._resting = (x, y, asked, element)
+        # Stamped when the answer came: a first lookup into a fresh application can take
+        # longer than the user's hover, and an answer that came after the press may be its result.
+        self._resting = (x, y, time.monotonic(), element)
 
     def _is_own(self, event: RawEvent) -> bool:
         """Whether ``event`` went to one of ``own_windows``: pointer by the window under it
