@@ -66,9 +66,9 @@ class CountingScreen:
         return Frame(Image.new("RGB", (8, 8)), CaptureGeometry(Region(0, 0, 8, 8), 8, 8))
 
 
-def test_the_ring_grabs_at_start_and_when_the_pointer_moves_and_keeps_the_last_few() -> None:
+def test_the_ring_grabs_at_start_and_where_the_pointer_rests_and_keeps_the_last_few() -> None:
     screen = CountingScreen()
-    ring = FrameRing(screen, move_interval_s=0.0, idle_interval_s=60, keep=2)
+    ring = FrameRing(screen, rest_s=0.0, idle_interval_s=60, keep=2)
     ring.start()
     try:
         assert screen.grabbed.get_nowait() == 1  # at once: a press right away has a screen from before it

@@ -3,9 +3,11 @@
 An application reacts to a press within milliseconds (a button relabels itself on
 mousedown, a menu opens), long before the recorder's thread hears of it; a capture
 taken then shows the click's result, not its target. ``FrameRing`` grabs the screen
-as the pointer moves (at most every ``MOVE_INTERVAL_S``, and once more when it
-comes to rest) and at ``IDLE_INTERVAL_S`` otherwise, timestamped when each grab had
-completed; ``frame_before`` picks the newest grab completed strictly before the
+each time the pointer comes to rest after moving (``REST_S`` without motion: where
+the user is about to press) and every ``IDLE_INTERVAL_S`` otherwise, moving or not
+(a grab of a pointer still travelling is rarely the one a press needs, and grabbing
+at the motion's own rate cost more than the 5 % of a core budget), timestamped when
+each grab had completed; ``frame_before`` picks the newest grab completed strictly before the
 press's own time (the desktop's event time on the same monotonic clock, see
 ``InputHandlers.on_button_at``). Grabs are the platform's cheap ``snapshot`` where it
 has one (no pixel conversion until a grab is chosen), else a full capture.
@@ -27,9 +29,9 @@ if TYPE_CHECKING:
     from agent.computers.base import Frame
     from agent.computers.platform import Screen
 
-# While the pointer moves: a grab at most this often (and one after it stops).
-MOVE_INTERVAL_S = 0.05
-# Without motion: the screen still changes (a page loading, a caret blinking).
+# The pointer this long without motion has come to rest: grab it there.
+REST_S = 0.03
+# Otherwise: the screen still changes (a page loading, a caret blinking, a long drag).
 IDLE_INTERVAL_S = 0.25
 # Grabs kept: the pick happens on the listener's thread as the press arrives, so only
 # the last few are ever needed; each 1080p grab holds about 8 MB.
@@ -57,7 +59,7 @@ class FrameRing:
         self,
         screen: Screen,
         *,
-        move_interval_s: float = MOVE_INTERVAL_S,
+        rest_s: float = REST_S,
         idle_interval_s: float = IDLE_INTERVAL_S,
         keep: int = KEEP,
     ) -> None:
@@ -67,11 +69,12 @@ class FrameRing:
         else:
             capture = screen.capture
             self._grab = lambda: _ready(capture())
-        self.move_interval_s = move_interval_s
+        self.rest_s = rest_s
         self.idle_interval_s = idle_interval_s
         self._shots: deque[Shot] = deque(maxlen=keep)
         self._lock = threading.Lock()
         self._moved = threading.Event()
+        self._last_motion = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.grabs = 0  # how many grabs were taken (the benchmark's count)
@@ -82,7 +85,8 @@ class FrameRing:
         self._thread.start()
 
     def moved(self) -> None:
-        """The pointer moved (called on the listener's thread: only a flag)."""
+        """The pointer moved (called on the listener's thread: a time and a flag)."""
+        self._last_motion = time.monotonic()
         self._moved.set()
 
     def before(self, t: float) -> Shot | None:
@@ -98,15 +102,26 @@ class FrameRing:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            moving = self._moved.wait(self.idle_interval_s)
+            if self._moved.wait(self.idle_interval_s):
+                self._until_rest()
+                self._moved.clear()
             if self._stop.is_set():
                 return
-            self._moved.clear()
             self._grab_once()
-            if moving:
-                # A rate, not a wait for a condition: motion during it sets the flag again,
-                # so the loop grabs once more after the pointer comes to rest.
-                self._stop.wait(self.move_interval_s)
+
+    def _until_rest(self) -> None:
+        """Return once the pointer has not moved for ``rest_s``, or ``idle_interval_s`` has passed.
+
+        Woken only by its own deadline (motion merely moves it on), so a pointer
+        reporting at 100 Hz costs about one wake-up per ``rest_s``, not one per event.
+        """
+        began = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            rested_at = self._last_motion + self.rest_s
+            if now >= rested_at or now - began >= self.idle_interval_s:
+                return
+            self._stop.wait(rested_at - now)
 
     def _grab_once(self) -> None:
         try:
