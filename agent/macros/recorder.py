@@ -2,9 +2,10 @@
 
 The platform's input watching (which waits for the desktop to really report input
 and stops cleanly) puts raw events on a queue. Each press gets the screen as it was
-just *before* it: a ``FrameRing`` keeps the last few grabs (as the pointer moves and
-at an idle rate), and the listener picks, as the press arrives, the newest grab
-completed before the press's own event time (``agent.macros.frame_ring``); an
+just *before* it: a ``FrameRing`` keeps the last few grabs (where the pointer comes
+to rest, and at an idle rate), and the listener picks, as the press arrives, the
+newest grab completed before the press's own event time (the desktop's timestamp on
+the monotonic clock, ``InputHandlers.on_button_at``; ``agent.macros.frame_ring``); an
 application that relabels its button on mousedown has already redrawn by the time
 this thread hears of the press. This thread adds the window title, so each pointer
 step gets the screen it was aimed at. When recording ends, the events become steps
