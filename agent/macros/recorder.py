@@ -146,11 +146,12 @@ class Recorder:
             self._take(self._queue.get())
 
     def _take(self, event: RawEvent) -> None:
+        kept = self._shots.pop(event.t, None) if event.kind == "button_down" else None  # never left behind
         if self.own_windows and self._is_own(event):
             self.own += 1
             return
         if event.kind in ("button_down", "scroll") and not self.stop.is_set():
-            shot = self._shots.pop(event.t, None) or self._ring.before(event.t)
+            shot = kept or self._ring.before(event.t)
             # No grab before it (the first instant, a failed grab): the screen now, as before.
             frame = shot.frame() if shot is not None else self.screen.capture()
             title = self.windows.title_at(event.x, event.y)
