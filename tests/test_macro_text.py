@@ -8,7 +8,7 @@ from PIL import Image
 from agent.access.matching import find_matches
 from agent.access.ocr import OcrError
 from agent.imaging import Box
-from agent.macros.anchors import AnchorMaker, make_anchor, own_text
+from agent.macros.anchors import LABEL_REACH, AnchorMaker, make_anchor, own_text, text_region
 from agent.macros.healing import Found, Healer, Miss, point_from_text
 from agent.macros.player import MacroPlayer, PlaySettings
 from agent.macros.schema import Anchor, Macro, MacroStep, Monitor
@@ -57,6 +57,23 @@ def test_the_text_an_anchor_keeps_is_its_own(
 ) -> None:
     found = own_text(boxes, (100, 100), element, element_name)
     assert (found.text if found else None) == text
+
+
+CONTEXT = Box(400, 300, 320, 320)
+REGION_CASES = [
+    ("no element: the context crop", None, CONTEXT),
+    ("an element adds its reach around it", Box(500, 400, 100, 30),
+     Box(500 - LABEL_REACH, 400 - LABEL_REACH, 720 - 500 + LABEL_REACH, 620 - 400 + LABEL_REACH)),
+    # A field whose label lies left of the crop: read far enough to see it whole.
+    ("a wide field reaches left", Box(200, 440, 500, 30), Box(200 - LABEL_REACH, 300, 700 + 2 * LABEL_REACH - 200, 320)),
+    ("clamped to the screen", Box(10, 10, 100, 30), Box(0, 0, 720, 620)),
+    ("a whole panel adds nothing", Box(0, 0, 1900, 1000), CONTEXT),
+]
+
+
+@pytest.mark.parametrize(("name", "element", "region"), REGION_CASES, ids=[c[0] for c in REGION_CASES])
+def test_where_ocr_reads_for_an_anchor(name: str, element: Box | None, region: Box) -> None:
+    assert text_region((1920, 1080), CONTEXT, element) == region
 
 
 POINT_CASES = [
