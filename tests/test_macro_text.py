@@ -8,7 +8,7 @@ from PIL import Image
 from agent.access.matching import find_matches
 from agent.access.ocr import OcrError
 from agent.imaging import Box
-from agent.macros.anchors import NEAR_TEXT_PX, AnchorMaker, make_anchor, text_near
+from agent.macros.anchors import LABEL_REACH, AnchorMaker, make_anchor, own_text, text_region
 from agent.macros.healing import Found, Healer, Miss, point_from_text
 from agent.macros.player import MacroPlayer, PlaySettings
 from agent.macros.schema import Anchor, Macro, MacroStep, Monitor
@@ -29,21 +29,51 @@ def box(text: str, left: int, top: int, right: int, bottom: int) -> TextBox:
 
 # -- which text an anchor keeps (pure) -----------------------------------------------------
 
-NEAR_CASES = [
-    ("under the point", [box("Save", 90, 90, 130, 110)], "Save"),
-    ("the word under it, not its line", [box("Save all", 60, 88, 160, 112), box("Save", 90, 90, 130, 110)], "Save"),
-    ("beside it, within reach", [box("Print", 100 + NEAR_TEXT_PX, 95, 160, 105)], "Print"),
-    ("the nearer of two", [box("Far", 100 + 30, 95, 170, 105), box("Near", 40, 95, 100 - 10, 105)], "Near"),
-    ("too far", [box("Print", 101 + NEAR_TEXT_PX, 95, 180, 105)], None),
-    ("blank text is no text", [box(" ", 90, 90, 130, 110)], None),
-    ("nothing read", [], None),
+FIELD = Box(60, 90, 200, 24)  # an empty field around the point (100, 100)
+OWN_CASES = [
+    # (boxes read, the element's box, the element's name, the text kept)
+    ("under the point", [box("Save", 90, 90, 130, 110)], None, "", "Save"),
+    ("the word under it, not its line", [box("Save all", 60, 88, 160, 112), box("Save", 90, 90, 130, 110)],
+     None, "", "Save"),
+    # The reported bug: an empty field took the button next to it for its text.
+    ("a neighbour's text beside an empty field is not its own", [box("Cancel", 270, 92, 330, 110)],
+     FIELD, "", None),
+    ("nor beside a point with no element at all", [box("Print", 110, 95, 160, 105)], None, "", None),
+    ("the placeholder inside the field", [box("Cancel", 270, 92, 330, 110), box("you@example.org", 150, 94, 250, 108)],
+     FIELD, "", "you@example.org"),
+    ("a label beside the field, by the field's name", [box("Email", 10, 94, 50, 108), box("Cancel", 270, 92, 330, 110)],
+     FIELD, "Email", "Email"),
+    ("a name nobody wrote is no text", [box("Cancel", 270, 92, 330, 110)], FIELD, "Email", None),
+    ("an icon's label inside its button", [box("Print", 110, 95, 160, 105)], Box(80, 85, 90, 30), "", "Print"),
+    ("blank text is no text", [box(" ", 90, 90, 130, 110)], None, "", None),
+    ("nothing read", [], FIELD, "Email", None),
 ]
 
 
-@pytest.mark.parametrize(("name", "boxes", "text"), NEAR_CASES, ids=[c[0] for c in NEAR_CASES])
-def test_the_text_an_anchor_keeps(name: str, boxes: list[TextBox], text: str | None) -> None:
-    found = text_near(boxes, (100, 100))
+@pytest.mark.parametrize(("name", "boxes", "element", "element_name", "text"), OWN_CASES,
+                         ids=[c[0] for c in OWN_CASES])
+def test_the_text_an_anchor_keeps_is_its_own(
+    name: str, boxes: list[TextBox], element: Box | None, element_name: str, text: str | None
+) -> None:
+    found = own_text(boxes, (100, 100), element, element_name)
     assert (found.text if found else None) == text
+
+
+CONTEXT = Box(400, 300, 320, 320)
+REGION_CASES = [
+    ("no element: the context crop", None, CONTEXT),
+    ("an element adds its reach around it", Box(500, 400, 100, 30),
+     Box(500 - LABEL_REACH, 400 - LABEL_REACH, 720 - 500 + LABEL_REACH, 620 - 400 + LABEL_REACH)),
+    # A field whose label lies left of the crop: read far enough to see it whole.
+    ("a wide field reaches left", Box(200, 440, 500, 30), Box(200 - LABEL_REACH, 300, 700 + 2 * LABEL_REACH - 200, 320)),
+    ("clamped to the screen", Box(10, 10, 100, 30), Box(0, 0, 720, 620)),
+    ("a whole panel adds nothing", Box(0, 0, 1900, 1000), CONTEXT),
+]
+
+
+@pytest.mark.parametrize(("name", "element", "region"), REGION_CASES, ids=[c[0] for c in REGION_CASES])
+def test_where_ocr_reads_for_an_anchor(name: str, element: Box | None, region: Box) -> None:
+    assert text_region((1920, 1080), CONTEXT, element) == region
 
 
 POINT_CASES = [
@@ -80,9 +110,12 @@ def test_only_one_plausible_match_is_confident(name: str, boxes: list[TextBox], 
 # -- anchors get their text from the reader ---------------------------------------------
 
 
+BUTTON_BOX = Box(400, 300, 120, 40)  # the recorded button, as the accessibility tree reports it
+
+
 def recorded_anchor(point: tuple[int, int] = POINT) -> Anchor:
     image = screen()
-    return make_anchor(image, point, reader=ScreenReader(image, [label_box()]))
+    return make_anchor(image, point, reader=ScreenReader(image, [label_box()]), element_box=BUTTON_BOX)
 
 
 def test_an_anchor_keeps_the_text_under_its_point_and_where_it_is() -> None:
@@ -92,11 +125,15 @@ def test_an_anchor_keeps_the_text_under_its_point_and_where_it_is() -> None:
     assert anchor.text_box == (label.left - POINT[0], label.top - POINT[1], label.width, label.height)
 
 
-def test_an_icon_keeps_the_label_beside_it() -> None:
-    anchor = recorded_anchor(ICON)
+def test_an_icon_keeps_the_label_beside_it_inside_its_button() -> None:
+    image = screen()
+    reader = ScreenReader(image, [label_box()])
+    anchor = make_anchor(image, ICON, reader=reader, element_box=BUTTON_BOX)
     assert anchor.text == "Save" and anchor.text_box is not None
     left, _, width, _ = anchor.text_box
     assert left + width <= 0  # the text is left of the point
+    # Without the element, text beside the point may be anyone's: none is kept.
+    assert make_anchor(image, ICON, reader=ScreenReader(image, [label_box()])).text == ""
 
 
 def test_ocr_reads_only_the_context_crop() -> None:

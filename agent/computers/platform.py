@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from agent.computers.base import CaptureTarget, Computer, Frame
 from agent.geometry import Region
@@ -164,7 +164,24 @@ class InputHandlers:
     on_key_up: Callable[[str, str], None] | None = None
     on_move: Callable[[int, int], None] | None = None
     on_button: Callable[[int, int, str, bool], None] | None = None  # x, y, button, pressed
+    # The same with when it happened: the desktop's own event time on ``time.monotonic()``'s
+    # clock (a platform that cannot tell passes the arrival time). Called instead of
+    # ``on_button`` when set: a recorder needs the screen as it was before the press.
+    on_button_at: Callable[[int, int, str, bool, float], None] | None = None
     on_scroll: Callable[[int, int, int, int], None] | None = None  # x, y, dx, dy
+
+
+@runtime_checkable
+class Snapshotting(Protocol):
+    """A screen that grabs cheaply now and builds the ``Frame`` only when asked (optional).
+
+    A grab is a fraction of a ``capture()`` (no pixel conversion), so a recorder can keep
+    the last few screens at all times and convert just the one it cuts an anchor from.
+    """
+
+    def snapshot(self) -> Callable[[], Frame]:
+        """Grab the screen now; the callable returns it as a Frame (its ``captured_at`` the grab's)."""
+        ...
 
 
 class InputWatching(Protocol):

@@ -13,8 +13,9 @@ it was recorded at, and the other arguments. Anchor crops are PNGs in base64, in
 captured pixels of the recording monitor. The file holds typed text: it is written 0600.
 
 ``text`` is what offline OCR read on the context crop when the anchor was cut: the
-text box under the point, or else the nearest one at most ``anchors.NEAR_TEXT_PX``
-(40) captured pixels away, "" when there is none. ``text_box`` is where that box was,
+target's own text (``anchors.own_text``: under the point, inside the accessible
+element's box, or its label by the element's name), never a neighbour's, "" when
+there is none. ``text_box`` is where that box was,
 as ``[left, top, width, height]`` in recorded capture pixels *relative to the point*
 (a label to the left of an icon has a negative left and a left + width <= 0). Tier
 (c-ocr) finds the text again and puts the point back at this relation to it, so an

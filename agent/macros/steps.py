@@ -41,7 +41,7 @@ class RawEvent:
     char: str = ""
     dy: int = 0
     dx: int = 0
-    frame: Any = None  # the capture taken when a button went down (for its anchor)
+    frame: Any = None  # the screen from just before a button went down (for its anchor)
     title: str | None = None
 
 

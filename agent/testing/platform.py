@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -98,7 +99,10 @@ class FakeInputWatching:
 
     def click(self, x: int, y: int, button: str = "left") -> None:
         for handlers, watch in self.watchers:
-            if watch.alive and handlers.on_button is not None:
+            if watch.alive and handlers.on_button_at is not None:
+                handlers.on_button_at(x, y, button, True, time.monotonic())
+                handlers.on_button_at(x, y, button, False, time.monotonic())
+            elif watch.alive and handlers.on_button is not None:
                 handlers.on_button(x, y, button, True)
                 handlers.on_button(x, y, button, False)
 

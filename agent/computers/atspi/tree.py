@@ -30,6 +30,13 @@ _NAMED = frozenset(
     {"label", "push button", "toggle button", "check box", "radio button", "heading", "link",
      "combo box", "menu item", "page tab", "static", "status bar", "tool tip"}
 )
+# A control's own parts: a point on a button's caption hits its static text first, but
+# the caption is the button's (and its name may already be the press's result).
+_PARTS = frozenset({"static", "label", "image", "icon"})
+_CONTROLS = frozenset(
+    {"push button", "toggle button", "check box", "radio button", "link", "menu item", "check menu item",
+     "radio menu item", "page tab", "combo box", "list item", "tree item"}
+)
 _EMBEDDED = "\ufffc"  # one character in a hypertext stands for each embedded child
 _ROW_PX = 12  # toolkit lines whose tops differ by less are one row (GTK's Grid lists children reversed)
 _MAX_NODES = 4000  # a walk stops here: a 600-row page has ~3,200 nodes
@@ -312,6 +319,7 @@ class AtspiTree:
             return None
         rx, ry = window.mapping.raw_point(x, y)
         node, in_document = window.frame, False
+        role, control = "", None
         for _ in range(64):
             component = node.get_component_iface()
             screen = self._atspi.CoordType.SCREEN
@@ -319,9 +327,14 @@ class AtspiTree:
             if below is None or below == node:
                 break
             node = below
-            in_document = in_document or node.get_role_name() == "document web"
+            role = node.get_role_name()
+            in_document = in_document or role == "document web"
+            if role in _CONTROLS:
+                control = node
         if node == window.frame:
             return None
+        if role in _PARTS and control is not None:
+            node = control  # the control whose caption or icon this is
         return self._element(node, window, in_document, None, full=True)
 
     def covered(self, element: Element) -> bool:

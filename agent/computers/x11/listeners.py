@@ -67,6 +67,54 @@ def recording_listener(base: type) -> type:
     return Recording
 
 
+class ServerClock:
+    """X server event times mapped onto ``time.monotonic()``.
+
+    X stamps each event with the server's clock in milliseconds (wrapping at 2**32); the
+    event reaches this process a delivery delay d >= 0 later, so ``arrival - server``
+    is the clocks' offset plus d. The smallest value seen is the closest to the offset
+    (its error is the least delay seen, about a millisecond with motion events flowing),
+    and never puts an event earlier than it happened, so a screen grabbed before the
+    mapped time was grabbed before the event. A jump of more than a minute is not a
+    delay but a wrap or another server: the offset starts again from that event.
+    """
+
+    _REBASE_S = 60.0
+
+    def __init__(self) -> None:
+        self._offset: float | None = None
+
+    def monotonic(self, server_ms: int, arrival: float) -> float:
+        """When the event stamped ``server_ms`` happened, on the monotonic clock; at most ``arrival``."""
+        offset = arrival - server_ms / 1000
+        if self._offset is None or offset < self._offset or offset - self._offset > self._REBASE_S:
+            self._offset = offset
+        return min(arrival, server_ms / 1000 + self._offset)
+
+
+def timed_listener(base: type) -> type:
+    """Subclass a pynput X listener so ``event_time`` holds the event being handled's time (monotonic).
+
+    pynput's callbacks drop the server's timestamp; they run inside ``_handle_message``
+    on the same thread, so the callback reads the time of its own event.
+    """
+
+    class Timed(base):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.clock = ServerClock()
+            self.event_time = 0.0
+
+        def _handle_message(self, display: Any, event: Any, injected: Any) -> Any:
+            arrival = time.monotonic()
+            server_ms = getattr(event, "time", None)
+            self.event_time = arrival if server_ms is None else self.clock.monotonic(int(server_ms), arrival)
+            return super()._handle_message(display, event, injected)
+
+    Timed.__name__ = Timed.__qualname__ = f"Timed{base.__name__}"
+    return Timed
+
+
 def start_listener(listener: Any, what: str, timeout_s: float = _START_TIMEOUT_S) -> None:
     """Start a ``recording_listener`` and return once X records for it, else DisplayError."""
     listener.start()

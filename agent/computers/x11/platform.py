@@ -131,28 +131,34 @@ class X11InputWatching:
 
     def watch_input(self, handlers: InputHandlers, *, what: str) -> InputWatch:
         from agent.computers.x11.keys import canonical_key
-        from agent.computers.x11.listeners import import_pynput, recording_listener
+        from agent.computers.x11.listeners import import_pynput, recording_listener, timed_listener
 
         def key(callback: Callable[[str, str], None] | None) -> Callable[[Any], None] | None:
             if callback is None:
                 return None
             return lambda k: callback(canonical_key(k) or "", getattr(k, "char", None) or "")
 
+        listeners: list[Any] = []
+
         def button(x: int, y: int, pressed_button: Any, pressed: bool) -> None:
-            if handlers.on_button is not None:
-                name = str(getattr(pressed_button, "name", pressed_button))
+            name = str(getattr(pressed_button, "name", pressed_button))
+            if handlers.on_button_at is not None:
+                # Called on the mouse listener's thread while it handles this very event.
+                handlers.on_button_at(int(x), int(y), name, pressed, listeners[0].event_time)
+            elif handlers.on_button is not None:
                 handlers.on_button(int(x), int(y), name, pressed)
 
         def make() -> list[Any]:
             keyboard, mouse = import_pynput(what)
-            return [
-                recording_listener(mouse.Listener)(
+            listeners[:] = [
+                timed_listener(recording_listener(mouse.Listener))(
                     on_move=handlers.on_move, on_click=button, on_scroll=handlers.on_scroll
                 ),
                 recording_listener(keyboard.Listener)(
                     on_press=key(handlers.on_key_down), on_release=key(handlers.on_key_up)
                 ),
             ]
+            return listeners
 
         return _PynputWatch(make, what)
 

@@ -104,6 +104,24 @@ class MssScreen:
         return Frame(image=image, geometry=CaptureGeometry(region, image.width, image.height))
 
 
+    def snapshot(self) -> Callable[[], Frame]:
+        """Grab now (about 0.4 ms of CPU at 1080p); the RGB conversion (about 10 ms) waits for the call."""
+        import time
+
+        region = self.capture_region()
+        shot = self.grab(region)
+        grabbed = time.monotonic()  # the reply is in: the picture is at least this old
+
+        def frame() -> Frame:
+            from PIL import Image
+
+            image = Image.frombuffer("RGB", shot.size, shot.raw, "raw", "BGRX", 0, 1)
+            geometry = CaptureGeometry(region, image.width, image.height)
+            return Frame(image=image, geometry=geometry, captured_at=grabbed)
+
+        return frame
+
+
 class ThumbnailGrabber:
     """A cheap capture for polling: grabs the screen's region and returns a thumbnail.
 
