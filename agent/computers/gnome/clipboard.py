@@ -30,6 +30,10 @@ OFFERED = [TEXT_MIME, "text/plain", "UTF8_STRING", "STRING", "TEXT"]
 DEFAULT_PASTE_TIMEOUT_S = 3.0
 DEFAULT_QUIET_S = 0.1
 _READ_TIMEOUT_S = 1.0
+# How long an eager fetch (GTK 3 reads a new clipboard at once) is waited for, and the
+# most the settle before a paste may take.
+_EAGER_FETCH_S = 0.3
+_SETTLE_LIMIT_S = 1.0
 
 
 class MutterClipboard:
@@ -99,12 +103,23 @@ class MutterClipboard:
     def _settle(self) -> None:
         """Let applications that fetch a new clipboard at once (GTK 3) finish, then count from zero.
 
-        Those fetches are not a paste: counting them would report a paste nobody took as done.
+        Those fetches are not a paste: counting them would report a paste nobody took as
+        done, and restoring the user's text right after one would hand the real paste
+        the old text. So the wait is for that fetch to come and go quiet (up to
+        ``_EAGER_FETCH_S`` for it to come at all: on a loaded machine GTK's fetch has
+        come later than the quiet window alone allowed), not a fixed pause.
         """
-        deadline = time.monotonic() + 5 * self._quiet_s
+        started = time.monotonic()
         with self._lock:
-            self._served, self._last_served = 0, time.monotonic()
-            while time.monotonic() < deadline and time.monotonic() - self._last_served < self._quiet_s:
+            self._served, self._last_served = 0, started
+            while True:
+                now = time.monotonic()
+                if self._served and now - self._last_served >= self._quiet_s:
+                    break  # the eager fetch came and went quiet
+                if not self._served and now - started >= _EAGER_FETCH_S:
+                    break  # nobody fetches eagerly
+                if now - started >= _SETTLE_LIMIT_S:
+                    break
                 self._lock.wait(self._quiet_s / 4)
             self._served = 0
 
