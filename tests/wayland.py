@@ -177,23 +177,33 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=STOP_TIMEOUT_S)
 
 
-def _expose_interpreter(base: Path) -> str:
-    """Shell that lets the compositor's user run the suite's interpreter, inside the namespace only.
+def _private_mounts(base: Path) -> str:
+    """Shell run first in the namespace: a fresh /tmp, with the interpreter and the checkout still reachable.
 
-    The venv's interpreter may live under root's 0700 home (pyenv); a run as the
-    compositor's user (the kill chord's ``deskpilot stop`` is run by sway, so the run
-    must be that user's) needs it. In the private mount namespace, /root becomes an
-    empty 0755 tmpfs holding only the interpreter's top folder; the host's /root is untouched.
+    The namespace mounts an empty tmpfs over /tmp (private display sockets) and, when the
+    venv's interpreter lives under root's 0700 home (pyenv), over /root, so that the
+    compositor's user can run it (the kill chord's ``deskpilot stop`` is run by the
+    compositor, so the run must be that user's). What the tests need from those trees,
+    the interpreter's top folder and the checkout with its venv (a CI clone may sit in
+    /tmp), is bind-mounted aside first and moved back after; the host is untouched.
     """
     real = Path(sys.executable).resolve()
-    if real.parts[:2] != ("/", "root") or len(real.parts) < 4:
-        return ""
-    top = Path("/root") / real.parts[2]
-    hold = base / "interpreter"
-    return (
-        f"mkdir -p {hold}; mount --bind {top} {hold}; mount -t tmpfs -o mode=0755 tmpfs /root; "
-        f"mkdir -p {top}; mount --move {hold} {top}; "
+    covered = [Path("/tmp")]
+    keep: list[Path] = []
+    if real.parts[:2] == ("/", "root") and len(real.parts) >= 4:
+        covered.append(Path("/root"))
+        keep.append(Path("/root") / real.parts[2])
+    for path in (ROOT, Path(sys.prefix)):
+        hidden = any(path.is_relative_to(c) for c in covered)
+        if hidden and not any(path.is_relative_to(k) for k in keep):
+            keep.append(path)
+    keep = [k for k in keep if not any(k != o and k.is_relative_to(o) for o in keep)]
+    aside = "".join(f"mkdir -p {base}/keep{i}; mount --bind {k} {base}/keep{i}; " for i, k in enumerate(keep))
+    fresh = "mount -t tmpfs -o mode=1777 tmpfs /tmp; " + (
+        "mount -t tmpfs -o mode=0755 tmpfs /root; " if Path("/root") in covered else ""
     )
+    back = "".join(f"mkdir -p {k}; mount --move {base}/keep{i} {k}; " for i, k in enumerate(keep))
+    return aside + fresh + back
 
 
 @contextmanager
@@ -217,9 +227,9 @@ def headless_sway() -> Iterator[WaylandSession]:
         "WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman"
     )
     inside = (
-        "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
-        "mkdir -m 1777 /tmp/.X11-unix; "
-        + _expose_interpreter(base)
+        "set -e; mount --make-rprivate /; "
+        + _private_mounts(base)
+        + "mkdir -m 1777 /tmp/.X11-unix; "
         + f"echo $$ > {ns_pid_file}; "  # this shell becomes runuser, which lives as long as sway
         f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session -- sway -c {base / 'sway.cfg'}"
     )
@@ -347,9 +357,9 @@ def headless_mutter(*, shell: bool = False) -> Iterator[WaylandSession]:
     system_bus = ("mount -t tmpfs tmpfs /run/systemd; mount -t tmpfs tmpfs /run/dbus; "
                   "dbus-daemon --system --nofork --nopidfile & ") if shell else ""
     inside = (
-        "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
+        "set -e; mount --make-rprivate /; "
+        + _private_mounts(base)
         + system_bus
-        + _expose_interpreter(base)
         + f"echo $$ > {ns_pid_file}; "
         f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session --config-file={bus_config} -- sh {script}"
     )
@@ -473,8 +483,8 @@ def headless_kwin(
         f"--no-lockscreen --no-kactivities 'sh {base / 'report.sh'}'"
     )
     inside = (
-        "set -e; mount --make-rprivate /; mount -t tmpfs -o mode=1777 tmpfs /tmp; "
-        f"{_expose_interpreter(base)}"
+        "set -e; mount --make-rprivate /; "
+        f"{_private_mounts(base)}"
         f"echo $$ > {ns_pid_file}; "
         f"exec runuser -u {USER} -- env -i {compositor_env} "
         f"dbus-run-session --config-file={base / 'bus.conf'} -- {kwin_argv}"
