@@ -22,7 +22,7 @@ from agent.backends.base import DEFAULT_MODEL as DEFAULT_MODEL  # re-exported: t
 from agent.computer_use.prompts import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from agent.errors import ConfigError
 from agent.geometry import parse_region
-from agent.records.files import open_private
+from agent.records.files import write_private_atomic
 from agent.run.hotkey import DEFAULT_KILL_HOTKEY, parse_hotkey
 from agent.run.policy import DEFAULT_DENIED_CHORDS, parse_chords
 
@@ -244,11 +244,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ["# Deskpilot settings (written by Deskpilot; edits are kept)"]
     lines += [f"{key} = {_toml_value(value)}" for key, value in settings.model_dump().items()]
-    tmp = path.with_name(path.name + ".tmp")
-    fd = open_private(tmp)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_private_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
     return path

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.actions import ACTION_ADAPTER, MAX_WAIT_SECONDS, Action, ScreenAction, Type
 from agent.errors import ConfigError
+from agent.records.files import write_private_atomic
 from agent.validation import one_line
 
 if TYPE_CHECKING:
@@ -342,19 +343,8 @@ def save_macro(macro: Macro, path: Path) -> None:
     if not folder.is_dir():
         raise ConfigError(f"cannot save {path}: the folder {folder} does not exist")
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        write_private_atomic(path, data)
     except OSError as err:
-        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write {path}: {err.strerror}") from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,29 @@ def open_private(path: Path, mode: str = "wb") -> int:
     fd = os.open(path, flags, 0o600)
     os.fchmod(fd, 0o600)  # an existing file keeps its old mode through os.open
     return fd
+
+
+def write_private_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``, mode 0600, so a reader sees the old file or the new one, never half.
+
+    The bytes go to a temporary file beside ``path`` (same file system, so the rename is atomic),
+    are fsynced, then renamed over ``path``. Any failure (OSError, or an interrupt) removes the
+    temporary file and leaves the old ``path`` as it was; the OSError goes to the caller, who
+    words it for its own file.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # mkstemp makes it 0600; say so where it matters
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def save_image_private(image: Image, path: Path) -> None:

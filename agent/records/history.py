@@ -41,7 +41,7 @@ import platformdirs
 from pydantic import ValidationError
 
 from agent.errors import ConfigError, HistoryError
-from agent.records.files import open_private, save_image_private
+from agent.records.files import open_private, save_image_private, write_private_atomic
 from agent.records.schema import Outcome, RunInfo, StepRecord
 from agent.validation import one_line
 
@@ -576,22 +576,9 @@ def _append_line(fd: int, line: bytes, path: Path) -> None:
 def _write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a reader sees the old file or the new one, never half."""
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        write_private_atomic(path, data)
     except OSError as err:
         raise HistoryError(f"cannot write {path}: {err.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # mkstemp makes it 0600; say so where it matters
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)  # a failed write leaves the old file and no stray temp file
-        if isinstance(err, OSError):
-            raise HistoryError(f"cannot write {path}: {err.strerror}") from None
-        raise
     _fsync_dir(path.parent)
 
 

@@ -9,11 +9,8 @@ one replayed for its task even if later runs of it succeeded.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -21,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.errors import ConfigError
+from agent.records.files import write_private_atomic
 from agent.validation import one_line
 
 INDEX_FILE = "replays.json"
@@ -104,20 +102,8 @@ def save_index(root: Path, index: ReplayIndex) -> None:
     path = index_path(root)
     data = (index.model_dump_json(indent=1) + "\n").encode("utf-8")
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{INDEX_FILE}.", suffix=".tmp")
+        write_private_atomic(path, data)
     except OSError as err:
-        raise ConfigError(f"cannot write {path}: {err.strerror}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise ConfigError(f"cannot write {path}: {err.strerror}") from None
 
 

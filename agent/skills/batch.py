@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import BackendError, ConfigError, StoppedError
-from agent.records.files import open_private
+from agent.records.files import open_private, write_private_atomic
 from agent.skills.progress import Tally
 from agent.skills.runner import SkillJob, SkillOutputError, SkillResult, run_job
 from agent.skills.unit import Lang, Skill
@@ -74,18 +73,7 @@ def keep_last_lines(out: Path) -> None:
                 kept[item["image"]] = text
             else:
                 others.append(text)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.writelines([*kept.values(), *others])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, out)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_private_atomic(out, "".join([*kept.values(), *others]).encode("utf-8"))
 
 
 class LineLog:
