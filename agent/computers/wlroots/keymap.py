@@ -12,42 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from agent.computers.keysyms import NAMED_KEYSYMS
 from agent.errors import ActionError
-
-# Canonical key name (agent.keys) -> XKB keysym name, for keys that are not one character.
-NAMED_KEYSYMS: dict[str, str] = {
-    "ctrl": "Control_L",
-    "alt": "Alt_L",
-    "shift": "Shift_L",
-    "super": "Super_L",
-    "enter": "Return",
-    "tab": "Tab",
-    "space": "space",
-    "backspace": "BackSpace",
-    "delete": "Delete",
-    "escape": "Escape",
-    "insert": "Insert",
-    "home": "Home",
-    "end": "End",
-    "pageup": "Prior",
-    "pagedown": "Next",
-    "up": "Up",
-    "down": "Down",
-    "left": "Left",
-    "right": "Right",
-    "capslock": "Caps_Lock",
-    "numlock": "Num_Lock",
-    "scrolllock": "Scroll_Lock",
-    "printscreen": "Print",
-    "pause": "Pause",
-    "menu": "Menu",
-    "volumeup": "XF86AudioRaiseVolume",
-    "volumedown": "XF86AudioLowerVolume",
-    "volumemute": "XF86AudioMute",
-    "playpause": "XF86AudioPlay",
-    "nexttrack": "XF86AudioNext",
-    "prevtrack": "XF86AudioPrev",
-} | {f"f{n}": f"F{n}" for n in range(1, 25)}
 
 # The modifier each modifier key sets: (XKB real modifier, its mask bit) as the
 # compositor serialises them (Shift 1, Control 4, Mod1 = Alt 8, Mod4 = Super 64).

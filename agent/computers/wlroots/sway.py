@@ -140,7 +140,7 @@ class SwayWindows:
 
 def sway_chord(keys: Sequence[str]) -> str:
     """A canonical chord ("ctrl", "alt", "k") in sway's bindsym spelling ("Ctrl+Mod1+k")."""
-    from agent.computers.wlroots.keymap import NAMED_KEYSYMS
+    from agent.computers.keysyms import NAMED_KEYSYMS
 
     parts = []
     for key in keys:

@@ -16,42 +16,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from agent.computers.keysyms import NAMED_KEYSYMS
 from agent.errors import DisplayError
-
-# Canonical key name (agent.keys) → X keysym name.
-_X_KEYSYMS = {
-    "ctrl": "Control_L",
-    "alt": "Alt_L",
-    "shift": "Shift_L",
-    "super": "Super_L",
-    "enter": "Return",
-    "tab": "Tab",
-    "space": "space",
-    "backspace": "BackSpace",
-    "delete": "Delete",
-    "escape": "Escape",
-    "insert": "Insert",
-    "home": "Home",
-    "end": "End",
-    "pageup": "Prior",
-    "pagedown": "Next",
-    "up": "Up",
-    "down": "Down",
-    "left": "Left",
-    "right": "Right",
-    "capslock": "Caps_Lock",
-    "numlock": "Num_Lock",
-    "scrolllock": "Scroll_Lock",
-    "printscreen": "Print",
-    "pause": "Pause",
-    "menu": "Menu",
-    "volumeup": "XF86AudioRaiseVolume",
-    "volumedown": "XF86AudioLowerVolume",
-    "volumemute": "XF86AudioMute",
-    "playpause": "XF86AudioPlay",
-    "nexttrack": "XF86AudioNext",
-    "prevtrack": "XF86AudioPrev",
-} | {f"f{n}": f"F{n}" for n in range(1, 25)}
 
 # Canonical name → pyautogui name, where they differ.
 _PYAUTOGUI_NAMES = {"super": "winleft", "printscreen": "printscreen", "menu": "apps"}
@@ -114,8 +80,8 @@ class XTestKeyboard:
         return self._char_key(char) is not None
 
     def _resolve(self, name: str) -> tuple[int, bool]:
-        if name in _X_KEYSYMS:
-            return self._keycode_of(_X_KEYSYMS[name]), False
+        if name in NAMED_KEYSYMS:
+            return self._keycode_of(NAMED_KEYSYMS[name]), False
         found = self._char_key(name) if len(name) == 1 else None
         if found is None:
             raise DisplayError(f"the keyboard map has no key for {name!r}")
@@ -143,7 +109,7 @@ class XTestKeyboard:
 
     def release_modifiers(self) -> None:
         for name in ("ctrl", "alt", "shift", "super"):
-            self._send(self._keycode_of(_X_KEYSYMS[name]), False)
+            self._send(self._keycode_of(NAMED_KEYSYMS[name]), False)
         self._display.sync()
 
     def type_chars(self, text: str) -> None:
