@@ -23,7 +23,15 @@ from typing import Any
 import pytest
 
 from tests.support import DONE, call, model_point, wait_until, write_script
-from tests.wayland import USER, WaylandSession, WaylandUnavailable, headless_mutter
+from tests.wayland import (
+    USER,
+    Probe,
+    WaylandSession,
+    WaylandUnavailable,
+    headless_mutter,
+    running_probe,
+    work_folder,
+)
 
 pytestmark = pytest.mark.process  # every test drives programs inside the compositor's namespace
 
@@ -32,30 +40,6 @@ PROBE = ROOT / "tests" / "apps" / "gnome_probe.py"
 W, H = 1920, 1080
 TEXT = "打开 deskpilot é€"
 LIST = ("org.gnome.settings-daemon.plugins.media-keys", "custom-keybindings")
-
-
-class Probe:
-    """The GTK window's log (its stdout), read as it grows."""
-
-    def __init__(self, log: Path) -> None:
-        self.log = log
-
-    def events(self, since: float = 0.0) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        lines = [line for line in self.log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
-        return [e for e in map(json.loads, lines) if e["t"] >= since]
-
-    def wait(self, predicate: Any, since: float, timeout: float = 15.0) -> list[dict[str, Any]]:
-        assert wait_until(lambda: predicate(self.events(since)), timeout), self.events(since)
-        return self.events(since)
-
-    def ready(self) -> dict[str, Any]:
-        return next(e for e in self.events() if e["event"] == "ready")
-
-    def centre(self, what: str) -> tuple[int, int]:
-        x, y, w, h = self.ready()[what]
-        return x + w // 2, y + h // 2
 
 
 @pytest.fixture(scope="module")
@@ -97,27 +81,17 @@ def press(shell: WaylandSession, *chords: tuple[str, ...]) -> float:
 
 @pytest.fixture(scope="module")
 def probe(shell: WaylandSession) -> Iterator[Probe]:
-    log = shell.home / "probe.log"
-    process = shell.spawn(["/usr/bin/python3", str(PROBE)], shell.environ({"GDK_BACKEND": "wayland"}), log=log)
-    found = Probe(log)
-    try:
-        found.wait(lambda events: any(e["event"] == "ready" for e in events), 0.0, timeout=30)
+    with running_probe(shell, ["/usr/bin/python3", str(PROBE)], shell.home / "probe.log", timeout=30) as found:
         # The shell starts in its overview: Escape leaves it; then keys reach the window.
         press(shell, ("escape",))
         assert wait_until(lambda: reaches(shell, found, ("shift",), "Shift_L"), 20), found.events()
         yield found
-    finally:
-        process.kill()
-        process.wait(timeout=5)
 
 
 @pytest.fixture
 def work(shell: WaylandSession) -> Iterator[Path]:
-    # Under the session's home: the run's user writes there; /tmp is private to the namespace.
-    folder = Path(tempfile.mkdtemp(prefix="work-", dir=shell.home))
-    shutil.chown(folder, USER, None)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with work_folder(shell) as folder:
+        yield folder
 
 
 def deskpilot(shell: WaylandSession, *args: str) -> Any:

@@ -14,16 +14,22 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support import DONE, call, model_point, wait_until, write_script
-from tests.wayland import USER, WaylandSession, WaylandUnavailable, headless_sway
+from tests.support import DONE, call, model_point, write_script
+from tests.wayland import (
+    USER,
+    Probe,
+    WaylandSession,
+    WaylandUnavailable,
+    headless_sway,
+    running_probe,
+    work_folder,
+)
 
 pytestmark = pytest.mark.process  # every test drives programs inside the compositor's namespace
 
@@ -33,23 +39,6 @@ BUTTON = (920, 440)  # the centre of the probe's "Launch" button
 ENTRY = (1000, 630)  # inside its text field
 W, H = 1920, 1080
 TEXT = "打开 deskpilot é€"
-
-
-class Probe:
-    """The GTK window's log, read as it grows."""
-
-    def __init__(self, log: Path) -> None:
-        self.log = log
-
-    def events(self, since: float = 0.0) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        lines = self.log.read_text(encoding="utf-8").splitlines()
-        return [e for e in (json.loads(line) for line in lines if line.strip()) if e["t"] >= since]
-
-    def wait(self, predicate: Any, since: float, timeout: float = 15.0) -> list[dict[str, Any]]:
-        assert wait_until(lambda: predicate(self.events(since)), timeout), self.events(since)
-        return self.events(since)
 
 
 @pytest.fixture(scope="module")
@@ -66,24 +55,15 @@ def sway() -> Iterator[WaylandSession]:
 @pytest.fixture(scope="module")
 def probe(sway: WaylandSession) -> Iterator[Probe]:
     log = sway.home / "probe.log"
-    process = sway.spawn(["/usr/bin/python3", str(PROBE), str(log)], sway.environ({"GDK_BACKEND": "wayland"}),
-                         log=sway.home / "probe.out")
-    found = Probe(log)
-    try:
-        found.wait(lambda events: any(e["event"] == "ready" for e in events), 0.0, timeout=20)
+    with running_probe(sway, ["/usr/bin/python3", str(PROBE), str(log)], log, out=sway.home / "probe.out",
+                       timeout=20) as found:
         yield found
-    finally:
-        process.kill()
-        process.wait(timeout=5)
 
 
 @pytest.fixture
 def work(sway: WaylandSession) -> Iterator[Path]:
-    # Under the session's home: the run's user writes there; /tmp is private to the namespace.
-    folder = Path(tempfile.mkdtemp(prefix="work-", dir=sway.home))
-    shutil.chown(folder, USER, None)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with work_folder(sway) as folder:
+        yield folder
 
 
 def in_session(sway: WaylandSession, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,7 @@ mutter, pipewire, wireplumber, gstreamer1.0-pipewire, gir1.2-gstreamer-1.0, dbus
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -25,10 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "nobody"  # exists everywhere; the compositor needs no home of its own
@@ -207,6 +211,35 @@ def _private_mounts(base: Path) -> str:
 
 
 @contextmanager
+def _namespaced(inside: str, base: Path, log: Path, who: str, tail: Callable[[], str]) -> Iterator[float]:
+    """Run ``inside`` (sh, as root) in a private mount+net namespace; wait for ``base``/rt/session.
+
+    Yields the monotonic time it started. ``who`` and ``tail`` word a start that fails
+    (the process exits, or writes no session file in ``START_TIMEOUT_S``). On leaving,
+    the whole session is stopped and ``base`` removed.
+    """
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--net", "--fork", "--", "sh", "-c", inside],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        ready = base / "rt" / "session"
+        deadline = started + START_TIMEOUT_S
+        while not ready.exists():
+            if process.poll() is not None:
+                raise WaylandUnavailable(f"{who} exited with {process.returncode}: {tail()}")
+            if time.monotonic() >= deadline:
+                raise WaylandUnavailable(f"no session from {who} after {START_TIMEOUT_S:g} s: {tail()}")
+            time.sleep(0.02)  # polling a file the session writes; nothing to block on
+        yield started
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
 def headless_sway() -> Iterator[WaylandSession]:
     """Start the session, yield it, stop it; ``WaylandUnavailable`` says why it could not start."""
     reason = unavailable_reason()
@@ -233,21 +266,8 @@ def headless_sway() -> Iterator[WaylandSession]:
         + f"echo $$ > {ns_pid_file}; "  # this shell becomes runuser, which lives as long as sway
         f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session -- sway -c {base / 'sway.cfg'}"
     )
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["unshare", "--mount", "--net", "--fork", "--", "sh", "-c", inside],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
+    with _namespaced(inside, base, log, "the compositor", lambda: _tail(log)) as started:
         ready = runtime / "session"
-        deadline = started + START_TIMEOUT_S
-        while not ready.exists():
-            if process.poll() is not None:
-                raise WaylandUnavailable(f"the compositor exited with {process.returncode}: {_tail(log)}")
-            if time.monotonic() >= deadline:
-                raise WaylandUnavailable(f"no Wayland session after {START_TIMEOUT_S:g} s: {_tail(log)}")
-            time.sleep(0.02)  # polling a file the compositor writes; nothing to block on
         wayland_display, display, bus, swaysock = ready.read_text().splitlines()[:4]
         session = WaylandSession(
             ns_pid=int(ns_pid_file.read_text()),
@@ -268,9 +288,6 @@ def headless_sway() -> Iterator[WaylandSession]:
         if granted.returncode != 0:
             raise WaylandUnavailable(f"xhost on Xwayland {display} failed: {granted.stderr.strip()}")
         yield session
-    finally:
-        _stop(process)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 # Runs inside the private D-Bus session as the compositor's user: PipeWire first (Mutter
@@ -363,23 +380,10 @@ def headless_mutter(*, shell: bool = False) -> Iterator[WaylandSession]:
         + f"echo $$ > {ns_pid_file}; "
         f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session --config-file={bus_config} -- sh {script}"
     )
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["unshare", "--mount", "--net", "--fork", "--", "sh", "-c", inside],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
+    with _namespaced(
+        inside, base, log, "mutter's session", lambda: f"{_tail(log)} {_tail(home / 'mutter.log')}"
+    ) as started:
         ready = runtime / "session"
-        deadline = started + START_TIMEOUT_S
-        while not ready.exists():
-            if process.poll() is not None:
-                raise WaylandUnavailable(
-                    f"mutter's session exited with {process.returncode}: {_tail(log)} {_tail(home / 'mutter.log')}"
-                )
-            if time.monotonic() >= deadline:
-                raise WaylandUnavailable(f"no mutter session after {START_TIMEOUT_S:g} s: {_tail(home / 'mutter.log')}")
-            time.sleep(0.02)  # polling a file the session writes; nothing to block on
         wayland_display, display, bus = ready.read_text().splitlines()[:3]
         yield WaylandSession(
             ns_pid=int(ns_pid_file.read_text()),
@@ -391,9 +395,6 @@ def headless_mutter(*, shell: bool = False) -> Iterator[WaylandSession]:
             started_in_s=time.monotonic() - started,
             desktop="GNOME" if shell else "",
         )
-    finally:
-        _stop(process)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 # -- KDE: kwin_wayland --virtual (wayland-facts.md §3) ---------------------------------
@@ -489,21 +490,8 @@ def headless_kwin(
         f"exec runuser -u {USER} -- env -i {compositor_env} "
         f"dbus-run-session --config-file={base / 'bus.conf'} -- {kwin_argv}"
     )
-    started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["unshare", "--mount", "--net", "--fork", "--", "sh", "-c", inside],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
+    with _namespaced(inside, base, log, "KWin", lambda: _tail(log)) as started:
         ready = runtime / "session"
-        deadline = started + START_TIMEOUT_S
-        while not ready.exists():
-            if process.poll() is not None:
-                raise WaylandUnavailable(f"KWin exited with {process.returncode}: {_tail(log)}")
-            if time.monotonic() >= deadline:
-                raise WaylandUnavailable(f"no KWin session after {START_TIMEOUT_S:g} s: {_tail(log)}")
-            time.sleep(0.02)  # polling a file the compositor's child writes; nothing to block on
         yield WaylandSession(
             ns_pid=int(ns_pid_file.read_text()),
             runtime_dir=runtime,
@@ -514,7 +502,59 @@ def headless_kwin(
             swaysock="",
             started_in_s=time.monotonic() - started,
         )
-    finally:
-        _stop(process)
-        shutil.rmtree(base, ignore_errors=True)
 
+
+
+# -- the GTK probe window (tests/apps/wayland_probe.py, gnome_probe.py) -----------------
+
+class Probe:
+    """A probe window's JSON event log, read as it grows (other lines, GTK's warnings, are skipped)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def events(self, since: float = 0.0) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        lines = [line for line in self.log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+        return [e for e in map(json.loads, lines) if e["t"] >= since]
+
+    def wait(self, predicate: Any, since: float, timeout: float = 15.0) -> list[dict[str, Any]]:
+        assert wait_until(lambda: predicate(self.events(since)), timeout), self.events(since)
+        return self.events(since)
+
+    def ready(self) -> dict[str, Any]:
+        return next(e for e in self.events() if e["event"] == "ready")
+
+    def centre(self, what: str) -> tuple[int, int]:
+        x, y, w, h = self.ready()[what]
+        return x + w // 2, y + h // 2
+
+
+@contextmanager
+def running_probe(
+    session: WaylandSession, argv: list[str], log: Path, *, out: Path | None = None, timeout: float
+) -> Iterator[Probe]:
+    """Start a GTK probe in ``session``, wait for its "ready" event in ``log``, yield it; kill it on leaving.
+
+    ``out`` takes the process's own output where the probe writes ``log`` itself.
+    """
+    process = session.spawn(argv, session.environ({"GDK_BACKEND": "wayland"}), log=out or log)
+    try:
+        found = Probe(log)
+        found.wait(lambda events: any(e["event"] == "ready" for e in events), 0.0, timeout=timeout)
+        yield found
+    finally:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@contextmanager
+def work_folder(session: WaylandSession) -> Iterator[Path]:
+    """A folder the session's user writes to, under its home (/tmp is private to the namespace)."""
+    folder = Path(tempfile.mkdtemp(prefix="work-", dir=session.home))
+    shutil.chown(folder, USER, None)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
