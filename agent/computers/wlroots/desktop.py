@@ -58,7 +58,8 @@ def _now_ms() -> int:
 class VirtualDevices:
     """The process's one virtual pointer and keyboard on a connection, and the keyboard's current keymap."""
 
-    def __init__(self, wl: WaylandConnection) -> None:
+    def __init__(self, wl: WaylandConnection, cancel: threading.Event | None = None) -> None:
+        """Make the devices and wait once for applications to bind them; a set ``cancel`` ends that wait."""
         from agent.computers.wlroots.protocols.virtual_keyboard_unstable_v1 import ZwpVirtualKeyboardManagerV1
         from agent.computers.wlroots.protocols.wlr_virtual_pointer_unstable_v1 import (
             ZwlrVirtualPointerManagerV1,
@@ -83,8 +84,10 @@ class VirtualDevices:
                               "the seat to report the virtual pointer and keyboard")
             wl.display.roundtrip()
         # Applications learn of the capabilities at the same moment and bind their
-        # pointer and keyboard on their next turn; nothing reports that turn to us.
-        time.sleep(DEVICE_SETTLE_S)
+        # pointer and keyboard on their next turn; nothing reports that turn to us, so
+        # this waits DEVICE_SETTLE_S (above: 30 ms measured, doubled). On the run's stop
+        # event: a stop during it ends it at once (no input goes out after a stop anyway).
+        (cancel or threading.Event()).wait(DEVICE_SETTLE_S)
 
     def set_keymap(self, keymap: Keymap) -> None:
         data = keymap.text.encode() + b"\0"
@@ -132,7 +135,7 @@ class WlrootsComputer:
         with connection.lock:
             devices = connection.extra.get("devices")
             if not isinstance(devices, VirtualDevices):
-                devices = connection.extra["devices"] = VirtualDevices(connection)
+                devices = connection.extra["devices"] = VirtualDevices(connection, self.cancel)
         self._devices = devices
         self._pointer = devices.pointer
         self._keyboard = devices.keyboard
