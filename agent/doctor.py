@@ -23,8 +23,21 @@ from agent.backends.presence import check_local_model as backend_model_checks
 from agent.backends.presence import has_cuda
 from agent.config import Settings, check_settings, default_config_path, load_settings
 from agent.errors import ConfigError, DeskpilotError, UnsupportedDesktopError
+from agent.system_packages import (
+    SearchPaths,
+    apt_command,
+    load_table,
+    missing,
+    needed,
+    package_names,
+    platforms_for,
+)
 
 Level = Literal["ok", "info", "warn", "fail"]
+
+# The table's platforms (agent/system_packages.txt) as the doctor names them.
+PLATFORM_WORDS = {"x11": "X11", "wlroots": "wlroots", "gnome": "GNOME", "kde": "KDE Plasma",
+                  "atspi": "the accessibility tree"}
 
 # What a plain `vllm serve` lacks for tool calls; its 400 answer names them too.
 VLLM_TOOL_FLAGS = "--enable-auto-tool-choice --tool-call-parser hermes"
@@ -177,6 +190,33 @@ def check_platform(environ: Mapping[str, str] | None = None) -> list[Finding]:
     return findings
 
 
+def check_packages(
+    environ: Mapping[str, str] | None = None, where: SearchPaths | None = None
+) -> list[Finding]:
+    """The apt packages this session's desktop backend (and the accessibility tree) needs and lacks.
+
+    Only a report ("warn"): each missing package with what it is for, then the one apt
+    command that installs them all. File lookups only (agent/system_packages.txt says where).
+    """
+    env = os.environ if environ is None else environ
+    platforms = platforms_for(env)
+    if not platforms:
+        return []
+    found = where or SearchPaths.from_environment(env)
+    lacking = missing(needed(platforms, load_table()), found)
+    names = " and ".join(PLATFORM_WORDS.get(p, p) for p in platforms)
+    if not lacking:
+        return [Finding("ok", "packages", f"all that {names} need from apt is installed")]
+    findings = []
+    for package in package_names(lacking):
+        rows = [r for r in lacking if r.package == package]
+        why = "; ".join(dict.fromkeys(f"{PLATFORM_WORDS.get(r.platform, r.platform)}: {r.why}" for r in rows))
+        findings.append(Finding("warn", "package", f"{package} is missing ({why})"))
+    command = apt_command(package_names(lacking))
+    findings.append(Finding("warn", "packages", f"{names} need these; install them with: {command}"))
+    return findings
+
+
 def check_display() -> list[Finding]:
     from agent.computers.selection import select_platform
 
@@ -287,6 +327,7 @@ def run_checks(options: DoctorOptions) -> list[Finding]:
         check_torch,
         check_libraries,
         check_platform,
+        check_packages,
         check_display,
         check_cached_models,
     ]

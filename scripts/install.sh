@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs Deskpilot into ./.venv on Debian/Ubuntu: the X11 tools it drives the
 # desktop with (apt, through sudo when not root), then torch, then the project.
-#   bash scripts/install.sh          runtime only
-#   bash scripts/install.sh --test   runtime plus the test tools
+#   bash scripts/install.sh             runtime only
+#   bash scripts/install.sh --test      runtime plus the test tools
+#   bash scripts/install.sh --packages  print the apt packages the runtime install wants here, and stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,21 +17,22 @@ extra=""
 # espeak-ng is the offline voice (aplay plays it where no PipeWire/PulseAudio player
 # is), fonts-noto-cjk draws Chinese text (for OCR tests), and at-spi2-core with
 # Debian's pyatspi lets the tests read the windows' accessible tree the way Orca does.
-apt_packages=(xvfb xdotool x11-utils xterm trayer xclip xcompmgr
-  libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
-  libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+apt_packages=(xvfb xdotool x11-utils xterm trayer xcompmgr
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
-  espeak-ng alsa-utils
-  at-spi2-core gir1.2-atspi-2.0 libatspi2.0-0
+  espeak-ng alsa-utils libatspi2.0-0
   libgirepository1.0-dev libcairo2-dev pkg-config gcc python3-dev)
-# at-spi2-core and gir1.2-atspi-2.0: the accessibility tree `read` and `click` ask
-# before OCR (agent/computers/atspi). The -dev set, pkg-config and gcc build PyGObject
-# into the venv below.
+# The -dev set, pkg-config and gcc build PyGObject into the venv below.
 python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
-# A GNOME Wayland desktop: frames come through GStreamer's PipeWire source.
-case "${XDG_CURRENT_DESKTOP:-}" in *GNOME*)
-  [ "${XDG_SESSION_TYPE:-}" = wayland ] && apt_packages+=(gstreamer1.0-pipewire gir1.2-gstreamer-1.0) ;;
-esac
+# What the desktop backends need (X11's and the accessibility tree's always, and the
+# detected Wayland desktop's: GNOME's GStreamer PipeWire source, KDE's wl-clipboard):
+# the table agent/system_packages.txt, which `deskpilot doctor` checks too.
+desktop_packages=$(PYTHONPATH=. python3 -m agent.system_packages)
+read -r -a desktop_packages <<<"$desktop_packages"
+apt_packages+=("${desktop_packages[@]}")
+if [ "${1:-}" = "--packages" ]; then
+  echo "${apt_packages[*]}"
+  exit 0
+fi
 # Only the tests need these: real Chromium and GTK windows (GTK through Debian's
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
 # server, and the accessibility bus with Debian's pyatspi (GTK3 and GTK4 windows for the
@@ -56,13 +58,12 @@ esac
 case "${XDG_CURRENT_DESKTOP:-}" in
   *sway*|*Hyprland*|*river*|*wlroots*) echo "desktop: ${XDG_CURRENT_DESKTOP} (wlroots backend; kill chord through sway IPC on sway only)" ;;
 esac
-# wl-clipboard: text outside the keymap is pasted through it on KDE Plasma (Wayland).
-apt_packages+=(wl-clipboard)
 # Tests only: a headless KWin (kwin_wayland --virtual) for tests/test_kde_platform.py,
-# with Mesa's llvmpipe, which KWin needs for GL compositing and so for ScreenShot2.
+# with Mesa's llvmpipe, which KWin needs for GL compositing and so for ScreenShot2,
+# and wl-clipboard, which the KDE backend pastes through.
 # It costs about 44 s and 136 packages on a fresh Debian 12, next to a suite of
 # about 4 minutes: it fits CI's 30 minutes, so CI runs the KDE tests on every commit.
-[ -n "$extra" ] && apt_packages+=(kwin-wayland libgl1-mesa-dri libegl-mesa0)
+[ -n "$extra" ] && apt_packages+=(kwin-wayland libgl1-mesa-dri libegl-mesa0 wl-clipboard)
 case "${XDG_CURRENT_DESKTOP:-}" in
   *KDE*) echo "desktop: ${XDG_CURRENT_DESKTOP} (KDE backend, experimental: fake-input, ScreenShot2, wl-clipboard)" ;;
 esac
