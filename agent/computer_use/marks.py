@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# At most this many marks a step. Each list line costs about 9 text tokens (measured
-# by scripts/bench_marks.py with the Qwen tokenizer), so 60 lines are about 550
-# tokens, a quarter of a 1080p screenshot's 2040 image tokens; and beyond about 60
-# labels on one screen they cover each other and the controls they name. Elements are
-# taken in reading order, so the ones cut are those lowest on the screen.
+# At most this many marks a step. A list line is about 28 characters ("12: push button
+# 'Save address'"); scripts/bench_marks.py counts 60 lines at about 1550 tokens with the
+# offline test tokenizer, which splits English almost byte by byte (an upper bound: the
+# real vocabulary needs a fraction of that), still under a 1080p screenshot's 2040
+# image tokens, and prefilled every step. Beyond about 60 labels on one screen they
+# also start to cover each other and the controls they name. Elements are taken in
+# reading order, so the ones cut are those lowest on the screen.
 MAX_MARKS = 60
 # Boxes smaller than this (either side, screen pixels) are not marked: a label would
 # hide them, and nothing that small is a control a person aims at.
