@@ -129,3 +129,29 @@ def test_an_unknown_number_clicks_nothing_and_the_model_is_told(
     assert (action.decision, action.performed) == ("deny", False)
     assert "element 99 is not on the list" in action.reason
     assert "element 99 is not on the list" in request_text(server.requests[1])
+
+
+def test_without_a_tree_marks_are_said_to_need_one_once_and_the_run_goes_on_with_pixels(
+    x_display: str, tmp_path: Path
+) -> None:
+    import os
+
+    from agent.computer_use.marks import NO_TREE
+    from tests.support import model_point, write_script
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "AT_SPI_BUS_ADDRESS")}
+    env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path / 'no-bus'}"  # nothing listens: no tree
+    wait = call('{"action": "wait", "time": 0.01}')
+    script = write_script(tmp_path / "replies.jsonl", [wait, call(
+        f'{{"action": "mouse_move", "coordinate": {model_point(5, 5)}}}'), DONE])
+    history = tmp_path / "history"
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "look", "--marks", "--script", str(script), "--confirm", "never",
+         "--history-dir", str(history)],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count(NO_TREE) == 1
+    _info, steps = load_run(history, "latest")
+    assert [s.marks for s in steps] == [None, None, None]
+    assert steps[1].actions[0].performed
