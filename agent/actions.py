@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from agent.keys import UnknownKeyError, normalize_keys
 
@@ -76,16 +76,40 @@ class _PointerAction(_Action):
     _check_coordinate = field_validator("coordinate")(_finite_point)
 
 
+def _element_number(value: Any) -> Any:
+    """A marked element's number: a positive whole number (a digit string is one), nothing else."""
+    if value is None:
+        raise ValueError("must be the number of an element on the marked list, e.g. 7")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("must be the number of an element on the marked list, e.g. 7")
+    return value
+
+
 class _ClickAction(_Action):
-    """A click at ``coordinate``, or where the pointer is when it has none.
+    """A click at ``coordinate``, at a marked ``element``, or where the pointer is when it has neither.
 
     The cookbook's executor and Qwen's OSWorld agent click at the current pointer when a
-    click comes without a coordinate (typically right after a ``mouse_move``).
+    click comes without a coordinate (typically right after a ``mouse_move``). ``element``
+    is Deskpilot's addition for ``--marks``: the number of an element on the step's
+    numbered list (agent.computer_use.marks), resolved to a screen point before the
+    policy sees the click.
     """
 
     coordinate: ModelPoint | None = None
+    element: int | None = None
 
     _check_coordinate = field_validator("coordinate")(lambda v: None if v is None else _finite_point(v))
+    _check_element = field_validator("element", mode="before")(_element_number)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> _ClickAction:
+        if self.coordinate is not None and self.element is not None:
+            raise ValueError("give either 'coordinate' or 'element', not both")
+        return self
 
 
 class Key(_Action):
@@ -247,8 +271,8 @@ ACTION_NAMES: tuple[str, ...] = (
 
 
 def is_pointer_click(action: Action) -> bool:
-    """A click that comes without a coordinate: it lands wherever the pointer is."""
-    return action.action in CLICK_NAMES and action.point is None
+    """A click that comes without a coordinate or an element: it lands wherever the pointer is."""
+    return action.action in CLICK_NAMES and action.point is None and getattr(action, "element", None) is None
 
 
 class ScreenAction(BaseModel):
@@ -264,6 +288,9 @@ class ScreenAction(BaseModel):
     # False when the point came from the screen itself (a macro, OCR), not from a model:
     # then ``action``'s own coordinate, if any, means nothing and is not recorded.
     from_model: bool = True
+    # A click on a marked element (``--marks``): "element 7 (push button 'Save')", set
+    # when the number was resolved to the element's centre.
+    element_words: str | None = None
 
     @classmethod
     def at_screen_point(cls, action: Action, x: int | None, y: int | None) -> ScreenAction:
@@ -292,4 +319,6 @@ class ScreenAction(BaseModel):
         for key, value in self.action.arguments().items():
             if key not in ("action", "coordinate"):
                 out[key] = value
+        if self.element_words is not None:
+            out["element_words"] = self.element_words
         return out

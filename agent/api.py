@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from agent.actions import ScreenAction
 from agent.computer_use.events import ModelText, Planned
 from agent.computer_use.loop import AgentLoop, LoopSettings
+from agent.computer_use.marks import Marker
 from agent.computer_use.planner import Planner
 from agent.computer_use.prompts import PromptSettings
 from agent.computer_use.snapping import Snapper
@@ -360,13 +361,18 @@ class Session:
                     backend,
                     frame_kind=FrameKind(settings.frame),
                     settings=PromptSettings(
-                        max_pixels=settings.max_pixels, screenshots=settings.screenshots_in_prompt
+                        max_pixels=settings.max_pixels,
+                        screenshots=settings.screenshots_in_prompt,
+                        marks=settings.marks and tree is not None,  # no tree: the pixel prompt, unchanged
                     ),
                     refiner=run_refiner(settings, backend),
                     locator=run_locator(settings, backend, stop),
                 )
                 snapper = Snapper(tree) if tree is not None else None
-                return AgentLoop(planner, run.executor, run.capture, run.harness, loop_settings, snapper)
+                marker = Marker(tree, say) if settings.marks else None  # says once when there is no tree
+                return AgentLoop(
+                    planner, run.executor, run.capture, run.harness, loop_settings, snapper, marker
+                )
 
             if plan is None:
                 result = make_loop().run(spec.task)

@@ -100,6 +100,9 @@ class Settings(BaseModel):
     max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=DEFAULT_MIN_PIXELS, le=16384 * 32 * 32)
     screenshots_in_prompt: int = Field(default=1, ge=1, le=8)
     refine: str = "auto"  # zoom-then-ground for clicks: off, auto, always
+    # Number the active window's clickable elements on the screenshot and list them, so the
+    # model may answer "click element 7" (needs the accessibility tree; agent.computer_use.marks)
+    marks: bool = False
     history_dir: str = ""
     history_keep_runs: int = Field(default=200, ge=0)
     kill_hotkey: str = DEFAULT_KILL_HOTKEY

@@ -67,7 +67,8 @@ def describe_action(screen: dict[str, Any]) -> str:
     at = _at(screen)
     target = _target(screen)
     if name in _CLICKS:
-        return _CLICKS[name] + target + (at or " at the pointer")
+        marked = screen.get("element") is not None  # a marked element's number, resolved or not
+        return _CLICKS[name] + target + (at or ("" if marked else " at the pointer"))
     match name:
         case "mouse_move":
             return "Move the pointer" + _point(screen, " to ") + (f" over{target}" if target else "")
@@ -97,6 +98,12 @@ def describe_action(screen: dict[str, Any]) -> str:
 
 
 def _target(screen: dict[str, Any]) -> str:
+    marked = screen.get("element_words")
+    if isinstance(marked, str) and marked:
+        return f" {clip(marked, 2 * TYPED_TEXT_CHARS)}"  # "element 7 (push button 'Save')" (--marks)
+    element = screen.get("element")
+    if isinstance(element, int) and not isinstance(element, bool):
+        return f" element {element}"
     description = screen.get("element_description")
     if not isinstance(description, str) or not description.strip():
         return ""

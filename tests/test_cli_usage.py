@@ -27,7 +27,7 @@ def test_every_run_option_says_what_it_does_and_its_default() -> None:
     # argparse wraps help text; join each option's lines before checking them.
     blocks = re.split(r"\n  (?=-)", result.stdout.split("options:", 1)[1])
     options = [b for b in blocks if b.lstrip().startswith("--")]
-    assert len(options) == 18, options  # every option but -h
+    assert len(options) == 19, options  # every option but -h
     for block in options:
         assert "(default:" in " ".join(block.split()), block
 

@@ -104,3 +104,26 @@ def test_an_old_run_without_capture_areas_is_read_as_the_primary_monitor(tmp_pat
     anchor = macro.steps[0].anchor
     assert anchor is not None and (anchor.box[0] + anchor.offset[0], anchor.box[1] + anchor.offset[1]) == TARGET
     assert anchor.description == ""
+
+
+def test_a_click_on_a_marked_element_becomes_a_click_at_its_point(tmp_path: Path) -> None:
+    from agent.computer_use.marks import Marker
+    from agent.computer_use.prompts import PromptSettings
+    from agent.ports import Element
+    from agent.testing.tree import FakeTree
+
+    # Save's box in input units on monitor 2: image pixels (400..520, 300..340) at scale 2.
+    save = Element("push button", "Save", Region(1280 + 200, 150, 60, 20))
+    computer = FakeComputer(region=MONITOR_2, image=screen())
+    recorder = RunRecorder.start(tmp_path, RunInfo(id="", task="save", backend="script", model="s", started_at=""))
+    reply = call('{"action": "left_click", "element": 1}')
+    loop = AgentLoop.on(
+        computer, Planner(ScriptedBackend([reply, DONE]), settings=PromptSettings(marks=True)),
+        Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), FakeOperator(), computer.cancel, recorder=recorder,
+        marker=Marker(FakeTree([save])),
+    )
+    assert loop.run("save").outcome == "success"
+    macro = macro_from_run(tmp_path, recorder.run_dir.name)
+    [step] = macro.steps
+    assert step.action == {"action": "left_click", "x": 1510, "y": 160}  # no number: it means nothing later
+    assert step.anchor is not None and step.anchor.description == "Save push button"

@@ -94,6 +94,14 @@ def add_commands(sub: Any) -> None:
         help=f"zoom-then-ground for clicks: a second look on a crop around the point (default: {d.refine})",
     )
     p_run.add_argument(
+        "--marks",
+        action="store_true",
+        default=None,
+        help="number the active window's clickable elements on the screenshot the model sees and list "
+        "them in the prompt, so it may answer with an element's number; needs the accessibility tree "
+        f"(default: {'on' if d.marks else 'off'})",
+    )
+    p_run.add_argument(
         "--fresh",
         action="store_true",
         help="ask the model even if this task succeeded before on this monitor layout (default: replay "
@@ -205,7 +213,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--script replays recorded replies; it cannot go with --backend {args.backend}")
     settings = settings_with(
         args,
-        (*args.model_options, "max_steps", "confirm", "monitor", "history_dir", "kill_hotkey", "refine"),
+        (
+            *args.model_options, "max_steps", "confirm", "monitor", "history_dir", "kill_hotkey", "refine",
+            "marks",
+        ),
     )
     if args.script:
         settings.backend = "script"  # --script alone means: replay these replies

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from agent.actions import Answer, Terminate
 from agent.computer_use.events import ModelText, Planned
+from agent.computer_use.marks import Marker, MarkRefused, MarkSet, resolve
 from agent.computer_use.planner import Plan, Planner
 from agent.computer_use.prompts import StepNote, action_text, not_done_feedback
 from agent.computer_use.snapping import Snapper
@@ -55,6 +56,8 @@ class AgentLoop:
     # Grounds each model click in the accessibility tree before the executor sees it,
     # so the policy and the confirmation judge the point that will really be clicked.
     snapper: Snapper | None = None
+    # --marks: numbers the active window's elements for the model each step.
+    marker: Marker | None = None
 
     @classmethod
     def on(
@@ -72,6 +75,7 @@ class AgentLoop:
         pause: PauseGate | None = None,
         capture: Capture | None = None,
         snapper: Snapper | None = None,
+        marker: Marker | None = None,
     ) -> AgentLoop:
         """The loop on ``computer`` with the standard run core around it."""
         settings = settings or LoopSettings()
@@ -93,7 +97,7 @@ class AgentLoop:
         capture = capture or Capture(
             computer, stop, SettleSettings(settings.settle_quiet_s, settings.settle_timeout_s)
         )
-        return cls(planner, executor, capture, harness, settings, snapper)
+        return cls(planner, executor, capture, harness, settings, snapper, marker)
 
     def run(self, task: str) -> RunResult:
         return self.harness.run(task, functools.partial(self.steps, task))
@@ -122,6 +126,9 @@ class AgentLoop:
             harness.attach_frame(record, frame)
             frames.append(frame)
             harness.emit(Captured(number, frame))
+            marks = self.marker.marks(frame.geometry) if self.marker is not None else None
+            if marks is not None:
+                record.marks = marks.to_record()
 
             plan = self.planner.plan(
                 task,
@@ -130,6 +137,7 @@ class AgentLoop:
                 executor.stop,
                 feedback=feedback,
                 on_text=functools.partial(_emit_text, harness, number),
+                marks=marks,
             )
             record.timings.update(plan.timings)
             record.raw_text = plan.completion.text
@@ -148,7 +156,7 @@ class AgentLoop:
                     return RunEnd("gave_up", f"the model gave {unusable} unusable answers in a row")
                 continue
             unusable = 0
-            feedback, outcome, end = self._act(number, plan, frame, record)
+            feedback, outcome, end = self._act(number, plan, frame, record, marks)
             ignored = plan.reply.ignored_calls if plan.reply else 0
             if ignored and end is None:
                 # One call per answer: say so, or the model expects the rest to have happened.
@@ -169,7 +177,7 @@ class AgentLoop:
         return RunEnd("gave_up", f"reached the step limit ({self.settings.max_steps})")
 
     def _act(
-        self, number: int, plan: Plan, frame: Frame, record: StepRecord
+        self, number: int, plan: Plan, frame: Frame, record: StepRecord, marks: MarkSet | None = None
     ) -> tuple[str | None, str, RunEnd | None]:
         """Carry out the plan's actions; returns (feedback, outcome in words, end of run or None)."""
         outcomes: list[str] = []
@@ -183,12 +191,26 @@ class AgentLoop:
                     status: Outcome = "success" if inner.status == "success" else "failure"
                     return None, "finished", RunEnd(status, f"the model finished the task ({status})")
                 return None, "answered", RunEnd("success", "the model answered", inner.text)
-            snap = None
-            if self.snapper is not None:
+            snap = mark = None
+            if getattr(inner, "element", None) is not None:
+                # A marked element's number: aimed at its visible centre here, where clicks are
+                # grounded, then judged by the policy and confirmed like any click.
+                try:
+                    action, mark = resolve(action, marks)
+                    if self.marker is not None and self.marker.covered(mark):
+                        raise MarkRefused(f"{action.element_words} is under another window")
+                except MarkRefused as refused:
+                    outcome = self.executor.refuse(number, action, str(refused))
+                    record.actions.append(outcome.record)
+                    feedback, words = not_done_feedback(outcome.record)
+                    return feedback, "; ".join([*outcomes, words]), None
+            elif self.snapper is not None:
                 action, snap = self.snapper.snap(action, plan.reply.thought if plan.reply else "")
             outcome = self.executor.execute(number, action, frame.region)
             if snap is not None:
                 outcome.record.snap = snap.to_record()
+            if mark is not None:
+                outcome.record.mark = mark.to_record()
             record.actions.append(outcome.record)
             if outcome.performed:
                 record.timings["perform_s"] = record.timings.get("perform_s", 0.0) + outcome.perform_s

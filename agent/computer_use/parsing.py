@@ -305,7 +305,7 @@ def _from_action_type(call: dict[str, Any], where: str) -> dict[str, Any]:
         if target not in fields and (value is None or value == "" or value == 0 or value == []):
             continue
         args[target] = value
-    if mapped in _POINTED and args.get("coordinate") is None:
+    if mapped in _POINTED and args.get("coordinate") is None and args.get("element") is None:
         about = args.get("element_description")
         named = f" of {_shown(about)}" if isinstance(about, str) and about else ""
         message = f"{where}: {kind} needs 'coordinates' [x, y]{named}"
@@ -357,6 +357,7 @@ def _describe(err: ValidationError, action: str) -> str:
         elif item["type"] == "extra_forbidden":
             parts.append(f"{action} takes no argument {_shown(field)}")
         else:
-            msg = item["msg"].removeprefix("Value error, ")
-            parts.append(f"{action} argument '{field}': {' '.join(msg.split())}")
+            msg = " ".join(item["msg"].removeprefix("Value error, ").split())
+            # A check across arguments (coordinate or element) names no one field.
+            parts.append(f"{action} argument '{field}': {msg}" if loc else f"{action}: {msg}")
     return "; ".join(parts)

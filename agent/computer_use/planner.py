@@ -25,6 +25,8 @@ from agent.scaling import FrameKind, ModelFrame, fit_to_budget, to_screen_action
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from agent.computer_use.marks import MarkSet
+
 
 class DescriptionLocator(Protocol):
     """Grounds a target named only by description to a screen point (agent.grounding's locate)."""
@@ -97,13 +99,21 @@ class Planner:
         *,
         feedback: str | None = None,
         on_text: TextSink | None = None,
+        marks: MarkSet | None = None,
     ) -> Plan:
-        """Ask for the next actions given ``frames`` (oldest first, the newest is current)."""
+        """Ask for the next actions given ``frames`` (oldest first, the newest is current).
+
+        ``marks`` (``--marks``): the current frame's numbered elements, drawn on the
+        image the model sees (after it is fitted to the pixel budget, so the labels keep
+        their size) and listed in the prompt.
+        """
         started = time.perf_counter()
         current = frames[-1]
         model_frame = self.model_frame(current)
         budget = (self.settings.min_pixels, self.settings.max_pixels)
         images = [fit_to_budget(f.image, self.frame_kind, *budget) for f in frames]
+        if marks is not None:
+            images[-1] = marks.drawn_on(images[-1])
         request = build_request(
             task,
             steps,
@@ -111,6 +121,7 @@ class Planner:
             model_frame,
             feedback=feedback,
             settings=self.settings,
+            marks=marks.text() if marks is not None else None,
         )
         prompt_done = time.perf_counter()
         completion = self.backend.complete(request, cancel, on_text)

@@ -81,10 +81,24 @@ reverse order.
 * `answer`: Answer a question."""
 
 
-def computer_use_tool(frame: ModelFrame) -> dict[str, Any]:
-    """The tool's function schema, sized for ``frame``; dict order is the rendered JSON's order."""
+# --marks only: the one parameter Deskpilot adds to the cookbook's tool. It sits in the
+# tool for the whole run (not only on steps that have marks) so the system prompt, and
+# every cached token after it, stays the same from step to step.
+ELEMENT_PARAMETER = {
+    "description": "The number of a marked element on the screenshot, from the list of numbered elements; "
+    "use it instead of `coordinate` for `action=left_click`, `right_click`, `middle_click`, "
+    "`double_click` and `triple_click`.",
+    "type": "integer",
+}
+
+
+def computer_use_tool(frame: ModelFrame, *, marks: bool = False) -> dict[str, Any]:
+    """The tool's function schema, sized for ``frame``; dict order is the rendered JSON's order.
+
+    ``marks`` adds the ``element`` parameter after ``coordinate``.
+    """
     width, height = int(frame.extent_x), int(frame.extent_y)
-    return {
+    tool: dict[str, Any] = {
         "type": "function",
         "function": {
             "name": "computer_use",
@@ -126,6 +140,21 @@ def computer_use_tool(frame: ModelFrame) -> dict[str, Any]:
             },
         },
     }
+    if marks:
+        properties = tool["function"]["parameters"]["properties"]
+        tool["function"]["parameters"]["properties"] = {
+            **{k: v for k, v in properties.items() if k not in ("pixels", "time", "status")},
+            "element": ELEMENT_PARAMETER,
+            **{k: v for k, v in properties.items() if k in ("pixels", "time", "status")},
+        }
+    return tool
+
+
+MARKS_GUIDANCE = (
+    "Clickable elements of the active window are boxed and numbered on the screenshot and listed "
+    "after it. To click one, give its number instead of a coordinate: "
+    '{"action": "left_click", "element": 7}. A number that is not on the list is refused.'
+)
 
 
 def guidance(frame: ModelFrame) -> str:
@@ -189,6 +218,9 @@ class PromptSettings:
     max_pixels: int = DEFAULT_MAX_PIXELS
     min_pixels: int = DEFAULT_MIN_PIXELS
     max_new_tokens: int = 256
+    # --marks: the tool takes an ``element`` number and the rules say how (the list itself
+    # comes with each step's screenshot, from agent.computer_use.marks).
+    marks: bool = False
 
 
 def _clip(text: str, limit: int) -> str:
@@ -228,6 +260,7 @@ def build_request(
     *,
     feedback: str | None = None,
     settings: PromptSettings | None = None,
+    marks: str | None = None,
 ) -> ChatRequest:
     """The request for the next step; ``screenshots`` are oldest first, newest last.
 
@@ -245,6 +278,10 @@ def build_request(
     100 000 tokens). Interleaving screenshots with the history lines and replacing old
     ones by a placeholder every K steps would only pay where more than one screenshot
     is kept; with ``screenshots=k`` every step re-prefills the k kept screenshots.
+
+    ``marks`` (``--marks``): the numbered list of the elements drawn on the newest
+    screenshot, one "7: push button 'Save'" a line; it is this step's alone, so it goes
+    in the tail, after the screenshot.
     """
     settings = settings or PromptSettings()
     if not screenshots:
@@ -252,6 +289,8 @@ def build_request(
     kept = list(screenshots)[-max(1, settings.screenshots) :]
     # The stable head: the task and the rules, the same for the whole run.
     head = f"The user's task: {task}\n\n{guidance(frame)}\n"
+    if settings.marks:
+        head += f"{MARKS_GUIDANCE}\n"
     lines = history_lines(steps, settings)
     if lines:
         # Appended to, never rewritten (except at hidden_steps' compaction points).
@@ -263,6 +302,8 @@ def build_request(
     )
     # The tail is this step's alone: it follows the screenshot, which is new every step.
     tail = f"\n{shown}"
+    if settings.marks:
+        tail += f"\nNumbered elements:\n{marks}" if marks else "\nNo element is numbered on this screenshot."
     if feedback:
         tail += f"\nNote: {_clip(feedback, settings.max_note_chars)}"
     parts: list[dict[str, Any]] = [{"type": "text", "text": head}]
@@ -274,7 +315,7 @@ def build_request(
     ]
     return ChatRequest(
         messages=messages,
-        tools=[computer_use_tool(frame)],
+        tools=[computer_use_tool(frame, marks=settings.marks)],
         max_new_tokens=settings.max_new_tokens,
         max_pixels=settings.max_pixels,
         min_pixels=settings.min_pixels,

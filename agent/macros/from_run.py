@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigError
 from agent.imaging import Haystack
@@ -63,6 +63,10 @@ def macro_from_run(
             if not record.performed or record.screen.get("action") in _NOT_REPLAYED:
                 continue
             screen = dict(record.screen)
+            # --marks: a marked element's number means nothing on another screen; the step
+            # replays as a click at its point, anchored like any other.
+            screen.pop("element", None)
+            screen.pop("element_words", None)
             if screen.get("action") == "type" and isinstance(screen.get("text"), str):
                 screen["text"] = literal_text(screen["text"])  # the agent typed braces, not variables
             anchor = None
@@ -84,7 +88,7 @@ def macro_from_run(
                     reading = " and reading its text" if maker.reads_text else ""
                     progress(f"cutting the anchor of step {step.number} of {len(steps)}{reading}")
                 anchor = maker(image, point, haystack=haystack)
-                anchor.description = record.element_description.strip()
+                anchor.description = record.element_description.strip() or _marked(record.mark)
             out.append(MacroStep(action=screen, delay_s=round(delay, 3), anchor=anchor))
             delay = 0.0
     if not out:
@@ -118,3 +122,10 @@ def _time(text: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def _marked(mark: dict[str, Any] | None) -> str:
+    """The marked element a click named by number, as a description for replay's model tier."""
+    if not mark or not mark.get("name"):
+        return ""
+    return f"{mark['name']} {mark.get('role', '')}".strip()  # "Save push button"

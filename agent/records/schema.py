@@ -31,6 +31,8 @@ class ActionRecord(BaseModel):
     # Grounding in the accessibility tree (agent.computer_use.snapping.Snap.to_record):
     # whether the model's click was moved onto the element it named, where, and why.
     snap: dict[str, Any] | None = None
+    # --marks: the marked element a click named by number ({"number", "role", "name", "box"}).
+    mark: dict[str, Any] | None = None
 
 
 class CapturedArea(BaseModel):
@@ -77,6 +79,9 @@ class StepRecord(BaseModel):
     # Where the step's action came from: "model" (asked this run), "replay" (an earlier
     # successful run of the task, replayed without the model; agent.replays), "" in older runs
     source: Literal["", "model", "replay"] = ""
+    # --marks: the numbered elements drawn on the screenshot the model saw (the saved
+    # screenshot is the clean capture; agent.computer_use.marks.draw_marks redraws them)
+    marks: list[dict[str, Any]] | None = None
 
 
 class RunInfo(BaseModel):

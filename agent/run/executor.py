@@ -123,6 +123,25 @@ class GuardedExecutor:
         )
         return verdict, record
 
+    def refuse(self, number: int, action: ScreenAction, reason: str) -> ActionOutcome:
+        """Record ``action`` as refused for ``reason``, without the policy (a refusal is never less safe).
+
+        For a target the run itself cannot find, such as a marked element's number that
+        is not on the step's list: it is announced and recorded as any denied action.
+        """
+        verdict = Verdict("deny", reason)
+        self._emit(ActionDecided(number, action, verdict))
+        record = ActionRecord(
+            model=action.model_arguments(),
+            screen=action.to_json_dict(),
+            decision="deny",
+            reason=reason,
+            element_description=getattr(action.action, "element_description", None) or "",
+            error=f"refused: {reason}",
+        )
+        self._emit(ActionDone(number, action, False, record.error))
+        return ActionOutcome(record, "refused", reason)
+
     def execute(
         self,
         number: int,

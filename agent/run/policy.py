@@ -159,6 +159,10 @@ class Policy:
                 return f"the pointer {where} {point}, outside the captured monitor {monitor}"
             return f"the point {point} is outside the captured monitor {monitor}"
         inner = action.action
+        element = getattr(inner, "element", None)
+        if element is not None and action.screen_xy is None:
+            # A marked element's number the loop did not resolve to a point: never a click at the pointer.
+            return f"element {element} was not found on the screen"
         if isinstance(inner, Key):
             chord = denied_chord(inner.keys, self._denied)
             if chord is not None:
