@@ -31,6 +31,9 @@ class ActionRecord(BaseModel):
     # Grounding in the accessibility tree (agent.computer_use.snapping.Snap.to_record):
     # whether the model's click was moved onto the element it named, where, and why.
     snap: dict[str, Any] | None = None
+    # A tree-found click or press (agent.effects): what confirmed its effect, "event <type>"
+    # or "re-read: <what changed>", "none" when nothing did in time; "" where not watched.
+    effect: str = ""
 
 
 class CapturedArea(BaseModel):
