@@ -89,10 +89,12 @@ def clicker(tree: FakeTree, confirm: str = "never") -> tuple[ClickByName, FakeCo
 
 def test_a_confirmed_click_says_and_records_what_confirmed_it() -> None:
     tree = FakeTree([SAVE])
-    click, computer, recorder, _ = clicker(tree)
+    click, computer, recorder, lines = clicker(tree)
     outcome = click.run(ClickRequest("Save"))
     assert outcome.exit_code == 0
-    assert outcome.result.detail.endswith("(found by the accessibility tree; confirmed: focus moved)")
+    assert lines[-1] == outcome.result.detail == (
+        "clicked the push button Save, top left (found by the accessibility tree; confirmed: focus moved)"
+    )
     assert len(computer.performed) == 1
     assert tree.watched == [("push button", "Save", 0)] and tree.effect_waits == [CONFIRM_TIMEOUT_S]
     [action] = recorder.steps[0].actions
@@ -133,7 +135,7 @@ def test_a_click_with_no_effect_on_an_enabled_element_succeeds_saying_so() -> No
     assert outcome.exit_code == 0 and len(computer.performed) == 1
     assert "but saw no effect within 1 s" in outcome.result.detail
     assert outcome.result.detail.endswith("not retried: the click reached its box)")
-    assert lines[-1] == "Done, but no effect seen"
+    assert lines[-1] == outcome.result.detail  # the result line is shown, not only recorded
 
 
 def test_a_click_with_no_effect_on_a_disabled_element_fails() -> None:

@@ -335,8 +335,7 @@ class ClickByName:
           work shows nowhere in the tree (saving a file) is a common, correct click.
         """
         if effect.seen:
-            self._say("Done")
-            return RunEnd("success", f"{done} (found by {source}; confirmed: {effect_words(effect)})")
+            return self._done(f"{done} (found by {source}; confirmed: {effect_words(effect)})", "Done")
         unseen = f"{done} but saw no effect within {CONFIRM_TIMEOUT_S:g} s (found by {source}; not retried"
         states = element.states if element is not None else frozenset()
         disabled = bool(states) and not states & {"enabled", "sensitive"}
@@ -344,5 +343,11 @@ class ClickByName:
             self._say("No effect seen")
             why = "the tree says it is disabled" if disabled else "it may have acted"
             return RunEnd("failure", f"{unseen}: {why})")
-        self._say("Done, but no effect seen")
-        return RunEnd("success", f"{unseen}: the click reached its box)")
+        return self._done(f"{unseen}: the click reached its box)", "Done, but no effect seen")
+
+    def _done(self, line: str, spoken: str) -> RunEnd:
+        """A success whose result line is shown (what confirmed it, or that nothing did) and said short."""
+        self.on_line(line)
+        if self.speech is not None:
+            self.speech.say(spoken)
+        return RunEnd("success", line)
