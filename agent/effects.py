@@ -16,6 +16,23 @@ from agent.ports import Effect, Reading
 # Press ~105 ms; 1 s is four times the slowest, and a run waits it only when nothing came.
 CONFIRM_TIMEOUT_S = 1.0
 
+# Events that are no effect of an action. Measured on GTK3: reading a window's elements
+# makes it send "defunct" (and fillers "accessible-role") for live objects some ms later,
+# i.e. after the watch began; a real removal also sends children-changed or window:destroy.
+_NOT_EFFECTS = (
+    "object:state-changed:defunct",
+    "object:property-change:accessible-role",
+    "object:property-change:accessible-parent",
+)
+# A tooltip shows ~0.5 s after the pointer stops on a control, click or no click.
+_NOT_SOURCES = frozenset({"tool tip"})
+
+
+def counts_as_effect(kind: str, role: str) -> bool:
+    """Whether an event of type ``kind`` from an object of ``role`` can confirm an action."""
+    return not kind.startswith(_NOT_EFFECTS) and role not in _NOT_SOURCES
+
+
 # The most specific prefix wins: "object:state-changed:focused" before "object:state-changed".
 _EVENT_WORDS = (
     ("object:state-changed:focused", "focus moved"),

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from agent.access.clicking import ClickByName, ClickRequest
-from agent.effects import CONFIRM_TIMEOUT_S, effect_words, event_words, reading_change
+from agent.effects import CONFIRM_TIMEOUT_S, counts_as_effect, effect_words, event_words, reading_change
 from agent.geometry import Region
 from agent.ports import Effect, Element, Reading, TextBox
 from agent.run.capture import Capture, SettleSettings
@@ -61,6 +61,22 @@ def test_what_a_second_reading_counts_as_a_change(after: Reading | None, change:
 )
 def test_events_in_words(kind: str, words: str) -> None:
     assert event_words(kind) == words
+
+
+@pytest.mark.parametrize(
+    ("kind", "role", "counts"),
+    [
+        ("object:state-changed:focused", "push button", True),
+        ("object:text-changed:insert", "label", True),
+        ("window:create", "frame", True),
+        # GTK3 sends these for live objects some ms after they were read: no action's doing.
+        ("object:state-changed:defunct", "push button", False),
+        ("object:property-change:accessible-role", "filler", False),
+        ("object:state-changed:showing", "tool tip", False),  # hovering shows it, clicked or not
+    ],
+)
+def test_which_events_can_confirm_an_action(kind: str, role: str, counts: bool) -> None:
+    assert counts_as_effect(kind, role) is counts
 
 
 def test_the_record_and_the_words_say_what_confirmed_it() -> None:

@@ -1,5 +1,5 @@
 """A GTK3 window for confirming a press's effect: "Count" updates a label, "Inert" has no handler,
-"Locked" is insensitive (its handler would print, but GTK never calls it).
+"Locked" is insensitive (its handler would print, but GTK never calls it). Each has a tooltip.
 
 Prints "ready", then "CLICK <name>" for each click a handler saw. Run with /usr/bin/python3
 (Debian's python3-gi). Arguments: the window title, then X and Y.
@@ -42,6 +42,9 @@ def main() -> None:
         button = Gtk.Button(label=name)
         # No focus on click: the effect a test sees is the handler's, not GTK moving the focus.
         button.set_focus_on_click(False)
+        # A tooltip shows ~0.5 s after the pointer stops on it: within the wait for an
+        # effect, and never the click's effect.
+        button.set_tooltip_text(f"The {name} button")
         if name == "Count":
             button.connect("clicked", counted)
         elif name == "Locked":

@@ -109,16 +109,16 @@ class EventWatch:
             return [h for h in self._heard if h.seq > seq]
 
     def wait_for(
-        self, seq: int, belongs: Callable[[Any], bool], timeout_s: float, stop: threading.Event
+        self, seq: int, counts: Callable[[Heard], bool], timeout_s: float, stop: threading.Event
     ) -> Heard | None:
-        """The first event after ``seq`` whose source ``belongs`` (to the watched application);
+        """The first event after ``seq`` that ``counts`` (an effect from the watched application);
         None when ``timeout_s`` passed or ``stop`` was set first (the caller checks the stop)."""
         deadline = time.monotonic() + timeout_s
         while True:
             for heard in self._since(seq):
-                if belongs(heard.source):
+                if counts(heard):
                     return heard
-                seq = heard.seq  # each source is asked about once
+                seq = heard.seq  # each event is judged once
             now = time.monotonic()
             if now >= deadline or stop.wait(min(_POLL_S, deadline - now)):
                 return None

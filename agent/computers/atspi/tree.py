@@ -18,7 +18,8 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from agent.effects import reading_change
+from agent.computers.atspi.events import Heard
+from agent.effects import counts_as_effect, reading_change
 from agent.errors import DisplayError
 from agent.geometry import Region
 from agent.ports import Effect, EffectWatch, Element, Reading, ScreenWindow, TreeWindow, WindowStack
@@ -548,22 +549,25 @@ class _AtspiWatch:
     ) -> None:
         self._tree, self._events, self._acc, self._pid = tree, events, acc, pid
         self._before, self._seq, self._started = before, seq, started
-        self._pids: dict[int, int | None] = {}  # source hash → process id, each asked once
+        self._sources: dict[int, tuple[int | None, str]] = {}  # hash → (process id, role), asked once
 
-    def _belongs(self, source: Any) -> bool:
-        if source is None:
+    def _counts(self, heard: Heard) -> bool:
+        """An event from the watched application that an action can cause (agent.effects)."""
+        source = heard.source
+        if source is None or not counts_as_effect(heard.kind, ""):
             return False
         key = hash(source)
-        if key not in self._pids:
+        if key not in self._sources:
             try:
-                self._pids[key] = source.get_process_id()
+                self._sources[key] = (source.get_process_id(), source.get_role_name())
             except Exception:  # an application that just exited: not the one watched
-                self._pids[key] = None
-        return self._pids[key] == self._pid
+                self._sources[key] = (None, "")
+        pid, role = self._sources[key]
+        return pid == self._pid and counts_as_effect(heard.kind, role)
 
     def wait(self, timeout_s: float, stop: threading.Event) -> Effect:
         # The timeout runs from now, after the action: Qt's animated Press alone takes ~105 ms.
-        heard = self._events.wait_for(self._seq, self._belongs, timeout_s, stop)
+        heard = self._events.wait_for(self._seq, self._counts, timeout_s, stop)
         if heard is not None:
             return Effect("event", heard.kind, heard.at - self._started)
         if stop.is_set():
