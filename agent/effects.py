@@ -55,6 +55,14 @@ _EVENT_WORDS = (
 )
 
 
+def disabled(states: frozenset[str]) -> bool:
+    """Whether an element's states say it ignores input (neither "enabled" nor "sensitive").
+
+    Unknown (no states read) is not disabled: only what the tree said counts.
+    """
+    return bool(states) and not states & {"enabled", "sensitive"}
+
+
 def event_words(kind: str) -> str:
     """An AT-SPI event type in words ("object:state-changed:focused" → "focus moved")."""
     for prefix, words in _EVENT_WORDS:

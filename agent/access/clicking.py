@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from agent.access.matching import Match, find_matches
 from agent.access.tree_targets import CLICKABLE_ROLES, tree_matches
 from agent.actions import DoubleClick, LeftClick, RightClick, ScreenAction
-from agent.effects import CONFIRM_TIMEOUT_S, effect_words
+from agent.effects import CONFIRM_TIMEOUT_S, disabled, effect_words
 from agent.errors import DeskpilotError
 from agent.ports import NameReader
 from agent.run.harness import RunEnd
@@ -337,11 +337,10 @@ class ClickByName:
         if effect.seen:
             return self._done(f"{done} (found by {source}; confirmed: {effect_words(effect)})", "Done")
         unseen = f"{done} but saw no effect within {CONFIRM_TIMEOUT_S:g} s (found by {source}; not retried"
-        states = element.states if element is not None else frozenset()
-        disabled = bool(states) and not states & {"enabled", "sensitive"}
-        if pressed or disabled:
+        off = element is not None and disabled(element.states)
+        if pressed or off:
             self._say("No effect seen")
-            why = "the tree says it is disabled" if disabled else "it may have acted"
+            why = "the tree says it is disabled" if off else "it may have acted"
             return RunEnd("failure", f"{unseen}: {why})")
         return self._done(f"{unseen}: the click reached its box)", "Done, but no effect seen")
 
