@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -130,6 +130,54 @@ class TreeWindow:
     elements: tuple[Element, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What an element says about itself at one moment: read before and after an action."""
+
+    role: str
+    name: str
+    states: frozenset[str] = frozenset()
+    text: str = ""
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What showed that an action on an element did something, or that nothing did.
+
+    ``how`` is "event" (``detail`` the AT-SPI event type from the element's application),
+    "re-read" (``detail`` what differs), or "" when nothing was seen in time (``detail``
+    "stopped" when the wait was cut short by a stop). ``after_s`` runs from just before
+    the action to the evidence, or to the end of the wait.
+    """
+
+    how: Literal["event", "re-read", ""]
+    detail: str = ""
+    after_s: float = 0.0
+
+    @property
+    def seen(self) -> bool:
+        return self.how != ""
+
+    def to_record(self) -> str:
+        """The step record's ``effect``: "event object:state-changed:focused", "re-read: ...", "none"."""
+        if self.how == "event":
+            return f"event {self.detail}"
+        if self.how == "re-read":
+            return f"re-read: {self.detail}"
+        return "none"
+
+
+class EffectWatch(Protocol):
+    """Evidence that an action did something, collected from the moment the watch began."""
+
+    def wait(self, timeout_s: float, stop: threading.Event) -> Effect:
+        """The first event from the element's application since the watch began, else (after
+        ``timeout_s``) a second reading that differs; ``Effect("")`` when neither. Returns at
+        once when ``stop`` is set."""
+        ...
+
+
 class AccessibleTree(Protocol):
     """The desktop's accessibility tree (AT-SPI on Linux): exact text and named elements, no pixels."""
 
@@ -158,6 +206,14 @@ class AccessibleTree(Protocol):
         """Look the element up again and perform its action (the first when None), without the pointer.
 
         Raises ``DisplayError`` when it is gone or changed (a stale element is never acted on).
+        """
+        ...
+
+    def watch(self, element: Element) -> EffectWatch:
+        """Start watching for an action's effect on ``element``: read it now and note the events
+        of its application from this moment. Called just before the action.
+
+        Raises ``DisplayError`` when the element is gone (nothing is acted on blind).
         """
         ...
 

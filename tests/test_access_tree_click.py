@@ -71,6 +71,7 @@ def test_no_pointer_presses_the_element_and_leaves_the_pointer(
     result = click(session, tmp_path, "Export report", "--no-pointer")
     assert result.returncode == 0, result.stderr
     assert "Pressing the push button Export report" in result.stderr
+    assert "(found by the accessibility tree; confirmed: " in result.stderr  # the status line's event
     assert gtk.expect("CLICK", timeout=5) == "CLICK Export report 4"
     assert pointer() == PARK
 

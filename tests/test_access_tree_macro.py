@@ -110,6 +110,8 @@ def test_a_field_replays_by_its_element_after_a_restyle(
     assert ">element<" in report.read_text()  # the report names the tier that found the step
     _info, steps = load_run(tmp_path / "history", "latest")
     assert (steps[0].anchor_tier, steps[0].settled_by) == ("element", "tree")
+    assert steps[0].actions[0].effect.startswith("event ")  # the click's effect, heard from the page
+    assert "confirmed: " in report.read_text()
 
 
 _EVENTS = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
@@ -11,6 +12,8 @@ from agent.geometry import Region
 from agent.macros.anchors import make_anchor
 from agent.macros.element_tier import ElementTier
 from agent.macros.healing import Healer
+from agent.macros.player import MacroPlayer, PlaySettings
+from agent.macros.report import render
 from agent.macros.schema import (
     ElementRef,
     Macro,
@@ -21,8 +24,15 @@ from agent.macros.schema import (
     save_macro,
 )
 from agent.macros.tiers import Found, Miss, TierName
-from agent.ports import Element
+from agent.ports import Effect, Element
+from agent.records.history import RunRecorder, load_run
+from agent.records.schema import RunInfo
+from agent.run.capture import Capture, SettleSettings
+from agent.run.executor import GuardedExecutor
+from agent.run.harness import RunHarness
+from agent.run.policy import ConfirmMode, Policy, PolicyConfig
 from agent.testing.fake import FakeComputer
+from agent.testing.operator import FakeOperator
 from agent.testing.tree import FakeTree
 
 MONITOR = Monitor(width=640, height=480)
@@ -80,3 +90,49 @@ def test_the_element_is_kept_in_the_file_shown_and_old_macros_still_load(tmp_pat
     del data["steps"][0]["anchor"]["element"]  # as written before the field existed
     path.write_text(json.dumps(data))
     assert load_macro(path).steps[0].anchor.element is None  # type: ignore[union-attr]
+
+
+def _replay(tree: FakeTree, tmp_path: Path) -> tuple[object, MacroPlayer, FakeComputer, list[str]]:
+    """Play a one-click macro whose target only the element tier finds; the run recorded under tmp_path."""
+    frame, anchor = _restyled()
+    computer = FakeComputer(region=Region(0, 0, 640, 480), image=frame.image)  # type: ignore[attr-defined]
+    recorder = RunRecorder.start(tmp_path, RunInfo(id="", task="macro", backend="macro", model="none", started_at=""))
+    harness = RunHarness(computer, recorder=recorder)
+    executor = GuardedExecutor(
+        computer, Policy(PolicyConfig(confirm=ConfirmMode.NEVER)), FakeOperator(), computer.cancel, harness.emit
+    )
+    capture = Capture(computer, computer.cancel, SettleSettings(quiet_s=0.0, timeout_s=0.1), tree=tree)
+    said: list[str] = []
+    player = MacroPlayer(
+        executor, capture, harness, Healer(tree=tree), PlaySettings(anchor_timeout_s=0.0), say=said.append, tree=tree
+    )
+    macro = Macro(monitor=MONITOR, steps=[MacroStep(action={"action": "left_click", "x": 330, "y": 215},
+                                                    anchor=anchor)])  # type: ignore[arg-type]
+    return player.play(macro, [{}], "macro"), player, computer, said
+
+
+def test_a_replayed_element_step_records_what_confirmed_it(tmp_path: Path) -> None:
+    tree = FakeTree([FIELD])
+    result, player, computer, _said = _replay(tree, tmp_path)
+    assert result.outcome == "success" and [a.screen_xy for a in computer.performed] == [(280, 312)]  # type: ignore[attr-defined]
+    assert tree.watched == [("entry", "Email", 0)]
+    [step] = player.log.steps
+    assert step.effect == "confirmed: focus moved"
+    assert "confirmed: focus moved" in render("replay", "success", player.log.steps)
+    _info, records = load_run(tmp_path, "latest")
+    assert records[0].actions[0].effect == "event object:state-changed:focused"
+
+
+def test_a_replayed_step_without_effect_is_said_and_fails_only_on_a_disabled_element(tmp_path: Path) -> None:
+    tree = FakeTree([FIELD])
+    tree.effect = Effect("", "", 1.0)
+    result, player, computer, said = _replay(tree, tmp_path / "enabled")
+    assert result.outcome == "success" and len(computer.performed) == 1  # type: ignore[attr-defined]
+    assert player.log.steps[0].effect == "no effect seen within 1 s"
+    assert any("saw no effect within 1 s (not retried)" in line for line in said)
+    locked = replace(FIELD, states=frozenset({"showing", "visible"}))
+    tree = FakeTree([locked])
+    tree.effect = Effect("", "", 1.0)
+    result, _player, computer, _said = _replay(tree, tmp_path / "disabled")
+    assert result.outcome == "failure" and "is disabled and showed no effect" in result.detail
+    assert len(computer.performed) == 1  # type: ignore[attr-defined]  # not retried

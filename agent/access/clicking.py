@@ -12,6 +12,10 @@ one, or when the model points at nothing, "not found" is the answer.
 Before OCR, an ``AccessibleTree`` (where the active window has one) is asked by name
 (``agent.access.tree_targets``): exact and fast, and the only source that may press an
 element without moving the pointer (``no_pointer``), through the same executor.
+
+A tree-found click or press is then confirmed (``agent.effects``): an event from the
+element's application after the action, or the element read again differing. What an
+unconfirmed one means is decided in ``ClickByName._confirm``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from agent.access.matching import Match, find_matches
 from agent.access.tree_targets import CLICKABLE_ROLES, tree_matches
 from agent.actions import DoubleClick, LeftClick, RightClick, ScreenAction
+from agent.effects import CONFIRM_TIMEOUT_S, disabled, effect_words
 from agent.errors import DeskpilotError
 from agent.ports import NameReader
 from agent.run.harness import RunEnd
@@ -34,7 +39,7 @@ from agent.wording import clip
 
 if TYPE_CHECKING:
     from agent.computers.base import Frame
-    from agent.ports import AccessibleTree, Element, Speech, TextReader
+    from agent.ports import AccessibleTree, Effect, EffectWatch, Element, Speech, TextReader
     from agent.records.schema import StepRecord
     from agent.run.capture import Capture
     from agent.run.events import RunResult
@@ -239,14 +244,14 @@ class ClickByName:
         point = chosen.center
         assert point is not None  # tree_matches keeps only elements with a box
         if request.no_pointer:
-            return self._click(request, frame, record, point, words, source=TREE, press=chosen)
+            return self._click(request, frame, record, point, words, source=TREE, press=chosen, watch=chosen)
         if self.tree.covered(chosen):
             # The tree still says "showing" under another window: a click would land on that one.
             record.error = f"{words} is covered by another window; nothing clicked"
             self.harness.finish_step(record, frame)
             self._say(f"Not clicked: {record.error}")
             return RunEnd("failure", f"not clicked ({record.error}; bring its window to the front)")
-        return self._click(request, frame, record, point, words, source=TREE)
+        return self._click(request, frame, record, point, words, source=TREE, watch=chosen)
 
     def _click(
         self,
@@ -258,7 +263,10 @@ class ClickByName:
         ask: str = "",
         source: str = "",
         press: Element | None = None,
+        watch: Element | None = None,
     ) -> RunEnd:
+        """Click at ``point`` (or ``press`` the element without the pointer); a ``watch``ed
+        element's effect is then confirmed before settling."""
         x, y = point
         kinds = {"left": LeftClick, "double": DoubleClick, "right": RightClick}
         # A press is judged by the policy as the click it stands for, at the element's centre.
@@ -266,22 +274,40 @@ class ClickByName:
         verb = "Pressing" if press is not None else _WORDS[request.button]
         self._say(f"{verb} {words} (found by {source})")
         perform = None
-        if press is not None:
-            tree, element = self.tree, press
+        watching: list[EffectWatch] = []
+        if watch is not None:
+            tree, element, computer = self.tree, watch, self.executor.computer
             assert tree is not None
-            perform = functools.partial(tree.do_action, element)
+
+            def perform() -> None:
+                # Watched from just before the action, inside the executor's checks: an
+                # event while a confirmation was asked is not the action's.
+                watching.append(tree.watch(element))
+                if press is not None:
+                    tree.do_action(press)
+                else:
+                    computer.perform(action)
+
         result = self.executor.execute(1, action, frame.region, ask=ask, perform=perform)
         if press is not None:
             result.record.element_description = f"pressed {press.role} {press.name!r} without the pointer"
         record.actions.append(result.record)
+        effect: Effect | None = None
         if result.performed:
             record.timings["perform_s"] = result.perform_s
+            if watching:
+                effect = watching[0].wait(CONFIRM_TIMEOUT_S, self.executor.stop)
+                result.record.effect = effect.to_record()
+                record.timings["effect_s"] = effect.after_s
+                self.executor.check_stop()  # a stop during the wait ends the run, nothing after
             settled = time.perf_counter()
             self.capture.settle()
             record.timings["settle_s"] = time.perf_counter() - settled
         self.harness.finish_step(record, frame)
         done = "pressed" if press is not None else "clicked"
         if result.performed:
+            if effect is not None:
+                return self._confirm(effect, f"{done} {words}", source, watch, pressed=press is not None)
             self._say("Done")
             return RunEnd("success", f"{done} {words} (found by {source})")
         if result.status == "dry_run":
@@ -290,3 +316,37 @@ class ClickByName:
         why = result.status.replace("_", " ") + (f": {result.reason}" if result.reason else "")
         self._say(f"Not clicked: {why}")
         return RunEnd("failure", f"not clicked ({why})")
+
+    def _confirm(
+        self, effect: Effect, done: str, source: str, element: Element | None, *, pressed: bool
+    ) -> RunEnd:
+        """The end of a performed, watched action: confirmed, or what seeing no effect means.
+
+        Seeing no effect is never retried: the action may have acted (a handler whose work
+        the tree does not show), and a second press could do it twice. Whether it fails:
+
+        - a press without the pointer (``--no-pointer``) fails (exit 1): AT-SPI's
+          ``do_action`` answers True on an insensitive GTK button and does nothing, so its
+          True is the only evidence there is, and it is no evidence;
+        - a pointer click fails (exit 1) when the tree said the element was disabled
+          (neither "enabled" nor "sensitive"): it landed on something that ignores clicks;
+        - any other pointer click succeeds, said plainly: the input really reached the
+          element's box, checked to be on top beforehand, and an enabled control whose
+          work shows nowhere in the tree (saving a file) is a common, correct click.
+        """
+        if effect.seen:
+            return self._done(f"{done} (found by {source}; confirmed: {effect_words(effect)})", "Done")
+        unseen = f"{done} but saw no effect within {CONFIRM_TIMEOUT_S:g} s (found by {source}; not retried"
+        off = element is not None and disabled(element.states)
+        if pressed or off:
+            self._say("No effect seen")
+            why = "the tree says it is disabled" if off else "it may have acted"
+            return RunEnd("failure", f"{unseen}: {why})")
+        return self._done(f"{unseen}: the click reached its box)", "Done, but no effect seen")
+
+    def _done(self, line: str, spoken: str) -> RunEnd:
+        """A success whose result line is shown (what confirmed it, or that nothing did) and said short."""
+        self.on_line(line)
+        if self.speech is not None:
+            self.speech.say(spoken)
+        return RunEnd("success", line)

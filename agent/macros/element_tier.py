@@ -69,4 +69,4 @@ class ElementTier:
             (min(box.right, region.right) - 1, min(box.bottom, region.bottom) - 1), geometry
         )
         image_box = Box(left, top, max(1, right - left + 1), max(1, bottom - top + 1))
-        return Found(point, image_box, self.name, 1.0, 0.0)
+        return Found(point, image_box, self.name, 1.0, 0.0, element=chosen)

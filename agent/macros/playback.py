@@ -263,6 +263,7 @@ def play_macro(
             on_miss=keep_miss,
             on_found=keep_look,
             say=say,
+            tree=tree,
         )
         result = player.play(macro, rows, f"macro {path.name}")
     if report is not None:

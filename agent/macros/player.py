@@ -25,12 +25,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from agent.effects import CONFIRM_TIMEOUT_S, disabled, effect_words
 from agent.errors import ConfigError
 from agent.imaging import Box
 from agent.macros.healing import Found, Healer, Miss, anchor_point_in, box_around, frame_point_to_screen
 from agent.macros.schema import Macro, MacroStep, Monitor, decode_png, screen_action
 from agent.macros.tiers import Cost, TierName
-from agent.records.schema import StepRecord
+from agent.records.schema import ActionRecord, StepRecord
 from agent.run.capture import Capture
 from agent.run.events import RunResult
 from agent.run.executor import GuardedExecutor
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from agent.computers.base import Frame
     from agent.geometry import Region
     from agent.macros.schema import Anchor
+    from agent.ports import AccessibleTree, Effect, EffectWatch, Element
 
 # Tier (e), of cost ``Cost.ASK``: the user pointed at the target (or accepted the best
 # candidate) when asked. The player asks, because only it holds the operator.
@@ -94,6 +96,7 @@ class StepReport:
     status: str = ""
     seconds: float = 0.0  # the whole step: for a miss, the wait for its anchor
     recorded: str = ""  # the step as recorded (``words`` is the action as played, once played)
+    effect: str = ""  # an element-tier step's confirmation in words; "" where not watched
 
 
 @dataclass
@@ -117,8 +120,10 @@ class MacroPlayer:
         on_miss: MissSaver | None = None,
         on_found: Callable[[int, MacroStep, Found, Frame], None] | None = None,
         say: Callable[[str], None] | None = None,
+        tree: AccessibleTree | None = None,
     ) -> None:
         self.executor = executor
+        self.tree = tree  # confirms the effect of a step the element tier found
         self.capture = capture
         self.harness = harness
         self.healer = healer
@@ -276,19 +281,68 @@ class MacroPlayer:
         # The action as played (at the point found, the text filled in), as the terminal shows it.
         report.words = describe_action(action.to_json_dict())
         self._last_start = time.monotonic()
-        outcome = executor.execute(number, action, frame.region if frame is not None else region)
+        element = report.found.element if report.found is not None else None
+        watching: list[EffectWatch] = []
+        perform = None
+        if element is not None and self.tree is not None:
+            tree, watched, computer = self.tree, element, executor.computer
+
+            def perform() -> None:
+                watching.append(tree.watch(watched))  # from just before the input, as click by name
+                computer.perform(action)
+
+        outcome = executor.execute(
+            number, action, frame.region if frame is not None else region, perform=perform
+        )
         record.actions.append(outcome.record)
-        record.timings["step_s"] = time.perf_counter() - started
         report.status = outcome.status
         if outcome.performed:
             record.timings["perform_s"] = outcome.perform_s
-        elif outcome.status != "dry_run":
+            if watching and element is not None:
+                effect = watching[0].wait(CONFIRM_TIMEOUT_S, executor.stop)
+                executor.check_stop()  # a stop during the wait: nothing after it
+                end = self._confirmed(number, effect, element, outcome.record, record, report)
+                if end is not None:
+                    record.timings["step_s"] = time.perf_counter() - started
+                    self.harness.finish_step(record, frame)
+                    return end
+        record.timings["step_s"] = time.perf_counter() - started
+        if not outcome.performed and outcome.status != "dry_run":
             why = f": {outcome.reason}" if outcome.reason else ""
             record.error = f"{outcome.status}{why}"
             self.harness.finish_step(record, frame)
             # Named as played: the line just before it (and any prompt) showed that action.
             return RunEnd("failure", f"step {number} ({report.words}) was {outcome.status}{why}")
         self.harness.finish_step(record, frame)
+        return None
+
+    def _confirmed(
+        self,
+        number: int,
+        effect: Effect,
+        element: Element,
+        action: ActionRecord,
+        record: StepRecord,
+        report: StepReport,
+    ) -> RunEnd | None:
+        """Record what confirmed an element-tier step, or that nothing did (click by name's rule).
+
+        Seeing nothing is never retried (the input may have acted); it ends the replay only
+        where the tree said the element was disabled: the macro's input landed on something
+        that ignores it. Otherwise the next step's wait for its anchor is the check.
+        """
+        action.effect = effect.to_record()
+        record.timings["effect_s"] = effect.after_s
+        if effect.seen:
+            report.effect = f"confirmed: {effect_words(effect)}"
+            return None
+        report.effect = f"no effect seen within {CONFIRM_TIMEOUT_S:g} s"
+        self.say(f"step {number}: {report.words}: saw no effect within {CONFIRM_TIMEOUT_S:g} s (not retried)")
+        if disabled(element.states):
+            what = f"the {element.role} {element.name!r}"
+            why = f"step {number} ({report.words}): {what} is disabled and showed no effect"
+            record.error = why
+            return RunEnd("failure", why)
         return None
 
     def _find(self, step: MacroStep, monitor: Monitor) -> tuple[Frame, Found | Miss]:

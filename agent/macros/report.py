@@ -77,11 +77,13 @@ def render(title: str, outcome: str, steps: Sequence[StepReport]) -> str:
         action = html.escape(step.words)
         if step.recorded and step.recorded != step.words:
             action += f"<br><small>recorded: {html.escape(step.recorded)}</small>"
+        # An element-tier step's confirmation: what showed the input did something, or that nothing did.
+        effect = f"<br><small>{html.escape(step.effect)}</small>" if step.effect else ""
         rows.append(
             "<tr>"
             f"<td>{step.number}</td><td>{action}</td><td>{recorded}</td><td>{where}</td>"
             f'<td class="tier">{html.escape(tier)}</td><td>{score}</td><td>{html.escape(seconds)}</td>'
-            f"<td>{html.escape(step.status)}</td></tr>"
+            f"<td>{html.escape(step.status)}{effect}</td></tr>"
         )
     return (
         "<!doctype html><html lang=en><meta charset=utf-8>"

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from agent.computers.base import Frame
     from agent.imaging import Box, Match
     from agent.macros.schema import Anchor
+    from agent.ports import Element
 
 
 class TierName(StrEnum):
@@ -69,6 +70,7 @@ class Found:
     score: float
     seconds: float
     scale: float = 1.0
+    element: Element | None = None  # the element tier's: its effect is confirmed after the action
 
     @property
     def is_new_look(self) -> bool:

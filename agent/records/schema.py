@@ -33,6 +33,9 @@ class ActionRecord(BaseModel):
     snap: dict[str, Any] | None = None
     # --marks: the marked element a click named by number ({"number", "role", "name", "box"}).
     mark: dict[str, Any] | None = None
+    # A tree-found click or press (agent.effects): what confirmed its effect, "event <type>"
+    # or "re-read: <what changed>", "none" when nothing did in time; "" where not watched.
+    effect: str = ""
 
 
 class CapturedArea(BaseModel):

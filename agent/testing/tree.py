@@ -1,4 +1,5 @@
-"""A fake ``AccessibleTree``: given elements, a covered flag, and a log of the actions performed."""
+"""A fake ``AccessibleTree``: given elements, a covered flag, a log of the actions performed, and
+the effect each watch reports."""
 
 from __future__ import annotations
 
@@ -6,7 +7,20 @@ import threading
 from collections.abc import Collection, Sequence
 
 from agent.errors import DisplayError
-from agent.ports import Element, TreeWindow
+from agent.ports import Effect, Element, TreeWindow
+
+
+class FakeWatch:
+    """Reports the tree's ``effect`` when waited on, or nothing when ``stop`` is already set."""
+
+    def __init__(self, tree: FakeTree, element: Element) -> None:
+        self.tree, self.element = tree, element
+
+    def wait(self, timeout_s: float, stop: threading.Event) -> Effect:
+        self.tree.effect_waits.append(timeout_s)
+        if stop.is_set():
+            return Effect("", "stopped")
+        return self.tree.effect
 
 
 class FakeTree:
@@ -30,6 +44,10 @@ class FakeTree:
         self.queries = 0
         self.quiet: bool | None = True  # what wait_quiet answers (None: as if the window had no tree)
         self.waits: list[float] = []  # the gap of each wait_quiet
+        # What a watch reports after the action (default: the focus moved, 10 ms later).
+        self.effect = Effect("event", "object:state-changed:focused", 0.01)
+        self.watched: list[tuple[str, str, int]] = []  # (role, name, actions performed before the watch)
+        self.effect_waits: list[float] = []  # the timeout of each wait for an effect
 
     def available(self) -> bool:
         return self._available
@@ -57,6 +75,12 @@ class FakeTree:
         if element not in self.elements:
             raise DisplayError(f"the {element.role} {element.name!r} is gone from the window")
         self.actions.append((element.role, element.name, action))
+
+    def watch(self, element: Element) -> FakeWatch:
+        if element not in self.elements:
+            raise DisplayError(f"the {element.role} {element.name!r} is gone from the window")
+        self.watched.append((element.role, element.name, len(self.actions)))
+        return FakeWatch(self, element)
 
     def wait_quiet(self, gap_s: float, timeout_s: float, stop: threading.Event) -> bool | None:
         self.waits.append(gap_s)

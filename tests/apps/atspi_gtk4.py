@@ -45,11 +45,20 @@ def main() -> None:
             getattr(grid, f"set_margin_{side}")(16)
         window.set_child(grid)
         grid.attach(Gtk.Label(label="Invoice settings"), 0, 0, 3, 1)
+        status = Gtk.Label(label="Status: ready")
+        clicks = [0]
+
+        def clicked(name: str, index: int) -> None:
+            # The status line counts clicks: a handler's work the tree can show (confirms a press).
+            clicks[0] += 1
+            status.set_label(f"Status: {clicks[0]} clicks")
+            say(f"CLICK {name} {index}")
+
         for i, name in enumerate(["Save", "Open", "Delete", "Delete", "Export report", "Help"]):
             button = Gtk.Button(label=name)
-            button.connect("clicked", lambda _b, n=name, k=i: say(f"CLICK {n} {k}"))
+            button.connect("clicked", lambda _b, n=name, k=i: clicked(n, k))
             grid.attach(button, i % 3, 1 + i // 3, 1, 1)
-        grid.attach(Gtk.Label(label="Status: ready"), 0, 3, 3, 1)
+        grid.attach(status, 0, 3, 3, 1)
         window.present()
         GLib.timeout_add(100, lambda: place(title, x, y))
 

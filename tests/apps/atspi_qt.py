@@ -25,11 +25,20 @@ def main() -> None:
     window.setWindowTitle(title)
     grid = QGridLayout(window)
     grid.addWidget(QLabel("Invoice settings"), 0, 0, 1, 3)
+    status = QLabel("Status: ready")
+    clicks = [0]
+
+    def clicked(name: str, index: int) -> None:
+        # The status line counts clicks: a handler's work the tree can show (confirms a press).
+        clicks[0] += 1
+        status.setText(f"Status: {clicks[0]} clicks")
+        say(f"CLICK {name} {index}")
+
     for i, name in enumerate(["Save", "Open", "Delete", "Delete", "Export report", "Help"]):
         button = QPushButton(name)
-        button.clicked.connect(lambda _checked=False, n=name, k=i: say(f"CLICK {n} {k}"))
+        button.clicked.connect(lambda _checked=False, n=name, k=i: clicked(n, k))
         grid.addWidget(button, 1 + i // 3, i % 3)
-    grid.addWidget(QLabel("Status: ready"), 3, 0, 1, 3)
+    grid.addWidget(status, 3, 0, 1, 3)
     window.resize(520, 240)
     window.move(x, y)
     window.show()

@@ -13,13 +13,16 @@ import contextlib
 import logging
 import math
 import threading
+import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from agent.computers.atspi.events import Heard
+from agent.effects import counts_as_effect, reading_change
 from agent.errors import DisplayError
 from agent.geometry import Region
-from agent.ports import Element, ScreenWindow, TreeWindow, WindowStack
+from agent.ports import Effect, EffectWatch, Element, Reading, ScreenWindow, TreeWindow, WindowStack
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +97,7 @@ class AtspiTree:
         self._atspi: Any = Atspi
         self._stack = stack
         self._windows: dict[str, ScreenWindow] = {}  # title → X window, from the last lookup
-        self._events: Any = None  # the EventWatch, started by the first wait_quiet
+        self._events: Any = None  # the EventWatch, started by the first wait_quiet or watch
 
     def available(self) -> bool:
         return True  # built only after the bus answered (open_tree)
@@ -350,6 +353,17 @@ class AtspiTree:
             self._do_action(element, action)
 
     def _do_action(self, element: Element, action: str | None) -> None:
+        acc = self._live(element)
+        iface = acc.get_action_iface()
+        if iface is None or iface.get_n_actions() == 0:
+            raise DisplayError(f"the {element.role} {element.name!r} has no action to perform")
+        names = [iface.get_action_name(i) for i in range(iface.get_n_actions())]
+        index = names.index(action) if action in names else 0
+        if not iface.do_action(index):
+            raise DisplayError(f"the {element.role} {element.name!r} refused its action {names[index]!r}")
+
+    def _live(self, element: Element) -> Any:
+        """The live object that is ``element`` now; DisplayError when it is gone or changed."""
         # Look it up again: a reference from before a reload acts on nothing and says True.
         again = [e for e in self.find((element.role,), element.name) if e.in_document == element.in_document]
         if element.path:
@@ -361,13 +375,7 @@ class AtspiTree:
         acc = self._resolve(target)
         if acc is None or acc.get_role_name() in ("invalid", ""):
             raise DisplayError(f"the {element.role} {element.name!r} changed before it could be pressed")
-        iface = acc.get_action_iface()
-        if iface is None or iface.get_n_actions() == 0:
-            raise DisplayError(f"the {element.role} {element.name!r} has no action to perform")
-        names = [iface.get_action_name(i) for i in range(iface.get_n_actions())]
-        index = names.index(action) if action in names else 0
-        if not iface.do_action(index):
-            raise DisplayError(f"the {element.role} {element.name!r} refused its action {names[index]!r}")
+        return acc
 
     def _resolve(self, element: Element) -> Any:
         """The live object at ``element.path`` from its application, checked to still be that element."""
@@ -383,17 +391,44 @@ class AtspiTree:
             return None
         return node
 
+    # -- an action's effect ---------------------------------------------------------------
+    def watch(self, element: Element) -> EffectWatch:
+        """Read ``element`` now and note its application's events from now (called just before
+        the action); DisplayError when it is gone."""
+        with self._errors():
+            acc = self._live(element)
+            events = self._listen()
+            before = self._reading(acc)
+            pid = acc.get_process_id()
+            seq, started = events.mark()  # after the reading: its replies may carry events
+        return _AtspiWatch(self, events, acc, pid, before, seq, started)
+
+    def _reading(self, acc: Any) -> Reading:
+        """How ``acc`` reads now: role, name, states, text and value (what an action may change)."""
+        value = acc.get_value_iface()
+        return Reading(
+            role=acc.get_role_name(),
+            name=acc.get_name() or "",
+            states=self._states(acc),
+            text=self._text(acc) or "",
+            value=float(value.get_current_value()) if value is not None else None,
+        )
+
+    def _listen(self) -> Any:
+        """The one event listener, shared by settling and effects (a second would see the same)."""
+        if self._events is None:
+            from agent.computers.atspi.events import EventWatch
+
+            self._events = EventWatch(self._atspi)
+        return self._events
+
     # -- settling ----------------------------------------------------------------------
     def wait_quiet(self, gap_s: float, timeout_s: float, stop: threading.Event) -> bool | None:
         """Wait for ``gap_s`` without an event (True) or ``timeout_s`` (False); None: no tree to listen to."""
         with self._errors():
             if self._frame() is None:
                 return None
-        if self._events is None:
-            from agent.computers.atspi.events import EventWatch
-
-            self._events = EventWatch(self._atspi)
-        quiet: bool = self._events.wait_quiet(gap_s, timeout_s, stop)
+        quiet: bool = self._listen().wait_quiet(gap_s, timeout_s, stop)
         return quiet
 
     # -- text in reading order -----------------------------------------------------------
@@ -503,6 +538,49 @@ class AtspiTree:
                 yield replace(element, text=line)
                 continue  # a button's inner label would say its name twice
             stack.extend(_children(acc))
+
+
+class _AtspiWatch:
+    """An action's effect on one element: its application's first event since the mark, else
+    the element read again differing from how it read just before the action."""
+
+    def __init__(
+        self, tree: AtspiTree, events: Any, acc: Any, pid: int, before: Reading, seq: int, started: float
+    ) -> None:
+        self._tree, self._events, self._acc, self._pid = tree, events, acc, pid
+        self._before, self._seq, self._started = before, seq, started
+        self._sources: dict[int, tuple[int | None, str]] = {}  # hash → (process id, role), asked once
+
+    def _counts(self, heard: Heard) -> bool:
+        """An event from the watched application that an action can cause (agent.effects)."""
+        source = heard.source
+        if source is None or not counts_as_effect(heard.kind, ""):
+            return False
+        key = hash(source)
+        if key not in self._sources:
+            try:
+                self._sources[key] = (source.get_process_id(), source.get_role_name())
+            except Exception:  # an application that just exited: not the one watched
+                self._sources[key] = (None, "")
+        pid, role = self._sources[key]
+        return pid == self._pid and counts_as_effect(heard.kind, role)
+
+    def wait(self, timeout_s: float, stop: threading.Event) -> Effect:
+        # The timeout runs from now, after the action: Qt's animated Press alone takes ~105 ms.
+        heard = self._events.wait_for(self._seq, self._counts, timeout_s, stop)
+        if heard is not None:
+            return Effect("event", heard.kind, heard.at - self._started)
+        if stop.is_set():
+            return Effect("", "stopped", time.monotonic() - self._started)
+        try:
+            after: Reading | None = self._tree._reading(self._acc)
+            if after is not None and after.role in ("invalid", ""):
+                after = None  # a reference from before a reload: the element was replaced
+        except Exception:  # GLib.Error: its application went away with it
+            after = None
+        change = reading_change(self._before, after)
+        waited = time.monotonic() - self._started
+        return Effect("re-read", change, waited) if change else Effect("", "", waited)
 
 
 def _children(acc: Any) -> list[Any]:
