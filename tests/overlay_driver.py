@@ -3,10 +3,13 @@
 A probe window has the keyboard; the tray app (tests/apps/wayland_tray.py, its small
 window, no tray host) runs a scripted task that clicks the probe's button with
 ``confirm = "always"``. Through the session's own platform (wlroots screencopy and
-virtual keyboard, or Mutter's ScreenCast and RemoteDesktop) this captures a frame
+virtual keyboard, Mutter's ScreenCast and RemoteDesktop, or KWin's ScreenShot2 and
+fake-input) this captures a frame
 while the overlay asks, counts the overlay's marker pixels around the click point,
 presses the key and prints one JSON object per scenario: what the tray app said, the
-marker count, and the presses the probe saw. A separate process because the platform
+marker count, and the presses the probe saw. "stop" presses the command window's Stop
+in code; "stop-click" (sway) clicks it through the platform's pointer where sway put
+the window. A separate process because the platform
 and the apps must run in the session's namespaces and on its D-Bus.
 """
 
@@ -23,7 +26,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from agent.actions import Key, ScreenAction
+from agent.actions import Key, LeftClick, ScreenAction
 from agent.computers.selection import select_platform
 from tests.support import DONE, call, model_point, write_script
 from ui.overlay import MARKER_RGB
@@ -78,6 +81,14 @@ def start_probe(kind: str, log: Path) -> tuple[subprocess.Popen[bytes], tuple[in
         probe = subprocess.Popen(["/usr/bin/python3", str(APPS / "wayland_probe.py"), str(log)], env=env)
         wait_for_log(log, '"ready"')
         return probe, (920, 440)  # tiled over the whole output: window coordinates are screen ones
+    if kind == "kde":
+        # Fullscreen: an entry across the top, the red button below it. The point is far
+        # from the middle, where KWin puts the tray's own small windows.
+        with log.open("w") as out:
+            probe = subprocess.Popen(["/usr/bin/python3", str(APPS / "wayland_fullscreen_probe.py")],
+                                     env=dict(env, NO_AT_BRIDGE="1", PYTHONPATH=""), stdout=out)
+        wait_for_log(log, '"ready"')
+        return probe, (300, 900)
     with log.open("w") as out:
         probe = subprocess.Popen(["/usr/bin/python3", str(APPS / "gnome_probe.py")], env=env, stdout=out)
     ready = json.loads(next(line for line in wait_for_log(log, '"ready"').splitlines() if '"ready"' in line))
@@ -93,7 +104,7 @@ def presses(log: Path) -> list[dict[str, Any]]:
 def clear_the_probe(kind: str) -> None:
     """On sway, move the tray's own floating windows (not the overlay) off the probe's button."""
     if kind != "wlroots":
-        return  # Mutter places windows itself; nothing in this session covers the button
+        return  # Mutter and KWin place windows themselves; nothing in this session covers the button
     from agent.computers.wlroots.sway import SwayIpc, socket_path
 
     path = socket_path()
@@ -101,12 +112,40 @@ def clear_the_probe(kind: str) -> None:
     SwayIpc(path).command(f'[title="{TRAY_TITLES}"] move position 1300 650')
 
 
+def command_window_origin() -> tuple[int, int]:
+    """Where sway put the command window's surface (its top left, in screen pixels)."""
+    from agent.computers.wlroots.sway import SwayIpc, socket_path
+
+    path = socket_path()
+    assert path is not None  # noqa: S101 - the session is sway
+    nodes = [SwayIpc(path).tree()]
+    while nodes:
+        node = nodes.pop()
+        if node.get("name") == "Deskpilot — new command":
+            rect, inner = node["rect"], node["window_rect"]
+            return rect["x"] + inner["x"], rect["y"] + inner["y"]
+        nodes += node.get("nodes", []) + node.get("floating_nodes", [])
+    raise SystemExit("sway shows no command window")
+
+
+def click_stop(kind: str, event: dict[str, Any], computer: Any) -> list[int]:
+    """Click the command window's Stop through the platform's pointer, as a user would."""
+    if kind != "wlroots":
+        raise SystemExit("stop-click needs sway: only its IPC says where a window is")
+    left, top = command_window_origin()
+    point = [left + event["stop"][0], top + event["stop"][1]]
+    computer.perform(ScreenAction(action=LeftClick(coordinate=(0, 0)), x=point[0], y=point[1]))
+    return point
+
+
 def scenario(kind: str, answer: str, computer: Any, work: Path) -> dict[str, Any]:
-    """One tray run; ``answer`` is the key pressed at the overlay, or "stop" (the window's Stop button)."""
+    """One tray run; ``answer`` is the key pressed at the overlay, "stop" (the window's Stop
+    button pressed in code) or "stop-click" (clicked through the desktop's pointer)."""
     log = work / f"probe-{answer}.log"
     probe, button = start_probe(kind, log)
     replies = [call('{"action": "left_click", "coordinate": ' + model_point(*button, W, H) + "}"), DONE]
-    if answer == "stop":
+    stopping = answer.startswith("stop")
+    if stopping:
         replies.insert(0, call('{"action": "wait", "time": 30}'))
     script = write_script(work / f"script-{answer}.jsonl", replies)
     config = work / f"config-{answer}.toml"
@@ -117,7 +156,8 @@ def scenario(kind: str, answer: str, computer: Any, work: Path) -> dict[str, Any
     config.write_text(f'backend = "script"\nscript = "{script}"\nhistory_dir = "{work / f"history-{answer}"}"\n'
                       'confirm = "always"\n', encoding="utf-8")
     app = subprocess.Popen(
-        [sys.executable, str(APPS / "wayland_tray.py"), "click the button", *(["--stop"] if answer == "stop" else [])],
+        [sys.executable, str(APPS / "wayland_tray.py"), "click the button",
+         *({"stop": ["--stop"], "stop-click": ["--stop-by-pointer"]}.get(answer, []))],
         env=dict(os.environ, DESKPILOT_CONFIG=str(config), QT_QPA_PLATFORM="wayland"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -126,7 +166,11 @@ def scenario(kind: str, answer: str, computer: Any, work: Path) -> dict[str, Any
     try:
         out["window"] = read_event(app.stdout, time.monotonic() + STEP_S)
         event = read_event(app.stdout, time.monotonic() + STEP_S)
-        if event is not None and event["event"] == "overlay" and answer != "stop":
+        if event is not None and event["event"] == "waiting" and answer == "stop-click":
+            out["waiting"] = event
+            out["clicked"] = click_stop(kind, event, computer)
+            event = read_event(app.stdout, time.monotonic() + STEP_S)
+        if event is not None and event["event"] == "overlay" and not stopping:
             out["overlay"] = event
             clear_the_probe(kind)
             time.sleep(FRAME_SETTLE_S)
@@ -146,8 +190,8 @@ def scenario(kind: str, answer: str, computer: Any, work: Path) -> dict[str, Any
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--probe", choices=["wlroots", "gnome"], required=True)
-    parser.add_argument("answers", nargs="+", help="enter, escape or stop")
+    parser.add_argument("--probe", choices=["wlroots", "gnome", "kde"], required=True)
+    parser.add_argument("answers", nargs="+", help="enter, escape, stop or stop-click")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="overlay-", dir=os.environ["HOME"]))
     if args.probe == "wlroots":

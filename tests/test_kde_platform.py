@@ -275,6 +275,33 @@ def test_a_capture_shows_the_window_as_drawn(kwin: WaylandSession, probe: Probe)
 
 
 @pytest.mark.process
+def test_a_capture_reuses_the_settle_polls_frame_until_an_input_then_shows_the_input(
+    kwin: WaylandSession, probe: Probe
+) -> None:
+    # The clock stands still, so only the inputs sent decide whether the polled frame is reused.
+    out = drive(kwin, "import pathlib\n"
+                      "from agent.computers.kde.desktop import KdeComputer, KdeScreen\n"
+                      "seat, shot = platform._connected()\n"
+                      "computer = KdeComputer(KdeScreen(1, seat, shot), seat, platform.clipboard(), clock=lambda: 0.0)\n"
+                      "calls = []\nreal = shot.screen\n"
+                      "shot.screen = lambda *a: calls.append(a) or real(*a)\n"
+                      "act(LeftClick(coordinate=(0, 0)), 300, 30)\n"
+                      f"log = pathlib.Path({str(probe.log)!r})\n"
+                      "def seen(text):\n"
+                      "    while f'\"text\": \"{text}\"' not in log.read_text():\n"
+                      "        time.sleep(0.05)  # the probe writes its log from another process\n"
+                      "computer.poll_image()\nbefore = computer.capture()\nreused = len(calls)\n"
+                      "computer.poll_image()\nact(Type(text='WWWW'))\nseen('WWWW')\n"
+                      "after = computer.capture()\n"
+                      "box = (0, 0, 1920, 60)\n"
+                      "changed = before.image.crop(box).tobytes() != after.image.crop(box).tobytes()\n"
+                      "print(json.dumps({'reused': reused, 'calls': len(calls), 'changed': changed}))")
+    assert out["reused"] == 1  # the poll's capture, and no other for the capture after it
+    assert out["calls"] == 3  # a second poll, then the keys sent made the next capture a fresh one
+    assert out["changed"] is True  # and it shows the typed text
+
+
+@pytest.mark.process
 @pytest.mark.parametrize("installed", [False, True])
 def test_kwin_grants_input_and_capture_only_with_the_desktop_entry(installed: bool) -> None:
     if shutil.which("kwin_wayland") is None:

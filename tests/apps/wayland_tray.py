@@ -5,7 +5,9 @@ runs TASK from the command window and prints JSON lines: {"event": "window", ...
 the window is shown, {"event": "overlay", ...} each time the confirmation overlay is
 ready (shown, armed), {"event": "finished", "outcome": ..., "steps": [...]} when the run
 ends; then it exits. With --stop it presses the command window's Stop button once the
-run is waiting, as a user would.
+run is waiting, in code; with --stop-by-pointer it prints {"event": "waiting", "stop":
+[x, y]} instead (the button's centre in the command window's own coordinates) and
+leaves the press to the desktop's pointer.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("task")
     parser.add_argument("--stop", action="store_true")
+    parser.add_argument("--stop-by-pointer", action="store_true")
     args = parser.parse_args()
     app = QApplication(["deskpilot"])
     app.setQuitOnLastWindowClosed(False)
@@ -47,9 +50,14 @@ def main() -> None:
 
     def poll() -> None:
         status = desk.command.status.text()
-        if args.stop and not stopped and "Wait" in status:
+        if (args.stop or args.stop_by_pointer) and not stopped and "Wait" in status:
             stopped.append(True)
-            desk.command.stop_button.click()
+            if args.stop:
+                desk.command.stop_button.click()
+            else:
+                button = desk.command.stop_button
+                centre = button.mapTo(desk.command, button.rect().center())
+                emit(event="waiting", stop=[centre.x(), centre.y()], enabled=button.isEnabled())
         if not desk.controller.running and desk.controller.last_result is not None:
             steps = [desk.command.steps.item(i).text() for i in range(desk.command.steps.count())]
             emit(event="finished", outcome=desk.controller.last_result.outcome, steps=steps, status=status)

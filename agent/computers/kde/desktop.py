@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.actions import ScreenAction
@@ -21,6 +24,29 @@ if TYPE_CHECKING:
     from agent.computers.kde.screenshot import KWinScreenShot
 
 PASTE_CHORD = ("ctrl", "v")
+# How long after the settle poll's capture returned its frame may still serve as the next
+# capture: the time between a settle and the next step's capture (bookkeeping, no input).
+# A fresh ScreenShot2 capture takes 50-65 ms here (KWin repaints the output on llvmpipe,
+# then reads it back), so its frame shows the screen of about that long ago as well.
+REUSE_S = 0.05
+
+
+@dataclass(frozen=True)
+class PolledFrame:
+    """The full frame a settle poll captured, when it came back, and the inputs sent before it began."""
+
+    frame: Frame
+    taken_at: float
+    inputs_sent: int
+
+
+def reusable(polled: PolledFrame | None, inputs_sent: int, now: float, limit_s: float = REUSE_S) -> bool:
+    """Whether ``polled`` may stand for a fresh capture: no input sent since its capture began, and recent.
+
+    The count is read before the capture begins, so an input sent while it ran counts
+    too: a reused frame never predates the last input.
+    """
+    return polled is not None and polled.inputs_sent == inputs_sent and 0 <= now - polled.taken_at <= limit_s
 
 
 class KdeScreen:
@@ -70,7 +96,7 @@ class KdeComputer:
     """Acts through KWin's fake-input; the pointer position is the one it last set."""
 
     def __init__(self, screen: KdeScreen, seat: KWinSeat, clipboard: Clipboard,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.screen = screen
         self._seat = seat
         self._clipboard = clipboard
@@ -80,18 +106,29 @@ class KdeComputer:
         # Unknown until the first move: the middle of the target, where nothing is clicked.
         self._pointer = (first.left + first.width // 2, first.top + first.height // 2)
         self._held: set[int] = set()
+        self._clock = clock
+        self._polled: PolledFrame | None = None
 
     def monitors(self) -> list[Region]:
         return self.screen.monitors()
 
     def capture(self) -> Frame:
-        frame = self.screen.capture()
+        # A step's capture follows the settle poll after its action: when no input came
+        # since and the poll just returned, its frame is the screen now (saves a capture,
+        # the largest part of a step here). Used once; every poll itself is fresh.
+        polled, self._polled = self._polled, None
+        if polled is not None and reusable(polled, self._seat.sent, self._clock()):
+            frame = polled.frame
+        else:
+            frame = self.screen.capture()
         self._captured = frame.region
         return frame
 
     def poll_image(self) -> Image:
-        image = self.screen.capture().image
-        return box_reduce(image, DEFAULT_THUMB_SIZE).convert("L")
+        inputs_sent = self._seat.sent
+        frame = self.screen.capture()
+        self._polled = PolledFrame(frame, self._clock(), inputs_sent)
+        return box_reduce(frame.image, DEFAULT_THUMB_SIZE).convert("L")
 
     def cursor_position(self) -> tuple[int, int]:
         return self._pointer

@@ -58,6 +58,9 @@ class KWinSeat:
 
         self._lock = threading.Lock()
         self._closed = False
+        # Input requests sent so far, counted before each is sent: a frame taken while this
+        # stayed the same saw no input of ours (KdeComputer reuses such a frame).
+        self.sent = 0
         path = socket_path(environ)
         self._display: Any = Display(path)
         try:
@@ -119,17 +122,20 @@ class KWinSeat:
 
     def move(self, x: int, y: int) -> None:
         with self._lock:
+            self.sent += 1
             self._input.pointer_motion_absolute(float(x), float(y))
             self._display.roundtrip()
 
     def button(self, button: str, pressed: bool) -> None:
         with self._lock:
+            self.sent += 1
             self._input.button(BUTTONS[button], 1 if pressed else 0)
             self._display.roundtrip()
 
     def click(self, x: int, y: int, button: str, clicks: int) -> None:
         """Move, then press and release ``clicks`` times, in one roundtrip (a double click stays one)."""
         with self._lock:
+            self.sent += 1
             self._input.pointer_motion_absolute(float(x), float(y))
             for _ in range(clicks):
                 self._input.button(BUTTONS[button], 1)
@@ -139,6 +145,7 @@ class KWinSeat:
     def scroll(self, axis: int, pixels: float) -> None:
         """Scroll ``pixels`` along ``axis``: positive is down or right (wl_pointer's sense)."""
         with self._lock:
+            self.sent += 1
             self._input.axis(axis, float(pixels))
             self._display.roundtrip()
 
@@ -147,6 +154,7 @@ class KWinSeat:
         if not self.keys_supported:
             raise DisplayError("KWin's fake input is older than version 4 and cannot press keys")
         with self._lock:
+            self.sent += 1
             for code, pressed in events:
                 self._input.keyboard_key(code, 1 if pressed else 0)
             self._display.roundtrip()
