@@ -107,11 +107,12 @@ def test_stop_ends_a_waiting_run_with_nothing_after(driven: dict[str, Any]) -> N
     assert run["presses"] == []
 
 
+# Sway only: its IPC says where the tray's window is; on Mutter and KWin a Wayland client
+# cannot learn its own window's position, so there is no point to click (not a skip: not asked).
+@pytest.mark.parametrize("driven", sorted(CLICKED_STOP), indirect=True)
 def test_stop_clicked_through_the_desktops_pointer_ends_a_waiting_run_with_nothing_after(
     driven: dict[str, Any],
 ) -> None:
-    if "stop-click" not in driven:
-        pytest.skip("Stop is clicked through the pointer on sway only (its IPC says where the window is)")
     run = driven["stop-click"]
     asked_the_script(run)
     assert run["waiting"]["enabled"] is True, run  # the app left the button to the pointer
