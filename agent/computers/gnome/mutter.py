@@ -115,8 +115,9 @@ def name_has_owner(name: str) -> bool:
 def mutter_problem(router: DBusRouter) -> str | None:
     """Why Mutter's API cannot be driven here (absent, another version, methods missing), or None.
 
-    The method list is a session's: one is created, introspected and stopped (about 5 ms;
-    a session that never started adds no device to the seat).
+    The method list is a session's: one is created and introspected (about 5 ms). It is
+    never started, so it adds no device to the seat; Mutter refuses to Stop it ("Session
+    not started") and drops it when this connection closes.
     """
     try:
         version = int(_property(router, RD_NAME, RD_PATH, RD_NAME, "Version"))
@@ -126,10 +127,7 @@ def mutter_problem(router: DBusRouter) -> str | None:
         return f"RemoteDesktop version {version}, {MIN_VERSION} or later is driven"
     try:
         (rd_session,) = _call(router, RD_PATH, RD_NAME, "CreateSession")
-        try:
-            missing = REQUIRED_METHODS - _methods(router, RD_NAME, rd_session, RD_SESSION)
-        finally:
-            _call(router, rd_session, RD_SESSION, "Stop")
+        missing = REQUIRED_METHODS - _methods(router, RD_NAME, rd_session, RD_SESSION)
     except DisplayError as err:
         return str(err)
     if missing:
