@@ -45,7 +45,7 @@ def main(ready: dict[str, Any]) -> dict[str, Any]:
     timed("type_ascii", lambda: computer.perform(ScreenAction(action=Type(text="Portal ok!"))))
     out["refused_at"] = time.monotonic()
     try:
-        computer.perform(ScreenAction(action=Type(text="ab é€ cd")))
+        computer.perform(ScreenAction(action=Type(text="ab\né€ cd")))  # "ab" would be typed first
         out["refused"] = None
     except ActionError as err:
         out["refused"] = str(err)
