@@ -177,3 +177,11 @@ def test_the_kill_chord_stops_a_portal_run(shell: WaylandSession, probe: Probe, 
     assert run.returncode == 3, output  # stopped by the user
     after = [e for e in probe.events(chord_at) if e["event"] in ("press", "clicked", "text")]
     assert after == [], after
+
+
+def test_doctor_says_the_portal_is_used_and_puts_up_no_dialog(shell: WaylandSession) -> None:
+    result = shell.deskpilot("doctor", extra=PORTAL, user=USER)
+    platform_row = next(line for line in result.stdout.splitlines() if "platform" in line and "gnome" in line)
+    assert NOTICE in platform_row and "DESKPILOT_GNOME_BACKEND=portal" in platform_row, result.stdout
+    assert "not captured: GNOME's desktop portal would show its consent dialog" in result.stdout, result.stdout
+    assert "paste through the clipboard" in result.stdout  # the missing capability, in doctor's words
