@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.backends.presence import check_local_model as backend_model_checks
 from agent.backends.presence import has_cuda
@@ -32,6 +32,9 @@ from agent.system_packages import (
     package_names,
     platforms_for,
 )
+
+if TYPE_CHECKING:
+    from agent.computers.platform import Platform
 
 Level = Literal["ok", "info", "warn", "fail"]
 
@@ -217,11 +220,21 @@ def check_packages(
     return findings
 
 
+def _asks_consent(platform: Platform) -> bool:
+    """Whether capturing here would put up a consent dialog (GNOME through the desktop portal)."""
+    from agent.computers.gnome.platform import GnomePlatform
+
+    return isinstance(platform, GnomePlatform) and platform.backend().kind == "portal"
+
+
 def check_display() -> list[Finding]:
     from agent.computers.selection import select_platform
 
     try:
         platform = select_platform()
+        if _asks_consent(platform):
+            return [Finding("info", "display", "not captured: GNOME's desktop portal would show its consent "
+                                               "dialog for that (a run shows it, and says so first)")]
         monitors = platform.screen(1).monitors()
     except UnsupportedDesktopError:
         return []  # the platform check has said why, in the same words

@@ -83,11 +83,11 @@ GNOME_LOGIN = {"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "D
 @pytest.mark.parametrize(
     ("environ", "override", "on_bus", "verdict"),
     [
-        # GNOME with Mutter's RemoteDesktop on the bus: the gnome backend.
+        # GNOME with Mutter's RemoteDesktop or the portal on the bus: the gnome backend.
         (GNOME_LOGIN | {"XDG_CURRENT_DESKTOP": "GNOME"}, None, True, G),
         (GNOME_LOGIN | {"XDG_CURRENT_DESKTOP": "ubuntu:GNOME"}, None, True, G),
         ({"WAYLAND_DISPLAY": "wayland-0", "XDG_CURRENT_DESKTOP": "GNOME-Classic:GNOME"}, None, True, G),
-        # GNOME named, but no Mutter API (a nested or older shell): still refused.
+        # GNOME named, but neither Mutter's API nor the portal (a nested or older shell): still refused.
         (GNOME_LOGIN | {"XDG_CURRENT_DESKTOP": "GNOME"}, None, False, W),
         # Mutter on the bus, but another desktop (or none) named: not guessed.
         (GNOME_LOGIN | {"XDG_CURRENT_DESKTOP": "KDE"}, None, True, KDE),  # KDE has its own backend
@@ -104,11 +104,11 @@ GNOME_LOGIN = {"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0", "D
 def test_choose_gnome(environ: dict[str, str], override: str | None, on_bus: bool, verdict: Verdict) -> None:
     asked: list[bool] = []
 
-    def mutter_on_bus() -> bool:
+    def gnome_on_bus() -> bool:
         asked.append(True)
         return on_bus
 
-    choice = choose_platform(environ, override, system="linux", mutter_on_bus=mutter_on_bus)
+    choice = choose_platform(environ, override, system="linux", gnome_on_bus=gnome_on_bus)
     assert choice.verdict == verdict, choice.reason
     # The bus is asked only when the session names GNOME (it costs a connection).
     names_gnome = "GNOME" in environ.get("XDG_CURRENT_DESKTOP", "") and override is None

@@ -57,6 +57,9 @@ MUTTER_PROGRAMS = {
 }
 SHELL_PROGRAMS = {"gnome-shell": "gnome-shell", "gsettings": "libglib2.0-bin",
                   "/usr/libexec/gsd-media-keys": "gnome-settings-daemon"}
+PORTAL_PROGRAMS = {"/usr/libexec/xdg-desktop-portal": "xdg-desktop-portal",
+                   "/usr/libexec/xdg-desktop-portal-gnome": "xdg-desktop-portal-gnome",
+                   "dbus-update-activation-environment": "dbus"}
 START_TIMEOUT_S = 60.0  # a loaded 2-core CI machine has taken over 15 s to start gnome-shell
 STOP_TIMEOUT_S = 5.0
 
@@ -317,6 +320,16 @@ if [ "$COMPOSITOR" = gnome-shell ]; then
   WAYLAND_DISPLAY=deskpilot-wl /usr/libexec/gsd-media-keys >"$LOGS/gsd-media-keys.log" 2>&1 &
   until owned org.gnome.SettingsDaemon.MediaKeys; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
 fi
+if [ "$PORTALS" = 1 ]; then
+  # As a GNOME login does: D-Bus-activated programs (the gnome portal backend, and a
+  # portal a GTK app would activate) get the session's display and desktop name; a
+  # portal started without XDG_CURRENT_DESKTOP picks no gnome backend.
+  dbus-update-activation-environment WAYLAND_DISPLAY=deskpilot-wl XDG_CURRENT_DESKTOP=GNOME \
+    XDG_SESSION_TYPE=wayland
+  WAYLAND_DISPLAY=deskpilot-wl XDG_CURRENT_DESKTOP=GNOME /usr/libexec/xdg-desktop-portal \
+    >"$LOGS/xdg-desktop-portal.log" 2>&1 &
+  until owned org.freedesktop.portal.Desktop; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
+fi
 printf "%s\\n%s\\n%s\\n" deskpilot-wl "" "$DBUS_SESSION_BUS_ADDRESS" > "$XDG_RUNTIME_DIR/session.tmp"
 mv "$XDG_RUNTIME_DIR/session.tmp" "$XDG_RUNTIME_DIR/session"
 wait $mutter
@@ -335,7 +348,7 @@ BUS_CONFIG = """\
 
 
 @contextmanager
-def headless_mutter(*, shell: bool = False) -> Iterator[WaylandSession]:
+def headless_mutter(*, shell: bool = False, portals: bool = False) -> Iterator[WaylandSession]:
     """Start mutter --headless with PipeWire, yield it, stop it; ``WaylandUnavailable`` says why not.
 
     No Xwayland (``--no-x11``), so ``display`` is "". The namespaces still keep the
@@ -346,8 +359,13 @@ def headless_mutter(*, shell: bool = False) -> Iterator[WaylandSession]:
     gsd-media-keys runs beside it: GNOME's custom keybindings then fire (§1b's two
     tricks: a private system bus, and no /run/systemd so the shell uses no logind).
     The shell starts in its overview: a first Escape leaves it.
+
+    With ``portals`` (and ``shell``: the gnome backend's dialogs are the shell's
+    windows' siblings), xdg-desktop-portal runs with ``XDG_CURRENT_DESKTOP=GNOME``,
+    so its RemoteDesktop and ScreenCast go to xdg-desktop-portal-gnome (§1c).
     """
-    reason = unavailable_reason({**MUTTER_PROGRAMS, **(SHELL_PROGRAMS if shell else {})})
+    programs = {**MUTTER_PROGRAMS, **(SHELL_PROGRAMS if shell else {}), **(PORTAL_PROGRAMS if portals else {})}
+    reason = unavailable_reason(programs)
     if reason:
         raise WaylandUnavailable(reason)
     base = Path(tempfile.mkdtemp(prefix="deskpilot-mutter-", dir="/var/tmp"))
@@ -369,7 +387,7 @@ def headless_mutter(*, shell: bool = False) -> Iterator[WaylandSession]:
     bus_config.write_text(BUS_CONFIG)
     ns_pid_file, log = base / "ns.pid", base / "mutter-session.log"
     compositor_env = (f"PATH=/usr/bin:/bin HOME={home} XDG_RUNTIME_DIR={runtime} LOGS={home} LANG=C.UTF-8 "
-                      f"COMPOSITOR={'gnome-shell' if shell else 'mutter'}")
+                      f"COMPOSITOR={'gnome-shell' if shell else 'mutter'} PORTALS={int(portals)}")
     # The system bus runs in the session's process group (not --fork), so it ends with it.
     system_bus = ("mount -t tmpfs tmpfs /run/systemd; mount -t tmpfs tmpfs /run/dbus; "
                   "dbus-daemon --system --nofork --nopidfile & ") if shell else ""

@@ -3,7 +3,7 @@
 The decision is a pure function of the environment (``choose_platform``), table-tested;
 ``select_platform`` turns it into a ``Platform`` or a one-line refusal. A Wayland
 session gets the backend of its compositor family: GNOME when ``XDG_CURRENT_DESKTOP``
-names it and Mutter's RemoteDesktop is on the session bus; the others from
+names it and Mutter's RemoteDesktop or the desktop portal is on the session bus; the others from
 ``WAYLAND_FAMILIES`` (the desktop names ``XDG_CURRENT_DESKTOP`` may hold, then what the
 compositor's registry offers). One with no backend is refused: there ``DISPLAY``
 points at Xwayland, whose root window captures 100% black and whose XTEST input
@@ -90,7 +90,7 @@ def choose_platform(
     override: str | None = None,
     system: str = sys.platform,
     probe: RegistryProbe | None = None,
-    mutter_on_bus: Callable[[], bool] = lambda: False,
+    gnome_on_bus: Callable[[], bool] = lambda: False,
 ) -> Choice:
     """Decide from ``XDG_SESSION_TYPE``, ``WAYLAND_DISPLAY`` and ``DISPLAY`` (and an override).
 
@@ -100,8 +100,9 @@ def choose_platform(
     shell over ssh), a ``WAYLAND_DISPLAY`` means a compositor is running, else
     ``DISPLAY`` an X server. A Wayland session's backend comes from ``wayland_backend``;
     ``probe`` (None: do not connect) asks the compositor's registry when the desktop
-    name does not say; ``mutter_on_bus`` (asked only for a GNOME session) whether
-    Mutter's RemoteDesktop is there.
+    name does not say; ``gnome_on_bus`` (asked only for a GNOME session) whether
+    Mutter's RemoteDesktop or the desktop portal is there (which of them drives is
+    ``agent.computers.gnome.backend``'s choice, made when the session opens).
     """
     display = environ.get("DISPLAY", "")
     wanted = override if override is not None else environ.get(PLATFORM_VARIABLE, "")
@@ -124,14 +125,14 @@ def choose_platform(
         return Choice(Verdict(wanted), display, f"asked for {wanted} on {environ['WAYLAND_DISPLAY']}")
     session = environ.get("XDG_SESSION_TYPE", "").strip().lower()
     if session == "wayland":
-        return wayland_backend(environ, display, "XDG_SESSION_TYPE=wayland", probe, mutter_on_bus)
+        return wayland_backend(environ, display, "XDG_SESSION_TYPE=wayland", probe, gnome_on_bus)
     if session == "x11":
         if not display:
             return Choice(Verdict.NO_DISPLAY, "", "XDG_SESSION_TYPE=x11, but DISPLAY is not set")
         return Choice(Verdict.X11, display, f"XDG_SESSION_TYPE=x11 on DISPLAY={display}")
     if environ.get("WAYLAND_DISPLAY"):
         return wayland_backend(
-            environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}", probe, mutter_on_bus
+            environ, display, f"WAYLAND_DISPLAY={environ['WAYLAND_DISPLAY']}", probe, gnome_on_bus
         )
     if display:
         return Choice(Verdict.X11, display, f"DISPLAY={display}")
@@ -143,14 +144,16 @@ def wayland_backend(
     display: str,
     session: str,
     probe: RegistryProbe | None,
-    mutter_on_bus: Callable[[], bool] = lambda: False,
+    gnome_on_bus: Callable[[], bool] = lambda: False,
 ) -> Choice:
     """The backend of a Wayland session: by ``XDG_CURRENT_DESKTOP``, else by the registry; else refuse."""
     desktops = {d.strip().lower() for d in environ.get("XDG_CURRENT_DESKTOP", "").split(":") if d.strip()}
     if "gnome" in desktops:
-        if mutter_on_bus():
-            return Choice(Verdict.GNOME, display, f"{session}, GNOME with Mutter's RemoteDesktop on the bus")
-        return Choice(Verdict.WAYLAND, display, f"{session}, GNOME without Mutter's RemoteDesktop on the bus")
+        if gnome_on_bus():
+            return Choice(Verdict.GNOME, display,
+                          f"{session}, GNOME with Mutter's RemoteDesktop or the desktop portal on the bus")
+        return Choice(Verdict.WAYLAND, display,
+                      f"{session}, GNOME with neither Mutter's RemoteDesktop nor the portal on the bus")
     for verdict, names, _ in WAYLAND_FAMILIES:
         if desktops & names:
             named = environ["XDG_CURRENT_DESKTOP"]
@@ -176,7 +179,7 @@ def select_platform(environ: Mapping[str, str] = os.environ, override: str | Non
     name says nothing costs one registry roundtrip), so callers may check early,
     before any model loads.
     """
-    choice = choose_platform(environ, override, probe=registry_globals, mutter_on_bus=_mutter_on_bus)
+    choice = choose_platform(environ, override, probe=registry_globals, gnome_on_bus=_gnome_on_bus)
     if choice.verdict is Verdict.WAYLAND:
         raise UnsupportedDesktopError(WAYLAND_REFUSAL)
     if choice.verdict is Verdict.NO_DISPLAY:
@@ -184,8 +187,10 @@ def select_platform(environ: Mapping[str, str] = os.environ, override: str | Non
     chord_optional = bool(environ.get(NO_KILL_CHORD_VARIABLE))
     if choice.verdict is Verdict.GNOME:
         from agent.computers.gnome import GnomePlatform
+        from agent.computers.gnome.backend import forced_backend
 
-        return GnomePlatform(chord_optional=chord_optional)
+        forced_backend(environ)  # a misspelt DESKPILOT_GNOME_BACKEND is bad input, said now
+        return GnomePlatform(environ, chord_optional=chord_optional)
     if choice.verdict is Verdict.KDE:
         from agent.computers.kde import KdePlatform
 
@@ -199,7 +204,9 @@ def select_platform(environ: Mapping[str, str] = os.environ, override: str | Non
     return X11Platform(choice.display)
 
 
-def _mutter_on_bus() -> bool:
+def _gnome_on_bus() -> bool:
+    """Mutter's RemoteDesktop, or else the desktop portal, on the bus (which drives: gnome/backend.py)."""
     from agent.computers.gnome.mutter import mutter_on_bus
+    from agent.computers.gnome.portal import portal_on_bus
 
-    return mutter_on_bus()
+    return mutter_on_bus() or portal_on_bus()

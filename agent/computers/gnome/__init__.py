@@ -1,4 +1,4 @@
-"""The GNOME (Mutter, Wayland) platform: Mutter's RemoteDesktop and ScreenCast D-Bus API, PipeWire frames."""
+"""The GNOME (Wayland) platform: Mutter's RemoteDesktop + ScreenCast API or the portal's; PipeWire frames."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from agent.actions import ScreenAction
 from agent.computers.base import CaptureTarget, Frame
@@ -22,18 +22,31 @@ from agent.imaging import DEFAULT_THUMB_SIZE, thumbnail
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from agent.computers.gnome.mutter import MutterSession
     from agent.computers.gnome.stream import StreamReader
     from agent.computers.platform import Clipboard
 
 log = logging.getLogger(__name__)
+
+
+class RemoteSession(Protocol):
+    """What this computer uses of a session: ``MutterSession`` (Mutter's API) or ``PortalSession``."""
+
+    area: tuple[int, int, int, int]
+    has_clipboard: bool  # whether text outside the layout can be pasted
+
+    def motion(self, x: float, y: float) -> None: ...
+    def button(self, evdev_button: int, pressed: bool) -> None: ...
+    def scroll_steps(self, axis: int, steps: int) -> None: ...
+    def keycode(self, evdev_code: int, pressed: bool) -> None: ...
+    def keysym(self, keysym: int, pressed: bool) -> None: ...
+
 
 class GnomeComputer:
     """The primary monitor of a GNOME session, one RemoteDesktop session for the whole run."""
 
     def __init__(
         self,
-        session: MutterSession,
+        session: RemoteSession,
         reader: StreamReader,
         clipboard: Clipboard,
         target: CaptureTarget = 1,
@@ -155,6 +168,11 @@ class GnomeComputer:
             self._session.keycode(KEY_LEFTCTRL, False)
 
     def type_text(self, text: str) -> None:
+        if not self._session.has_clipboard:
+            # Refused whole, before any of it is typed: never a text with characters dropped.
+            from agent.computers.gnome.portal import refuse_untypeable
+
+            refuse_untypeable(text, typeable)
         for kind, run in segment_text(text, typeable):
             check_stop(self.cancel)
             if kind == "keys":
@@ -182,7 +200,7 @@ class GnomeComputer:
 KEYBOARD_SETTLE_S = 0.15
 
 
-def warm_up(session: MutterSession) -> None:
+def warm_up(session: RemoteSession) -> None:
     """Tap Shift, let clients bind the keyboard, move the pointer to the monitor's middle.
 
     Mutter adds a RemoteDesktop session's virtual keyboard to the seat only with its

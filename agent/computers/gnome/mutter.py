@@ -55,16 +55,13 @@ MIN_VERSION = 1
 # Keyboard + pointer (the touchscreen bit is not needed).
 DEVICE_KEYBOARD, DEVICE_POINTER = 1, 2
 CURSOR_EMBEDDED = 1  # the pointer drawn into the frames, as the model expects to see it
-PORTAL_MISSING = (
-    "this GNOME session does not offer Mutter's RemoteDesktop API ({why}); the xdg-desktop-portal "
-    "fallback (a consent dialog every run) is not built yet, so Deskpilot cannot drive it"
-)
+API_CHANGED = "Mutter's RemoteDesktop API is not the one Deskpilot drives ({why})"
 _CALL_TIMEOUT_S = 5.0
 _STREAM_TIMEOUT_S = 5.0
 
 
 def _call(router: DBusRouter, path: str, interface: str, method: str, signature: str | None = None,
-          body: tuple[Any, ...] = (), *, destination: str = RD_NAME) -> tuple[Any, ...]:
+          body: tuple[Any, ...] = (), *, destination: str = RD_NAME, who: str = "Mutter") -> tuple[Any, ...]:
     from jeepney import DBusAddress, new_method_call
     from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
@@ -74,7 +71,7 @@ def _call(router: DBusRouter, path: str, interface: str, method: str, signature:
     try:
         return tuple(unwrap_msg(reply))
     except DBusErrorResponse as err:
-        raise DisplayError(f"Mutter refused {method}: {err.name}: {' '.join(map(str, err.data))}") from None
+        raise DisplayError(f"{who} refused {method}: {err.name}: {' '.join(map(str, err.data))}") from None
 
 
 def _property(router: DBusRouter, destination: str, path: str, interface: str, name: str) -> Any:
@@ -115,6 +112,29 @@ def name_has_owner(name: str) -> bool:
     return bool(reply.body and reply.body[0])
 
 
+def mutter_problem(router: DBusRouter) -> str | None:
+    """Why Mutter's API cannot be driven here (absent, another version, methods missing), or None.
+
+    The method list is a session's: one is created and introspected (about 5 ms). It is
+    never started, so it adds no device to the seat; Mutter refuses to Stop it ("Session
+    not started") and drops it when this connection closes.
+    """
+    try:
+        version = int(_property(router, RD_NAME, RD_PATH, RD_NAME, "Version"))
+    except DisplayError as err:
+        return f"no {RD_NAME}: {err}"
+    if version < MIN_VERSION:
+        return f"RemoteDesktop version {version}, {MIN_VERSION} or later is driven"
+    try:
+        (rd_session,) = _call(router, RD_PATH, RD_NAME, "CreateSession")
+        missing = REQUIRED_METHODS - _methods(router, RD_NAME, rd_session, RD_SESSION)
+    except DisplayError as err:
+        return str(err)
+    if missing:
+        return f"its session lacks {', '.join(sorted(missing))}"
+    return None
+
+
 def _add_match(router: DBusRouter, rule: Any) -> None:
     from jeepney.bus_messages import message_bus
     from jeepney.io.threading import Proxy
@@ -136,6 +156,9 @@ class MutterSession:
     ``open`` gates the API, creates both sessions, starts them and waits for the
     PipeWire node. Calls may come from any thread (jeepney's router serialises them).
     """
+
+    has_clipboard = True  # Unicode is typed through it
+    fd: int | None = None  # the stream is reached on the default PipeWire socket
 
     def __init__(self, router: DBusRouter, rd_session: str, stream: str) -> None:
         self._router = router
@@ -167,28 +190,14 @@ class MutterSession:
             raise
         return session
 
-    @staticmethod
-    def check_api(router: DBusRouter) -> None:
-        """UnsupportedDesktopError (one line) unless Mutter's API has the version and methods used here."""
-        try:
-            version = int(_property(router, RD_NAME, RD_PATH, RD_NAME, "Version"))
-        except DisplayError as err:
-            raise UnsupportedDesktopError(PORTAL_MISSING.format(why=f"no {RD_NAME}: {err}")) from None
-        if version < MIN_VERSION:
-            raise UnsupportedDesktopError(PORTAL_MISSING.format(why=f"RemoteDesktop version {version}"))
-
     @classmethod
     def _create(cls, router: DBusRouter) -> MutterSession:
         from jeepney import MatchRule
 
-        cls.check_api(router)
+        problem = mutter_problem(router)  # checked again: DESKPILOT_GNOME_BACKEND=mutter skips the probe
+        if problem is not None:
+            raise UnsupportedDesktopError(API_CHANGED.format(why=problem))
         (rd_session,) = _call(router, RD_PATH, RD_NAME, "CreateSession")
-        missing = REQUIRED_METHODS - _methods(router, RD_NAME, rd_session, RD_SESSION)
-        if missing:
-            _call(router, rd_session, RD_SESSION, "Stop")
-            raise UnsupportedDesktopError(
-                PORTAL_MISSING.format(why=f"its session lacks {', '.join(sorted(missing))}")
-            )
         session_id = _property(router, RD_NAME, rd_session, RD_SESSION, "SessionId")
         (sc_session,) = _call(router, SC_PATH, SC_NAME, "CreateSession", "a{sv}",
                               ({"remote-desktop-session-id": ("s", session_id)},), destination=SC_NAME)

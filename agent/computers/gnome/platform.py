@@ -1,11 +1,12 @@
-"""``GnomePlatform``: GNOME (Mutter) on Wayland through Mutter's RemoteDesktop and ScreenCast API."""
+"""``GnomePlatform``: GNOME on Wayland through Mutter's RemoteDesktop and ScreenCast API, or the portal's."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agent.computers.platform import (
@@ -20,16 +21,18 @@ from agent.computers.platform import (
     Windows,
 )
 from agent.computers.unavailable import NoMark, NoStack, NoWindows, Unwatched
-from agent.errors import DisplayError
+from agent.errors import DeskpilotError, DisplayError
 from agent.geometry import Region
 from agent.ports import WindowStack
 
 if TYPE_CHECKING:
     from agent.computers.base import CaptureTarget, Frame
+    from agent.computers.gnome.backend import GnomeBackend
     from agent.computers.gnome.clipboard import MutterClipboard
     from agent.computers.gnome.desktop import GnomeComputer
     from agent.computers.gnome.keybinding import GnomeBinding
     from agent.computers.gnome.mutter import MutterSession
+    from agent.computers.gnome.portal import NoPaste, PortalSession
     from agent.computers.gnome.stream import StreamReader
     from agent.computers.platform import Platform
 
@@ -56,32 +59,49 @@ class GnomePlatform:
 
     name = "gnome"
 
-    def __init__(self, *, chord_optional: bool = False) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None, *, chord_optional: bool = False) -> None:
         self.chord_optional = chord_optional  # --no-kill-chord: run although no chord can be installed
+        self._environ = dict(os.environ if environ is None else environ)
         self._lock = threading.Lock()
-        self._session: MutterSession | None = None
+        self._backend: GnomeBackend | None = None
+        self._session: MutterSession | PortalSession | None = None
         self._reader: StreamReader | None = None
-        self._clipboard: MutterClipboard | None = None
+        self._clipboard: MutterClipboard | NoPaste | None = None
+
+    def backend(self) -> GnomeBackend:
+        """Mutter's API or the desktop portal (asked once: ``agent.computers.gnome.backend``)."""
+        if self._backend is None:
+            from agent.computers.gnome.backend import probe_backend
+
+            self._backend = probe_backend(self._environ)
+        return self._backend
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(missing=GNOME_MISSING)
+        try:
+            portal = self.backend().kind == "portal"
+        except DeskpilotError:  # no backend at all: opening the session will say why
+            portal = False
+        return Capabilities(missing=GNOME_MISSING | ({Capability.CLIPBOARD} if portal else set()))
 
     def describe(self) -> str:
+        backend = self.backend()
+        if backend.kind == "portal":
+            from agent.computers.gnome.portal import NOTICE
+
+            return f"{self.name} ({NOTICE}; chosen because {backend.reason}; {self.capabilities.summary()})"
         return f"{self.name} (Mutter's RemoteDesktop and ScreenCast; {self.capabilities.summary()})"
 
-    def _open(self) -> tuple[MutterSession, StreamReader, MutterClipboard]:
+    def _open(self) -> tuple[MutterSession | PortalSession, StreamReader, MutterClipboard | NoPaste]:
         with self._lock:
             if self._session is None or self._session.closed.is_set():
-                from agent.computers.gnome.clipboard import MutterClipboard
                 from agent.computers.gnome.desktop import warm_up
-                from agent.computers.gnome.mutter import MutterSession
                 from agent.computers.gnome.stream import StreamReader
 
-                session = MutterSession.open()
+                session, clipboard_for = self._start()
                 try:
-                    reader = StreamReader(session.node)
-                    clipboard = MutterClipboard(session)
+                    reader = StreamReader(session.node, session.fd)
+                    clipboard = clipboard_for()
                     warm_up(session)
                 except BaseException:
                     session.close()
@@ -89,6 +109,19 @@ class GnomePlatform:
                 self._session, self._reader, self._clipboard = session, reader, clipboard
             assert self._reader is not None and self._clipboard is not None  # noqa: S101 - set together above
             return self._session, self._reader, self._clipboard
+
+    def _start(self) -> tuple[MutterSession | PortalSession, Callable[[], MutterClipboard | NoPaste]]:
+        """A started session of the chosen backend, and how to make its clipboard."""
+        if self.backend().kind == "portal":
+            from agent.computers.gnome.portal import NOTICE, NoPaste, open_portal_session
+
+            log.warning("%s", NOTICE)  # before the dialog: the user has to answer it
+            return open_portal_session(), NoPaste
+        from agent.computers.gnome.clipboard import MutterClipboard
+        from agent.computers.gnome.mutter import MutterSession
+
+        mutter = MutterSession.open()
+        return mutter, lambda: MutterClipboard(mutter)
 
     def computer(self, target: CaptureTarget = 1, *, cancel: threading.Event | None = None) -> GnomeComputer:
         from agent.computers.gnome.desktop import GnomeComputer
@@ -130,7 +163,7 @@ class GnomePlatform:
 class _Cancellable:
     """The platform's one clipboard, with the caller's cancel event for its waits."""
 
-    def __init__(self, clipboard: MutterClipboard, cancel: threading.Event | None) -> None:
+    def __init__(self, clipboard: MutterClipboard | NoPaste, cancel: threading.Event | None) -> None:
         self._clipboard = clipboard
         self._cancel = cancel
 
