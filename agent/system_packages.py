@@ -109,7 +109,7 @@ def platforms_for(environ: Mapping[str, str], system: str = sys.platform) -> tup
     """The table's platforms this session needs: its backend's, and the accessibility tree's.
 
     From the environment alone (no compositor or bus is asked): a GNOME session counts
-    as GNOME even before Mutter's RemoteDesktop answers, since its packages are needed
+    as GNOME even before a GNOME remote-desktop API answers, since its packages are needed
     either way. Nothing for a session no backend drives (no display, an unknown Wayland).
     """
     from agent.computers.selection import Verdict, choose_platform
@@ -117,7 +117,7 @@ def platforms_for(environ: Mapping[str, str], system: str = sys.platform) -> tup
     if not system.startswith("linux"):
         return ()
     try:
-        verdict = choose_platform(environ, system=system, mutter_on_bus=lambda: True).verdict
+        verdict = choose_platform(environ, system=system, gnome_on_bus=lambda: True).verdict
     except ConfigError:  # a bad DESKPILOT_PLATFORM: the platform check says so
         return ()
     if verdict in (Verdict.X11, Verdict.WLROOTS, Verdict.GNOME, Verdict.KDE):

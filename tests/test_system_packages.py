@@ -92,6 +92,9 @@ def test_each_check_looks_where_that_kind_of_file_lives(tmp_path: Path) -> None:
     launcher = tmp_path / "usr/lib/at-spi2-core/at-spi-bus-launcher"  # the older of its two places
     launcher.parent.mkdir(parents=True)
     launcher.write_bytes(b"")
+    for portal in ("xdg-desktop-portal", "xdg-desktop-portal-gnome"):
+        (tmp_path / "usr/libexec").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "usr/libexec" / portal).write_bytes(b"")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()  # no gsettings in it
     env = {**SESSIONS["gnome"], "PATH": str(bin_dir), "GI_TYPELIB_PATH": str(extra)}
