@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from agent.computers.gnome.desktop import warm_up
-from agent.computers.gnome.keys import KEYSYMS
 from agent.computers.gnome.mutter import MutterSession
 from agent.computers.gnome.stream import StreamReader
+from agent.computers.keysyms import KEYSYM_VALUES
 
 ACCENT = np.array([53, 132, 228])  # Adwaita's blue: the suggested button, a switch that is on
 TOLERANCE = 24
@@ -101,8 +101,8 @@ def main(answer: str, timeout_s: float = 60.0) -> dict[str, Any]:
         if answer == "deny":
             if share is None:
                 return {**done, "error": "no dialog"}
-            session.keysym(KEYSYMS["escape"], True)
-            session.keysym(KEYSYMS["escape"], False)
+            session.keysym(KEYSYM_VALUES["escape"], True)
+            session.keysym(KEYSYM_VALUES["escape"], False)
             return done
         if share is None:
             share = MEASURED_SHARE
