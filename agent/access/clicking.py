@@ -39,7 +39,7 @@ from agent.wording import clip
 
 if TYPE_CHECKING:
     from agent.computers.base import Frame
-    from agent.ports import AccessibleTree, Effect, EffectWatch, Element, Speech, TextReader
+    from agent.ports import AccessibleTree, Effect, Element, Speech, TextReader
     from agent.records.schema import StepRecord
     from agent.run.capture import Capture
     from agent.run.events import RunResult
@@ -273,31 +273,22 @@ class ClickByName:
         action = ScreenAction.at_screen_point(kinds[request.button](coordinate=(x, y)), x, y)
         verb = "Pressing" if press is not None else _WORDS[request.button]
         self._say(f"{verb} {words} (found by {source})")
-        perform = None
-        watching: list[EffectWatch] = []
-        if watch is not None:
-            tree, element, computer = self.tree, watch, self.executor.computer
+        perform = watching = None
+        if press is not None or watch is not None:
+            tree = self.tree
             assert tree is not None
-
-            def perform() -> None:
-                # Watched from just before the action, inside the executor's checks: an
-                # event while a confirmation was asked is not the action's.
-                watching.append(tree.watch(element))
-                if press is not None:
-                    tree.do_action(press)
-                else:
-                    computer.perform(action)
-
-        result = self.executor.execute(1, action, frame.region, ask=ask, perform=perform)
+            if press is not None:
+                perform = functools.partial(tree.do_action, press)
+            if watch is not None:
+                watching = functools.partial(tree.watch, watch)
+        result = self.executor.execute(1, action, frame.region, ask=ask, perform=perform, watch=watching)
         if press is not None:
             result.record.element_description = f"pressed {press.role} {press.name!r} without the pointer"
         record.actions.append(result.record)
-        effect: Effect | None = None
+        effect = result.effect
         if result.performed:
             record.timings["perform_s"] = result.perform_s
-            if watching:
-                effect = watching[0].wait(CONFIRM_TIMEOUT_S, self.executor.stop)
-                result.record.effect = effect.to_record()
+            if effect is not None:
                 record.timings["effect_s"] = effect.after_s
                 self.executor.check_stop()  # a stop during the wait ends the run, nothing after
             settled = time.perf_counter()

@@ -62,14 +62,20 @@ def add_commands(sub: Any) -> None:
     p_read.set_defaults(handler=_cmd_read)
 
     from agent.config import CONFIRM_MODES, Settings
+    from agent.effects import CONFIRM_TIMEOUT_S
 
     d = Settings()
     p_click = sub.add_parser(
         "click",
-        help="click the on-screen text NAME (offline OCR, through the policy and confirmation)",
-        description="Find on-screen text matching NAME (case, spacing and small OCR errors tolerated) "
-        "and click its centre through the guarded executor. Several matches are listed, numbered in "
-        "reading order, and nothing is clicked (exit 1) unless --pick chooses one.",
+        help="click the element or text NAME (accessibility tree, then offline OCR; through the policy "
+        "and confirmation)",
+        description="Find NAME on screen (case, spacing and small OCR errors tolerated): the accessibility "
+        "tree is asked first, then OCR, then the model, and the output says which found it. Click its "
+        "centre through the guarded executor. Several matches are listed, numbered in reading order, and "
+        "nothing is clicked (exit 1) unless --pick chooses one. A click or press the tree found is "
+        f"confirmed by its effect (an event from its application within {CONFIRM_TIMEOUT_S:g} s, or the "
+        "element changed) and the result line says which; with none seen, a --no-pointer press or a "
+        "click on an element the tree calls disabled fails (exit 1), never retried.",
     )
     p_click.add_argument("name", metavar="NAME", help="the text to click, e.g. OK or 'Save as'")
     p_click.add_argument(

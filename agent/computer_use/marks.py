@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from agent.actions import ScreenAction
@@ -63,7 +63,7 @@ class Mark:
         """How the list and the record name it: "push button 'Save'"."""
         element = self.element
         if len(element.name) > _NAME_CHARS:
-            element = _renamed(element, element.name[: _NAME_CHARS - 1] + "…")
+            element = replace(element, name=element.name[: _NAME_CHARS - 1] + "…")
         return element_words(element)
 
     @property
@@ -82,10 +82,6 @@ class Mark:
         }
 
 
-def _renamed(element: Element, name: str) -> Element:
-    from dataclasses import replace
-
-    return replace(element, name=name)
 
 
 def clip_box(box: Region, screen: Region) -> Region | None:

@@ -19,6 +19,7 @@ run apply to macros as to the agent.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ from agent.imaging import Box
 from agent.macros.healing import Found, Healer, Miss, anchor_point_in, box_around, frame_point_to_screen
 from agent.macros.schema import Macro, MacroStep, Monitor, decode_png, screen_action
 from agent.macros.tiers import Cost, TierName
-from agent.records.schema import ActionRecord, StepRecord
+from agent.records.schema import StepRecord
 from agent.run.capture import Capture
 from agent.run.events import RunResult
 from agent.run.executor import GuardedExecutor
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from agent.computers.base import Frame
     from agent.geometry import Region
     from agent.macros.schema import Anchor
-    from agent.ports import AccessibleTree, Effect, EffectWatch, Element
+    from agent.ports import AccessibleTree, Effect, Element
 
 # Tier (e), of cost ``Cost.ASK``: the user pointed at the target (or accepted the best
 # candidate) when asked. The player asks, because only it holds the operator.
@@ -282,26 +283,18 @@ class MacroPlayer:
         report.words = describe_action(action.to_json_dict())
         self._last_start = time.monotonic()
         element = report.found.element if report.found is not None else None
-        watching: list[EffectWatch] = []
-        perform = None
+        # Watched from just before the input, as click by name watches a tree-found click.
+        watch = None
         if element is not None and self.tree is not None:
-            tree, watched, computer = self.tree, element, executor.computer
-
-            def perform() -> None:
-                watching.append(tree.watch(watched))  # from just before the input, as click by name
-                computer.perform(action)
-
-        outcome = executor.execute(
-            number, action, frame.region if frame is not None else region, perform=perform
-        )
+            watch = functools.partial(self.tree.watch, element)
+        outcome = executor.execute(number, action, frame.region if frame is not None else region, watch=watch)
         record.actions.append(outcome.record)
         report.status = outcome.status
         if outcome.performed:
             record.timings["perform_s"] = outcome.perform_s
-            if watching and element is not None:
-                effect = watching[0].wait(CONFIRM_TIMEOUT_S, executor.stop)
+            if outcome.effect is not None and element is not None:
                 executor.check_stop()  # a stop during the wait: nothing after it
-                end = self._confirmed(number, effect, element, outcome.record, record, report)
+                end = self._confirmed(number, outcome.effect, element, record, report)
                 if end is not None:
                     record.timings["step_s"] = time.perf_counter() - started
                     self.harness.finish_step(record, frame)
@@ -321,7 +314,6 @@ class MacroPlayer:
         number: int,
         effect: Effect,
         element: Element,
-        action: ActionRecord,
         record: StepRecord,
         report: StepReport,
     ) -> RunEnd | None:
@@ -331,7 +323,6 @@ class MacroPlayer:
         where the tree said the element was disabled: the macro's input landed on something
         that ignores it. Otherwise the next step's wait for its anchor is the check.
         """
-        action.effect = effect.to_record()
         record.timings["effect_s"] = effect.after_s
         if effect.seen:
             report.effect = f"confirmed: {effect_words(effect)}"

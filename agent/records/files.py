@@ -31,8 +31,7 @@ def write_private_atomic(path: Path, data: bytes) -> None:
     temporary file and leaves the old ``path`` as it was; the OSError goes to the caller, who
     words it for its own file.
     """
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -17,8 +17,10 @@ from typing import Literal
 
 from agent.actions import ScreenAction, Wait
 from agent.computers.base import Computer
+from agent.effects import CONFIRM_TIMEOUT_S
 from agent.errors import DeskpilotError, StoppedError
 from agent.geometry import Region
+from agent.ports import Effect, EffectWatch
 from agent.records.schema import ActionRecord
 from agent.run.events import ActionDecided, ActionDone, Paused, Resumed, RunEvent
 from agent.run.policy import ConfirmMode, Policy, Verdict
@@ -38,6 +40,7 @@ class ActionOutcome:
     status: Status
     reason: str = ""
     perform_s: float = 0.0
+    effect: Effect | None = None  # what confirmed a watched action (``execute``'s ``watch``)
 
     @property
     def performed(self) -> bool:
@@ -150,12 +153,20 @@ class GuardedExecutor:
         *,
         ask: str = "",
         perform: Callable[[], None] | None = None,
+        watch: Callable[[], EffectWatch] | None = None,
     ) -> ActionOutcome:
         """Decide, confirm, check, then perform ``action`` aimed inside ``region`` (the captured monitor).
 
         ``perform`` does the action another way than the computer's input (pressing an
         accessible element without the pointer): ``action`` is then what the policy, the
         confirmation and the record judge it as, and every check runs the same.
+
+        ``watch`` starts watching the target element for the action's effect
+        (``AccessibleTree.watch``); it is called just before the input, after the
+        confirmation (an event while the user was asked is not the action's), and a
+        performed action then waits for the effect (``outcome.effect``, also the record's
+        ``effect``). A stop ends that wait at once; the caller records the outcome, then
+        calls ``check_stop`` before anything else.
         """
         verdict, record = self.decide(number, action, region, ask=ask)
         if verdict.decision == "deny":
@@ -183,15 +194,18 @@ class GuardedExecutor:
             return ActionOutcome(record, "dry_run")
         self.before_perform()
         started = time.perf_counter()
+        watching: EffectWatch | None = None
         try:
-            if perform is not None:
-                with self.guard.agent_acting():
-                    perform()
-            elif isinstance(action.action, Wait):
+            if perform is None and isinstance(action.action, Wait):
                 self.wait(action.action.time)
             else:
                 with self.guard.agent_acting():
-                    self.computer.perform(action)
+                    if watch is not None:
+                        watching = watch()  # raises DisplayError when the element is gone
+                    if perform is not None:
+                        perform()
+                    else:
+                        self.computer.perform(action)
         except StoppedError:
             raise
         except DeskpilotError as err:
@@ -200,4 +214,8 @@ class GuardedExecutor:
             return ActionOutcome(record, "failed", str(err))
         record.performed = True
         self._emit(ActionDone(number, action, True))
-        return ActionOutcome(record, "performed", perform_s=time.perf_counter() - started)
+        perform_s = time.perf_counter() - started
+        effect = watching.wait(CONFIRM_TIMEOUT_S, self.stop) if watching is not None else None
+        if effect is not None:
+            record.effect = effect.to_record()
+        return ActionOutcome(record, "performed", perform_s=perform_s, effect=effect)

@@ -1,5 +1,5 @@
 """The accessibility tree's events: when did the desktop last change, has it been quiet since,
-and what came from an application after an action (its effect, agent.access.effects)?
+and what came from an application after an action (its effect, agent.effects)?
 
 libatspi delivers events through GLib's default main context, and it also dispatches
 them from inside its own blocking calls on whichever thread makes them. A second

@@ -573,9 +573,9 @@ class _AtspiWatch:
         if stop.is_set():
             return Effect("", "stopped", time.monotonic() - self._started)
         try:
-            after: Reading | None = self._tree._reading(self._acc)
-            if after is not None and after.role in ("invalid", ""):
-                after = None  # a reference from before a reload: the element was replaced
+            reading = self._tree._reading(self._acc)
+            # A reference from before a reload reads as "invalid": the element was replaced.
+            after: Reading | None = None if reading.role in ("invalid", "") else reading
         except Exception:  # GLib.Error: its application went away with it
             after = None
         change = reading_change(self._before, after)
