@@ -117,7 +117,7 @@ class Settings(BaseModel):
     hotkey_command: str = "ctrl+alt+n"
     hotkey_describe: str = "ctrl+alt+e"
     hotkey_read: str = "ctrl+alt+r"
-    narrate: bool = False  # the tray speaks what it is about to do and its state changes
+    narrate: bool = False  # the tray and `deskpilot run` say what they are about to do (and state changes)
 
     _backend_known = field_validator("backend")(_one_of(BACKENDS, "backend"))
     _precision_known = field_validator("precision")(_one_of(PRECISIONS, "precision"))

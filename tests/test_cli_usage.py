@@ -95,3 +95,30 @@ def test_a_history_folder_that_cannot_be_written_is_exit_1(x_display: str, tmp_p
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "history folder" in lines[0]
+
+
+@pytest.mark.parametrize("flags", [(), ("--no-marks", "--no-narrate")])
+def test_no_marks_and_no_narrate_override_true_in_the_settings_file(
+    x_display: str, tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    from agent.computer_use.marks import NO_TREE
+    from agent.records.history import load_run
+    from tests.support import call
+
+    config = tmp_path / "config.toml"
+    config.write_text("marks = true\nnarrate = true\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DBUS_SESSION_BUS_ADDRESS", "AT_SPI_BUS_ADDRESS")}
+    env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path / 'no-bus'}"  # no tree: marks say so once
+    env["DESKPILOT_CONFIG"] = str(config)
+    script = write_script(tmp_path / "s.jsonl", [call('{"action": "wait", "time": 0.01}'), DONE])
+    history = tmp_path / "h"
+    result = deskpilot("run", "look", "--script", str(script), "--confirm", "never", "--history-dir", str(history),
+                       *flags, env=env)
+    assert result.returncode == 0, result.stderr
+    _info, steps = load_run(history, "latest")
+    if flags:  # the command line wins over the file: no marks tried, nothing said
+        assert NO_TREE not in result.stderr
+        assert [s.spoken for s in steps] == [[], []]
+    else:  # the file's values are the defaults
+        assert result.stderr.count(NO_TREE) == 1
+        assert steps[0].spoken == ["Waiting 0.01 seconds", "Done"]

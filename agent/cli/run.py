@@ -79,8 +79,9 @@ def add_commands(sub: Any) -> None:
     )
     p_run.add_argument(
         "--narrate",
-        action="store_true",
-        help="say each action before it happens, then its outcome (default: off)",
+        action=argparse.BooleanOptionalAction,
+        help="say each action before it happens, then its outcome; --no-narrate overrides narrate = true "
+        f"in the settings file (default: the settings file's narrate, else {'on' if d.narrate else 'off'})",
     )
     p_run.add_argument(
         "--speak-to",
@@ -95,11 +96,11 @@ def add_commands(sub: Any) -> None:
     )
     p_run.add_argument(
         "--marks",
-        action="store_true",
-        default=None,
+        action=argparse.BooleanOptionalAction,
         help="number the active window's clickable elements on the screenshot the model sees and list "
-        "them in the prompt, so it may answer with an element's number; needs the accessibility tree "
-        f"(default: {'on' if d.marks else 'off'})",
+        "them in the prompt, so it may answer with an element's number; needs the accessibility tree; "
+        "--no-marks overrides marks = true in the settings file "
+        f"(default: the settings file's marks, else {'on' if d.marks else 'off'})",
     )
     p_run.add_argument(
         "--fresh",
@@ -215,7 +216,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args,
         (
             *args.model_options, "max_steps", "confirm", "monitor", "history_dir", "kill_hotkey", "refine",
-            "marks",
+            "marks", "narrate",
         ),
     )
     if args.script:
@@ -249,7 +250,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_interrupt)
     narration = None
-    if args.narrate or args.speak_to:
+    if settings.narrate or args.speak_to:
         from agent.access.speech import SpeechSettings, open_speech
 
         voice = SpeechSettings(settings.speech_rate, settings.speech_voice)
