@@ -369,7 +369,7 @@ class Session:
                     locator=run_locator(settings, backend, stop),
                 )
                 snapper = Snapper(tree) if tree is not None else None
-                marker = Marker(tree, say) if settings.marks else None  # says once when there is no tree
+                marker = Marker(tree, say) if settings.marks else None  # says why once when nothing is marked
                 return AgentLoop(
                     planner, run.executor, run.capture, run.harness, loop_settings, snapper, marker
                 )

@@ -8,6 +8,7 @@ from PIL import Image
 from agent.actions import ACTION_ADAPTER, ScreenAction, is_pointer_click
 from agent.computer_use.marks import (
     MAX_MARKS,
+    NO_ELEMENTS,
     NO_TREE,
     Marker,
     MarkRefused,
@@ -176,6 +177,21 @@ def test_the_marker_says_once_when_there_is_no_tree() -> None:
     assert said == [NO_TREE]
     assert Marker(FakeTree([SAVE]), said.append).marks(geometry) is not None
     assert said == [NO_TREE]
+    said.clear()
+    assert Marker(FakeTree([]), said.append).marks(geometry) is None  # a bus, but no window with a tree
+    assert said == [NO_TREE]
+
+
+def test_the_marker_says_once_when_the_window_has_a_tree_but_nothing_clickable_on_screen() -> None:
+    said: list[str] = []
+    tree = FakeTree([LABEL, OFF])  # a tree: a label, and a button off the captured monitor
+    marker = Marker(tree, said.append)
+    geometry = CaptureGeometry.unscaled(SCREEN)
+    assert marker.marks(geometry) is None and marker.marks(geometry) is None
+    assert said == [NO_ELEMENTS]
+    tree.elements = []  # then a window without a tree: that is said too, once
+    assert marker.marks(geometry) is None and marker.marks(geometry) is None
+    assert said == [NO_ELEMENTS, NO_TREE]
 
 
 # -- the prompt ----------------------------------------------------------------------

@@ -48,6 +48,9 @@ _NAME_CHARS = 40  # a long name (a link's whole sentence) is clipped in the list
 NO_TREE = (
     "--marks needs the accessibility tree, which the active window does not offer; continuing with pixels"
 )
+NO_ELEMENTS = (
+    "--marks found no clickable element of the active window on the screen; continuing with pixels"
+)
 
 
 @dataclass(frozen=True)
@@ -211,8 +214,9 @@ def resolve(action: ScreenAction, marks: MarkSet | None) -> tuple[ScreenAction, 
 class Marker:
     """Numbers the active window's elements each step, from the desktop's accessibility tree.
 
-    Without a tree (no bus, or an active window that offers none) there are no marks
-    and the run goes on with pixels; ``say`` is told so once.
+    Without a tree (no bus, or an active window that offers none), or with one that has no
+    clickable element on the screen, there are no marks and the run goes on with pixels;
+    ``say`` is told once which of the two it was (each at most once a run).
     """
 
     def __init__(
@@ -221,23 +225,37 @@ class Marker:
         self.tree = tree
         self.say = say
         self.limit = limit
-        self._told = False
+        self._told: set[str] = set()
 
     def marks(self, geometry: CaptureGeometry) -> MarkSet | None:
         """This step's marks on the capture ``geometry`` describes; None when the window has no tree."""
         elements: list[Element] = []
+        answered = False
         if self.tree is not None:
             try:
                 elements = self.tree.find(MARK_ROLES)
+                answered = True
             except DisplayError as err:
                 log.debug("no marks: the tree did not answer: %s", err)
         chosen = choose_marks(elements, geometry.region, self.limit)
         if not chosen:
-            if not self._told and self.say is not None:
-                self.say(NO_TREE)
-            self._told = True
+            self._tell(NO_ELEMENTS if answered and self._has_window() else NO_TREE)
             return None
         return MarkSet(chosen, geometry)
+
+    def _has_window(self) -> bool:
+        """Whether the active window offers a tree at all (asked only when there is something to tell)."""
+        if self.tree is None or len(self._told) == 2:
+            return False  # both said already: spare the tree a full reading
+        try:
+            return self.tree.active_window() is not None
+        except DisplayError:
+            return False
+
+    def _tell(self, words: str) -> None:
+        if words not in self._told and self.say is not None:
+            self.say(words)
+        self._told.add(words)
 
     def covered(self, mark: Mark) -> bool:
         """True when another window lies on the element now (a click on its centre would land there)."""
