@@ -1,4 +1,4 @@
-"""Shared fixtures: a real X display, real probe windows, and subprocess helpers."""
+"""Shared fixtures: a real X display, real probe windows, an accessibility bus, and subprocess helpers."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.a11y_session import AccessibilitySession
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = Path(__file__).resolve().parent / "apps"
@@ -187,6 +190,18 @@ def xclip_owned(x_display: str) -> Iterator[None]:
     for sel in ("clipboard", "primary"):
         subprocess.run(["xclip", "-selection", sel, "-i", "/dev/null"], timeout=5,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
+    """An accessibility bus of the module's own (tests/a11y_session.py), shared by its tests, closed after."""
+    from tests.a11y_session import AccessibilitySession  # that module imports this one
+
+    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
+    try:
+        yield a11y
+    finally:
+        a11y.close()
 
 
 def require_program(name: str) -> str:

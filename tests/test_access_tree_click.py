@@ -20,15 +20,6 @@ PARK = (1900, 1060)  # a corner no test window covers
 
 
 @pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
-
-
-@pytest.fixture(scope="module")
 def gtk(session: AccessibilitySession) -> App:
     return session.gtk3(GTK_TITLE)
 

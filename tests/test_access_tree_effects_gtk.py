@@ -8,7 +8,6 @@ a click, so only a handler's work can confirm one. The app prints what its handl
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,6 @@ pytestmark = pytest.mark.process
 
 TITLE = "Deskpilot effects"
 PARK = (1900, 1060)  # a corner no test window covers
-
-
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ tests/apps/effects_page.html: "Count" counts its clicks in a status line (and th
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ from tests.conftest import xdotool
 pytestmark = pytest.mark.process
 
 PARK = (1900, 1060)  # a corner the page does not cover
-
-
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
 
 
 @pytest.fixture(scope="module")

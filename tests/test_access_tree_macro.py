@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,15 +53,6 @@ macro = load_macro(Path(sys.argv[1]))
 frame = select_platform().screen(1).capture()
 print(type(Healer().locate(frame, macro.steps[0].anchor, macro.monitor)).__name__)
 """
-
-
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
 
 
 @pytest.fixture(scope="module")

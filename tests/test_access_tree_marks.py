@@ -12,7 +12,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +34,6 @@ from agent.api import open_accessible_tree
 [button] = open_accessible_tree().find(("push button",), sys.argv[1])
 print(json.dumps([button.box.left, button.box.top, button.box.width, button.box.height]))
 """
-
-
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
 
 
 @pytest.fixture(scope="module")

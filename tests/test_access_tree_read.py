@@ -7,7 +7,6 @@ in the same read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,6 @@ import pytest
 from tests.a11y_session import APPS, AccessibilitySession, focus, window_id, xterm
 
 GTK_TITLE = "Deskpilot GTK3 read"
-
-
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
 
 
 def _lines(stdout: str, source: str) -> list[str]:

@@ -25,15 +25,6 @@ TITLES = {"gtk4": "Deskpilot GTK4", "qt": "Deskpilot Qt"}
 PLACES = {"gtk4": (100, 80), "qt": (800, 420)}  # apart: neither window covers the other
 
 
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
-
-
 @pytest.fixture(scope="module", params=["gtk4", "qt"])
 def toolkit(request: pytest.FixtureRequest, session: AccessibilitySession) -> Iterator[tuple[str, App]]:
     kind: str = request.param

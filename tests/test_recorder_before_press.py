@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,15 +38,6 @@ tree = open_accessible_tree()
 [field] = tree.find(("entry",), "Email")
 print(json.dumps({"button": button.center, "field": field.center, "field_box": [field.box.left, field.box.top, field.box.width, field.box.height]}))
 """
-
-
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
 
 
 def chromium_page(session: AccessibilitySession, folder: Path, query: str = "") -> App:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,15 +17,6 @@ from tests.a11y_session import APPS, AccessibilitySession, App
 pytestmark = pytest.mark.process
 
 EVENTS = ("object:announcement", "object:property-change:accessible-description")
-
-
-@pytest.fixture(scope="module")
-def session(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccessibilitySession]:
-    a11y = AccessibilitySession(tmp_path_factory.mktemp("a11y"))
-    try:
-        yield a11y
-    finally:
-        a11y.close()
 
 
 def _events(listener: App, within: float) -> list[dict[str, Any]]:
