@@ -4,11 +4,20 @@
 #   bash scripts/install.sh             runtime only
 #   bash scripts/install.sh --test      runtime plus the test tools
 #   bash scripts/install.sh --packages  print the apt packages the runtime install wants here, and stop
+#                                       (with --test: those of the install with the test tools)
+# The options go in any order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extra=""
-[ "${1:-}" = "--test" ] && extra="[test]"
+packages_only=false
+for arg in "$@"; do
+  case "$arg" in
+    --test) extra="[test]" ;;
+    --packages) packages_only=true ;;
+    *) echo "error: unknown option $arg (scripts/install.sh takes --test and --packages)" >&2; exit 2 ;;
+  esac
+done
 
 # xclip: saves and restores the clipboard around a paste of non-ASCII text; xdotool:
 # the tests' input generator; Xvfb and trayer: a virtual screen and tray host for tests
@@ -29,10 +38,6 @@ python3 -c "import ensurepip" 2>/dev/null || apt_packages+=(python3-venv)
 desktop_packages=$(PYTHONPATH=. python3 -m agent.system_packages)
 read -r -a desktop_packages <<<"$desktop_packages"
 apt_packages+=("${desktop_packages[@]}")
-if [ "${1:-}" = "--packages" ]; then
-  echo "${apt_packages[*]}"
-  exit 0
-fi
 # Only the tests need these: real Chromium and GTK windows (GTK through Debian's
 # python3-gi, run with /usr/bin/python3), CJK fonts to draw test pages, the two-monitor
 # server, and the accessibility bus with Debian's pyatspi (GTK3 and GTK4 windows for the
@@ -57,7 +62,7 @@ fi
 # On a wlroots desktop (sway, Hyprland, river) nothing more comes from apt: the backend
 # speaks the Wayland protocols itself through pywayland (a project dependency, a wheel
 # with its own libwayland). Say what was found, so a user knows which backend runs.
-case "${XDG_CURRENT_DESKTOP:-}" in
+$packages_only || case "${XDG_CURRENT_DESKTOP:-}" in
   *sway*|*Hyprland*|*river*|*wlroots*) echo "desktop: ${XDG_CURRENT_DESKTOP} (wlroots backend; kill chord through sway IPC on sway only)" ;;
 esac
 # Tests only: a headless KWin (kwin_wayland --virtual) for tests/test_kde_platform.py,
@@ -66,9 +71,13 @@ esac
 # It costs about 44 s and 136 packages on a fresh Debian 12, next to a suite of
 # about 4 minutes: it fits CI's 30 minutes, so CI runs the KDE tests on every commit.
 [ -n "$extra" ] && apt_packages+=(kwin-wayland libgl1-mesa-dri libegl-mesa0 wl-clipboard)
-case "${XDG_CURRENT_DESKTOP:-}" in
+$packages_only || case "${XDG_CURRENT_DESKTOP:-}" in
   *KDE*) echo "desktop: ${XDG_CURRENT_DESKTOP} (KDE backend, experimental: fake-input, ScreenShot2, wl-clipboard)" ;;
 esac
+if $packages_only; then
+  echo "${apt_packages[*]}"
+  exit 0
+fi
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -4,6 +4,7 @@ and scripts/install.sh installs from, looked up in real and made-up file trees."
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -129,3 +130,31 @@ def test_install_sh_installs_what_the_table_says_the_desktop_needs(platform: str
     assert [p for p in wanted if p not in installs] == []
     others = {r.package for r in load_table()} - set(wanted)
     assert installs & others == set()  # another desktop's packages stay out
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("args", [("--packages",), ("--test", "--packages"), ("--packages", "--test"), ("--bogus",)])
+def test_install_sh_reads_its_options_in_any_order(args: tuple[str, ...], tmp_path: Path) -> None:
+    # A copy of the script beside the real agent/ and a venv whose python always fails: an
+    # install.sh that misread its options and went on to install would stop there, not
+    # reinstall the project into the real .venv.
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "install.sh", tmp_path / "scripts" / "install.sh")
+    (tmp_path / "agent").symlink_to(ROOT / "agent")
+    venv_python = tmp_path / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text("#!/bin/sh\necho 'install.sh went on to install' >&2\nexit 97\n")
+    venv_python.chmod(0o755)
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": os.environ.get("HOME", "/root"), **SESSIONS["x11"]}
+    done = subprocess.run(["bash", "scripts/install.sh", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    if args == ("--bogus",):  # refused before anything is installed
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.strip().splitlines() == [
+            "error: unknown option --bogus (scripts/install.sh takes --test and --packages)"
+        ]
+        return
+    assert done.returncode == 0, done.stderr
+    installs = done.stdout.split()
+    assert "xvfb" in installs  # the runtime's, printed and stopped (nothing installed)
+    assert ("xserver-xorg-video-dummy" in installs) == ("--test" in args)  # the test tools' with --test
