@@ -101,3 +101,59 @@ def test_a_pointer_click_without_effect_succeeds_on_an_enabled_button_and_fails_
     assert "not retried: the tree says it is disabled" in locked.stderr
     assert effect(tmp_path / "locked") == "none"
     assert app.said(0.5) == []
+
+
+_LOOKUPS = """
+import json
+from dataclasses import replace
+from agent.api import open_accessible_tree
+from agent.errors import DisplayError
+
+tree = open_accessible_tree()
+[count] = tree.find(("push button",), "Count")
+[inert] = tree.find(("push button",), "Inert")
+finds = []
+real_find = tree.find
+def counted(*args, **kwargs):
+    finds.append(args)
+    return real_find(*args, **kwargs)
+tree.find = counted
+seen = {}
+def lookups(what, *calls):
+    before = len(finds)
+    for call in calls:
+        call()
+    seen[what] = len(finds) - before
+lookups("watch", lambda: tree.watch(count))
+lookups("press after its watch", lambda: tree.do_action(count))
+lookups("press without a watch", lambda: tree.do_action(count))
+tree.watch(inert)
+lookups("press after another element's watch", lambda: tree.do_action(count))
+try:
+    tree.watch(replace(count, name="Gone"))
+except DisplayError as err:
+    seen["gone"] = str(err)
+print(json.dumps(seen))
+"""
+
+
+def test_a_watched_press_looks_the_element_up_once_and_a_gone_one_is_not_acted_on(
+    session: AccessibilitySession, app: App
+) -> None:
+    import json
+    import sys
+
+    focus(TITLE)
+    app.said(0.1)
+    done = subprocess.run([sys.executable, "-c", _LOOKUPS], env=session.env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "watch": 1,
+        "press after its watch": 0,  # the watch's live element is pressed: one lookup in all
+        "press without a watch": 1,  # taken once: a later press looks the element up again
+        "press after another element's watch": 1,
+        "gone": "the push button 'Gone' is gone from the window",
+    }
+    assert [app.expect("CLICK", timeout=5) for _ in range(3)] == ["CLICK Count"] * 3
+    assert app.said(0.5) == []  # and nothing for the element that was gone

@@ -98,6 +98,9 @@ class AtspiTree:
         self._stack = stack
         self._windows: dict[str, ScreenWindow] = {}  # title → X window, from the last lookup
         self._events: Any = None  # the EventWatch, started by the first wait_quiet or watch
+        # The live object the last watch looked up, for the press that follows it at once:
+        # one lookup between the last stop check and the input, not two (see _watched).
+        self._watched_live: tuple[Element, Any] | None = None
 
     def available(self) -> bool:
         return True  # built only after the bus answered (open_tree)
@@ -353,7 +356,9 @@ class AtspiTree:
             self._do_action(element, action)
 
     def _do_action(self, element: Element, action: str | None) -> None:
-        acc = self._live(element)
+        acc = self._watched(element)
+        if acc is None:
+            acc = self._live(element)
         iface = acc.get_action_iface()
         if iface is None or iface.get_n_actions() == 0:
             raise DisplayError(f"the {element.role} {element.name!r} has no action to perform")
@@ -377,6 +382,20 @@ class AtspiTree:
             raise DisplayError(f"the {element.role} {element.name!r} changed before it could be pressed")
         return acc
 
+    def _watched(self, element: Element) -> Any:
+        """The live object the watch just before this press found for this very ``element``, if it
+        still is that element; None otherwise (the press then looks it up, DisplayError when gone).
+
+        Taken once: a later press of the element looks it up again.
+        """
+        held, self._watched_live = self._watched_live, None
+        if held is None or held[0] is not element:
+            return None
+        acc = held[1]
+        if acc.get_role_name() != element.role or (acc.get_name() or "") != element.name:
+            return None  # it changed since the watch
+        return acc
+
     def _resolve(self, element: Element) -> Any:
         """The live object at ``element.path`` from its application, checked to still be that element."""
         window = self._frame()
@@ -396,11 +415,13 @@ class AtspiTree:
         """Read ``element`` now and note its application's events from now (called just before
         the action); DisplayError when it is gone."""
         with self._errors():
+            self._watched_live = None
             acc = self._live(element)
             events = self._listen()
             before = self._reading(acc)
             pid = acc.get_process_id()
             seq, started = events.mark()  # after the reading: its replies may carry events
+        self._watched_live = (element, acc)  # the press that follows needs no lookup of its own
         return _AtspiWatch(self, events, acc, pid, before, seq, started)
 
     def _reading(self, acc: Any) -> Reading:
