@@ -204,3 +204,34 @@ def test_an_element_gone_before_the_action_is_not_acted_on() -> None:
     outcome = click.run(ClickRequest("Save"))
     assert outcome.exit_code == 1 and "gone from the window" in outcome.result.detail
     assert computer.performed == []
+
+
+class _Source:
+    """An event's source as AT-SPI gives it; every one hashes alike, as a collected object's
+    hash (its pointer) may come back as a new object's."""
+
+    def __init__(self, pid: int, role: str) -> None:
+        self.pid, self.role, self.asked = pid, role, 0
+
+    def __hash__(self) -> int:
+        return 1
+
+    def get_process_id(self) -> int:
+        self.asked += 1
+        return self.pid
+
+    def get_role_name(self) -> str:
+        return self.role
+
+
+def test_an_event_source_is_known_by_itself_not_by_a_hash_another_had() -> None:
+    from agent.computers.atspi.events import Heard
+    from agent.computers.atspi.tree import _AtspiWatch
+
+    before = Reading("push button", "Count", frozenset(), "", None)
+    watch = _AtspiWatch(None, None, None, 7, before, 0, 0.0)  # type: ignore[arg-type]
+    other, watched = _Source(99, "label"), _Source(7, "label")
+    assert not watch._counts(Heard(1, 0.0, "object:text-changed:insert", other))  # another application's
+    assert watch._counts(Heard(2, 0.0, "object:text-changed:insert", watched))  # the watched one's
+    assert watch._counts(Heard(3, 0.0, "object:text-changed:insert", watched))
+    assert (other.asked, watched.asked) == (1, 1)  # each source asked once

@@ -570,20 +570,24 @@ class _AtspiWatch:
     ) -> None:
         self._tree, self._events, self._acc, self._pid = tree, events, acc, pid
         self._before, self._seq, self._started = before, seq, started
-        self._sources: dict[int, tuple[int | None, str]] = {}  # hash → (process id, role), asked once
+        # id(source) → (source, process id, role), asked once a source. The source is kept with
+        # its key: while it lives no other object can have its id (a hash, or an id of an
+        # object since collected, could be a new object's and answer for it).
+        self._sources: dict[int, tuple[Any, int | None, str]] = {}
 
     def _counts(self, heard: Heard) -> bool:
         """An event from the watched application that an action can cause (agent.effects)."""
         source = heard.source
         if source is None or not counts_as_effect(heard.kind, ""):
             return False
-        key = hash(source)
-        if key not in self._sources:
+        known = self._sources.get(id(source))
+        if known is None:
             try:
-                self._sources[key] = (source.get_process_id(), source.get_role_name())
+                known = (source, source.get_process_id(), source.get_role_name())
             except Exception:  # an application that just exited: not the one watched
-                self._sources[key] = (None, "")
-        pid, role = self._sources[key]
+                known = (source, None, "")
+            self._sources[id(source)] = known
+        _source, pid, role = known
         return pid == self._pid and counts_as_effect(heard.kind, role)
 
     def wait(self, timeout_s: float, stop: threading.Event) -> Effect:
