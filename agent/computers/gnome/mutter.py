@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,6 +148,10 @@ class MutterSession:
         self.on_transfer: Callable[[Transfer], None] | None = None
         self.on_owner_changed: Callable[[dict[str, Any]], None] | None = None
         self.closed = threading.Event()
+        # When Mutter last took an input (its reply came back; monotonic s): frames
+        # recorded before it may not show that input yet.
+        self.last_input_at = float("-inf")
+        self._pointer = (0.0, 0.0)  # where motion last put it, in stream pixels
         self._filters: list[Any] = []
 
     # -- setup -----------------------------------------------------------------
@@ -254,9 +259,23 @@ class MutterSession:
         if self.closed.is_set():
             raise DisplayError("the GNOME remote desktop session was closed (by Mutter or the user)")
         _call(self._router, self.rd_session, RD_SESSION, method, signature, args)
+        self.last_input_at = time.monotonic()
 
     def motion(self, x: float, y: float) -> None:
         self._notify("NotifyPointerMotionAbsolute", "sdd", self.stream, float(x), float(y))
+        self._pointer = (float(x), float(y))
+
+    def nudge(self) -> float:
+        """Move the pointer a pixel and back: Mutter paints the stage again (the cursor is in the frames).
+
+        Returns when Mutter had taken the first move: a frame recorded after that comes
+        from a paint that began after it (Mutter paints and takes calls on one thread).
+        """
+        x, y = self._pointer
+        self.motion(x + 1 if x < 1 else x - 1, y)
+        moved = self.last_input_at
+        self.motion(x, y)
+        return moved
 
     def button(self, evdev_button: int, pressed: bool) -> None:
         self._notify("NotifyPointerButton", "ib", evdev_button, pressed)

@@ -80,7 +80,9 @@ class GnomePlatform:
 
                 session = MutterSession.open()
                 try:
-                    reader = StreamReader(session.node)
+                    reader = StreamReader(
+                        session.node, last_input=lambda: session.last_input_at, repaint=session.nudge
+                    )
                     clipboard = MutterClipboard(session)
                     warm_up(session)
                 except BaseException:
