@@ -9,8 +9,8 @@ the next input closes it first (``StreamReader.close``). Measured again on gnome
 43 (2 cores, llvmpipe): kept open across input, even capped at 10 frames a second,
 a frame recorded after a click still often lacked the window's answer to it (the next
 frame waits out the cap), and once a key was doubled (its release came late enough
-for autorepeat). Pausing the pipeline was measured unreliable here: after a resume
-frames came late or not at all.
+for autorepeat). Pausing the pipeline instead: after a resume and a repaint, no frame
+came within 1 s in 9 of 12 tries.
 
 A fresh connection's first frame shows the stage as Mutter last painted it, which can
 be from before the latest input, although Mutter records it after the connection (its
@@ -20,10 +20,11 @@ the frames) and takes the first frame recorded after that (``pick_frame``, by th
 buffer's timestamp, which pipewiresrc carries from Mutter on the monotonic clock).
 Should no such frame come, the newest is trusted after ``SETTLE_S`` without a newer
 one. This replaced waiting for a second frame or ``SETTLE_S`` after the first: a
-step's overhead (capture, perform, settle) went from 338 to 136-207 ms beside X11's
-66-79 ms in the same runs (2.1-2.6x; 3.4-5.7x before), where the connection (11-30 ms),
-its first frame (40-130 ms) and the repaint's frame (70-100 ms from Mutter's timestamp
-to its arrival) are what is left.
+step's overhead (capture, perform, settle; scripts/bench_platforms.py) went from
+240-338 ms to 121-207 ms beside X11's 60-80 ms in the same runs (2.0-2.7x, from
+4.0-5.7x); with 2 CPU burners, 386 to 132 ms. What is left: closing (11-14 ms) and
+opening (17-30 ms) the connection, its first frame (40-130 ms), and the repaint's
+frame (70-100 ms from Mutter's timestamp to its arrival here).
 
 In process through PyGObject rather than a ``gst-launch-1.0`` per capture: a process
 pays the interpreter, the plugin scan and the PNG round trip each time (200-730 ms measured).
