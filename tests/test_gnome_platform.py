@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from agent.computers.gnome import mutter
+from agent.computers.gnome.mutter import MutterSession
 from agent.computers.gnome.stream import SETTLE_S, Newest, pick_frame
 from tests.wayland import WaylandUnavailable, headless_mutter
 
@@ -121,3 +123,43 @@ AFTER = 100.0  # the later of the last input and the connection (monotonic s)
 )
 def test_pick_frame(newest: Newest | None, now: float, take: bool) -> None:
     assert pick_frame(newest, AFTER, now) is take
+
+
+def _session(monkeypatch: pytest.MonkeyPatch) -> tuple[MutterSession, list[tuple[str, tuple[Any, ...]]]]:
+    """A MutterSession whose D-Bus calls are only recorded (method, arguments)."""
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def fake_call(_router: Any, _path: str, _interface: str, method: str, _signature: str | None = None,
+                  body: tuple[Any, ...] = (), **_kw: Any) -> tuple[Any, ...]:
+        calls.append((method, body))
+        return ()
+
+    monkeypatch.setattr(mutter, "_call", fake_call)
+    return MutterSession(object(), "/rd", "/stream"), calls  # type: ignore[arg-type]
+
+
+def test_a_nudge_moves_the_pointer_a_pixel_and_back_and_says_when_the_first_move_was_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session, calls = _session(monkeypatch)
+    session.motion(500, 300)
+    calls.clear()
+    after = session.nudge()
+    assert [body[1:] for _, body in calls] == [(499.0, 300.0), (500.0, 300.0)]
+    assert after < session.last_input_at  # the first move's reply, not the second's
+    session.motion(0, 7)
+    calls.clear()
+    session.nudge()
+    assert [body[1:] for _, body in calls] == [(1.0, 7.0), (0.0, 7.0)]  # stays on the monitor
+
+
+def test_with_a_button_held_a_nudge_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    session, calls = _session(monkeypatch)
+    session.motion(500, 300)
+    session.button(272, True)
+    calls.clear()
+    session.nudge()  # a move now would drag
+    assert calls == []
+    session.button(272, False)
+    session.nudge()
+    assert [method for method, _ in calls] == ["NotifyPointerButton", *["NotifyPointerMotionAbsolute"] * 2]

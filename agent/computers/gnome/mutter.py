@@ -152,6 +152,7 @@ class MutterSession:
         # recorded before it may not show that input yet.
         self.last_input_at = float("-inf")
         self._pointer = (0.0, 0.0)  # where motion last put it, in stream pixels
+        self._held: set[int] = set()  # buttons pressed and not released
         self._filters: list[Any] = []
 
     # -- setup -----------------------------------------------------------------
@@ -270,7 +271,11 @@ class MutterSession:
 
         Returns when Mutter had taken the first move: a frame recorded after that comes
         from a paint that began after it (Mutter paints and takes calls on one thread).
+        With a button held the pointer stays put (a move would drag): returns now, and
+        the reader falls back to waiting for the screen to stay quiet.
         """
+        if self._held:
+            return time.monotonic()
         x, y = self._pointer
         self.motion(x + 1 if x < 1 else x - 1, y)
         moved = self.last_input_at
@@ -279,6 +284,7 @@ class MutterSession:
 
     def button(self, evdev_button: int, pressed: bool) -> None:
         self._notify("NotifyPointerButton", "ib", evdev_button, pressed)
+        (self._held.add if pressed else self._held.discard)(evdev_button)
 
     def scroll_steps(self, axis: int, steps: int) -> None:
         """Wheel clicks: axis 0 vertical, 1 horizontal; positive steps go down or right."""
