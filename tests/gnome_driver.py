@@ -61,6 +61,20 @@ def drive(app: subprocess.Popen[str], ready: dict[str, Any]) -> dict[str, Any]:
     out["strip_after_click"] = timed("capture_after_input", computer.capture).image.getpixel(strip)
     timed("click", lambda: computer.perform(ScreenAction(action=LeftClick(), x=bx + bw // 3, y=by + bh // 2)))
     out["strip_after_second_click"] = computer.capture().image.getpixel(strip)
+    # Each capture right after a click (no settling in between) must already show that
+    # click's flip, never the frame from before it: the stream reconnects after each input.
+    reader = platform._reader  # noqa: SLF001 - the test looks at the stream it drives
+    assert reader is not None  # noqa: S101 - set by platform.computer()
+    flips = []
+    for i in range(6):
+        computer.perform(ScreenAction(action=LeftClick(), x=bx + bw // 4 + i * 7, y=by + bh // 2))
+        flips.append({"closed_for_input": not reader.is_open,
+                      "strip": list(computer.capture().image.getpixel(strip))})
+        newest = reader.newest
+        flips[-1]["recorded_before_arrival"] = (
+            newest is not None and newest.recorded_at is not None and newest.recorded_at <= newest.arrived_at
+        )
+    out["flips"] = flips
     # The button has the focus now: a paste there is taken by nobody.
     try:
         timed("paste_untaken", lambda: computer.perform(ScreenAction(action=Type(text="€"))))

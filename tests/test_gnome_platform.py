@@ -5,7 +5,8 @@ which drives tests/apps/gnome_probe.py through the platform and reports the
 window's own log; each test asserts on one part of it. The traps of
 ``shared/wayland-facts.md`` §1a each have one: the lost first key, keysyms outside
 the layout (é, €, CJK typed through the clipboard), a stale first frame after input,
-and input sent while a stream is open.
+and input sent while a stream is open (the stream is closed for input, and every
+capture right after a click must show that click).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 
 import pytest
 
-from agent.computers.gnome.stream import SETTLE_S, pick_frame
+from agent.computers.gnome import mutter
+from agent.computers.gnome.mutter import MutterSession
+from agent.computers.gnome.stream import SETTLE_S, Newest, pick_frame
 from tests.wayland import WaylandUnavailable, headless_mutter
 
 RED, BLUE = [255, 0, 0], [0, 0, 255]
@@ -53,10 +56,24 @@ def test_clicks_land_where_sent_and_the_frame_after_shows_them(driven: dict[str,
     button = driven["ready"]["button"]
     middle_y = button[1] + button[3] // 2
     assert presses[:2] == [(960, middle_y), (640, middle_y)]
-    assert [e["event"] for e in driven["events"]].count("clicked") == 2
+    assert [e["event"] for e in driven["events"]].count("clicked") == 2 + len(driven["flips"])
     # A stale first frame (from before the click) would still show red.
     assert driven["strip_after_click"] == BLUE
     assert driven["strip_after_second_click"] == RED
+
+
+@pytest.mark.process
+def test_each_capture_right_after_a_click_shows_that_click(driven: dict[str, Any]) -> None:
+    flips = driven["flips"]
+    assert all(f["closed_for_input"] for f in flips)  # no frames recorded while input is sent
+    # The strip was red after the second click; each of these clicks flips it once more.
+    assert [f["strip"] for f in flips] == [BLUE, RED] * 3, flips
+
+
+@pytest.mark.process
+def test_frames_carry_when_mutter_recorded_them_on_our_clock(driven: dict[str, Any]) -> None:
+    # Without it every capture after input would wait SETTLE_S instead of for the next frame.
+    assert all(f["recorded_before_arrival"] for f in driven["flips"])
 
 
 @pytest.mark.process
@@ -82,19 +99,67 @@ def test_a_paste_nobody_takes_is_a_failure(driven: dict[str, Any]) -> None:
 def test_a_capture_from_the_open_stream_is_fast_and_input_stays_fast(driven: dict[str, Any]) -> None:
     # Goals: 100 ms and a few tens of ms; twice that here, on 2 loaded cores without a GPU.
     assert max(driven["ms"]["capture_open"]) <= 200
-    # Input closes the stream first: a click is not held up by frames being read.
+    # The stream stays open at a capped frame rate: a click is not held up by frames being recorded.
     assert max(driven["ms"]["click"]) <= 500, driven["ms"]
 
 
+AFTER = 100.0  # the later of the last input and the connection (monotonic s)
+
+
 @pytest.mark.parametrize(
-    ("count", "age", "fresh", "take"),
+    ("newest", "now", "take"),
     [
-        (0, 0.0, True, False),  # nothing yet
-        (1, 0.0, True, False),  # a new connection's first frame may predate the last input
-        (1, SETTLE_S, True, True),  # ...unless nothing newer followed
-        (2, 0.0, True, True),  # a second frame is current
-        (1, 0.0, False, True),  # an open stream's frames are current
+        (None, AFTER + 5, False),  # nothing yet
+        (Newest(AFTER + 0.01, AFTER + 0.09), AFTER + 0.09, True),  # recorded after: current
+        # Recorded before (a fresh connection's first frame can re-send an old picture): wait...
+        (Newest(AFTER - 0.01, AFTER + 0.05), AFTER + 0.05, False),
+        (Newest(AFTER - 0.01, AFTER + 0.05), AFTER + 0.04 + SETTLE_S, False),
+        # ...until nothing newer came for SETTLE_S after both (the input damaged nothing)
+        (Newest(AFTER - 0.01, AFTER + 0.05), AFTER + 0.05 + SETTLE_S, True),
+        (Newest(AFTER - 0.5, AFTER - 0.4), AFTER + SETTLE_S, True),
+        (Newest(None, AFTER + 0.05), AFTER + 0.06, False),  # no timestamp: only the quiet rule
+        (Newest(None, AFTER + 0.05), AFTER + 0.05 + SETTLE_S, True),
     ],
 )
-def test_pick_frame(count: int, age: float, fresh: bool, take: bool) -> None:
-    assert pick_frame(count, age, fresh) is take
+def test_pick_frame(newest: Newest | None, now: float, take: bool) -> None:
+    assert pick_frame(newest, AFTER, now) is take
+
+
+def _session(monkeypatch: pytest.MonkeyPatch) -> tuple[MutterSession, list[tuple[str, tuple[Any, ...]]]]:
+    """A MutterSession whose D-Bus calls are only recorded (method, arguments)."""
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    def fake_call(_router: Any, _path: str, _interface: str, method: str, _signature: str | None = None,
+                  body: tuple[Any, ...] = (), **_kw: Any) -> tuple[Any, ...]:
+        calls.append((method, body))
+        return ()
+
+    monkeypatch.setattr(mutter, "_call", fake_call)
+    return MutterSession(object(), "/rd", "/stream"), calls  # type: ignore[arg-type]
+
+
+def test_a_nudge_moves_the_pointer_a_pixel_and_back_and_says_when_the_first_move_was_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session, calls = _session(monkeypatch)
+    session.motion(500, 300)
+    calls.clear()
+    after = session.nudge()
+    assert [body[1:] for _, body in calls] == [(499.0, 300.0), (500.0, 300.0)]
+    assert after < session.last_input_at  # the first move's reply, not the second's
+    session.motion(0, 7)
+    calls.clear()
+    session.nudge()
+    assert [body[1:] for _, body in calls] == [(1.0, 7.0), (0.0, 7.0)]  # stays on the monitor
+
+
+def test_with_a_button_held_a_nudge_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    session, calls = _session(monkeypatch)
+    session.motion(500, 300)
+    session.button(272, True)
+    calls.clear()
+    session.nudge()  # a move now would drag
+    assert calls == []
+    session.button(272, False)
+    session.nudge()
+    assert [method for method, _ in calls] == ["NotifyPointerButton", *["NotifyPointerMotionAbsolute"] * 2]

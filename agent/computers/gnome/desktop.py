@@ -1,8 +1,10 @@
 """``GnomeComputer``: capture from the screen cast, input through the RemoteDesktop session.
 
 Every input first closes the stream (``StreamReader.close``): Mutter recording frames
-for a reader meanwhile is what made clicks slow. The pointer position cannot be read
-on GNOME, so it is where this computer last put it (the middle of the monitor at first).
+for a reader meanwhile is what made clicks slow (and, measured again with the stream
+capped at 10 frames a second, once doubled a key; see stream.py). The pointer position
+cannot be read on GNOME, so it is where this computer last put it (the middle of the
+monitor at first).
 """
 
 from __future__ import annotations

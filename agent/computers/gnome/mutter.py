@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.computers.gnome.repaint import InputClock
 from agent.errors import DisplayError, UnsupportedDesktopError
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class Transfer:
     serial: int
 
 
-class MutterSession:
+class MutterSession(InputClock):
     """The run's RemoteDesktop + ScreenCast session: input calls, the stream node, clipboard signals.
 
     ``open`` gates the API, creates both sessions, starts them and waits for the
@@ -161,6 +162,7 @@ class MutterSession:
     fd: int | None = None  # the stream is reached on the default PipeWire socket
 
     def __init__(self, router: DBusRouter, rd_session: str, stream: str) -> None:
+        super().__init__()
         self._router = router
         self.rd_session = rd_session
         self.stream = stream
@@ -263,12 +265,15 @@ class MutterSession:
         if self.closed.is_set():
             raise DisplayError("the GNOME remote desktop session was closed (by Mutter or the user)")
         _call(self._router, self.rd_session, RD_SESSION, method, signature, args)
+        self._took()
 
     def motion(self, x: float, y: float) -> None:
         self._notify("NotifyPointerMotionAbsolute", "sdd", self.stream, float(x), float(y))
+        self._moved(x, y)
 
     def button(self, evdev_button: int, pressed: bool) -> None:
         self._notify("NotifyPointerButton", "ib", evdev_button, pressed)
+        self._pressed(evdev_button, pressed)
 
     def scroll_steps(self, axis: int, steps: int) -> None:
         """Wheel clicks: axis 0 vertical, 1 horizontal; positive steps go down or right."""

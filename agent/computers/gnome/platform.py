@@ -100,7 +100,8 @@ class GnomePlatform:
 
                 session, clipboard_for = self._start()
                 try:
-                    reader = StreamReader(session.node, session.fd)
+                    reader = StreamReader(session.node, session.fd,
+                                          last_input=lambda: session.last_input_at, repaint=session.nudge)
                     clipboard = clipboard_for()
                     warm_up(session)
                 except BaseException:

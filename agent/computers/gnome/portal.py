@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.computers.gnome.mutter import _add_match, _call, _property
+from agent.computers.gnome.repaint import InputClock
 from agent.errors import ActionError, DisplayError
 
 if TYPE_CHECKING:
@@ -122,12 +123,13 @@ def portal_on_bus() -> bool:
     return bool(reply.body) and PORTAL_NAME in reply.body[0]
 
 
-class PortalSession:
+class PortalSession(InputClock):
     """The run's portal session: input calls on the stream it was granted, the PipeWire fd and node."""
 
     has_clipboard = False  # RemoteDesktop v1 has none
 
     def __init__(self, router: DBusRouter, handle: str) -> None:
+        super().__init__()
         self._router = router
         self.handle = handle
         self.node = 0
@@ -226,12 +228,15 @@ class PortalSession:
             raise DisplayError("the GNOME remote desktop session was closed (by the portal or the user)")
         _call(self._router, PORTAL_PATH, PORTAL_RD, method, "oa{sv}" + signature, (self.handle, {}, *args),
               destination=PORTAL_NAME, who=WHO)
+        self._took()
 
     def motion(self, x: float, y: float) -> None:
         self._notify("NotifyPointerMotionAbsolute", "udd", self.node, float(x), float(y))
+        self._moved(x, y)
 
     def button(self, evdev_button: int, pressed: bool) -> None:
         self._notify("NotifyPointerButton", "iu", evdev_button, int(pressed))
+        self._pressed(evdev_button, pressed)
 
     def scroll_steps(self, axis: int, steps: int) -> None:
         """Wheel clicks: axis 0 vertical, 1 horizontal; positive steps go down or right."""
