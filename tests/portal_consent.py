@@ -75,7 +75,7 @@ def main(answer: str, timeout_s: float = 60.0) -> dict[str, Any]:
     # A fresh session's virtual devices join the seat with their first event, which reaches
     # nobody (a first click on the switch was lost that way): tap Shift, move, let them bind.
     warm_up(session)
-    reader = StreamReader(session.node)
+    reader = StreamReader(session.node, last_input=lambda: session.last_input_at, repaint=session.nudge)
     done: dict[str, Any] = {"answer": answer}
     try:
         deadline = time.monotonic() + timeout_s
