@@ -95,12 +95,8 @@ def test_a_paste_nobody_takes_is_a_failure(driven: dict[str, Any]) -> None:
     assert driven["untaken"].startswith("the paste was not taken")
 
 
-@pytest.mark.process
-def test_a_capture_from_the_open_stream_is_fast_and_input_stays_fast(driven: dict[str, Any]) -> None:
-    # Goals: 100 ms and a few tens of ms; twice that here, on 2 loaded cores without a GPU.
-    assert max(driven["ms"]["capture_open"]) <= 200
-    # The stream stays open at a capped frame rate: a click is not held up by frames being recorded.
-    assert max(driven["ms"]["click"]) <= 500, driven["ms"]
+# How fast captures and clicks are is measured by scripts/bench_platforms.py, not asserted
+# here; that input never meets an open stream is (test_each_capture_right_after_a_click_shows_that_click).
 
 
 AFTER = 100.0  # the later of the last input and the connection (monotonic s)
