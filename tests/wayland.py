@@ -308,6 +308,7 @@ wireplumber >"$LOGS/wireplumber.log" 2>&1 &
 $COMPOSITOR --headless --virtual-monitor 1920x1080 --wayland-display deskpilot-wl --no-x11 \\
   >"$LOGS/mutter.log" 2>&1 &
 mutter=$!
+echo "still waiting for the Wayland socket, Mutter's D-Bus API and PipeWire" >"$LOGS/waiting"
 until [ -S "$XDG_RUNTIME_DIR/deskpilot-wl" ] && owned org.gnome.Mutter.RemoteDesktop \\
   && owned org.gnome.Mutter.ScreenCast && [ -S "$XDG_RUNTIME_DIR/pipewire-0" ]; do
   kill -0 $mutter 2>/dev/null || exit 3
@@ -316,8 +317,10 @@ done
 if [ "$COMPOSITOR" = gnome-shell ]; then
   # The daemon that runs GNOME's custom keybindings: it reads them from dconf and asks
   # the shell (org.gnome.Shell.GrabAccelerators) to grab them; it needs the shell's name.
+  echo "still waiting for org.gnome.Shell" >"$LOGS/waiting"
   until owned org.gnome.Shell; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
   WAYLAND_DISPLAY=deskpilot-wl /usr/libexec/gsd-media-keys >"$LOGS/gsd-media-keys.log" 2>&1 &
+  echo "still waiting for gsd-media-keys" >"$LOGS/waiting"
   until owned org.gnome.SettingsDaemon.MediaKeys; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
 fi
 if [ "$PORTALS" = 1 ]; then
@@ -328,6 +331,7 @@ if [ "$PORTALS" = 1 ]; then
     XDG_SESSION_TYPE=wayland
   WAYLAND_DISPLAY=deskpilot-wl XDG_CURRENT_DESKTOP=GNOME /usr/libexec/xdg-desktop-portal \
     >"$LOGS/xdg-desktop-portal.log" 2>&1 &
+  echo "still waiting for xdg-desktop-portal" >"$LOGS/waiting"
   until owned org.freedesktop.portal.Desktop; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
 fi
 printf "%s\\n%s\\n%s\\n" deskpilot-wl "" "$DBUS_SESSION_BUS_ADDRESS" > "$XDG_RUNTIME_DIR/session.tmp"
@@ -399,7 +403,9 @@ def headless_mutter(*, shell: bool = False, portals: bool = False) -> Iterator[W
         f"exec runuser -u {USER} -- env -i {compositor_env} dbus-run-session --config-file={bus_config} -- sh {script}"
     )
     with _namespaced(
-        inside, base, log, "mutter's session", lambda: f"{_tail(log)} {_tail(home / 'mutter.log')}"
+        inside, base, log, "mutter's session", lambda: " ".join(
+            _tail(path) for path in (home / "waiting", log, home / "mutter.log", home / "gsd-media-keys.log")
+        )
     ) as started:
         ready = runtime / "session"
         wayland_display, display, bus = ready.read_text().splitlines()[:3]
