@@ -94,23 +94,28 @@ def mutter_on_bus() -> bool:
     return name_has_owner(RD_NAME)
 
 
-def name_has_owner(name: str) -> bool:
-    """Whether ``name`` has an owner on the session bus (False when the bus is unreachable)."""
+def ask_bus(method: str, signature: str = "", args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """The reply of one call to the session bus itself; None when the bus is unreachable."""
     try:
         from jeepney import DBusAddress, new_method_call
         from jeepney.io.blocking import open_dbus_connection
     except ImportError:
-        return False
+        return None
     bus = DBusAddress(
         "/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus"
     )
     try:
         with open_dbus_connection(bus="SESSION") as conn:
-            asked = new_method_call(bus, "NameHasOwner", "s", (name,))
-            reply = conn.send_and_get_reply(asked, timeout=2.0)
+            reply = conn.send_and_get_reply(new_method_call(bus, method, signature, args), timeout=2.0)
     except Exception:  # noqa: BLE001 - no bus, a refused auth, a timeout: all mean "not here"
-        return False
-    return bool(reply.body and reply.body[0])
+        return None
+    return tuple(reply.body)
+
+
+def name_has_owner(name: str) -> bool:
+    """Whether ``name`` has an owner on the session bus (False when the bus is unreachable)."""
+    body = ask_bus("NameHasOwner", "s", (name,))
+    return bool(body and body[0])
 
 
 def mutter_problem(router: DBusRouter) -> str | None:

@@ -103,24 +103,12 @@ def portal_problem(router: DBusRouter) -> str | None:
 
 def portal_on_bus() -> bool:
     """Whether the desktop portal runs or can be started on the session bus (False when unreachable)."""
-    from agent.computers.gnome.mutter import name_has_owner
+    from agent.computers.gnome.mutter import ask_bus, name_has_owner
 
     if name_has_owner(PORTAL_NAME):
         return True
-    try:
-        from jeepney import DBusAddress, new_method_call
-        from jeepney.io.blocking import open_dbus_connection
-    except ImportError:
-        return False
-    bus = DBusAddress(
-        "/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus"
-    )
-    try:
-        with open_dbus_connection(bus="SESSION") as conn:
-            reply = conn.send_and_get_reply(new_method_call(bus, "ListActivatableNames"), timeout=2.0)
-    except Exception:  # noqa: BLE001 - no bus, a refused auth, a timeout: all mean "not here"
-        return False
-    return bool(reply.body) and PORTAL_NAME in reply.body[0]
+    body = ask_bus("ListActivatableNames")
+    return body is not None and len(body) > 0 and PORTAL_NAME in body[0]
 
 
 class PortalSession(InputClock):
