@@ -128,6 +128,10 @@ def main(answer: str, timeout_s: float = 60.0) -> dict[str, Any]:
     finally:
         reader.close()
         session.close()
+        if os.environ.get("PORTAL_CONSENT_CLOSED"):
+            # The command being tested waits for this: while this harness's own session is
+            # still open, Mutter's seat has two remote desktops (not what a user's desktop has).
+            Path(os.environ["PORTAL_CONSENT_CLOSED"]).write_text(str(time.monotonic()))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ JSON line: what it saw (the description, the strip's pixel, the refusal, timings
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from agent.actions import LeftClick, ScreenAction, Type
@@ -32,6 +34,11 @@ def main(ready: dict[str, Any]) -> dict[str, Any]:
     out["describe"] = platform.describe()
     out["clipboard_missing"] = [words for words in platform.capabilities.cannot() if "clipboard" in words]
     computer = timed("session_start", platform.computer)  # the dialog is answered meanwhile
+    closed = Path(os.environ["PORTAL_CONSENT_CLOSED"])  # the harness's own Mutter session has ended
+    deadline = time.monotonic() + 60
+    while not closed.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # a file another process writes; nothing to block on
+    out["consent_closed"] = closed.exists()
     out["monitors"] = [[m.left, m.top, m.width, m.height] for m in computer.monitors()]
     bx, by, bw, bh = ready["button"]
     rx, ry, rw, rh = ready["red"]

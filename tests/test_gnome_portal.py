@@ -47,7 +47,9 @@ def shell() -> Iterator[WaylandSession]:
 @pytest.fixture(scope="module")
 def probe(shell: WaylandSession) -> Iterator[Probe]:
     log = shell.home / "probe.log"
-    process = shell.spawn(["/usr/bin/python3", str(PROBE)], shell.environ({"GDK_BACKEND": "wayland"}), log=log)
+    # Below the top bar the shell shows while the portal's screen cast runs.
+    process = shell.spawn(["/usr/bin/python3", str(PROBE), "--top", "80"], shell.environ({"GDK_BACKEND": "wayland"}),
+                          log=log)
     found = Probe(log)
     try:
         found.wait(lambda events: any(e["event"] == "ready" for e in events), 0.0, timeout=30)
@@ -72,11 +74,13 @@ def answered(shell: WaylandSession, argv: list[str], answer: str, log: Path) -> 
 
     Returns the command's exit code, its output, and what the harness did.
     """
-    command = shell.spawn(argv, shell.environ({**PORTAL, "DESKPILOT_CONFIG": str(shell.home / "none.toml")}),
-                          log=log)
+    closed = str(log.parent / "consent-closed")
+    command = shell.spawn(argv, shell.environ({**PORTAL, "DESKPILOT_CONFIG": str(shell.home / "none.toml"),
+                                               "PORTAL_CONSENT_CLOSED": closed}), log=log)
     try:
         consent = shell.run([sys.executable, "tests/portal_consent.py", answer],
-                            shell.environ({"PORTAL_CONSENT_FRAMES": str(log.parent)}), user=USER, timeout=120)
+                            shell.environ({"PORTAL_CONSENT_FRAMES": str(log.parent), "PORTAL_CONSENT_CLOSED": closed}),
+                            user=USER, timeout=120)
         assert consent.returncode == 0, consent.stderr[-3000:]
         command.wait(timeout=120)
     finally:

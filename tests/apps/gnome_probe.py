@@ -53,7 +53,14 @@ def main() -> None:
     Gtk.StyleContext.add_provider_for_screen(
         Gdk.Screen.get_default(), css, Gtk.STYLE_PROVIDER_PRIORITY_APPLICATION
     )
-    for widget, expand in ((entry, False), (button, False), (red, False), (Gtk.Label(label=""), True)):
+    widgets = [(entry, False), (button, False), (red, False), (Gtk.Label(label=""), True)]
+    if len(sys.argv) > 1:
+        # A band above the entry (--top N pixels): while a screen is shared, gnome-shell
+        # shows its top bar, with the sharing indicator, over this fullscreen window.
+        top = Gtk.Label(label="")
+        top.set_size_request(-1, int(sys.argv[sys.argv.index("--top") + 1]))
+        widgets.insert(0, (top, False))
+    for widget, expand in widgets:
         layout.pack_start(widget, expand, True, 0)
     window.add(layout)
 
