@@ -159,3 +159,26 @@ def test_with_a_button_held_a_nudge_sends_nothing(monkeypatch: pytest.MonkeyPatc
     session.button(272, False)
     session.nudge()
     assert [method for method, _ in calls] == ["NotifyPointerButton", *["NotifyPointerMotionAbsolute"] * 2]
+
+
+def test_a_refused_stream_connection_is_tried_again_then_said() -> None:
+    from agent.computers.gnome import stream
+    from agent.errors import DisplayError
+
+    tries: list[int] = []
+
+    class Flaky(stream.StreamReader):
+        def __init__(self, fail: int) -> None:  # no GStreamer: only the retry is under test
+            self.fail = fail
+
+        def _try_open(self) -> None:
+            tries.append(1)
+            if len(tries) <= self.fail:
+                raise DisplayError("the GNOME screen cast pipeline would not start (refused)")
+
+    Flaky(fail=2)._open()
+    assert len(tries) == 3  # two refusals, then connected
+    tries.clear()
+    with pytest.raises(DisplayError, match=r"would not start \(refused\)"):
+        Flaky(fail=3)._open()
+    assert len(tries) == stream._START_TRIES
