@@ -81,7 +81,9 @@ def press(shell: WaylandSession, *chords: tuple[str, ...]) -> float:
 
 @pytest.fixture(scope="module")
 def probe(shell: WaylandSession) -> Iterator[Probe]:
-    with running_probe(shell, ["/usr/bin/python3", str(PROBE)], shell.home / "probe.log", timeout=30) as found:
+    # Below the top bar gnome-shell shows over the fullscreen probe while a screen is cast.
+    with running_probe(shell, ["/usr/bin/python3", str(PROBE), "--top", "80"], shell.home / "probe.log",
+                       timeout=30) as found:
         # The shell starts in its overview: Escape leaves it; then keys reach the window.
         press(shell, ("escape",))
         assert wait_until(lambda: reaches(shell, found, ("shift",), "Shift_L"), 20), found.events()
