@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -187,29 +188,48 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _private_mounts(base: Path) -> str:
     """Shell run first in the namespace: a fresh /tmp, with the interpreter and the checkout still reachable.
 
-    The namespace mounts an empty tmpfs over /tmp (private display sockets) and, when the
-    venv's interpreter lives under root's 0700 home (pyenv), over /root, so that the
-    compositor's user can run it (the kill chord's ``deskpilot stop`` is run by the
-    compositor, so the run must be that user's). What the tests need from those trees,
-    the interpreter's top folder and the checkout with its venv (a CI clone may sit in
-    /tmp), is bind-mounted aside first and moved back after; the host is untouched.
+    The namespace mounts an empty tmpfs over /tmp (private display sockets), and over
+    any folder on the way to the interpreter, the checkout or its venv that the
+    compositor's user may not enter (root's 0700 home with pyenv, a 0750 home), so that
+    this user can run them (the kill chord's ``deskpilot stop`` is run by the
+    compositor, so the run must be that user's). What the tests need from under those
+    folders is bind-mounted aside first and put back after; a kept folder that is itself
+    closed to others (a checkout made by ``mktemp -d``) comes back as an open tmpfs
+    holding its entries, each bound from the original. The host is untouched.
     """
     real = Path(sys.executable).resolve()
+    needed = [real.parent, ROOT, Path(sys.prefix)]
     covered = [Path("/tmp")]
+    for path in needed:
+        for folder in reversed(path.parents[:-1]):  # top down, without "/"
+            if any(folder.is_relative_to(c) for c in covered):
+                break
+            if not folder.stat().st_mode & 0o001:
+                covered.append(folder)
+                break
     keep: list[Path] = []
-    if real.parts[:2] == ("/", "root") and len(real.parts) >= 4:
-        covered.append(Path("/root"))
-        keep.append(Path("/root") / real.parts[2])
-    for path in (ROOT, Path(sys.prefix)):
-        hidden = any(path.is_relative_to(c) for c in covered)
-        if hidden and not any(path.is_relative_to(k) for k in keep):
-            keep.append(path)
-    keep = [k for k in keep if not any(k != o and k.is_relative_to(o) for o in keep)]
-    aside = "".join(f"mkdir -p {base}/keep{i}; mount --bind {k} {base}/keep{i}; " for i, k in enumerate(keep))
-    fresh = "mount -t tmpfs -o mode=1777 tmpfs /tmp; " + (
-        "mount -t tmpfs -o mode=0755 tmpfs /root; " if Path("/root") in covered else ""
+    for path in needed:
+        for cover in covered:
+            if path != cover and path.is_relative_to(cover):
+                kept = cover / path.relative_to(cover).parts[0]
+                if kept not in keep:
+                    keep.append(kept)
+    q = shlex.quote
+    aside = "".join(f"mkdir -p {base}/keep{i}; mount --bind {q(str(k))} {base}/keep{i}; " for i, k in enumerate(keep))
+    fresh = "".join(
+        f"mount -t tmpfs -o mode={'1777' if c == Path('/tmp') else '0755'} tmpfs {q(str(c))}; " for c in covered
     )
-    back = "".join(f"mkdir -p {k}; mount --move {base}/keep{i} {k}; " for i, k in enumerate(keep))
+    back = ""
+    for i, kept in enumerate(keep):
+        back += f"mkdir -p {q(str(kept))}; "
+        if kept.stat().st_mode & 0o001:
+            back += f"mount --move {base}/keep{i} {q(str(kept))}; "
+            continue
+        back += f"mount -t tmpfs -o mode=0755 tmpfs {q(str(kept))}; "
+        for entry in sorted(kept.iterdir()):
+            target = q(str(entry))
+            back += (f"mkdir {target}; " if entry.is_dir() and not entry.is_symlink() else f"touch {target}; ")
+            back += f"mount --bind {base}/keep{i}/{q(entry.name)} {target}; "
     return aside + fresh + back
 
 
