@@ -126,8 +126,10 @@ class WaylandSession:
     def command(self, argv: list[str], env: Mapping[str, str], *, user: str | None = None) -> list[str]:
         """The argv that runs ``argv`` inside the session's namespaces with exactly ``env``."""
         as_user = ["runuser", "-u", user, "--"] if user else []
-        return ["nsenter", "-t", str(self.ns_pid), "-m", "-n", f"--wd={ROOT}", "--", *as_user,
-                "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
+        # cd inside the namespace, not nsenter --wd: that opens the host's folder, which may
+        # be closed to the user (the namespace's copy of a closed checkout is open).
+        return ["nsenter", "-t", str(self.ns_pid), "-m", "-n", "--", "sh", "-c", 'cd "$0" && exec "$@"', str(ROOT),
+                *as_user, "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
 
     def spawn(
         self, argv: list[str], env: Mapping[str, str], *, user: str | None = USER, log: Path | None = None
@@ -228,7 +230,10 @@ def _private_mounts(base: Path) -> str:
         back += f"mount -t tmpfs -o mode=0755 tmpfs {q(str(kept))}; "
         for entry in sorted(kept.iterdir()):
             target = q(str(entry))
-            back += (f"mkdir {target}; " if entry.is_dir() and not entry.is_symlink() else f"touch {target}; ")
+            if entry.is_symlink():  # the same link: it may point anywhere outside the closed folder
+                back += f"ln -s {q(os.readlink(entry))} {target}; "
+                continue
+            back += f"mkdir {target}; " if entry.is_dir() else f"touch {target}; "
             back += f"mount --bind {base}/keep{i}/{q(entry.name)} {target}; "
     return aside + fresh + back
 
