@@ -106,7 +106,9 @@ def test_another_user_cannot_stop_the_run(listener: tuple[StopListener, threadin
     found.path.parent.chmod(0o755)
     found.path.chmod(0o777)
     found.path.parent.parent.chmod(0o755)
-    script = Path(stop_command()[2])
+    # A copy of the sender the other user can read (the checkout itself may be closed to it).
+    script = Path(shutil.copy(stop_command()[2], found.path.parent))
+    script.chmod(0o644)
     sender = ["/usr/bin/python3", "-S", str(script), "--socket", str(found.path)]
     done = subprocess.run(["runuser", "-u", "nobody", "--", *sender], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1, done.stderr
