@@ -151,13 +151,13 @@ class WaylandSession:
         return self.run([sys.executable, "-m", "agent", *args], env, user=user)
 
 
-def unavailable_reason(programs: Mapping[str, str] = PROGRAMS) -> str | None:
+def unavailable_reason(programs: Mapping[str, str] = PROGRAMS, what: str = "the compositor") -> str | None:
     """Why the session cannot start here (checked before trying), or None."""
     if not sys.platform.startswith("linux"):
         return f"a headless Wayland session needs Linux, not {sys.platform}"
     if os.geteuid() != 0:
         return (
-            "starting the compositor needs root: it makes a private mount+net namespace and drops to "
+            f"starting {what} needs root: it makes a private mount+net namespace and drops to "
             f"the unprivileged user {USER!r} (CI runs the suite as root)"
         )
     missing = sorted({pkg for prog, pkg in programs.items() if shutil.which(prog) is None})
@@ -471,17 +471,7 @@ KWIN_BUS_CONFIG = """\
 
 def kwin_unavailable_reason() -> str | None:
     """Why a headless KWin cannot start here (checked before trying), or None."""
-    if not sys.platform.startswith("linux"):
-        return f"a headless KWin needs Linux, not {sys.platform}"
-    if os.geteuid() != 0:
-        return (
-            "starting KWin needs root: it makes a private mount+net namespace and drops to "
-            f"the unprivileged user {USER!r} (CI runs the suite as root)"
-        )
-    missing = sorted({pkg for prog, pkg in KWIN_PROGRAMS.items() if shutil.which(prog) is None})
-    if missing:
-        return f"missing packages: apt-get install {' '.join(missing)} (scripts/install.sh --test installs them)"
-    return None
+    return unavailable_reason(KWIN_PROGRAMS, "KWin")
 
 
 @contextmanager
