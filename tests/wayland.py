@@ -344,9 +344,20 @@ if [ "$COMPOSITOR" = gnome-shell ]; then
   # the shell (org.gnome.Shell.GrabAccelerators) to grab them; it needs the shell's name.
   echo "still waiting for org.gnome.Shell" >"$LOGS/waiting"
   until owned org.gnome.Shell; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
-  WAYLAND_DISPLAY=deskpilot-wl /usr/libexec/gsd-media-keys >"$LOGS/gsd-media-keys.log" 2>&1 &
+  # Now and then (2 starts in about 60 here) it never takes its name: start it again.
+  WAYLAND_DISPLAY=deskpilot-wl /usr/libexec/gsd-media-keys >>"$LOGS/gsd-media-keys.log" 2>&1 &
+  keys=$!; tries=0
   echo "still waiting for gsd-media-keys" >"$LOGS/waiting"
-  until owned org.gnome.SettingsDaemon.MediaKeys; do kill -0 $mutter 2>/dev/null || exit 3; sleep 0.02; done
+  until owned org.gnome.SettingsDaemon.MediaKeys; do
+    kill -0 $mutter 2>/dev/null || exit 3
+    tries=$((tries + 1))
+    if [ $tries -ge 300 ]; then
+      kill $keys 2>/dev/null; tries=0
+      WAYLAND_DISPLAY=deskpilot-wl /usr/libexec/gsd-media-keys >>"$LOGS/gsd-media-keys.log" 2>&1 &
+      keys=$!
+    fi
+    sleep 0.02
+  done
 fi
 if [ "$PORTALS" = 1 ]; then
   # As a GNOME login does: D-Bus-activated programs (the gnome portal backend, and a
